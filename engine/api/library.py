@@ -1,0 +1,354 @@
+"""The Library facade: the one object the command line and the window talk to.
+
+A library is a folder (catalog.sqlite, settings.json, vectors/, thumbs/). The
+catalog is the truth; the vector index is a cache repaired from it on open.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from engine.api.events import EventHub
+from engine.api.model_registry import ModelEntry, ModelRegistry
+from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, Problem, Progress
+from engine.catalog import Catalog
+from engine.errors import LibraryError, QueryError
+from engine.indexer.control import IndexControl
+from engine.indexer.pipeline import Indexer
+from engine.indexer.plan import reconcile
+from engine.paths import default_library_dir
+from engine.search import SearchFilters, Searcher
+from engine.settings import Settings
+from engine.util.filelock import FileLock
+from engine.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+ACTIVE_MODEL_KEY = "active_model_fingerprint"
+ACTIVE_MODEL_NAME_KEY = "active_model_name"
+
+
+class Library:
+    """Open with ``Library.open(path, model=None)``; close with ``close()`` (or use ``with``)."""
+
+    def __init__(self, path: Path, catalog: Catalog, registry: ModelRegistry, bundle_dir: Path,
+                 settings: Settings) -> None:
+        self.path = path
+        self.catalog = catalog
+        self.registry = registry
+        self.bundle_dir = bundle_dir
+        self.settings = settings
+        self.events = EventHub()
+        self.notices: list[str] = []
+        self._model = None
+        self._vectors: VectorIndex | None = None
+        self._searcher: Searcher | None = None
+        self._open_lock = threading.RLock()
+        self._index_lock = FileLock(path / "index.lock")
+        self.bundle_info = registry.read_info(bundle_dir)
+
+    # -- opening ---------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path | None = None, model: str | Path | None = None,
+             settings: Settings | None = None, models_dir: Path | None = None) -> "Library":
+        path = Path(path or default_library_dir()).expanduser().resolve()
+        if path.exists() and not path.is_dir():
+            raise LibraryError(f"{path} is a file; a library is a folder")
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "thumbs").mkdir(exist_ok=True)
+        settings = (settings or Settings.load(path / "settings.json")).validate()
+        catalog = Catalog.open(path)
+        try:
+            registry = ModelRegistry(models_dir)
+            bundle_dir = registry.resolve(model, catalog.get_meta(ACTIVE_MODEL_NAME_KEY))
+            lib = cls(path, catalog, registry, bundle_dir, settings)
+            lib._check_model_matches(explicit=model is not None)
+        except BaseException:
+            catalog.close()
+            raise
+        return lib
+
+    def _check_model_matches(self, explicit: bool) -> None:
+        fp = self.bundle_info.fingerprint
+        active = self.catalog.get_meta(ACTIVE_MODEL_KEY)
+        in_use = [f for f in self.catalog.fingerprints_in_use() if f != fp]
+        if active is None or (active != fp and not in_use):
+            self._record_active_model()
+        elif active != fp:
+            raise LibraryError(
+                f"this library was indexed with another model ({self.catalog.get_meta(ACTIVE_MODEL_NAME_KEY)}); "
+                f"searching it with {self.bundle_info.name} would mix two models. Open it without --model, or "
+                f"switch models with `clipseek model use {self.bundle_info.name}` (this re-indexes every file)")
+
+    def _record_active_model(self) -> None:
+        self.catalog.set_meta(ACTIVE_MODEL_KEY, self.bundle_info.fingerprint)
+        self.catalog.set_meta(ACTIVE_MODEL_NAME_KEY, self.bundle_info.name)
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._open_lock:
+            if self._vectors is not None:
+                self._vectors.close()
+                self._vectors = None
+            self._searcher = None
+            self.catalog.close()
+
+    # -- lazily opened parts ---------------------------------------------------------
+    @property
+    def model(self):
+        with self._open_lock:
+            if self._model is None:
+                from engine.runtime import load_model
+
+                self._model = load_model(self.bundle_dir, device=self.settings.device)
+            return self._model
+
+    @property
+    def vectors(self) -> VectorIndex:
+        with self._open_lock:
+            if self._vectors is None:
+                self._vectors = VectorIndex.open(self.path / "vectors", self.bundle_info.embed_dim,
+                                                 self.bundle_info.fingerprint, self.catalog)
+                for notice in self._vectors.notices:
+                    self._notice(notice)
+            return self._vectors
+
+    @property
+    def searcher(self) -> Searcher:
+        with self._open_lock:
+            if self._searcher is None:
+                self._searcher = Searcher(self.catalog, self.vectors, self.model, self.settings)
+            return self._searcher
+
+    @property
+    def model_info(self):
+        return self.bundle_info
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self.model.providers)
+
+    def subscribe(self, callback: Callable[[str, object], None]) -> Callable[[], None]:
+        return self.events.subscribe(callback)
+
+    def _notice(self, text: str) -> None:
+        self.notices.append(text)
+        self.events.emit("notice", text)
+
+    # -- folders -------------------------------------------------------------------
+    def add_folder(self, path: str | Path) -> FolderInfo:
+        folder = Path(path).expanduser()
+        if not folder.is_dir():
+            raise LibraryError(f"{folder} is not a folder that can be read")
+        folder = folder.resolve()
+        for existing in self.catalog.folder_rows():
+            if _inside(folder, Path(existing.path)) or _inside(Path(existing.path), folder):
+                if Path(existing.path) == folder:
+                    return self._folder_info(existing.path)
+                raise LibraryError(f"{folder} overlaps the library folder {existing.path}; "
+                                   "remove that one first or add a folder beside it")
+        self.catalog.add_folder(str(folder))
+        self.events.emit("folders_changed")
+        return self._folder_info(str(folder))
+
+    def remove_folder(self, path: str | Path) -> None:
+        folder = str(Path(path).expanduser().resolve())
+        known = [f.path for f in self.catalog.folder_rows()]
+        if folder not in known:
+            raise LibraryError(f"{folder} is not a folder of this library; its folders are: "
+                               + (", ".join(known) or "none yet"))
+        with self._writing():
+            self.catalog.remove_folder(folder)
+            self._sync_vectors()
+        self.events.emit("folders_changed")
+
+    def folders(self) -> list[FolderInfo]:
+        indexing = self._index_lock.held_by_us
+        out = []
+        for f in self.catalog.folders():
+            state = f.state
+            if not os.path.isdir(f.path):
+                state = "missing"
+            elif indexing and f.pending:
+                state = "indexing"
+            out.append(FolderInfo(f.path, f.indexed, f.pending, f.failed, f.skipped, state))
+        return out
+
+    def _folder_info(self, path: str) -> FolderInfo:
+        return next(f for f in self.folders() if f.path == path)
+
+    # -- indexing ----------------------------------------------------------------
+    def index(self, progress: Callable[[Progress], None] | None = None,
+              control: IndexControl | None = None) -> Progress:
+        """Scan every folder and index what is new or changed. Blocks until done or cancelled."""
+        with self._writing():
+            summary = reconcile(self.catalog)
+            for folder in summary.missing_folders:
+                self._notice(f"{folder} cannot be reached (unplugged drive?); its files are kept as they were")
+            self._sync_vectors()
+            self.events.emit("folders_changed")
+            self.events.emit("index_started")
+            indexer = Indexer(self.catalog, self.vectors, self.bundle_dir, self.bundle_info.fingerprint,
+                              self.settings, self.path / "thumbs", emit=self.events.emit)
+            try:
+                final = indexer.run(progress=progress, control=control)
+            finally:
+                self.events.emit("folders_changed")
+        self.events.emit("index_finished", final)
+        return final
+
+    def retry(self, file_ids: list[int] | None = None) -> int:
+        """Put failed or skipped files back in the queue; returns how many."""
+        if file_ids is None:
+            file_ids = [p.file_id for p in self.problems()]
+        self.catalog.reset_to_pending(file_ids)
+        self.events.emit("folders_changed")
+        return len(file_ids)
+
+    def problems(self) -> list[Problem]:
+        out = []
+        for status in (FileStatus.FAILED, FileStatus.SKIPPED):
+            for f in self.catalog.files(status=status.value):
+                out.append(Problem(f.path, status, f.error or "", f.id))
+        return out
+
+    @contextmanager
+    def _writing(self):
+        if not self._index_lock.acquire():
+            raise LibraryError(f"another ClipSeek is indexing {self.path}; wait for it to finish or close it")
+        try:
+            yield
+        finally:
+            self._index_lock.release()
+
+    def _sync_vectors(self) -> None:
+        self.vectors.apply_changes(self.catalog)
+        self.vectors.save()
+
+    # -- search --------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, folders=None, min_score: float | None = None,
+               sort: str = "relevance", date_range=None, duration_range=None, rerank: bool = True) -> list[Moment]:
+        filters = SearchFilters.make(folders, date_range, duration_range, min_score)
+        moments = self.searcher.search_text(query, k, filters, rerank=rerank)
+        return _sorted(moments, sort)
+
+    def search_image(self, image, k: int = 10, folders=None, min_score: float | None = None,
+                     sort: str = "relevance", date_range=None, duration_range=None) -> list[Moment]:
+        rgb = image if isinstance(image, np.ndarray) else _read_image(image)
+        filters = SearchFilters.make(folders, date_range, duration_range, min_score)
+        return _sorted(self.searcher.search_rgb(rgb, k, filters), sort)
+
+    def similar(self, moment: Moment, k: int = 10, folders=None, sort: str = "relevance") -> list[Moment]:
+        """Moments like ``moment`` (its own segments left out)."""
+        ids = list(moment.segment_ids) or self._segments_at(moment)
+        if not ids:
+            raise QueryError(f"{moment.path} {moment.start:.1f}-{moment.end:.1f} s is not in this library")
+        emb = self.catalog.segment_embeddings(ids)
+        vector = emb.vectors.mean(axis=0)
+        vector /= max(float(np.linalg.norm(vector)), 1e-6)
+        filters = SearchFilters.make(folders)
+        return _sorted(self.searcher.search_vector(vector, k, filters, exclude=set(ids)), sort)
+
+    def _segments_at(self, moment: Moment) -> list[int]:
+        row = self.catalog.file_by_path(os.path.abspath(moment.path))
+        if row is None:
+            return []
+        return [s.id for s in self.catalog.file_segments(row.id) if s.end > moment.start and s.start < moment.end]
+
+    # -- media helpers for the window -------------------------------------------------
+    def preview_frames(self, moment: Moment, count: int = 8, width: int = 240) -> list[bytes]:
+        from engine.media.preview import preview_jpegs
+
+        return preview_jpegs(moment.path, moment.start, moment.end, count, width)
+
+    def export_moment(self, moment: Moment, out_path: str | Path) -> Path:
+        from engine.media.export import export_range
+
+        return export_range(moment.path, moment.start, moment.end, Path(out_path))
+
+    # -- status and models ---------------------------------------------------------------
+    def status(self) -> LibraryStatus:
+        stats = self.catalog.stats()
+        providers: tuple[str, ...] = tuple(self._model.providers) if self._model is not None else ()
+        return LibraryStatus(library=str(self.path), model=self.bundle_info.name,
+                             fingerprint=self.bundle_info.fingerprint, providers=providers,
+                             folders=tuple(self.folders()), files=dict(stats.files), segments=stats.segments,
+                             hours_indexed=stats.seconds_indexed / 3600.0)
+
+    def installed_models(self) -> list[ModelEntry]:
+        return self.registry.entries(active=self.bundle_info.fingerprint)
+
+    def import_model(self, source: str | Path) -> ModelEntry:
+        return self.registry.import_bundle(Path(source))
+
+    def install_model(self, spec: str, progress: Callable[[str], None] | None = None) -> ModelEntry:
+        return self.registry.install(spec, progress=progress)
+
+    def set_model(self, name_or_path: str | Path) -> int:
+        """Switch models: drops every embedding of the old model; files go back to pending.
+
+        Returns the number of files that will be re-indexed. Callers ask the user first.
+        """
+        bundle_dir = self.registry.resolve(name_or_path, None)
+        info = self.registry.read_info(bundle_dir)
+        if info.fingerprint == self.bundle_info.fingerprint:
+            return 0
+        with self._writing():
+            with self._open_lock:
+                if self._vectors is not None:
+                    self._vectors.close()
+                self._vectors = None
+                self._searcher = None
+                self._model = None
+            count = self.catalog.purge_fingerprint(self.bundle_info.fingerprint)
+            self.bundle_dir, self.bundle_info = bundle_dir, info
+            self._record_active_model()
+            self._sync_vectors()
+        self.events.emit("folders_changed")
+        return count
+
+    def update_settings(self, settings: Settings) -> None:
+        settings.validate().save(self.path / "settings.json")
+        self.settings = settings
+        with self._open_lock:
+            self._searcher = None
+
+
+def _sorted(moments: list[Moment], sort: str) -> list[Moment]:
+    if sort == "relevance":
+        return moments
+    if sort == "date":
+        return sorted(moments, key=lambda m: (-m.file_mtime, m.path, m.start))
+    raise QueryError(f"sort must be 'relevance' or 'date', not {sort!r}")
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    try:
+        child.relative_to(parent)
+        return True
+    except ValueError:
+        return False
+
+
+def _read_image(path) -> np.ndarray:
+    import cv2
+
+    p = Path(path)
+    if not p.is_file():
+        raise QueryError(f"{p} is not an image file that can be read")
+    data = np.fromfile(str(p), dtype=np.uint8)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if bgr is None:
+        raise QueryError(f"{p} is not an image ClipSeek can read (use JPEG, PNG, BMP or WebP)")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

@@ -1,0 +1,86 @@
+"""Plain data the engine hands to its callers (CLI, GUI). No behaviour, no I/O."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class FileStatus(str, Enum):
+    PENDING = "pending"
+    INDEXED = "indexed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One search result: a time range of one file."""
+    path: str                 # absolute path of the video
+    start: float              # seconds
+    end: float                # seconds
+    score: float              # higher is better; comparable within one search
+    thumbnail: str | None     # absolute path of a JPEG, or None
+    file_id: int = 0
+    segment_ids: tuple[int, ...] = ()
+    folder: str = ""          # the library folder holding the file
+    file_mtime: float = 0.0   # seconds since the epoch (used for sort by date)
+    duration: float = 0.0     # of the whole file, seconds
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "start": round(self.start, 3), "end": round(self.end, 3),
+                "score": round(float(self.score), 6), "thumbnail": self.thumbnail}
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    path: str
+    indexed: int
+    pending: int
+    failed: int
+    skipped: int
+    state: str                # "ok", "missing" (folder not reachable), "indexing"
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    status: FileStatus        # FAILED or SKIPPED
+    reason: str
+    file_id: int = 0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Emitted while indexing; also one JSON line each with --json-progress."""
+    files_done: int
+    files_total: int
+    seconds_done: float       # seconds of video finished
+    seconds_total: float      # seconds of video known so far (probed)
+    rate: float               # seconds of video per wall-clock second
+    eta_seconds: float | None
+    current: str = ""         # path being worked on
+    state: str = "running"    # "running", "paused", "cancelled", "done"
+    indexed: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def to_json(self) -> dict:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class LibraryStatus:
+    library: str
+    model: str                # bundle name
+    fingerprint: str
+    providers: tuple[str, ...]
+    folders: tuple[FolderInfo, ...]
+    files: dict = field(default_factory=dict)   # status -> count
+    segments: int = 0
+    hours_indexed: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"library": self.library, "model": self.model, "fingerprint": self.fingerprint,
+                "providers": list(self.providers),
+                "folders": [f.__dict__ for f in self.folders], "files": dict(self.files),
+                "segments": self.segments, "hours_indexed": round(self.hours_indexed, 4)}

@@ -1,0 +1,334 @@
+"""One function per `clipseek` command; each returns an exit status."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from engine.cli.main import print_json
+from engine.cli.progress_bar import TerminalBar, format_duration
+from engine.errors import ClipSeekError, ModelInstallError, QueryError
+from engine.settings import Settings
+
+
+def _open(args, model=None):
+    from engine.api.library import Library
+    from engine.paths import default_library_dir
+
+    lib_dir = Path(args.library) if args.library else default_library_dir()
+    settings = Settings.load(lib_dir / "settings.json")
+    if getattr(args, "device", None):
+        settings.device = args.device
+    if getattr(args, "workers", None):
+        settings.workers = args.workers
+    return Library.open(args.library, model=model or args.model, settings=settings)
+
+
+# -- folders and indexing ------------------------------------------------------------------
+def cmd_add_folder(args) -> int:
+    with _open(args) as lib:
+        info = lib.add_folder(args.folder)
+    print(f"added {info.path}; run `clipseek index` to index it")
+    return 0
+
+
+def cmd_remove_folder(args) -> int:
+    with _open(args) as lib:
+        lib.remove_folder(args.folder)
+    print(f"removed {Path(args.folder).resolve()} and its moments from the library")
+    return 0
+
+
+def _progress_sink(json_progress: bool):
+    if json_progress:
+        return (lambda p: print_json(p.to_json())), (lambda: None)
+    bar = TerminalBar()
+    return bar, bar.close
+
+
+def cmd_index(args) -> int:
+    sink, close = _progress_sink(args.json_progress)
+    with _open(args) as lib:
+        try:
+            final = lib.index(progress=sink)
+        finally:
+            close()
+        for notice in lib.notices:
+            print(f"note: {notice}", file=sys.stderr)
+    if not args.json_progress:
+        print(f"indexed {final.indexed}, failed {final.failed}, skipped {final.skipped} "
+              f"({format_duration(final.seconds_done)} of video at {final.rate:.1f}x real time)")
+        if final.failed or final.skipped:
+            print("see `clipseek problems` for the reasons", file=sys.stderr)
+    return 0
+
+
+def cmd_watch(args) -> int:
+    from engine.indexer.watch import watch_library
+
+    sink, close = _progress_sink(args.json_progress)
+    with _open(args) as lib:
+        print(f"watching {len(lib.folders())} folder(s); Ctrl+C to stop", file=sys.stderr)
+        try:
+            watch_library(lib, progress=sink)
+        finally:
+            close()
+    return 0
+
+
+# -- search ----------------------------------------------------------------------------------
+def _search_one(lib, args, query: str | None):
+    common = dict(folders=args.folder, min_score=args.min_score, sort=args.sort)
+    if args.image:
+        return lib.search_image(args.image, k=args.k, **common)
+    if args.similar:
+        from engine.api.types import Moment
+
+        path, _, at = args.similar.rpartition("@")
+        try:
+            t = float(at)
+        except ValueError:
+            raise QueryError(f"--similar takes PATH@SECONDS, e.g. clip.mp4@12.5, not {args.similar!r}") from None
+        target = Moment(path=str(Path(path).resolve()), start=t, end=t + 1e-3, score=0.0, thumbnail=None)
+        return lib.similar(target, k=args.k, folders=args.folder, sort=args.sort)
+    return lib.search(query, k=args.k, rerank=not args.stage1, **common)
+
+
+def cmd_search(args) -> int:
+    if args.k < 1:
+        raise QueryError(f"-k must be at least 1, not {args.k}")
+    given = sum(bool(x) for x in (args.query, args.batch, args.image, args.similar))
+    if given != 1:
+        raise QueryError("give exactly one of: a QUERY, --batch FILE, --image PATH or --similar PATH@SECONDS")
+    with _open(args) as lib:
+        if args.batch:
+            return _search_batch(lib, args)
+        moments = _search_one(lib, args, args.query)
+        label = args.query or args.image or args.similar
+        if args.json:
+            print_json({"query": label, "results": [m.to_json() for m in moments]})
+        else:
+            _print_moments(label, moments)
+    return 0
+
+
+def _search_batch(lib, args) -> int:
+    source = sys.stdin if args.batch == "-" else _open_text(args.batch)
+    failures = 0
+    with source:
+        for line in source:
+            query = line.strip()
+            if not query:
+                continue
+            try:
+                moments = lib.search(query, k=args.k, folders=args.folder, min_score=args.min_score,
+                                     sort=args.sort, rerank=not args.stage1)
+                print_json({"query": query, "results": [m.to_json() for m in moments]})
+            except QueryError as exc:
+                failures += 1
+                print_json({"query": query, "results": [], "error": str(exc)})
+    return 1 if failures else 0
+
+
+def _open_text(path: str):
+    try:
+        return open(path, encoding="utf-8")
+    except OSError as exc:
+        raise QueryError(f"cannot read the batch file {path}: {exc.strerror or exc}") from exc
+
+
+def _print_moments(label, moments) -> None:
+    if not moments:
+        print(f"no moments found for {label!r}")
+        return
+    for rank, m in enumerate(moments, 1):
+        print(f"{rank:3d}. {m.score:7.4f}  {format_duration(m.start)}-{format_duration(m.end)}  {m.path}")
+
+
+# -- status -------------------------------------------------------------------------------------
+def cmd_status(args) -> int:
+    with _open(args) as lib:
+        status = lib.status()
+    if args.json:
+        print_json(status.to_json())
+        return 0
+    print(f"library  {status.library}")
+    print(f"model    {status.model} ({status.fingerprint[:12]})")
+    print(f"moments  {status.segments} from {status.hours_indexed:.2f} h of video")
+    print("files    " + ", ".join(f"{k} {v}" for k, v in status.files.items()))
+    for f in status.folders:
+        print(f"folder   {f.path}: {f.indexed} indexed, {f.pending} pending, {f.failed} failed, "
+              f"{f.skipped} skipped ({f.state})")
+    return 0
+
+
+def cmd_problems(args) -> int:
+    with _open(args) as lib:
+        problems = lib.problems()
+    if args.json:
+        print_json([{"path": p.path, "status": p.status.value, "reason": p.reason} for p in problems])
+    else:
+        for p in problems:
+            print(f"{p.status.value:8s} {p.path}: {p.reason}")
+        if not problems:
+            print("no problems")
+    return 0
+
+
+def cmd_retry(args) -> int:
+    with _open(args) as lib:
+        n = lib.retry()
+    print(f"{n} file(s) queued again; run `clipseek index`")
+    return 0
+
+
+# -- models --------------------------------------------------------------------------------------
+def cmd_model(args) -> int:
+    return globals()["_model_" + args.model_command](args)
+
+
+def _registry():
+    from engine.api.model_registry import ModelRegistry
+
+    return ModelRegistry()
+
+
+def _model_list(args) -> int:
+    entries = _registry().entries()
+    if args.json:
+        print_json([e.__dict__ for e in entries])
+        return 0
+    if not entries:
+        print("no models installed; import one with `clipseek model import PATH`")
+    for e in entries:
+        where = "built-in" if e.builtin else "installed"
+        print(f"{e.name:28s} {e.precision:5s} {e.size_bytes / 1e6:8.1f} MB  {e.fingerprint[:12]}  {where}  {e.path}")
+    return 0
+
+
+def _model_verify(args) -> int:
+    from engine.runtime.bundle import verify
+
+    target = args.bundle or args.model
+    bundle = _registry().resolve(target, None)
+    problems = verify(bundle)
+    if problems:
+        for p in problems:
+            print(f"clipseek: {p}", file=sys.stderr)
+        return 1
+    print(f"{bundle}: ok")
+    return 0
+
+
+def _model_import(args) -> int:
+    entry = _registry().import_bundle(Path(args.source))
+    print(f"imported {entry.name} into {entry.path}")
+    return 0
+
+
+def _model_install(args) -> int:
+    try:
+        from engine.model.install import install
+    except ImportError as exc:
+        raise ModelInstallError("installing a pretrained model needs the train extra (torch, open_clip); "
+                                "or import a ready bundle with `clipseek model import PATH`") from exc
+    reg = _registry()
+    path = install(args.spec, reg.user_dir, int8=args.int8, progress=lambda s: print(s, file=sys.stderr))
+    print(f"installed {args.spec} as {path}")
+    return 0
+
+
+def _model_export(args) -> int:
+    try:
+        from engine.model.export import export_bundle
+    except ImportError as exc:
+        raise ClipSeekError("`model export` needs the train extra (torch, open_clip): "
+                            "pip install 'clipseek[train]'") from exc
+    out = export_bundle(args.name, Path(args.out), pretrained=args.pretrained, checkpoint=args.checkpoint,
+                        random_weights=args.random_weights, int8=args.int8, frames_per_clip=args.frames,
+                        name=args.bundle_name)
+    print(f"exported {args.name} to {out}")
+    return 0
+
+
+def _model_use(args) -> int:
+    with _open(args) as lib:
+        if not args.yes:
+            total = sum(f.indexed for f in lib.folders())
+            if total and not _confirm(f"switching models re-indexes {total} file(s); continue? [y/N] "):
+                print("nothing changed")
+                return 1
+        n = lib.set_model(args.bundle)
+    print(f"now using {args.bundle}; {n} file(s) will be re-indexed by `clipseek index`")
+    return 0
+
+
+def _confirm(prompt: str) -> bool:
+    if not sys.stdin.isatty():
+        raise ClipSeekError("switching models needs confirmation; add --yes to confirm without a terminal")
+    return input(prompt).strip().lower() in ("y", "yes")
+
+
+# -- demo, shapes, training -------------------------------------------------------------------------
+def cmd_demo(args) -> int:
+    from engine.api.demo import DEMO_QUERIES, create_demo_library
+
+    bar = TerminalBar()
+    try:
+        lib = create_demo_library(Path(args.library) if args.library else None, videos=args.videos,
+                                  seed=args.seed, model=args.model, progress=bar,
+                                  on_stage=lambda s: print(s, file=sys.stderr))
+    finally:
+        bar.close()
+    with lib:
+        if not args.no_gui and _can_open_window():
+            lib.close()
+            from desktop_app.__main__ import main as gui_main
+
+            return gui_main(["--library", str(lib.path)] + (["--model", args.model] if args.model else []))
+        for query in DEMO_QUERIES:
+            start = time.perf_counter()
+            moments = lib.search(query, k=3)
+            ms = (time.perf_counter() - start) * 1000
+            print(f"\n{query!r}  ({ms:.0f} ms)")
+            _print_moments(query, moments)
+    return 0
+
+
+def _can_open_window() -> bool:
+    import os
+
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("win32", "darwin"))
+
+
+def cmd_shapes(args) -> int:
+    from engine.shapes.generate import generate_dataset
+
+    out = Path(args.out)
+    generate_dataset(out, n_videos=args.videos, seed=args.seed)
+    print(f"wrote {args.videos} videos and annotations.json to {out}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    try:
+        from engine.model.train import train
+    except ImportError as exc:
+        raise ClipSeekError("`train` needs the train extra (torch, open_clip): pip install 'clipseek[train]'") from exc
+    result = train(Path(args.config), Path(args.out), resume=args.resume)
+    print(json.dumps(result, default=str) if not isinstance(result, (str, Path)) else f"trained: {result}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    try:
+        from engine.model.evaluate import evaluate, format_table
+    except ImportError as exc:
+        raise ClipSeekError("`eval` needs the train extra (torch, open_clip): pip install 'clipseek[train]'") from exc
+    results = evaluate(Path(args.checkpoint), Path(args.data), stage="stage1" if args.stage1 else "full",
+                       drop_heads=tuple(args.drop_head), dsl=args.dsl, qbnorm=args.qbnorm)
+    print(format_table(results))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0

@@ -1,0 +1,51 @@
+"""A one-line terminal progress bar for indexing (files, video time, rate, ETA)."""
+from __future__ import annotations
+
+import shutil
+import sys
+
+from engine.api.types import Progress
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def render(p: Progress, width: int) -> str:
+    frac = p.files_done / p.files_total if p.files_total else 1.0
+    if p.seconds_total > 0:
+        frac = max(frac, min(1.0, p.seconds_done / p.seconds_total))
+    info = (f" {p.files_done}/{p.files_total} files  {format_duration(p.seconds_done)} of "
+            f"{format_duration(p.seconds_total)} video  {p.rate:5.1f}x  ETA {format_duration(p.eta_seconds)}")
+    if p.state == "paused":
+        info += "  (paused)"
+    bar_width = max(10, min(40, width - len(info) - 3))
+    filled = int(round(frac * bar_width))
+    return f"[{'#' * filled}{'.' * (bar_width - filled)}]{info}"[: width - 1]
+
+
+class TerminalBar:
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last_line = ""
+
+    def __call__(self, p: Progress) -> None:
+        line = render(p, shutil.get_terminal_size((100, 20)).columns)
+        if self.tty:
+            self.stream.write("\r" + line.ljust(len(self._last_line)))
+        elif p.state != "running" or p.files_done != getattr(self, "_last_done", -1):
+            self.stream.write(line + "\n")
+            self._last_done = p.files_done
+        self._last_line = line
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self._last_line:
+            self.stream.write("\n")
+            self.stream.flush()

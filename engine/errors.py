@@ -1,0 +1,38 @@
+"""Typed errors whose messages say what happened and what to do.
+
+Views and the command line show a ``ClipSeekError``'s message as it is; any other
+exception is a bug and goes to the log.
+"""
+from __future__ import annotations
+
+
+class ClipSeekError(Exception):
+    """An error a person can act on; the message names the thing and the fix."""
+
+
+class BundleError(ClipSeekError):
+    """A model bundle is missing, partial, corrupt or of an unknown version."""
+
+
+class ModelInstallError(ClipSeekError):
+    """A model could not be installed (no network, unknown name, bad archive)."""
+
+
+class CatalogError(ClipSeekError):
+    """The library's catalog cannot be opened, read or written."""
+
+
+class DimensionMismatch(ClipSeekError):
+    """Vectors of one width were offered to an index of another."""
+
+
+class MediaError(ClipSeekError):
+    """A video cannot be probed or decoded; the file is marked failed with this text."""
+
+
+class QueryError(ClipSeekError):
+    """A search request is malformed (empty text, unreadable image, bad filter)."""
+
+
+class LibraryError(ClipSeekError):
+    """A library-level request cannot be done (unknown folder, library in use...)."""

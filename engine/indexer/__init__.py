@@ -1,0 +1,1 @@
+"""Indexing: scan folders, plan the work, run it in worker processes, write results."""

@@ -1,0 +1,204 @@
+"""Run pending files through the worker pool and write each result in one transaction.
+
+Order of writes for one file (Chroma's rule): catalog rows first (the truth, one
+transaction), then the ANN index replays the catalog's change log; the index and its
+manifest are saved every few seconds and at the end, with the watermark last.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from engine.api.types import Progress
+from engine.errors import ClipSeekError
+from engine.indexer.control import IndexControl
+from engine.indexer.pool import PoolConfig, Task, WorkerPool
+from engine.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SAVE_EVERY_SECONDS = 5.0
+
+
+@dataclass
+class _FileState:
+    file_id: int
+    path: str
+    size: int
+    duration: float | None = None
+    seconds_done: float = 0.0
+
+
+class Indexer:
+    def __init__(self, catalog, vectors, bundle_dir: Path, fingerprint: str, settings: Settings,
+                 thumbs_dir: Path, emit: Callable[[str, object], None] | None = None) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.bundle_dir = Path(bundle_dir)
+        self.fingerprint = fingerprint
+        self.settings = settings
+        self.thumbs_dir = Path(thumbs_dir)
+        self.emit = emit or (lambda _name, _payload: None)
+
+    def run(self, progress: Callable[[Progress], None] | None = None,
+            control: IndexControl | None = None) -> Progress:
+        control = control or IndexControl()
+        files = [f for f in self.catalog.files(status="pending")]
+        states = {f.id: _FileState(f.id, f.path, f.size or 0) for f in files}
+        tracker = _Tracker(states)
+        report = self._reporter(progress, tracker)
+        if not files:
+            final = tracker.snapshot("done")
+            report(final, force=True)
+            return final
+
+        workers = min(self.settings.resolved_workers(), len(files))
+        threads = max(1, (os.cpu_count() or 2) // workers)
+        pool = WorkerPool(PoolConfig(
+            workers=workers, bundle_dir=str(self.bundle_dir), device=self.settings.device,
+            threads_per_worker=threads, settings=asdict(self.settings), thumbs_dir=str(self.thumbs_dir),
+            timeout=self.settings.file_timeout_seconds))
+        queue = list(files)
+        next_task = 0
+        last_save = time.monotonic()
+        state = "done"
+        try:
+            while True:
+                if control.cancelled:
+                    pool.kill_all()
+                    state = "cancelled"
+                    break
+                if control.paused:
+                    pool.pause()
+                    tracker.pause()
+                    report(tracker.snapshot("paused"), force=True)
+                    control.wait_while_paused(0.25)
+                    continue
+                pool.resume()
+                tracker.resume()
+                while queue and pool.idle_slots():
+                    f = queue.pop(0)
+                    next_task += 1
+                    pool.submit(Task(next_task, f.id, f.path, f.content_hash or f"file{f.id}"))
+                    tracker.current = f.path
+                for ev in pool.poll(0.2):
+                    self._handle(ev, tracker)
+                if pool.fatal:
+                    raise ClipSeekError(pool.fatal)
+                if not queue and pool.busy() == 0:
+                    break
+                if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
+                    self._save()
+                    last_save = time.monotonic()
+                report(tracker.snapshot("running"))
+        finally:
+            pool.close()
+            self._save()
+        final = tracker.snapshot(state)
+        report(final, force=True)
+        return final
+
+    # -- results -------------------------------------------------------------
+    def _handle(self, ev, tracker: "_Tracker") -> None:
+        st = tracker.states.get(ev.task.file_id)
+        if st is None:
+            return
+        if ev.kind == "probed":
+            st.duration = float(ev.payload)
+        elif ev.kind == "progress":
+            st.seconds_done = float(ev.payload)
+        elif ev.kind == "done":
+            self._write(ev.task, ev.payload)
+            st.duration = ev.payload.duration
+            tracker.finish(st, "indexed" if ev.payload.segments else "skipped")
+            self.emit("file_done", (ev.task.path, "indexed"))
+        elif ev.kind == "failed":
+            self.catalog.mark_failed(ev.task.file_id, str(ev.payload))
+            tracker.finish(st, "failed")
+            self.emit("file_done", (ev.task.path, "failed"))
+
+    def _write(self, task: Task, result) -> None:
+        if not result.segments:
+            self.catalog.mark_skipped(task.file_id, "no frames could be decoded from this file")
+            return
+        self.catalog.record_indexed(task.file_id, result, result.segments, self.fingerprint)
+        self.vectors.apply_changes(self.catalog)
+
+    def _save(self) -> None:
+        try:
+            self.vectors.save()
+        except OSError as exc:
+            # The catalog stays the truth; the index is rebuilt from it on the next open.
+            log.error("could not save the vector index (%s); it will be rebuilt from the catalog", exc)
+            self.emit("notice", f"Could not save the search index ({exc.strerror or exc}); "
+                                "it will be rebuilt from the catalog next time.")
+
+    def _reporter(self, progress, tracker):
+        last = [0.0]
+
+        def report(p: Progress, force: bool = False) -> None:
+            now = time.monotonic()
+            if not force and now - last[0] < 0.25:
+                return
+            last[0] = now
+            if progress:
+                progress(p)
+            self.emit("progress", p)
+        return report
+
+
+class _Tracker:
+    """Counts files and seconds of video; rate and ETA exclude paused time."""
+
+    def __init__(self, states: dict[int, _FileState]) -> None:
+        self.states = states
+        self.total = len(states)
+        self.done = 0
+        self.counts = {"indexed": 0, "failed": 0, "skipped": 0}
+        self.seconds_finished = 0.0
+        self.bytes_total = sum(s.size for s in states.values())
+        self.bytes_done = 0
+        self.current = ""
+        self._t0 = time.monotonic()
+        self._paused_total = 0.0
+        self._paused_at: float | None = None
+
+    def pause(self) -> None:
+        if self._paused_at is None:
+            self._paused_at = time.monotonic()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self._paused_total += time.monotonic() - self._paused_at
+            self._paused_at = None
+
+    def finish(self, st: _FileState, outcome: str) -> None:
+        self.done += 1
+        self.counts[outcome] += 1
+        self.seconds_finished += st.duration or 0.0
+        self.bytes_done += st.size
+        st.seconds_done = st.duration or 0.0
+        self.states.pop(st.file_id, None)
+
+    def snapshot(self, state: str) -> Progress:
+        now = self._paused_at or time.monotonic()
+        elapsed = max(1e-6, now - self._t0 - self._paused_total)
+        partial = sum(s.seconds_done for s in self.states.values())
+        seconds_done = self.seconds_finished + partial
+        # Unprobed files are estimated from their size at the bytes-per-second seen so far.
+        known = self.seconds_finished + sum(s.duration or 0.0 for s in self.states.values())
+        probed_bytes = self.bytes_done + sum(s.size for s in self.states.values() if s.duration)
+        unprobed_bytes = sum(s.size for s in self.states.values() if not s.duration)
+        sec_per_byte = known / probed_bytes if probed_bytes else 0.0
+        seconds_total = known + unprobed_bytes * sec_per_byte
+        rate = seconds_done / elapsed
+        eta = (seconds_total - seconds_done) / rate if rate > 0 and state == "running" else None
+        return Progress(files_done=self.done, files_total=self.total, seconds_done=seconds_done,
+                        seconds_total=max(seconds_total, seconds_done), rate=rate, eta_seconds=eta,
+                        current=self.current if state == "running" else "", state=state,
+                        indexed=self.counts["indexed"], failed=self.counts["failed"],
+                        skipped=self.counts["skipped"])

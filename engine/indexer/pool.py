@@ -1,0 +1,214 @@
+"""Worker processes for decoding and inference.
+
+A native crash or a hang inside a decoder must cost one file, not the application
+(calibre's and Frigate's lesson): each worker is a separate process with its own task
+queue, so the parent always knows which file a dead or stuck worker held. A stuck
+worker is killed after the per-file time limit and replaced.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.indexer.worker import worker_main
+
+_CTX = mp.get_context("spawn")
+
+
+@dataclass
+class Task:
+    task_id: int
+    file_id: int
+    path: str
+    thumb_key: str
+
+
+@dataclass
+class _Worker:
+    wid: int
+    process: Any
+    tasks: Any
+    task: Task | None = None
+    started: float = 0.0
+    paused_for: float = 0.0
+    ready: bool = False
+
+
+@dataclass
+class WorkerEvent:
+    kind: str            # "probed", "progress", "done", "failed"
+    task: Task
+    payload: Any = None
+
+
+@dataclass
+class PoolConfig:
+    workers: int
+    bundle_dir: str
+    device: str
+    threads_per_worker: int
+    settings: dict
+    thumbs_dir: str
+    timeout: float
+    extra: dict = field(default_factory=dict)
+
+
+class WorkerPool:
+    def __init__(self, config: PoolConfig) -> None:
+        self.config = config
+        self.results = _CTX.Queue()
+        self._workers: list[_Worker] = []
+        self._next_wid = 0
+        self._paused_at: float | None = None
+        self.fatal: str | None = None
+        for _ in range(config.workers):
+            self._spawn()
+
+    # -- lifecycle ---------------------------------------------------------
+    def _spawn(self) -> _Worker:
+        wid = self._next_wid
+        self._next_wid += 1
+        tasks = _CTX.Queue()
+        c = self.config
+        proc = _CTX.Process(
+            target=worker_main,
+            args=(wid, tasks, self.results, c.bundle_dir, c.device, c.threads_per_worker, c.settings,
+                  c.thumbs_dir),
+            name=f"clipseek-worker-{wid}", daemon=True)
+        proc.start()
+        worker = _Worker(wid, proc, tasks)
+        self._workers.append(worker)
+        return worker
+
+    def close(self) -> None:
+        self.resume()
+        for w in self._workers:
+            try:
+                w.tasks.put(None)
+            except (OSError, ValueError):
+                pass
+        deadline = time.monotonic() + 3
+        for w in self._workers:
+            w.process.join(max(0.0, deadline - time.monotonic()))
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(1)
+        self._workers.clear()
+
+    def kill_all(self) -> list[Task]:
+        """Stop every worker now; returns the tasks they held (left unfinished)."""
+        self.resume()
+        held = [w.task for w in self._workers if w.task is not None]
+        for w in self._workers:
+            w.process.kill()
+            w.process.join(2)
+        self._workers.clear()
+        return held
+
+    # -- dispatch ------------------------------------------------------------
+    def idle_slots(self) -> int:
+        return sum(1 for w in self._workers if w.task is None)
+
+    def busy(self) -> int:
+        return sum(1 for w in self._workers if w.task is not None)
+
+    def submit(self, task: Task) -> None:
+        for w in self._workers:
+            if w.task is None:
+                w.task = task
+                w.started = time.monotonic()
+                w.paused_for = 0.0
+                w.tasks.put(task)
+                return
+        raise RuntimeError("no idle worker")
+
+    def pause(self) -> None:
+        """Freeze workers mid-file (POSIX); elsewhere they finish their current file."""
+        if self._paused_at is not None:
+            return
+        self._paused_at = time.monotonic()
+        if hasattr(signal, "SIGSTOP"):
+            for w in self._workers:
+                _signal(w.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._paused_at is None:
+            return
+        paused = time.monotonic() - self._paused_at
+        self._paused_at = None
+        for w in self._workers:
+            w.paused_for += paused
+            if hasattr(signal, "SIGCONT"):
+                _signal(w.process.pid, signal.SIGCONT)
+
+    def poll(self, timeout: float = 0.2) -> list[WorkerEvent]:
+        """Collect worker messages; turn crashes and time-outs into failures."""
+        events: list[WorkerEvent] = []
+        try:
+            msg = self.results.get(timeout=timeout)
+            events.extend(self._handle(msg))
+            while True:
+                events.extend(self._handle(self.results.get_nowait()))
+        except queue.Empty:
+            pass
+        events.extend(self._check_health())
+        return events
+
+    def _by_wid(self, wid: int) -> _Worker | None:
+        return next((w for w in self._workers if w.wid == wid), None)
+
+    def _handle(self, msg: tuple) -> list[WorkerEvent]:
+        kind, wid, task_id, payload = msg
+        worker = self._by_wid(wid)
+        if kind == "fatal":
+            self.fatal = payload
+            return []
+        if kind == "ready":
+            if worker:
+                worker.ready = True
+            return []
+        if worker is None or worker.task is None or worker.task.task_id != task_id:
+            return []  # a late message from a worker already replaced
+        task = worker.task
+        if kind in ("done", "failed"):
+            worker.task = None
+        return [WorkerEvent(kind, task, payload)]
+
+    def _check_health(self) -> list[WorkerEvent]:
+        events: list[WorkerEvent] = []
+        now = time.monotonic()
+        for w in list(self._workers):
+            if w.task is None and w.process.is_alive():
+                continue
+            if not w.process.is_alive():
+                code = w.process.exitcode
+                self._workers.remove(w)
+                if w.task is not None:
+                    events.append(WorkerEvent(
+                        "failed", w.task, f"the decoder crashed on this file (worker exit code {code})"))
+                if self.fatal is None:
+                    self._spawn()
+                continue
+            if self._paused_at is None and now - w.started - w.paused_for > self.config.timeout:
+                w.process.kill()
+                w.process.join(2)
+                self._workers.remove(w)
+                events.append(WorkerEvent(
+                    "failed", w.task,
+                    f"stopped after {self.config.timeout:.0f} s without finishing (decoder hang?)"))
+                self._spawn()
+        return events
+
+
+def _signal(pid: int | None, sig: int) -> None:
+    if pid is None:
+        return
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass

@@ -1,0 +1,46 @@
+"""The worker process: loads the model once, then embeds files from its task queue."""
+from __future__ import annotations
+
+import os
+import traceback
+from pathlib import Path
+
+
+def worker_main(wid, tasks, results, bundle_dir, device, threads, settings_dict, thumbs_dir) -> None:
+    # Keep native libraries from each starting one thread per core in every worker.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+        from engine.errors import ClipSeekError
+        from engine.indexer.embed_file import embed_file
+        from engine.runtime import load_model
+        from engine.settings import Settings
+
+        settings = Settings(**settings_dict)
+        model = load_model(bundle_dir, device=device, threads=threads)
+    except Exception as exc:  # the parent shows this and stops indexing
+        results.put(("fatal", wid, None, f"the model could not be loaded: {exc}"))
+        return
+    results.put(("ready", wid, None, None))
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        tid = task.task_id
+        try:
+            result = embed_file(
+                task.path, model, settings, Path(thumbs_dir), task.thumb_key,
+                on_probe=lambda info: results.put(("probed", wid, tid, float(info.duration))),
+                on_progress=lambda sec: results.put(("progress", wid, tid, sec)))
+            results.put(("done", wid, tid, result))
+        except ClipSeekError as exc:
+            results.put(("failed", wid, tid, str(exc)))
+        except MemoryError:
+            results.put(("failed", wid, tid, "ran out of memory while decoding this file"))
+        except Exception as exc:  # an unexpected decoder error costs this file only
+            last = traceback.extract_tb(exc.__traceback__)[-1:]
+            where = f" ({last[0].name})" if last else ""
+            results.put(("failed", wid, tid, f"could not be read: {exc.__class__.__name__}: {exc}{where}"))

@@ -1,0 +1,80 @@
+"""Merge scored segments into moments: neighbouring segments of one file become one range.
+
+A segment joins its neighbour's moment when the two touch in time and its score is
+within ``margin`` of the moment's best segment. The margin adapts to the query:
+a quarter of the gap between the best candidate and the median candidate, so a
+model with a narrow score range does not merge everything, nor a wide one nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TOUCH_SECONDS = 0.05
+
+
+@dataclass
+class ScoredSegment:
+    segment_id: int
+    file_id: int
+    start: float
+    end: float
+    score: float
+    row: object   # the catalog row, for path, thumbnail, folder, mtime, duration
+
+
+@dataclass
+class MergedMoment:
+    file_id: int
+    start: float
+    end: float
+    score: float
+    best: ScoredSegment
+    segment_ids: tuple[int, ...]
+
+
+def merge_margin(scores: np.ndarray, fraction: float = 0.25) -> float:
+    if len(scores) < 2:
+        return 0.0
+    return max(0.0, float(np.max(scores) - np.median(scores)) * fraction)
+
+
+def merge_segments(segments: list[ScoredSegment], margin: float | None = None) -> list[MergedMoment]:
+    if not segments:
+        return []
+    if margin is None:
+        margin = merge_margin(np.array([s.score for s in segments]))
+    by_file: dict[int, list[ScoredSegment]] = {}
+    for s in segments:
+        by_file.setdefault(s.file_id, []).append(s)
+    moments: list[MergedMoment] = []
+    for file_segments in by_file.values():
+        file_segments.sort(key=lambda s: s.start)
+        used: set[int] = set()
+        for seed in sorted(range(len(file_segments)), key=lambda i: -file_segments[i].score):
+            if seed in used:
+                continue
+            best = file_segments[seed]
+            lo = hi = seed
+            used.add(seed)
+            while lo - 1 >= 0 and lo - 1 not in used and \
+                    _joins(file_segments[lo - 1], file_segments[lo], file_segments[lo - 1], best, margin):
+                lo -= 1
+                used.add(lo)
+            while hi + 1 < len(file_segments) and hi + 1 not in used and \
+                    _joins(file_segments[hi], file_segments[hi + 1], file_segments[hi + 1], best, margin):
+                hi += 1
+                used.add(hi)
+            part = file_segments[lo: hi + 1]
+            moments.append(MergedMoment(best.file_id, part[0].start, part[-1].end, best.score, best,
+                                        tuple(s.segment_id for s in part)))
+    moments.sort(key=lambda m: -m.score)
+    return moments
+
+
+def _joins(left: ScoredSegment, right: ScoredSegment, candidate: ScoredSegment, best: ScoredSegment,
+           margin: float) -> bool:
+    if right.start - left.end > TOUCH_SECONDS:
+        return False
+    return best.score - candidate.score <= margin

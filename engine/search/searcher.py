@@ -1,0 +1,118 @@
+"""Two-stage search over one library.
+
+Stage 1 asks the ANN index for the nearest segment vectors to the query vector;
+stage 2 rescores those candidates with the model's reranker over their stored clip
+and frame tokens; neighbouring segments of one file then merge into moments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.api.types import Moment
+from engine.errors import QueryError
+from engine.search.filters import SearchFilters
+from engine.search.moments import ScoredSegment, merge_segments
+
+MAX_QUERY_CHARS = 2000
+MAX_OVERFETCH_ROUNDS = 4
+
+
+@dataclass
+class _Candidates:
+    ids: np.ndarray
+    stage1: np.ndarray
+    rows: list
+
+
+class Searcher:
+    def __init__(self, catalog, vectors, model, settings) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.model = model
+        self.settings = settings
+
+    # -- public --------------------------------------------------------------
+    def search_text(self, query: str, k: int = 10, filters: SearchFilters | None = None,
+                    rerank: bool = True) -> list[Moment]:
+        text = self._encode_query(query)
+        return self._search(text.vector[0], k, filters or SearchFilters(), text if rerank else None)
+
+    def search_rgb(self, rgb: np.ndarray, k: int = 10, filters: SearchFilters | None = None) -> list[Moment]:
+        vector = self.image_vector(rgb)
+        return self._search(vector, k, filters or SearchFilters(), None)
+
+    def search_vector(self, vector: np.ndarray, k: int, filters: SearchFilters | None = None,
+                      exclude: set[int] = frozenset()) -> list[Moment]:
+        return self._search(np.asarray(vector, np.float32), k, filters or SearchFilters(), None, exclude)
+
+    def image_vector(self, rgb: np.ndarray) -> np.ndarray:
+        """An image in the clip space: the clip encoder over one frame."""
+        info = self.model.info
+        feat = self.model.encode_frames(rgb[None])
+        frames = np.zeros((1, info.frames_per_clip, info.embed_dim), np.float32)
+        mask = np.zeros((1, info.frames_per_clip), np.float32)
+        frames[0, 0] = feat[0]
+        mask[0, 0] = 1.0
+        return self.model.encode_clips(frames, mask).vector[0]
+
+    # -- stages --------------------------------------------------------------
+    def _encode_query(self, query):
+        if not isinstance(query, str) or not query.strip():
+            raise QueryError("type a few words describing the moment to find")
+        if len(query) > MAX_QUERY_CHARS:
+            raise QueryError(f"the query is {len(query)} characters long; keep it under {MAX_QUERY_CHARS}")
+        return self.model.encode_text([query.strip()])
+
+    def _search(self, vector, k: int, filters: SearchFilters, text, exclude: set[int] = frozenset()):
+        if k < 1:
+            raise QueryError(f"ask for at least one result, not {k}")
+        depth = max(self.settings.rerank_depth, 4 * k)
+        cand = self._stage1(vector, depth, filters, exclude)
+        if not len(cand.ids):
+            return []
+        scores = cand.stage1
+        if text is not None:
+            scores = self._stage2(text, cand.ids)
+        scored = [ScoredSegment(int(i), r.file_id, r.start, r.end, float(s), r)
+                  for i, s, r in zip(cand.ids, scores, cand.rows)]
+        moments = []
+        for m in merge_segments(scored):
+            if filters.min_score is not None and m.score < filters.min_score:
+                continue
+            r = m.best.row
+            moments.append(Moment(path=r.path, start=m.start, end=m.end, score=m.score, thumbnail=r.thumbnail,
+                                  file_id=r.file_id, segment_ids=m.segment_ids, folder=r.folder,
+                                  file_mtime=r.file_mtime, duration=r.duration or 0.0))
+            if len(moments) == k:
+                break
+        return moments
+
+    def _stage1(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates:
+        total = self.vectors.count
+        if total == 0:
+            return _Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), [])
+        ask = min(depth, total)
+        for _ in range(MAX_OVERFETCH_ROUNDS):
+            ids, sims = self.vectors.search(vector, ask)
+            ids, sims = ids[0], sims[0]
+            rows_by_id = {r.id: r for r in self.catalog.segments(ids.tolist())}
+            keep = [j for j, i in enumerate(ids)
+                    if int(i) in rows_by_id and int(i) not in exclude and filters.accepts(rows_by_id[int(i)])]
+            if len(keep) >= min(depth, total) or ask >= total or not (filters.restricts_rows or exclude):
+                break
+            ask = min(total, ask * 4)
+        keep = keep[:depth]
+        return _Candidates(ids[keep].astype(np.int64), sims[keep].astype(np.float32),
+                           [rows_by_id[int(ids[j])] for j in keep])
+
+    def _stage2(self, text, ids: np.ndarray) -> np.ndarray:
+        emb = self.catalog.segment_embeddings(ids.tolist())
+        return np.asarray(self.model.rerank(_row(text, 0), emb.clip_tokens, emb.frame_tokens, emb.frame_mask),
+                          np.float32)
+
+
+def _row(text, i: int):
+    """One query's outputs from a batch, keeping the batch axis."""
+    return type(text)(**{name: getattr(text, name)[i: i + 1] for name in text.__dataclass_fields__})
