@@ -264,7 +264,7 @@ class Library:
         row = self.catalog.file_by_path(os.path.abspath(moment.path))
         if row is None:
             return []
-        return [s.id for s in self.catalog.file_segments(row.id) if s.end > moment.start and s.start < moment.end]
+        return [s.id for s in self.catalog.segments_of_file(row.id) if s.end > moment.start and s.start < moment.end]
 
     # -- media helpers for the window -------------------------------------------------
     def preview_frames(self, moment: Moment, count: int = 8, width: int = 240) -> list[bytes]:
@@ -311,7 +311,8 @@ class Library:
                 self._vectors = None
                 self._searcher = None
                 self._model = None
-            count = self.catalog.purge_fingerprint(self.bundle_info.fingerprint)
+            count = sum(f.indexed for f in self.catalog.folders())
+            self.catalog.purge_fingerprint(self.bundle_info.fingerprint)
             self.bundle_dir, self.bundle_info = bundle_dir, info
             self._record_active_model()
             self._sync_vectors()

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from engine.media import iter_segments, probe, thumbnail_jpeg
+from engine.media import iter_segments, thumbnail
 from engine.settings import Settings
 from engine.util.atomic import atomic_write_bytes
 
@@ -51,14 +51,14 @@ def pick_frames(n: int, t: int) -> np.ndarray:
 def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key: str,
                on_probe: Callable[[object], None] | None = None,
                on_progress: Callable[[float], None] | None = None) -> FileResult:
-    info = probe(path)
-    if on_probe:
-        on_probe(info)
     t = model.info.frames_per_clip
     short_side = max(model.info.image_size, THUMB_MIN_SHORT_SIDE)
+    stream = iter_segments(path, settings, short_side)
+    info = stream.info
+    if on_probe:
+        on_probe(info)
     segments: list[SegmentResult] = []
     pending: list[tuple[object, list, np.ndarray]] = []
-    warnings: list[str] = []
 
     def flush() -> None:
         if not pending:
@@ -73,7 +73,7 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
         for row, (seg, frames, thumb_rgb) in enumerate(pending):
             index = len(segments)
             thumb_path = Path(thumbs_dir) / thumb_key[:2] / f"{thumb_key}_{index}.jpg"
-            atomic_write_bytes(thumb_path, thumbnail_jpeg(thumb_rgb, settings.thumbnail_width))
+            atomic_write_bytes(thumb_path, thumbnail(thumb_rgb, settings.thumbnail_width))
             segments.append(SegmentResult(
                 start=float(seg.start), end=float(seg.end), frame_count=len(frames),
                 thumbnail=str(thumb_path), vector=clips.vector[row].astype(np.float32),
@@ -84,14 +84,13 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
             on_progress(float(pending[-1][0].end))
         pending.clear()
 
-    for seg, frames in iter_segments(path, settings, short_side, info=info, warnings=warnings):
-        if not frames:
-            continue
+    for item in stream:
+        frames = item.frames
         chosen = [frames[i] for i in pick_frames(len(frames), t)]
-        pending.append((seg, chosen, frames[len(frames) // 2].rgb))
+        pending.append((item.segment, chosen, item.middle_frame.rgb))
         if len(pending) >= 8:
             flush()
     flush()
     return FileResult(duration=float(info.duration), fps=float(info.fps), width=int(info.width),
                       height=int(info.height), rotation=int(info.rotation), segments=segments,
-                      warnings=warnings)
+                      warnings=list(info.warnings) + list(stream.warnings))

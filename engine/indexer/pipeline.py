@@ -43,6 +43,7 @@ class Indexer:
         self.settings = settings
         self.thumbs_dir = Path(thumbs_dir)
         self.emit = emit or (lambda _name, _payload: None)
+        self._unsaved = False
 
     def run(self, progress: Callable[[Progress], None] | None = None,
             control: IndexControl | None = None) -> Progress:
@@ -91,7 +92,7 @@ class Indexer:
                     raise ClipSeekError(pool.fatal)
                 if not queue and pool.busy() == 0:
                     break
-                if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
+                if self._unsaved and time.monotonic() - last_save > SAVE_EVERY_SECONDS:
                     self._save()
                     last_save = time.monotonic()
                 report(tracker.snapshot("running"))
@@ -127,8 +128,10 @@ class Indexer:
             return
         self.catalog.record_indexed(task.file_id, result, result.segments, self.fingerprint)
         self.vectors.apply_changes(self.catalog)
+        self._unsaved = True
 
     def _save(self) -> None:
+        self._unsaved = False
         try:
             self.vectors.save()
         except OSError as exc:

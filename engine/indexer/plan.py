@@ -16,8 +16,10 @@ from engine.indexer.scan import FoundFile, content_hash, scan_folder
 
 log = logging.getLogger(__name__)
 
-# A file modified this recently may still be being copied; look again next time.
+# A file modified this recently may still be being copied: it is looked at twice,
+# GROWTH_CHECK_SECONDS apart, and left for the next scan if it grew meanwhile.
 SETTLE_SECONDS = 2.0
+GROWTH_CHECK_SECONDS = 0.5
 
 
 @dataclass
@@ -37,6 +39,7 @@ def reconcile(catalog, now: float | None = None) -> PlanSummary:
     summary = PlanSummary()
     gone: dict[str, object] = {}          # path -> catalog file row no longer on disk
     arrivals: list[tuple[object, FoundFile]] = []  # (folder row, file) not yet in the catalog
+    changes: list[tuple[object, FoundFile]] = []   # (catalog row, file) whose size or mtime changed
     for folder in catalog.folder_rows():
         if not os.path.isdir(folder.path):
             summary.missing_folders.append(folder.path)
@@ -52,19 +55,17 @@ def reconcile(catalog, now: float | None = None) -> PlanSummary:
                 arrivals.append((folder, f))
             elif row.size == f.size and abs(row.mtime - f.mtime) < 1e-3:
                 summary.unchanged += 1
-            elif now - f.mtime < SETTLE_SECONDS:
-                summary.unsettled += 1
             else:
-                _changed(catalog, row, f, summary)
+                changes.append((row, f))
+    arrivals, changes = _drop_growing(catalog, arrivals, changes, now, summary)
+    for row, f in changes:
+        _changed(catalog, row, f, summary)
 
     by_hash: dict[str, list] = {}
     for row in gone.values():
         if row.content_hash:
             by_hash.setdefault(row.content_hash, []).append(row)
     for folder, f in arrivals:
-        if now - f.mtime < SETTLE_SECONDS:
-            summary.unsettled += 1
-            continue
         try:
             digest = content_hash(f.path)
         except OSError as exc:
@@ -85,6 +86,31 @@ def reconcile(catalog, now: float | None = None) -> PlanSummary:
         summary.removed_segments.extend(catalog.delete_file(row.id))
         summary.deleted += 1
     return summary
+
+
+def _drop_growing(catalog, arrivals, changes, now: float, summary: PlanSummary):
+    """Leave out files still being written: recent ones whose size or mtime moves within a moment."""
+    recent = [f for _owner, f in arrivals + changes if now - f.mtime < SETTLE_SECONDS]
+    if not recent:
+        return arrivals, changes
+    time.sleep(GROWTH_CHECK_SECONDS)
+    growing = set()
+    for f in recent:
+        try:
+            st = os.stat(f.path)
+        except OSError:
+            growing.add(f.path)
+            continue
+        if st.st_size != f.size or st.st_mtime != f.mtime:
+            growing.add(f.path)
+    for owner, f in arrivals + changes:
+        if f.path in growing:
+            summary.unsettled += 1
+            folder_id = owner.folder_id if hasattr(owner, "folder_id") else owner.id
+            row = catalog.upsert_pending(folder_id, f.path, f.size, f.mtime, None)
+            catalog.mark_skipped(row.id, "still being copied or written; it is indexed once it stops changing")
+    keep = lambda pairs: [(o, f) for o, f in pairs if f.path not in growing]  # noqa: E731
+    return keep(arrivals), keep(changes)
 
 
 def _changed(catalog, row, f: FoundFile, summary: PlanSummary) -> None:

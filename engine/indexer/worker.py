@@ -20,7 +20,7 @@ def worker_main(wid, tasks, results, bundle_dir, device, threads, settings_dict,
         from engine.settings import Settings
 
         settings = Settings(**settings_dict)
-        model = load_model(bundle_dir, device=device, threads=threads)
+        model = load_model(bundle_dir, device=device, intra_threads=threads)
     except Exception as exc:  # the parent shows this and stops indexing
         results.put(("fatal", wid, None, f"the model could not be loaded: {exc}"))
         return

@@ -1,0 +1,146 @@
+"""The command line end to end: add a folder of real videos, index, search, move, delete."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+from engine.cli.main import main
+from videogen import ffmpeg_frames
+
+pytestmark = pytest.mark.slow
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")]
+
+
+def frame_png(video: Path, t: float, size: tuple[int, int], out: Path) -> Path:
+    """Cut the frame shown at time ``t`` out of ``video`` and save it as PNG."""
+    frames = ffmpeg_frames(video, size[0], size[1])
+    fps = len(frames) / float(subprocess.check_output(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(video)]).strip())
+    rgb = frames[min(len(frames) - 1, int(t * fps))]
+    cv2.imwrite(str(out), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return out
+
+
+@pytest.fixture
+def indexed(tmp_path, tiny_bundle, video_folder, capsys):
+    folder, truths = video_folder
+    lib = tmp_path / "library"
+    base = ["--library", lib, "--model", tiny_bundle]
+    assert run_cli(capsys, *base, "add-folder", folder)[0] == 0
+    code, out, _err = run_cli(capsys, *base, "index", "--json-progress")
+    assert code == 0
+    final = json_lines(out)[-1]
+    assert final["state"] == "done" and final["indexed"] == len(truths) and final["failed"] == 0
+    return base, folder, truths, lib
+
+
+def test_image_query_finds_its_own_file_and_time(indexed, capsys, tmp_path):
+    base, folder, truths, _lib = indexed
+    for name, t in (("forest.avi", 5.5), ("city.mkv", 1.0), ("beach.mp4", 4.2)):
+        png = frame_png(folder / name, t, truths[name].size, tmp_path / f"{name}.png")
+        code, out, err = run_cli(capsys, *base, "search", "--image", png, "-k", "5", "--json")
+        assert code == 0, err
+        result = json.loads(out)
+        assert result["query"] == str(png)
+        top = result["results"][0]
+        assert set(top) == {"path", "start", "end", "score", "thumbnail"}
+        assert top["path"] == str((folder / name).resolve())
+        assert top["start"] <= t <= top["end"], (name, t, top)
+        assert Path(top["thumbnail"]).is_file()
+
+
+def test_text_search_shape_and_batch(indexed, capsys, tmp_path):
+    base, folder, truths, _lib = indexed
+    code, out, _ = run_cli(capsys, *base, "search", "a pink circle", "-k", "3", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["query"] == "a pink circle" and 1 <= len(result["results"]) <= 3
+    scores = [r["score"] for r in result["results"]]
+    assert scores == sorted(scores, reverse=True)
+    for r in result["results"]:
+        assert os.path.isabs(r["path"]) and 0 <= r["start"] < r["end"]
+    queries = tmp_path / "queries.txt"
+    queries.write_text("a green square\n\nsnow falling\na city at night\n", encoding="utf-8")
+    code, out, _ = run_cli(capsys, *base, "search", "--batch", queries, "--json")
+    rows = json_lines(out)
+    assert code == 0 and [r["query"] for r in rows] == ["a green square", "snow falling", "a city at night"]
+    assert all(r["results"] for r in rows)
+
+
+def test_moved_file_keeps_its_embeddings_and_deleted_file_leaves(indexed, capsys, tmp_path):
+    base, folder, truths, lib = indexed
+    (folder / "sub").mkdir()
+    moved = folder / "sub" / "renamed forest.avi"
+    os.replace(folder / "forest.avi", moved)
+    (folder / "snow.mp4").unlink()
+    code, out, _ = run_cli(capsys, *base, "index", "--json-progress")
+    final = json_lines(out)[-1]
+    assert code == 0 and final["files_total"] == 0, "a moved file must not be decoded or embedded again"
+    code, out, _ = run_cli(capsys, *base, "status", "--json")
+    status = json.loads(out)
+    assert status["files"]["indexed"] == len(truths) - 1
+    png = frame_png(moved, 5.5, truths["forest.avi"].size, tmp_path / "moved.png")
+    code, out, _ = run_cli(capsys, *base, "search", "--image", png, "-k", "10", "--json")
+    paths = [r["path"] for r in json.loads(out)["results"]]
+    assert paths[0] == str(moved.resolve())
+    assert str((folder / "snow.mp4").resolve()) not in paths
+    assert str((folder / "forest.avi").resolve()) not in paths
+
+
+def test_changed_file_is_indexed_again(indexed, capsys, video_set):
+    base, folder, truths, _lib = indexed
+    root, _ = video_set
+    target = folder / "beach.mp4"
+    target.write_bytes((root / "city.mkv").read_bytes())
+    os.utime(target, (1_900_000_000, 1_900_000_000))
+    code, out, _ = run_cli(capsys, *base, "index", "--json-progress")
+    final = json_lines(out)[-1]
+    assert code == 0 and final["files_total"] == 1 and final["indexed"] == 1
+
+
+def test_filters_and_similar(indexed, capsys):
+    base, folder, truths, _lib = indexed
+    sub = folder / "extra"
+    code, out, _ = run_cli(capsys, *base, "search", "anything", "--folder", folder, "--json", "-k", "20")
+    assert code == 0 and json.loads(out)["results"]
+    code, out, err = run_cli(capsys, *base, "search", "anything", "--folder", sub, "--json")
+    assert code == 0 and json.loads(out)["results"] == []
+    target = (folder / "city.mkv").resolve()
+    code, out, _ = run_cli(capsys, *base, "search", "--similar", f"{target}@1.0", "--json", "-k", "3")
+    results = json.loads(out)["results"]
+    assert code == 0 and results
+    assert not any(r["path"] == str(target) and r["start"] <= 1.0 < r["end"] for r in results)
+
+
+def test_errors_are_one_sentence_on_stderr(tmp_path, tiny_bundle):
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    lib = tmp_path / "lib"
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "engine.cli.main", *map(str, args)],
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    r = cli("--library", lib, "--model", tiny_bundle, "search", "   ")
+    assert r.returncode != 0 and "Traceback" not in r.stderr and r.stderr.startswith("clipseek: ")
+    broken = tmp_path / "broken-bundle"
+    broken.mkdir()
+    (broken / "bundle.json").write_text("{not json", encoding="utf-8")
+    r = cli("--library", lib, "--model", broken, "search", "a cat")
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "bundle.json" in r.stderr
+    r = cli("--library", lib, "--model", tiny_bundle, "add-folder", tmp_path / "does-not-exist")
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "not a folder" in r.stderr
