@@ -1,104 +1,77 @@
-"""Write one moment of a video as a new file (H.264 video, AAC audio when there is sound).
+"""Save one moment as its own video file, by copying packets (no re-encoding, no ffmpeg needed).
 
-Re-encoding, not stream copy: a cut at an arbitrary time must start on a frame of our
-choosing, and the source codec may not fit an .mp4. Uses PyAV's own FFmpeg, so no
-system ffmpeg is needed.
+Without re-encoding a clip can only start on a keyframe: it starts at the last keyframe at
+or before ``start`` (so it may begin up to one keyframe interval early) and ends with the
+first packet past ``end``. Video and the first audio stream are kept; the container follows
+the suffix of the output path and must accept the codecs (an .mkv takes anything).
 """
 from __future__ import annotations
 
-from fractions import Fraction
+import os
 from pathlib import Path
 
 import av
 
 from engine.errors import MediaError
-from engine.media.probe import open_error
-
-VIDEO_CODECS = ("libx264", "h264", "mpeg4")
+from engine.media.probe import check_readable, open_error, pick_video_stream
 
 
-def export_range(src: str | Path, start: float, end: float, out_path: Path) -> Path:
-    src, out_path = Path(src), Path(out_path)
+def export_range(path: str | Path, start: float, end: float, out_path: Path) -> Path:
+    """Write [start, end] of the video at ``path`` to ``out_path`` (replaced atomically); returns it."""
+    path, out_path = Path(path), Path(out_path)
     if end <= start:
-        raise MediaError(f"cannot export an empty range {start:.2f}-{end:.2f} s")
-    if out_path.suffix.lower() not in (".mp4", ".mov", ".mkv"):
-        out_path = out_path.with_suffix(".mp4")
+        raise ValueError(f"end must be after start, got {start}-{end}")
+    check_readable(path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.stem}.partial{out_path.suffix}")
     try:
-        source = av.open(str(src))
+        container = av.open(str(path))
     except (av.FFmpegError, OSError) as exc:
-        raise open_error(src, exc) from exc
+        raise open_error(path, exc) from exc
     try:
-        with source, av.open(str(tmp), mode="w") as sink:
-            _copy_range(source, sink, start, end)
-        tmp.replace(out_path)
+        with container:
+            _copy_range(path, container, start, end, tmp)
+        os.replace(tmp, out_path)
     except av.FFmpegError as exc:
+        raise MediaError(f"{out_path}: could not write the clip ({exc.strerror or exc}); "
+                         "try the .mkv format, which takes any codec") from exc
+    finally:
         tmp.unlink(missing_ok=True)
-        raise MediaError(f"could not export {src.name} {start:.1f}-{end:.1f} s: {exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return out_path
 
 
-def _copy_range(source, sink, start: float, end: float) -> None:
-    vin = source.streams.video[0] if source.streams.video else None
-    if vin is None:
-        raise MediaError("the file has no video stream to export")
-    vin.thread_type = "AUTO"
-    rate = vin.average_rate or Fraction(25)
-    vout = None
-    for name in VIDEO_CODECS:
-        try:
-            vout = sink.add_stream(name, rate=rate)
-            break
-        except (av.FFmpegError, ValueError):
-            continue
-    if vout is None:
-        raise MediaError("no video encoder is available in this build")
-    vout.width = vin.codec_context.width // 2 * 2
-    vout.height = vin.codec_context.height // 2 * 2
-    vout.pix_fmt = "yuv420p"
-    ain = source.streams.audio[0] if source.streams.audio else None
-    aout = sink.add_stream("aac", rate=ain.codec_context.sample_rate or 48000) if ain is not None else None
-    resampler = av.AudioResampler(format="fltp", layout="stereo", rate=aout.rate) if aout is not None else None
-
-    tb = float(vin.time_base or 0) or 1 / 90000
-    source.seek(int(max(0.0, start) / tb), stream=vin, backward=True, any_frame=False)
-    streams = [vin] + ([ain] if ain is not None else [])
-    n = 0
-    for packet in source.demux(streams):
-        for frame in _decode(packet):
-            if frame.pts is None:
+def _copy_range(path: Path, container, start: float, end: float, tmp: Path) -> None:
+    video = pick_video_stream(container, path)
+    streams = [video, *container.streams.audio[:1]]
+    with av.open(str(tmp), "w", format=_format_for(tmp)) as out:
+        mapping = {s.index: out.add_stream_from_template(s) for s in streams}
+        container.seek((video.start_time or 0) + int(start / video.time_base), stream=video, backward=True)
+        offsets: dict[int, int] = {}
+        written = 0
+        for packet in container.demux(streams):
+            if packet.dts is None or packet.size == 0:
                 continue
-            t = float(frame.pts * frame.time_base)
-            if t < start - 1e-6 or t >= end:
+            t = float((packet.pts if packet.pts is not None else packet.dts) * packet.time_base)
+            if t > end:
+                if packet.stream.index == video.index:
+                    break
                 continue
-            if packet.stream.type == "video":
-                frame = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
-                frame.pts = n
-                frame.time_base = Fraction(1, 1) / rate
-                n += 1
-                for out in vout.encode(frame):
-                    sink.mux(out)
-            elif aout is not None:
-                for chunk in resampler.resample(frame):
-                    chunk.pts = None
-                    for out in aout.encode(chunk):
-                        sink.mux(out)
-        if packet.stream.type == "video" and packet.pts is not None and float(packet.pts * tb) > end + 2.0:
-            break
-    for stream in (vout, aout):
-        if stream is not None:
-            for out in stream.encode(None):
-                sink.mux(out)
-    if n == 0:
-        raise MediaError(f"no frame between {start:.1f} and {end:.1f} s could be decoded")
+            if packet.stream.index == video.index and not offsets and not packet.is_keyframe:
+                continue   # wait for the keyframe the seek landed on
+            offset = offsets.setdefault(packet.stream.index, packet.dts)
+            if packet.stream.index != video.index and video.index not in offsets:
+                offsets.pop(packet.stream.index)
+                continue   # audio starts with the video
+            packet.dts -= offset
+            if packet.pts is not None:
+                packet.pts -= offset
+            packet.stream = mapping[packet.stream.index]
+            out.mux(packet)
+            written += 1
+    if written == 0:
+        raise MediaError(f"{path}: nothing to export between {start:.1f} and {end:.1f} s")
 
 
-def _decode(packet):
-    try:
-        return packet.decode()
-    except av.FFmpegError:
-        return []
+def _format_for(path: Path) -> str | None:
+    return {".mkv": "matroska", ".webm": "webm", ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov",
+            ".avi": "avi", ".ts": "mpegts"}.get(path.suffix.lower())

@@ -1,53 +1,56 @@
-"""Frames across one moment for hover-scrubbing: seek near the start, decode forward."""
+"""A strip of preview stills across one moment, for the result list (seeks, never decodes from 0)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import av
-import numpy as np
 
 from engine.errors import MediaError
-from engine.media.probe import open_error
-from engine.media.sampling import rotate_for_display
+from engine.media.probe import open_error, pick_video_stream, probe
+from engine.media.sampling import rotate_for_display, target_size
 from engine.media.thumbnail import thumbnail
 
 
-def moment_frames(path: str | Path, start: float, end: float, count: int, width: int) -> list[np.ndarray]:
-    """``count`` RGB frames evenly spread over [start, end], each ``width`` pixels wide."""
-    if count < 1:
-        return []
-    end = max(end, start + 1e-3)
-    targets = list(np.linspace(start, end, count + 2)[1:-1]) if count > 1 else [(start + end) / 2]
+def preview_jpegs(path: str | Path, start: float, end: float, count: int = 8, width: int = 240) -> list[bytes]:
+    """``count`` JPEGs, ``width`` pixels wide, at the centres of ``count`` equal parts of [start, end]."""
+    path = Path(path)
+    if count < 1 or end < start:
+        raise ValueError(f"need count >= 1 and end >= start, got count={count}, {start}-{end}")
+    info = probe(path)
+    times = [start + (k + 0.5) * (end - start) / count for k in range(count)]
+    # Decode at a size just above the thumbnail's, whichever side is the short one.
+    short_side = max(16, round(width * min(info.display_size) / max(1, info.display_size[0])))
+    size = target_size(info.width, info.height, short_side, info.sample_aspect)
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError) as exc:
-        raise open_error(Path(path), exc) from exc
-    frames: list[np.ndarray] = []
+        raise open_error(path, exc) from exc
+    out: list[bytes] = []
     with container:
-        if not container.streams.video:
-            raise MediaError(f"{path}: no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        tb = float(stream.time_base or 0) or 1 / 90000
-        container.seek(int(max(0.0, targets[0] - 0.5) / tb), stream=stream, backward=True, any_frame=False)
-        height = None
-        for frame in container.decode(stream):
-            if frame.pts is None:
-                continue
-            t = frame.pts * tb
-            if t + 1e-6 < targets[len(frames)]:
-                continue
-            if height is None:
-                height = max(2, int(round(frame.height * width / max(1, frame.width))) // 2 * 2)
-            rotation = 90 * round(int(getattr(frame, "rotation", 0) or 0) / 90) % 360
-            rgb = rotate_for_display(frame.to_ndarray(width=width, height=height, format="rgb24"), rotation)
-            frames.append(rgb)
-            while len(frames) < len(targets) and t + 1e-6 >= targets[len(frames)]:
-                frames.append(frames[-1])
-            if len(frames) >= len(targets):
+        stream = pick_video_stream(container, path)
+        stream.codec_context.thread_type = "AUTO"
+        origin = stream.start_time or 0
+        for t in times:
+            rgb = _frame_at(container, stream, origin, t, size)
+            if rgb is None:
                 break
-    return frames
+            out.append(thumbnail(rotate_for_display(rgb, info.rotation), width))
+    if not out:
+        raise MediaError(f"{path}: no frame could be decoded between {start:.1f} and {end:.1f} s")
+    return out
 
 
-def preview_jpegs(path: str | Path, start: float, end: float, count: int = 8, width: int = 240) -> list[bytes]:
-    return [thumbnail(rgb, width) for rgb in moment_frames(path, start, end, count, width)]
+def _frame_at(container, stream, origin: int, t: float, size: tuple[int, int]):
+    """RGB of the first frame at or after ``t`` seconds (the last one before it near the end)."""
+    try:
+        container.seek(origin + int(t / stream.time_base), stream=stream, backward=True)
+        last = None
+        for frame in container.decode(stream):
+            last = frame
+            if frame.pts is not None and float((frame.pts - origin) * stream.time_base) >= t - 1e-3:
+                break
+    except av.FFmpegError:
+        return None
+    if last is None:
+        return None
+    return last.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")

@@ -1,0 +1,217 @@
+"""sample_frames(path, fps, short_side) -> FrameSampler: RGB frames at a fixed sampling rate.
+
+Speed: PyAV decodes with its own threads (thread_type "AUTO"); only the frames chosen by
+timestamp are converted, and swscale resizes + converts them to RGB in one pass. Frames
+thrown away are never converted.
+
+Keyframes only: when the sampling interval is at least the keyframe interval seen by
+``probe`` (``keyframes_only=None``, the default), the decoder skips non-key frames
+(skip_frame="NONKEY"), which is many times faster. Then every kept frame is a keyframe and its
+time may be up to one keyframe interval after the tick it stands for; ``stats.keyframes_only``
+says this happened. Pass ``keyframes_only=False`` to always decode every frame.
+
+Non-reference frames: when the sampling interval spans at least NONREF_MIN_SOURCE_FRAMES
+source frames (``skip_nonref=None``, the default), frames no other frame depends on (most
+B-frames) are not decoded at all (skip_frame="NONREF"): on typical camera and web video this
+about halves decoding time. A kept frame is then at most a few source frames after its tick
+(its time is still its own exact timestamp); ``stats.skipped_nonref`` says this happened.
+Pass ``skip_nonref=False`` to decode them.
+
+A stream damaged in the middle does not stop the work: what decodes is kept and
+``sampler.warnings`` says what went wrong. ``sampler.stats`` splits the time spent between
+decoding and converting (for benchmarks).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterator
+
+import av
+
+from engine.media.decode_cv import iter_opencv
+from engine.media.limits import DEFAULT_LIMITS, MediaLimits
+from engine.media.probe import check_readable, open_error, pick_video_stream, probe
+from engine.media.sampling import SampleClock, rotate_for_display, target_size
+from engine.media.types import DecodeStats, MediaInfo, SampledFrame
+
+MAX_CONSECUTIVE_ERRORS = 200   # packets in a row the decoder refuses before we give up on the rest
+NONREF_MIN_SOURCE_FRAMES = 5   # skip non-reference frames when a sampling interval spans this many source frames
+
+
+class FrameSampler:
+    """Iterate to get SampledFrames in time order. Single use.
+
+    After (or during) iteration: ``info`` (MediaInfo, with the probe's warnings), ``warnings``
+    (readable sentences about decoding), ``stats`` (DecodeStats) and ``ended_early_at`` (time of the last frame when
+    decoding stopped well before the end the headers state, else None).
+    """
+
+    def __init__(self, path: str | Path, fps: float, short_side: int, max_frames: int | None = None, *,
+                 info: MediaInfo | None = None, keyframes_only: bool | None = None,
+                 skip_nonref: bool | None = None, backend: str = "auto",
+                 limits: MediaLimits = DEFAULT_LIMITS):
+        if backend not in ("auto", "pyav", "opencv"):
+            raise ValueError(f"unknown backend {backend!r}; choose auto, pyav or opencv")
+        self.path = Path(path)
+        self.fps = float(fps)
+        self.short_side = int(short_side)
+        self.max_frames = max_frames
+        self.keyframes_only = keyframes_only
+        self.skip_nonref = skip_nonref
+        self.backend = backend
+        self.limits = limits
+        self.info = info or probe(self.path, limits=limits, backend="opencv" if backend == "opencv" else "auto")
+        self.clock = SampleClock(self.fps, self.info.fps)
+        self.warnings: list[str] = []   # decoding only; probe's are in info.warnings
+        self.stats = DecodeStats()
+        self.ended_early_at: float | None = None   # set when decoding stopped well before the stated end
+        self._used = False
+
+    def __iter__(self) -> Iterator[SampledFrame]:
+        if self._used:
+            raise RuntimeError("a FrameSampler can be iterated once; make a new one")
+        self._used = True
+        if self.backend == "opencv" or self.info.backend == "opencv":
+            frames = iter_opencv(self.path, self.info, self.clock, self.short_side, self.stats, self.warnings)
+        else:
+            frames = self._iter_pyav()
+        emitted = 0
+        last_time = None
+        for frame in frames:
+            yield frame
+            emitted += 1
+            last_time = frame.time
+            if self.max_frames is not None and emitted >= self.max_frames:
+                return
+        self._check_coverage(emitted, last_time)
+
+    def _check_coverage(self, emitted: int, last_time: float | None) -> None:
+        if emitted == 0:
+            self.warnings.append("no video frame could be decoded")
+            return
+        # Headers of a truncated file may still state the full length in frames, not in seconds.
+        expected = max(self.info.duration, self.info.frame_count / self.info.fps if self.info.fps > 0 else 0.0)
+        slack = max(2 * self.clock.interval, 1.0, 2 * (self.info.keyframe_interval or 0.0))
+        if last_time is not None and last_time < expected - slack:
+            self.ended_early_at = last_time
+            self.warnings.append(f"decoding ended at {last_time:.1f} s of {expected:.1f} s: "
+                                 "the file is truncated or damaged; the rest was not indexed")
+
+    def _use_keyframes_only(self) -> bool:
+        if self.keyframes_only is not None:
+            return self.keyframes_only
+        interval = self.info.keyframe_interval
+        return interval is not None and self.clock.interval >= interval
+
+    def _use_skip_nonref(self) -> bool:
+        if self.skip_nonref is not None:
+            return self.skip_nonref
+        return self.info.fps > 0 and self.clock.interval * self.info.fps >= NONREF_MIN_SOURCE_FRAMES
+
+    def _iter_pyav(self) -> Iterator[SampledFrame]:
+        check_readable(self.path)
+        try:
+            container = av.open(str(self.path))
+        except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+            raise open_error(self.path, exc) from exc
+        with container:
+            stream = pick_video_stream(container, self.path)
+            ctx = stream.codec_context
+            self.limits.check_frame_size(str(self.path), ctx.width, ctx.height)
+            ctx.thread_type = "AUTO"
+            self.stats.backend = "pyav"
+            if self._use_keyframes_only():
+                ctx.skip_frame = "NONKEY"
+                self.stats.keyframes_only = True
+            elif self._use_skip_nonref():
+                ctx.skip_frame = "NONREF"
+                self.stats.skipped_nonref = True
+            width, height = target_size(self.info.width, self.info.height, self.short_side, self.info.sample_aspect)
+            times = _FrameTimes(stream, self.info.fps)
+            for frame in self._decoded(container, stream):
+                t = times.of(frame)
+                if not self.clock.wants(t):
+                    continue
+                started = time.perf_counter()
+                rgb = frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="AREA")
+                rgb = rotate_for_display(rgb, getattr(frame, "rotation", self.info.rotation) or 0)
+                self.stats.convert_seconds += time.perf_counter() - started
+                self.stats.frames_converted += 1
+                self.clock.take(t)
+                yield SampledFrame(time=t, rgb=rgb)
+
+    def _decoded(self, container: av.container.InputContainer,
+                 stream: av.video.stream.VideoStream) -> Iterator[av.VideoFrame]:
+        """Decoded frames; damaged packets are counted and skipped, a broken container ends the stream."""
+        ctx = stream.codec_context
+        packets = container.demux(stream)
+        consecutive_errors = 0
+        first_error = ""
+        while True:
+            started = time.perf_counter()
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.FFmpegError as exc:
+                self.warnings.append(f"reading stopped early: {exc.strerror or exc}")
+                packet = None
+            try:
+                frames = ctx.decode(packet)
+                consecutive_errors = 0
+            except av.FFmpegError as exc:
+                frames = []
+                self.stats.decode_errors += 1
+                consecutive_errors += 1
+                first_error = first_error or str(exc.strerror or exc)
+            self.stats.decode_seconds += time.perf_counter() - started
+            self.stats.frames_decoded += len(frames)
+            for frame in frames:
+                if frame.is_corrupt:
+                    self.stats.corrupt_frames += 1
+                yield frame
+            if packet is None:
+                break
+            if consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
+                self.warnings.append(f"gave up after {consecutive_errors} undecodable packets in a row")
+                break
+        if self.stats.decode_errors:
+            self.warnings.append(f"{self.stats.decode_errors} damaged packet(s) skipped (first: {first_error})")
+        if self.stats.corrupt_frames:
+            self.warnings.append(f"{self.stats.corrupt_frames} frame(s) decoded with damage")
+
+
+class _FrameTimes:
+    """Frame times in seconds from the stream start: pts*time_base, else dts, else previous + 1/fps."""
+
+    def __init__(self, stream: av.video.stream.VideoStream, fps: float):
+        self.time_base = stream.time_base
+        self.start = stream.start_time
+        self.step = 1.0 / fps if fps > 0 else 0.04
+        self.previous: float | None = None
+
+    def of(self, frame: av.VideoFrame) -> float:
+        ts = frame.pts if frame.pts is not None else frame.dts
+        if ts is not None and self.time_base:
+            if self.start is None:
+                self.start = ts
+            t = max(0.0, float((ts - self.start) * self.time_base))
+        else:
+            t = 0.0 if self.previous is None else round(self.previous + self.step, 6)
+        self.previous = t
+        return t
+
+
+def sample_frames(path: str | Path, fps: float, short_side: int, max_frames: int | None = None,
+                  **options) -> FrameSampler:
+    """Frames of ``path`` at ``fps`` per second, shorter side ``short_side``, rotation applied.
+
+    ``options``: info (a MediaInfo from an earlier probe), keyframes_only and skip_nonref
+    (None = automatic, see the module text), backend ("auto", "pyav", "opencv"), limits (MediaLimits).
+    Raises MediaError for files that cannot be opened at all.
+    """
+    return FrameSampler(path, fps, short_side, max_frames, **options)
+
+
+__all__ = ["FrameSampler", "sample_frames"]
