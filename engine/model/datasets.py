@@ -1,0 +1,77 @@
+"""Data sources of a training config -> ClipSet: an annotation file, or clips rendered from the shapes world.
+
+Shapes clips are rendered straight at the times the indexer would sample (no video encoding), at a random
+frame size and aspect, then squared exactly like the runtime's preprocessing. A clip is one shot with an
+event caption, or (``temporal_fraction`` of them) two shots with a hard cut and a temporal caption
+"A, then B", each shot giving half of the T frames.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from engine.model.data import ClipSet, DataError, Sampling, compose_order_pairs, load_annotations, load_clips
+from engine.model.data import square_frame
+from engine.model.train_config import DataSource
+
+RENDER_SHORT_SIDE_RANGE = 2.0          # shorter side drawn from [MIN_SHORT_SIDE, 2 x MIN_SHORT_SIDE) pixels
+RENDER_ASPECTS = (1.0, 4 / 3, 16 / 9)  # width / height
+
+
+def clips_for_source(source: DataSource, frames_per_clip: int, image_size: int, sample_fps: float,
+                     cache_dir: Path | None) -> ClipSet:
+    if source.kind == "annotations":
+        records = load_annotations(Path(source.annotations), source.split)
+        clips = load_clips(records, Sampling(sample_fps, frames_per_clip, image_size), cache_dir)
+    elif source.kind == "shapes":
+        clips = shapes_clips(source.clips, source.seed, frames_per_clip, image_size, source.temporal_fraction)
+    else:
+        raise DataError(f"unknown data kind {source.kind!r}")
+    if source.order_pairs:
+        single = clips.subset(i for i, caps in enumerate(clips.captions) if ", then " not in caps[0])
+        pairs = compose_order_pairs(single, source.order_pairs, np.random.default_rng([source.seed, 7]))
+        clips = ClipSet.concat([clips, pairs])
+    return clips
+
+
+def shapes_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
+                 temporal_fraction: float = 0.3) -> ClipSet:
+    """``n_clips`` freshly rendered shapes-world clips; a pure function of its arguments."""
+    from engine.shapes.language import format_event, format_temporal, random_event
+    from engine.shapes.render import MIN_SHORT_SIDE
+
+    rng = np.random.default_rng(seed)
+    T, S = frames_per_clip, image_size
+    pixels = np.zeros((n_clips, T, S, S, 3), np.uint8)
+    captions: list[list[str]] = []
+    for i in range(n_clips):
+        short = int(rng.integers(MIN_SHORT_SIDE, round(MIN_SHORT_SIDE * RENDER_SHORT_SIDE_RANGE)))
+        aspect = float(RENDER_ASPECTS[rng.integers(len(RENDER_ASPECTS))])
+        width, height = (round(short * aspect), short) if rng.random() < 0.85 else (short, round(short * aspect))
+        first = random_event(rng)
+        if T >= 2 and rng.random() < temporal_fraction:
+            second = random_event(rng)
+            while second == first:
+                second = random_event(rng)
+            half = T // 2
+            frames = np.concatenate([_render_shot(first, rng, width, height, half),
+                                     _render_shot(second, rng, width, height, T - half)])
+            captions.append([format_temporal(first, second)])
+        else:
+            frames = _render_shot(first, rng, width, height, T)
+            captions.append([format_event(first)])
+        pixels[i] = np.stack([square_frame(f, S) for f in frames])
+    return ClipSet(pixels, np.ones((n_clips, T), bool), captions, [f"shapes{seed}_{i}" for i in range(n_clips)])
+
+
+def _render_shot(event, rng: np.random.Generator, width: int, height: int, count: int) -> np.ndarray:
+    """``count`` frames spread over one shot as the indexer's sampler would pick them."""
+    from engine.shapes.render import ShotRenderer, sample_render_params
+
+    fps = float(rng.choice([10.0, 15.0, 24.0, 25.0, 30.0]))
+    params = sample_render_params(event, rng, width, height, fps)
+    renderer = ShotRenderer(event, params)
+    # sampled at 2 fps from ~0.25 s in, then `count` spread evenly: first and last samples near the ends
+    times = np.linspace(0.25, max(0.25, params.duration - 0.25), count)
+    return renderer.frames_at(times)

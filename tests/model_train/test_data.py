@@ -1,0 +1,152 @@
+"""Annotation files, frame picking, the pixel cache, batches and order pairs."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from engine.model.data import (
+    BatchPlan, ClipRecord, ClipSet, DataError, Sampling, clip_pixels, compose_order_pairs, load_annotations,
+    load_clips, pick_uniform, square_frame,
+)
+
+
+def _frames(n: int, h: int = 12, w: int = 16) -> np.ndarray:
+    """Frame i is filled with value 10*i so that picks can be read back."""
+    return np.stack([np.full((h, w, 3), 10 * i, np.uint8) for i in range(n)])
+
+
+def test_list_format_with_captions_moments_and_splits(tmp_path):
+    (tmp_path / "a.mp4").write_bytes(b"")
+    np.save(tmp_path / "b.npy", _frames(3))
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps([
+        {"video": "a.mp4", "captions": ["one", "two"], "split": "train"},
+        {"video": "a.mp4", "moments": [{"start": 1, "end": 2, "caption": "mid"}], "split": "test"},
+        {"frames": "b.npy", "caption": "frames", "id": "bee"},
+    ]))
+    records = load_annotations(ann)
+    assert [(r.name, r.captions, r.start, r.end) for r in records] == [
+        ("a", ("one", "two"), None, None), ("a#0", ("mid",), 1.0, 2.0), ("bee", ("frames",), None, None)]
+    assert records[0].video == tmp_path / "a.mp4" and records[2].frames == tmp_path / "b.npy"
+    assert [r.name for r in load_annotations(ann, split="test")] == ["a#0"]
+
+
+def test_msrvtt_release_layout(tmp_path):
+    ann = tmp_path / "msrvtt.json"
+    ann.write_text(json.dumps({
+        "video_root": "videos",
+        "videos": [{"video_id": "video0", "split": "train"}, {"video_id": "video1", "split": "test"}],
+        "sentences": [{"video_id": "video0", "caption": "x"}, {"video_id": "video1", "caption": "y"},
+                      {"video_id": "video0", "caption": "z"}]}))
+    records = load_annotations(ann)
+    assert [(r.name, r.captions, r.split) for r in records] == [
+        ("video0", ("x", "z"), "train"), ("video1", ("y",), "test")]
+    assert records[0].video == tmp_path / "videos" / "video0.mp4"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "not readable as JSON"),
+    (json.dumps([{"captions": ["x"]}]), "exactly one of"),
+    (json.dumps([{"video": "a.mp4"}]), "neither captions nor moments"),
+    (json.dumps({"videos": 3}), "expected a list"),
+])
+def test_bad_annotation_files_name_the_problem(tmp_path, content, message):
+    ann = tmp_path / "ann.json"
+    ann.write_text(content)
+    with pytest.raises(DataError, match=message):
+        load_annotations(ann)
+
+
+def test_pick_uniform_spreads_frames_like_clip4clip():
+    assert pick_uniform(3, 4).tolist() == [0, 1, 2]
+    assert pick_uniform(9, 3).tolist() == [0, 4, 8]
+    assert pick_uniform(10, 4).tolist() == [0, 3, 6, 9]
+
+
+def test_short_clip_is_padded_and_masked():
+    pixels, mask = clip_pixels(list(_frames(2, 8, 8)), frames_per_clip=4, size=8)
+    assert mask.tolist() == [True, True, False, False]
+    assert pixels[1].max() == 10 and pixels[2:].max() == 0
+
+
+def test_square_frame_matches_the_runtime_preprocessing():
+    from engine.runtime.model import preprocess_frames
+
+    rgb = np.random.default_rng(0).integers(0, 256, size=(45, 80, 3), dtype=np.uint8)
+    mean, std = (0.48, 0.45, 0.40), (0.26, 0.26, 0.27)
+    expected = preprocess_frames(rgb[None], 32, mean, std)[0]
+    ours = (square_frame(rgb, 32).astype(np.float32) / 255.0 - np.array(mean, np.float32)) / np.array(std, np.float32)
+    np.testing.assert_allclose(ours.transpose(2, 0, 1), expected, atol=1e-6)
+
+
+def test_frames_source_is_cached_and_cache_survives_a_torn_file(tmp_path):
+    np.save(tmp_path / "v.npy", _frames(6))
+    records = [ClipRecord("v", ("cap",), frames=tmp_path / "v.npy"),
+               ClipRecord("v#late", ("late",), frames=tmp_path / "v.npy", start=1.0)]
+    sampling = Sampling(fps=2.0, frames_per_clip=4, image_size=8)
+    first = load_clips(records, sampling, tmp_path / "cache")
+    # 6 frames at 2 fps: t = 0, .5, ..., 2.5; the late clip keeps t >= 1: frames 2..5
+    assert first.frame_mask.tolist() == [[True] * 4, [True] * 4]
+    assert [int(first.pixels[0, i, 0, 0, 0]) for i in range(4)] == [0, 20, 30, 50]
+    assert [int(first.pixels[1, i, 0, 0, 0]) for i in range(4)] == [20, 30, 40, 50]
+    cached = sorted((tmp_path / "cache").glob("*.npy"))
+    assert len(cached) == 2
+    (tmp_path / "v.npy").unlink()           # the source is gone: only the cache can answer ...
+    with pytest.raises(DataError, match="not found"):
+        load_clips(records, sampling, tmp_path / "cache")   # ... but the key needs the file's identity
+    np.save(tmp_path / "v.npy", _frames(6))
+    cached[0].write_bytes(b"torn")
+    again = load_clips(records, sampling, tmp_path / "cache")
+    np.testing.assert_array_equal(again.pixels, first.pixels)
+
+
+def test_time_range_without_frames_is_refused(tmp_path):
+    np.save(tmp_path / "v.npy", _frames(2))
+    with pytest.raises(DataError, match="no frame between 5.0"):
+        load_clips([ClipRecord("v", ("c",), frames=tmp_path / "v.npy", start=5.0)], Sampling(2.0, 4, 8))
+
+
+def _clipset(n: int, t: int = 4, captions=None) -> ClipSet:
+    pixels = np.zeros((n, t, 4, 4, 3), np.uint8)
+    for i in range(n):
+        for j in range(t):
+            pixels[i, j] = i * 16 + j      # clip i frame j is identifiable
+    caps = captions or [[f"c{i}"] for i in range(n)]
+    return ClipSet(pixels, np.ones((n, t), bool), caps)
+
+
+def test_caption_table_lists_every_caption_with_its_clip():
+    clips = _clipset(2, captions=[["a", "b"], ["c"]])
+    texts, owner = clips.caption_table()
+    assert texts == ["a", "b", "c"] and owner.tolist() == [0, 0, 1]
+
+
+def test_order_pairs_hold_the_same_frames_in_both_orders():
+    single = _clipset(5)
+    pairs = compose_order_pairs(single, 6, np.random.default_rng(0))
+    assert len(pairs) == 12
+    for k in range(6):
+        ab, ba = pairs.pixels[2 * k], pairs.pixels[2 * k + 1]
+        np.testing.assert_array_equal(ab[:2], ba[2:])
+        np.testing.assert_array_equal(ab[2:], ba[:2])
+        a, b = pairs.captions[2 * k][0].split(", then ")
+        assert pairs.captions[2 * k + 1] == [f"{b}, then {a}"] and a != b
+        np.testing.assert_array_equal(np.sort(ab.reshape(4, -1), axis=0), np.sort(ba.reshape(4, -1), axis=0))
+
+
+def test_batch_plan_is_deterministic_covers_each_epoch_and_skips_duplicate_captions():
+    captions = [["same"]] * 3 + [[f"c{i}"] for i in range(7)]
+    plan = BatchPlan(n_clips=10, batch_size=5, seed=3)
+    assert plan.steps_per_epoch == 2
+    seen = []
+    for step in range(2):
+        clips, which = plan.batch(step, captions)
+        texts = [captions[c][j] for c, j in zip(clips, which)]
+        assert len(set(texts)) == len(texts)
+        seen += clips.tolist()
+        again, _ = plan.batch(step, captions)
+        assert again.tolist() == clips.tolist()
+    assert len(set(seen)) == len(seen) and len(seen) >= 8      # at most two "same" clips dropped
+    assert plan.batch(2, captions)[0].tolist() != plan.batch(0, captions)[0].tolist()

@@ -1,0 +1,66 @@
+"""The trainer: loss log, checkpoint with config and seed, exact resume, refusals, budget."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from engine.model.checkpoint import load_checkpoint, load_trained_model
+from engine.model.train import TrainError, format_progress, train
+from engine.model.train_config import TrainConfig
+
+pytestmark = pytest.mark.slow
+
+
+def _config(**overrides) -> TrainConfig:
+    values = {"stack": "stack_plain", "steps": 4, "batch_size": 4, "seed": 5, "log_every": 1,
+              "checkpoint_every": 2, "lr_backbone": 1e-3, "lr_heads": 1e-3,
+              "data": {"kind": "shapes", "clips": 10, "seed": 3, "order_pairs": 2}}
+    values.update(overrides)
+    return TrainConfig.from_dict(values)
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
+    straight = train("", tmp_path / "straight", config=_config())
+    lines = [json.loads(line) for line in straight.log.read_text().splitlines()]
+    assert [line["step"] for line in lines] == [1, 2, 3, 4]
+    assert {"total", "stage1_nce", "grad_norm", "lr_backbone", "seconds"} <= set(lines[0])
+
+    def stop_after_three(progress):
+        if progress.step == 3:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        train("", tmp_path / "cut", config=_config(), progress=stop_after_three)
+    partial = load_checkpoint(tmp_path / "cut")
+    assert partial.step == 2 and not partial.finished
+    with pytest.raises(TrainError, match="resume"):
+        train("", tmp_path / "cut", config=_config())
+    resumed = train("", tmp_path / "cut", config=_config(), resume=True)
+    assert resumed.steps == 4
+    assert [json.loads(line)["step"] for line in resumed.log.read_text().splitlines()] == [1, 2, 3, 4]
+
+    a, b = load_checkpoint(straight.checkpoint), load_checkpoint(resumed.checkpoint)
+    assert a.finished and b.finished and a.seed == 5 and a.train_config["stack"] == "stack_plain"
+    assert a.stack_config["name"] == "clipseek-plain"
+    for key, value in a.model_state.items():
+        torch.testing.assert_close(value, b.model_state[key], msg=key)
+    with pytest.raises(TrainError, match="already finished"):
+        train("", tmp_path / "cut", config=_config(), resume=True)
+    model, _ = load_trained_model(tmp_path / "straight")
+    assert not model.training
+
+
+def test_wall_clock_budget_stops_the_run_and_says_so(tmp_path):
+    seen = []
+    result = train("", tmp_path / "run", config=_config(steps=10_000, time_budget_minutes=0.05),
+                   progress=lambda p: seen.append(format_progress(p)))
+    assert result.stopped_by_budget and 0 < result.steps < 10_000
+    assert load_checkpoint(result.checkpoint).finished
+    assert seen[0].startswith("[data]") and seen[-1].startswith("[done]")
+    assert any(line.startswith("[#") or line.startswith("[-") for line in seen)
