@@ -134,6 +134,7 @@ class Indexer:
         self._unsaved = False
         try:
             self.vectors.save()
+            self.catalog.trim_changes(self.vectors.synced_through)
         except OSError as exc:
             # The catalog stays the truth; the index is rebuilt from it on the next open.
             log.error("could not save the vector index (%s); it will be rebuilt from the catalog", exc)

@@ -1,18 +1,20 @@
 """Worker processes for decoding and inference.
 
 A native crash or a hang inside a decoder must cost one file, not the application
-(calibre's and Frigate's lesson): each worker is a separate process with its own task
-queue, so the parent always knows which file a dead or stuck worker held. A stuck
-worker is killed after the per-file time limit and replaced.
+(calibre's and Frigate's lesson): each worker is a separate process talking over its own
+pipe, so the parent always knows which file a dead or stuck worker held, and a worker
+killed mid-message cannot leave a lock shared with the others held (a shared
+multiprocessing.Queue would). A stuck worker is killed after the per-file time limit
+and replaced.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue
 import signal
 import time
 from dataclasses import dataclass, field
+from multiprocessing.connection import wait as wait_any
 from typing import Any
 
 from engine.indexer.worker import worker_main
@@ -32,7 +34,7 @@ class Task:
 class _Worker:
     wid: int
     process: Any
-    tasks: Any
+    conn: Any            # the parent's end of this worker's pipe
     task: Task | None = None
     started: float = 0.0
     paused_for: float = 0.0
@@ -61,7 +63,6 @@ class PoolConfig:
 class WorkerPool:
     def __init__(self, config: PoolConfig) -> None:
         self.config = config
-        self.results = _CTX.Queue()
         self._workers: list[_Worker] = []
         self._next_wid = 0
         self._paused_at: float | None = None
@@ -73,15 +74,15 @@ class WorkerPool:
     def _spawn(self) -> _Worker:
         wid = self._next_wid
         self._next_wid += 1
-        tasks = _CTX.Queue()
+        parent_end, child_end = _CTX.Pipe(duplex=True)
         c = self.config
         proc = _CTX.Process(
             target=worker_main,
-            args=(wid, tasks, self.results, c.bundle_dir, c.device, c.threads_per_worker, c.settings,
-                  c.thumbs_dir),
+            args=(wid, child_end, c.bundle_dir, c.device, c.threads_per_worker, c.settings, c.thumbs_dir),
             name=f"clipseek-worker-{wid}", daemon=True)
         proc.start()
-        worker = _Worker(wid, proc, tasks)
+        child_end.close()
+        worker = _Worker(wid, proc, parent_end)
         self._workers.append(worker)
         return worker
 
@@ -89,7 +90,7 @@ class WorkerPool:
         self.resume()
         for w in self._workers:
             try:
-                w.tasks.put(None)
+                w.conn.send(None)
             except (OSError, ValueError):
                 pass
         deadline = time.monotonic() + 3
@@ -98,6 +99,7 @@ class WorkerPool:
             if w.process.is_alive():
                 w.process.kill()
                 w.process.join(1)
+            w.conn.close()
         self._workers.clear()
 
     def kill_all(self) -> list[Task]:
@@ -107,6 +109,7 @@ class WorkerPool:
         for w in self._workers:
             w.process.kill()
             w.process.join(2)
+            w.conn.close()
         self._workers.clear()
         return held
 
@@ -123,7 +126,7 @@ class WorkerPool:
                 w.task = task
                 w.started = time.monotonic()
                 w.paused_for = 0.0
-                w.tasks.put(task)
+                w.conn.send(task)
                 return
         raise RuntimeError("no idle worker")
 
@@ -149,13 +152,16 @@ class WorkerPool:
     def poll(self, timeout: float = 0.2) -> list[WorkerEvent]:
         """Collect worker messages; turn crashes and time-outs into failures."""
         events: list[WorkerEvent] = []
-        try:
-            msg = self.results.get(timeout=timeout)
-            events.extend(self._handle(msg))
+        conns = [w.conn for w in self._workers]
+        for conn in wait_any(conns, timeout) if conns else []:
             while True:
-                events.extend(self._handle(self.results.get_nowait()))
-        except queue.Empty:
-            pass
+                try:
+                    if not conn.poll():
+                        break
+                    msg = conn.recv()
+                except (EOFError, OSError):
+                    break   # the worker died; _check_health reports it
+                events.extend(self._handle(msg))
         events.extend(self._check_health())
         return events
 
@@ -171,6 +177,9 @@ class WorkerPool:
         if kind == "ready":
             if worker:
                 worker.ready = True
+                # The time limit is for decoding one file, not for starting a worker.
+                worker.started = time.monotonic()
+                worker.paused_for = 0.0
             return []
         if worker is None or worker.task is None or worker.task.task_id != task_id:
             return []  # a late message from a worker already replaced
@@ -187,6 +196,7 @@ class WorkerPool:
                 continue
             if not w.process.is_alive():
                 code = w.process.exitcode
+                w.conn.close()
                 self._workers.remove(w)
                 if w.task is not None:
                     events.append(WorkerEvent(
@@ -194,9 +204,10 @@ class WorkerPool:
                 if self.fatal is None:
                     self._spawn()
                 continue
-            if self._paused_at is None and now - w.started - w.paused_for > self.config.timeout:
+            if w.ready and self._paused_at is None and now - w.started - w.paused_for > self.config.timeout:
                 w.process.kill()
                 w.process.join(2)
+                w.conn.close()
                 self._workers.remove(w)
                 events.append(WorkerEvent(
                     "failed", w.task,

@@ -6,7 +6,15 @@ import traceback
 from pathlib import Path
 
 
-def worker_main(wid, tasks, results, bundle_dir, device, threads, settings_dict, thumbs_dir) -> None:
+def worker_main(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir) -> None:
+    """Receive tasks on ``conn`` (None = stop); send (kind, wid, task_id, payload) back on it."""
+
+    class _Results:
+        @staticmethod
+        def put(msg) -> None:
+            conn.send(msg)
+
+    results = _Results()
     # Keep native libraries from each starting one thread per core in every worker.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
@@ -26,7 +34,10 @@ def worker_main(wid, tasks, results, bundle_dir, device, threads, settings_dict,
         return
     results.put(("ready", wid, None, None))
     while True:
-        task = tasks.get()
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return   # the parent went away
         if task is None:
             return
         tid = task.task_id

@@ -76,7 +76,7 @@ class Searcher:
         if text is not None:
             scores = self._stage2(text, cand.ids)
         scored = [ScoredSegment(int(i), r.file_id, r.start, r.end, float(s), r)
-                  for i, s, r in zip(cand.ids, scores, cand.rows)]
+                  for i, s, r in zip(cand.ids, scores, cand.rows) if np.isfinite(s)]
         moments = []
         for m in merge_segments(scored):
             if filters.min_score is not None and m.score < filters.min_score:
@@ -108,11 +108,12 @@ class Searcher:
                            [rows_by_id[int(ids[j])] for j in keep])
 
     def _stage2(self, text, ids: np.ndarray) -> np.ndarray:
+        """Reranker scores aligned with ``ids``; -inf for a segment deleted since stage 1."""
         emb = self.catalog.segment_embeddings(ids.tolist())
-        return np.asarray(self.model.rerank(_row(text, 0), emb.clip_tokens, emb.frame_tokens, emb.frame_mask),
-                          np.float32)
-
-
-def _row(text, i: int):
-    """One query's outputs from a batch, keeping the batch axis."""
-    return type(text)(**{name: getattr(text, name)[i: i + 1] for name in text.__dataclass_fields__})
+        scores = np.full(len(ids), -np.inf, np.float32)
+        if len(emb.ids):
+            fused = self.model.rerank(text.row(0), emb.clip_tokens, emb.frame_tokens, emb.frame_mask)
+            position = {int(i): j for j, i in enumerate(ids)}
+            for i, s in zip(emb.ids, np.asarray(fused, np.float32)):
+                scores[position[int(i)]] = s
+        return scores
