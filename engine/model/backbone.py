@@ -1,0 +1,252 @@
+"""The open_clip backbone: build by name, load weights, and read frame and word features.
+
+Build, then load: ``build_clip`` only instantiates an architecture (no disk, no network);
+``load_checkpoint_file`` and ``load_pretrained_tag`` put weights into it. The feature helpers
+(``frame_features``, ``text_hidden``, ``word_tokens``, ``sentence_vector``, ``word_mask``) are
+shared by the plain model and the method heads so that every head sees the same features
+(/work/shared/methods.md §1).
+"""
+from __future__ import annotations
+
+import json
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import open_clip
+import torch
+from torch import nn
+
+from engine.errors import BundleError, ModelInstallError
+from engine.model.exportable import unit
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+CUSTOM_PREFIX = "custom:"
+
+_registered = False
+
+
+def register_custom_configs() -> list[str]:
+    """Make our configs/*.json (e.g. "clipseek-tiny") known to open_clip; returns their names."""
+    global _registered
+    if not _registered:
+        open_clip.add_model_config(CONFIG_DIR)
+        _registered = True
+    return custom_config_names()
+
+
+def custom_config_names() -> list[str]:
+    """Our open_clip model configs (the folder also holds stack and training configs)."""
+    names = []
+    for p in sorted(CONFIG_DIR.glob("*.json")):
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and {"embed_dim", "vision_cfg", "text_cfg"} <= data.keys():
+            names.append(p.stem)
+    return names
+
+
+def backbone_label(model_name: str) -> str:
+    """What bundle.json records as the backbone: open_clip's name, or custom:<name> for ours."""
+    return f"{CUSTOM_PREFIX}{model_name}" if model_name in custom_config_names() else model_name
+
+
+@dataclass
+class Backbone:
+    """An open_clip CLIP and the facts the exporter needs about it."""
+    clip: nn.Module
+    model_name: str                            # open_clip name, e.g. "ViT-B-32" or "clipseek-tiny"
+    weights: str                               # "random", "pretrained:<tag>" or "checkpoint:<file name>"
+    image_size: int                            # S
+    context_length: int                        # L
+    embed_dim: int                             # D
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def tokenizer(self) -> Any:
+        return open_clip.get_tokenizer(self.model_name, context_length=self.context_length)
+
+
+def build_clip(model_name: str, quick_gelu: bool = False) -> nn.Module:
+    """Instantiate an open_clip architecture with random weights, in eval mode, on CPU."""
+    register_custom_configs()
+    if model_name not in open_clip.list_models():
+        raise BundleError(
+            f"unknown open_clip model {model_name!r}; choose one of: {', '.join(open_clip.list_models())}")
+    clip = open_clip.create_model(model_name, pretrained=None, force_quick_gelu=quick_gelu, device="cpu")
+    _check_supported(clip, model_name)
+    return clip.eval()
+
+
+def load_checkpoint_file(clip: nn.Module, checkpoint: Path) -> None:
+    """Load a local state dict (or {"state_dict": ...}) strictly; a mismatch is a BundleError."""
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise BundleError(f"{checkpoint}: checkpoint file not found; pass an existing .pt/.bin file")
+    try:
+        open_clip.load_checkpoint(clip, str(checkpoint), strict=True, weights_only=True)
+    except RuntimeError as exc:
+        first_lines = "\n".join(str(exc).splitlines()[:6])
+        raise BundleError(
+            f"{checkpoint}: weights do not fit this architecture ({first_lines}); "
+            "pass the model name the checkpoint was trained with") from exc
+    except Exception as exc:  # unpickling and zip errors come in many types
+        raise BundleError(f"{checkpoint}: unreadable checkpoint ({type(exc).__name__}: {exc}); "
+                          "save it with torch.save(model.state_dict(), path)") from exc
+    clip.eval()
+
+
+def pretrained_tags(model_name: str) -> list[str]:
+    return [tag for name, tag in open_clip.list_pretrained() if name == model_name]
+
+
+def pretrained_config(model_name: str, tag: str) -> dict[str, Any]:
+    cfg = open_clip.get_pretrained_cfg(model_name, tag)
+    if not cfg:
+        known = ", ".join(pretrained_tags(model_name)) or "none"
+        raise ModelInstallError(f"{model_name} has no pretrained tag {tag!r}; known tags: {known}")
+    return cfg
+
+
+def load_pretrained_tag(clip: nn.Module, model_name: str, tag: str, weights_file: Path | None = None) -> None:
+    """Load open_clip's published weights for ``tag`` (downloads them unless ``weights_file`` is given)."""
+    if weights_file is None:
+        cfg = pretrained_config(model_name, tag)
+        try:
+            weights_file = Path(open_clip.download_pretrained(cfg))
+        except Exception as exc:
+            raise ModelInstallError(
+                f"could not download {model_name}/{tag} ({type(exc).__name__}: {exc}); without internet, "
+                "export the bundle on another machine and run `clipseek model import PATH`") from exc
+    load_checkpoint_file(clip, weights_file)
+
+
+def load_backbone(model_name: str, pretrained: str | None = None, checkpoint: Path | None = None,
+                  random_weights: bool = False, pretrained_file: Path | None = None) -> Backbone:
+    """Build ``model_name`` and fill it from exactly one weight source.
+
+    ``pretrained_file`` is the already-downloaded file of tag ``pretrained`` (used by install).
+    """
+    sources = [s for s in (pretrained, checkpoint, random_weights or None) if s]
+    if len(sources) != 1:
+        raise BundleError("choose exactly one weight source: --pretrained TAG, --checkpoint FILE "
+                          "or --random-weights")
+    tag_cfg = pretrained_config(model_name, pretrained) if pretrained else {}
+    clip = build_clip(model_name, quick_gelu=bool(tag_cfg.get("quick_gelu", False)))
+    if pretrained:
+        load_pretrained_tag(clip, model_name, pretrained, pretrained_file)
+        weights = f"pretrained:{pretrained}"
+    elif checkpoint:
+        load_checkpoint_file(clip, Path(checkpoint))
+        weights = f"checkpoint:{Path(checkpoint).name}"
+    else:
+        weights = "random"
+    preprocess = open_clip.get_model_preprocess_cfg(clip)
+    mean = tuple(float(v) for v in tag_cfg.get("mean", preprocess["mean"]))
+    std = tuple(float(v) for v in tag_cfg.get("std", preprocess["std"]))
+    return Backbone(
+        clip=clip, model_name=model_name, weights=weights,
+        image_size=square_image_size(clip), context_length=int(clip.context_length),
+        embed_dim=embed_dim(clip), mean=mean, std=std)  # type: ignore[arg-type]
+
+
+def square_image_size(clip: nn.Module) -> int:
+    size = open_clip.get_model_preprocess_cfg(clip)["size"]
+    if isinstance(size, (tuple, list)):
+        if len(set(size)) != 1:
+            raise BundleError(f"image size {tuple(size)} is not square; ClipSeek frame encoders take S×S images")
+        size = size[0]
+    return int(size)
+
+
+def embed_dim(clip: nn.Module) -> int:
+    tower = text_tower(clip)
+    projection = tower.text_projection
+    if isinstance(projection, nn.Linear):
+        return int(projection.out_features)
+    if projection is None:
+        return int(tower.transformer.width)
+    return int(projection.shape[1])
+
+
+# --- features -----------------------------------------------------------------------------
+
+def text_tower(clip: nn.Module) -> nn.Module:
+    """The module holding token_embedding, transformer, ln_final, text_projection.
+
+    open_clip's CLIP keeps them on the model itself, CustomTextCLIP on ``.text``.
+    """
+    return clip.text if hasattr(clip, "text") else clip
+
+
+def frame_features(clip: nn.Module, pixels: torch.Tensor) -> torch.Tensor:
+    """pixels [N,3,S,S] (normalised) -> L2-normalised image embeddings [N,D]."""
+    return unit(clip.encode_image(pixels))
+
+
+def text_hidden(clip: nn.Module, token_ids: torch.Tensor) -> torch.Tensor:
+    """token_ids [N,L] -> ln_final(transformer(tokens)) [N,L,W], before the projection."""
+    tower = text_tower(clip)
+    x = tower.token_embedding(token_ids)  # [N, L, W]
+    x = x + tower.positional_embedding
+    x = tower.transformer(x, attn_mask=tower.attn_mask)
+    return tower.ln_final(x)  # [N, L, W]
+
+
+def project_text(clip: nn.Module, hidden: torch.Tensor) -> torch.Tensor:
+    projection = text_tower(clip).text_projection
+    if projection is None:
+        return hidden
+    if isinstance(projection, nn.Linear):
+        return projection(hidden)
+    return hidden @ projection
+
+
+def eot_positions(clip: nn.Module, token_ids: torch.Tensor) -> torch.Tensor:
+    """Index of the end-of-text token of each row [N], as open_clip's text pooling finds it."""
+    tower = text_tower(clip)
+    pool_type = getattr(tower, "text_pool_type", None) or getattr(tower, "pool_type", "argmax")
+    if pool_type == "eos":
+        eos_id = getattr(tower, "text_eos_id", None) or getattr(tower, "eos_id")
+        return (token_ids == eos_id).int().argmax(dim=-1)
+    return token_ids.argmax(dim=-1)
+
+
+def word_tokens(clip: nn.Module, token_ids: torch.Tensor, hidden: torch.Tensor | None = None) -> torch.Tensor:
+    """Projected features at every position [N,L,D] (not normalised; CLIP4Clip/DRL word features)."""
+    if hidden is None:
+        hidden = text_hidden(clip, token_ids)
+    return project_text(clip, hidden)
+
+
+def sentence_vector(clip: nn.Module, token_ids: torch.Tensor, words: torch.Tensor | None = None) -> torch.Tensor:
+    """open_clip's text embedding (end-of-text token, projected), L2-normalised [N,D]."""
+    if words is None:
+        words = word_tokens(clip, token_ids)
+    rows = torch.arange(words.shape[0], device=words.device)
+    return unit(words[rows, eot_positions(clip, token_ids)])
+
+
+def word_mask(clip: nn.Module, token_ids: torch.Tensor) -> torch.Tensor:
+    """1.0 for start-of-text up to and including end-of-text, 0.0 for padding [N,L].
+
+    Not ``token_ids != 0``: id 0 is the BPE token "!" and can occur inside a sentence.
+    """
+    positions = torch.arange(token_ids.shape[1], device=token_ids.device)[None, :]
+    return (positions <= eot_positions(clip, token_ids)[:, None]).to(torch.float32)
+
+
+def _check_supported(clip: nn.Module, model_name: str) -> None:
+    tower = text_tower(clip)
+    needed = ("token_embedding", "positional_embedding", "transformer", "ln_final", "attn_mask")
+    missing = [a for a in needed if not hasattr(tower, a)]
+    if missing or getattr(tower, "cls_emb", None) is not None:
+        raise BundleError(
+            f"{model_name}: its text tower is not an open_clip TextTransformer (e.g. a Hugging Face text model "
+            "or CoCa); ClipSeek bundles need a CLIP-style text tower such as ViT-B-32's")
+    pool_type = getattr(tower, "text_pool_type", None) or getattr(tower, "pool_type", "argmax")
+    if pool_type not in ("argmax", "eos"):
+        raise BundleError(f"{model_name}: text pooling {pool_type!r} is not supported (argmax or eos only)")

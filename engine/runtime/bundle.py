@@ -1,0 +1,230 @@
+"""bundle.json: what a model bundle holds, how to read it, and how to check it.
+
+A bundle is a folder written only by the exporter (engine/model/export.py) and read only by
+the runtime. bundle.json is written last, so a folder without it is a partial export.
+The fingerprint is a sha256 over the graph files, the tokenizer and the caption bank; the
+catalog stores it next to every embedding so that two models' embeddings never mix.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import BundleError
+
+BUNDLE_FORMAT = "clipseek-bundle"
+BUNDLE_VERSION = 1
+BUNDLE_JSON = "bundle.json"
+GRAPHS = ("frame_encoder", "clip_encoder", "text_encoder", "reranker")
+PRECISIONS = ("fp32", "int8")
+DEFAULT_FILES = {
+    "frame_encoder": "frame_encoder.onnx",
+    "clip_encoder": "clip_encoder.onnx",
+    "text_encoder": "text_encoder.onnx",
+    "reranker": "reranker.onnx",
+    "tokenizer": "tokenizer.json",
+}
+CAPTION_FILES = {"caption_bank": "caption_bank.npy", "captions": "captions.json"}
+# Graph input and output names are a contract (docs/architecture.md).
+GRAPH_IO: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "frame_encoder": (("pixels",), ("frame_features",)),
+    "clip_encoder": (("frame_features", "frame_mask"), ("clip_vector", "clip_tokens", "frame_tokens")),
+    "text_encoder": (("token_ids",), ("text_vector", "word_tokens", "phrase_tokens", "word_mask")),
+    "reranker": (("text_vector", "word_tokens", "phrase_tokens", "word_mask", "clip_tokens", "frame_tokens",
+                  "frame_mask"), ("scores",)),
+}
+RE_EXPORT = "re-export it (`clipseek model export`) or import a good copy (`clipseek model import PATH`)"
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    dtype: str                    # numpy dtype name: "float32", "int64", "bool"
+    shape: tuple[int | str, ...]  # ints are fixed sizes; "N"/"B" are dynamic batch axes
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "TensorSpec":
+        return cls(name=str(data["name"]), dtype=str(data["dtype"]), shape=tuple(data["shape"]))
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "GraphSpec":
+        return cls(inputs=tuple(TensorSpec.from_json(t) for t in data["inputs"]),
+                   outputs=tuple(TensorSpec.from_json(t) for t in data["outputs"]))
+
+    def input(self, name: str) -> TensorSpec:
+        return next(t for t in self.inputs if t.name == name)
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    name: str
+    version: int
+    backbone: str                       # open_clip model name or "custom:<config>"
+    embed_dim: int                      # D
+    frames_per_clip: int                # T
+    clip_tokens: int                    # K
+    phrase_tokens: int                  # P
+    image_size: int                     # S
+    context_length: int                 # L
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    precision: str                      # "fp32" or "int8"
+    fingerprint: str                    # sha256 hex over the fingerprinted files
+    files: dict[str, str]               # role -> file name inside the bundle
+    graphs: dict[str, GraphSpec]
+    config: dict[str, Any] = field(default_factory=dict)
+    created_by: str = ""
+
+    @property
+    def has_caption_bank(self) -> bool:
+        return "caption_bank" in self.files
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data = {"format": BUNDLE_FORMAT, **data}
+        data["mean"], data["std"] = list(self.mean), list(self.std)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "BundleInfo":
+        return cls(
+            name=str(data["name"]), version=int(data["version"]), backbone=str(data["backbone"]),
+            embed_dim=int(data["embed_dim"]), frames_per_clip=int(data["frames_per_clip"]),
+            clip_tokens=int(data["clip_tokens"]), phrase_tokens=int(data["phrase_tokens"]),
+            image_size=int(data["image_size"]), context_length=int(data["context_length"]),
+            mean=tuple(float(v) for v in data["mean"]), std=tuple(float(v) for v in data["std"]),  # type: ignore
+            precision=str(data["precision"]), fingerprint=str(data["fingerprint"]),
+            files={str(k): str(v) for k, v in data["files"].items()},
+            graphs={str(k): GraphSpec.from_json(v) for k, v in data["graphs"].items()},
+            config=dict(data.get("config", {})), created_by=str(data.get("created_by", "")))
+
+
+def is_bundle_name(name: str) -> bool:
+    """A bundle name doubles as its folder name under the models folder."""
+    return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name)) and ".." not in name
+
+
+def fingerprinted_roles(files: dict[str, str]) -> list[str]:
+    return [role for role in (*GRAPHS, "tokenizer", *CAPTION_FILES) if role in files]
+
+
+def compute_fingerprint(bundle_dir: Path, files: dict[str, str]) -> str:
+    """sha256 over (role, sha256 of file) for the graphs, tokenizer and caption bank, in a fixed order."""
+    total = hashlib.sha256()
+    for role in fingerprinted_roles(files):
+        total.update(f"{role}\0{_file_sha256(Path(bundle_dir) / files[role])}\n".encode())
+    return total.hexdigest()
+
+
+def read_bundle_json(bundle_dir: Path) -> dict[str, Any]:
+    path = Path(bundle_dir) / BUNDLE_JSON
+    if not Path(bundle_dir).is_dir():
+        raise BundleError(f"{bundle_dir}: no such model bundle folder; list bundles with `clipseek model list`")
+    if not path.is_file():
+        raise BundleError(f"{path} is missing, so {bundle_dir} is not a complete bundle; {RE_EXPORT}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BundleError(f"{path}: unreadable json ({exc}); {RE_EXPORT}") from exc
+    if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
+        raise BundleError(f"{path}: not a ClipSeek bundle description (format is not {BUNDLE_FORMAT!r}); {RE_EXPORT}")
+    version = data.get("version")
+    if version != BUNDLE_VERSION:
+        raise BundleError(f"{path}: bundle version {version!r} is unknown to this ClipSeek (it reads version "
+                          f"{BUNDLE_VERSION}); export the bundle with this version of ClipSeek")
+    return data
+
+
+def open_bundle(bundle_dir: Path) -> BundleInfo:
+    """Read and check bundle.json and that every file it names is there (no hashing)."""
+    info = _read_info(Path(bundle_dir))
+    problems = _structure_problems(Path(bundle_dir), info)
+    if problems:
+        raise BundleError(f"{bundle_dir}: " + "; ".join(problems) + f"; {RE_EXPORT}")
+    return info
+
+
+def verify(bundle_dir: Path) -> list[str]:
+    """Everything wrong with a bundle (empty list: it is good). Hashes every file."""
+    bundle_dir = Path(bundle_dir)
+    try:
+        info = _read_info(bundle_dir)
+    except BundleError as exc:
+        return [str(exc)]
+    problems = [f"{bundle_dir}: {p}" for p in _structure_problems(bundle_dir, info)]
+    if problems:
+        return problems
+    actual = compute_fingerprint(bundle_dir, info.files)
+    if actual != info.fingerprint:
+        return [f"{bundle_dir}: fingerprint {actual[:12]} != bundle.json {info.fingerprint[:12]}: a file was "
+                f"changed or damaged after export; {RE_EXPORT}"]
+    return []
+
+
+def check_bundle(bundle_dir: Path) -> BundleInfo:
+    """open_bundle plus the fingerprint check; raises BundleError listing the problems."""
+    problems = verify(bundle_dir)
+    if problems:
+        raise BundleError("; ".join(problems))
+    return open_bundle(bundle_dir)
+
+
+def write_bundle_json(bundle_dir: Path, info: BundleInfo) -> Path:
+    from engine.util.atomic import atomic_write_text
+
+    path = Path(bundle_dir) / BUNDLE_JSON
+    atomic_write_text(path, json.dumps(info.to_json(), indent=2))
+    return path
+
+
+def _read_info(bundle_dir: Path) -> BundleInfo:
+    data = read_bundle_json(bundle_dir)
+    try:
+        return BundleInfo.from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BundleError(f"{bundle_dir / BUNDLE_JSON}: missing or malformed field "
+                          f"({type(exc).__name__}: {exc}); {RE_EXPORT}") from exc
+
+
+def _structure_problems(bundle_dir: Path, info: BundleInfo) -> list[str]:
+    problems = []
+    if info.precision not in PRECISIONS:
+        problems.append(f"precision {info.precision!r} is not one of {', '.join(PRECISIONS)}")
+    for role in (*GRAPHS, "tokenizer"):
+        if role not in info.files:
+            problems.append(f"bundle.json names no {role} file")
+    if ("caption_bank" in info.files) != ("captions" in info.files):
+        problems.append("a caption bank needs both caption_bank and captions files")
+    for role, name in info.files.items():
+        file = bundle_dir / name
+        if Path(name).name != name:
+            problems.append(f"file name {name!r} of {role} must be a plain name inside the bundle")
+        elif not file.is_file():
+            problems.append(f"{file} ({role}) is missing")
+    for graph, (inputs, outputs) in GRAPH_IO.items():
+        spec = info.graphs.get(graph)
+        if spec is None:
+            problems.append(f"bundle.json describes no {graph} graph")
+            continue
+        got = (tuple(t.name for t in spec.inputs), tuple(t.name for t in spec.outputs))
+        if got != (inputs, outputs):
+            problems.append(f"{graph} has inputs {got[0]} and outputs {got[1]}, expected {inputs} and {outputs}")
+    return problems
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,232 @@
+"""A loaded bundle: one encoder per graph, each owning its pre- and post-processing.
+
+    model = load_model(bundle_dir, device="auto")
+    model.encode_frames(frames_rgb_uint8)            # [N,D]
+    model.encode_clips(frame_features, frame_mask)   # ClipEmbedding
+    model.encode_text(["a dog on a beach"])          # TextEmbedding
+    model.rerank(query, clip_tokens, frame_tokens, frame_mask)  # [N]
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from engine.errors import BundleError
+from engine.runtime.bundle import GRAPHS, BundleInfo, check_bundle, open_bundle
+from engine.runtime.sessions import GraphRunner, OrtRunner
+from engine.runtime.tokenizer import Tokenizer
+
+FRAME_BATCH = 32
+CLIP_BATCH = 256
+TEXT_BATCH = 64
+RERANK_BATCH = 512
+
+
+@dataclass(frozen=True)
+class ClipEmbedding:
+    vector: np.ndarray        # [B,D] L2-normalised: the ANN vector
+    clip_tokens: np.ndarray   # [B,K,D]
+    frame_tokens: np.ndarray  # [B,T,D]
+
+
+@dataclass(frozen=True)
+class TextEmbedding:
+    vector: np.ndarray         # [N,D] L2-normalised stage-1 query
+    word_tokens: np.ndarray    # [N,L,D]
+    phrase_tokens: np.ndarray  # [N,P,D]
+    word_mask: np.ndarray      # [N,L] 1 = a real token, 0 = padding
+
+    def __len__(self) -> int:
+        return int(self.vector.shape[0])
+
+    def row(self, i: int) -> "TextEmbedding":
+        return TextEmbedding(self.vector[i:i + 1], self.word_tokens[i:i + 1], self.phrase_tokens[i:i + 1],
+                             self.word_mask[i:i + 1])
+
+
+def preprocess_frames(frames: np.ndarray | Sequence[np.ndarray], size: int,
+                      mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """RGB uint8 frames [N,H,W,3] (or a list of differently sized ones) -> float32 [N,3,S,S].
+
+    Shortest side resized to S (bicubic), centre crop S×S, /255, (x-mean)/std: open_clip's eval transform.
+    """
+    out = np.empty((len(frames), 3, size, size), dtype=np.float32)
+    m = np.asarray(mean, dtype=np.float32).reshape(1, 1, 3)
+    s = np.asarray(std, dtype=np.float32).reshape(1, 1, 3)
+    for i, frame in enumerate(frames):
+        frame = np.asarray(frame)
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"frame {i}: expected an RGB uint8 array [H,W,3], got {frame.dtype} {frame.shape}")
+        crop = _resize_center_crop(frame, size)
+        out[i] = ((crop.astype(np.float32) / 255.0 - m) / s).transpose(2, 0, 1)
+    return out
+
+
+def _resize_center_crop(frame: np.ndarray, size: int) -> np.ndarray:
+    h, w = frame.shape[:2]
+    if (h, w) != (size, size):
+        # torchvision's Resize(int): the short side becomes `size`, the long one int(size * long / short)
+        if h <= w:
+            new_h, new_w = size, max(size, int(size * w / h))
+        else:
+            new_h, new_w = max(size, int(size * h / w)), size
+        frame = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_CUBIC)
+        h, w = new_h, new_w
+    top = int(round((h - size) / 2.0))
+    left = int(round((w - size) / 2.0))
+    return frame[top:top + size, left:left + size]
+
+
+class _Graph:
+    """A runner plus input casting to the dtypes the graph declares."""
+
+    def __init__(self, runner: GraphRunner):
+        self.runner = runner
+        self.dtypes = runner.inputs()
+
+    def __call__(self, **feeds: np.ndarray) -> dict[str, np.ndarray]:
+        return self.runner.run({k: np.ascontiguousarray(v, dtype=self.dtypes[k]) for k, v in feeds.items()})
+
+
+class FrameEncoder:
+    def __init__(self, runner: GraphRunner, info: BundleInfo):
+        self.graph = _Graph(runner)
+        self.info = info
+
+    def preprocess(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        return preprocess_frames(frames, self.info.image_size, self.info.mean, self.info.std)
+
+    def __call__(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        parts = [self.graph(pixels=self.preprocess(frames[i:i + FRAME_BATCH]))["frame_features"]
+                 for i in range(0, len(frames), FRAME_BATCH)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.info.embed_dim), np.float32)
+
+
+class ClipEncoder:
+    def __init__(self, runner: GraphRunner, info: BundleInfo):
+        self.graph = _Graph(runner)
+        self.info = info
+
+    def __call__(self, frame_features: np.ndarray, frame_mask: np.ndarray) -> ClipEmbedding:
+        t, d = self.info.frames_per_clip, self.info.embed_dim
+        if frame_features.ndim != 3 or frame_features.shape[1:] != (t, d) or frame_mask.shape != frame_features.shape[:2]:
+            raise ValueError(f"encode_clips expects frame_features [B,{t},{d}] and frame_mask [B,{t}], "
+                             f"got {frame_features.shape} and {frame_mask.shape}")
+        parts = [self.graph(frame_features=frame_features[i:i + CLIP_BATCH], frame_mask=frame_mask[i:i + CLIP_BATCH])
+                 for i in range(0, len(frame_features), CLIP_BATCH)]
+        if not parts:
+            k = self.info.clip_tokens
+            return ClipEmbedding(np.zeros((0, d), np.float32), np.zeros((0, k, d), np.float32),
+                                 np.zeros((0, t, d), np.float32))
+        return ClipEmbedding(*(np.concatenate([p[name] for p in parts])
+                               for name in ("clip_vector", "clip_tokens", "frame_tokens")))
+
+
+class TextEncoder:
+    def __init__(self, runner: GraphRunner, tokenizer: Tokenizer):
+        self.graph = _Graph(runner)
+        self.tokenizer = tokenizer
+
+    def __call__(self, texts: Sequence[str]) -> TextEmbedding:
+        if isinstance(texts, str):
+            texts = [texts]
+        if not texts:
+            raise ValueError("encode_text needs at least one text")
+        parts = [self.graph(token_ids=self.tokenizer.encode(list(texts[i:i + TEXT_BATCH])))
+                 for i in range(0, len(texts), TEXT_BATCH)]
+        return TextEmbedding(*(np.concatenate([p[name] for p in parts])
+                               for name in ("text_vector", "word_tokens", "phrase_tokens", "word_mask")))
+
+
+class Reranker:
+    def __init__(self, runner: GraphRunner, info: BundleInfo):
+        self.graph = _Graph(runner)
+        self.info = info
+
+    def __call__(self, query: TextEmbedding, clip_tokens: np.ndarray, frame_tokens: np.ndarray,
+                 frame_mask: np.ndarray) -> np.ndarray:
+        if len(query) != 1:
+            raise ValueError(f"rerank scores one query at a time (use query.row(i)); got {len(query)} rows")
+        n = len(clip_tokens)
+        if not (len(frame_tokens) == len(frame_mask) == n):
+            raise ValueError(f"rerank: clip_tokens, frame_tokens and frame_mask disagree on N "
+                             f"({n}, {len(frame_tokens)}, {len(frame_mask)})")
+        scores = [self.graph(text_vector=query.vector, word_tokens=query.word_tokens,
+                             phrase_tokens=query.phrase_tokens, word_mask=query.word_mask,
+                             clip_tokens=clip_tokens[i:i + RERANK_BATCH], frame_tokens=frame_tokens[i:i + RERANK_BATCH],
+                             frame_mask=frame_mask[i:i + RERANK_BATCH])["scores"]
+                  for i in range(0, n, RERANK_BATCH)]
+        return np.concatenate(scores).astype(np.float32) if scores else np.zeros((0,), np.float32)
+
+
+class Model:
+    """A bundle ready to run; see docs/architecture.md "Runtime model API"."""
+
+    def __init__(self, bundle_dir: Path, info: BundleInfo, runners: dict[str, GraphRunner], tokenizer: Tokenizer):
+        self.bundle_dir = Path(bundle_dir)
+        self.info = info
+        self._runners = runners
+        self.frame_encoder = FrameEncoder(runners["frame_encoder"], info)
+        self.clip_encoder = ClipEncoder(runners["clip_encoder"], info)
+        self.text_encoder = TextEncoder(runners["text_encoder"], tokenizer)
+        self.reranker = Reranker(runners["reranker"], info)
+        self.tokenizer = tokenizer
+
+    @property
+    def providers(self) -> list[str]:
+        """Providers onnxruntime really uses (the frame encoder's, the heaviest graph)."""
+        return self._runners["frame_encoder"].providers
+
+    def preprocess(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        return self.frame_encoder.preprocess(frames)
+
+    def encode_frames(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        return self.frame_encoder(frames)
+
+    def encode_clips(self, frame_features: np.ndarray, frame_mask: np.ndarray) -> ClipEmbedding:
+        return self.clip_encoder(frame_features, frame_mask)
+
+    def encode_text(self, texts: Sequence[str]) -> TextEmbedding:
+        return self.text_encoder(texts)
+
+    def rerank(self, query: TextEmbedding, clip_tokens: np.ndarray, frame_tokens: np.ndarray,
+               frame_mask: np.ndarray) -> np.ndarray:
+        return self.reranker(query, clip_tokens, frame_tokens, frame_mask)
+
+    def caption_bank(self) -> tuple[np.ndarray, list[str]] | None:
+        """The VTC caption bank (embeddings [M,D], captions), or None when the bundle has none."""
+        if not self.info.has_caption_bank:
+            return None
+        embeddings = np.load(self.bundle_dir / self.info.files["caption_bank"], allow_pickle=False)
+        captions = json.loads((self.bundle_dir / self.info.files["captions"]).read_text(encoding="utf-8"))
+        return embeddings.astype(np.float32), [str(c) for c in captions]
+
+
+RunnerFactory = Callable[[Path, str], GraphRunner]
+
+
+def load_model(bundle_dir: Path | str, device: str = "auto", verify_fingerprint: bool = True,
+               intra_threads: int = 0, runner_factory: RunnerFactory | None = None) -> Model:
+    """Open a bundle completely or not at all: BundleError on any problem.
+
+    ``verify_fingerprint`` hashes every file first (about a second for ViT-B-32);
+    ``runner_factory(path, device)`` replaces onnxruntime in tests.
+    """
+    bundle_dir = Path(bundle_dir)
+    info = check_bundle(bundle_dir) if verify_fingerprint else open_bundle(bundle_dir)
+    make = runner_factory or (lambda path, dev: OrtRunner(path, dev, intra_threads=intra_threads))
+    runners = {graph: make(bundle_dir / info.files[graph], device) for graph in GRAPHS}
+    for graph, runner in runners.items():
+        spec = info.graphs[graph]
+        got = (tuple(runner.inputs()), tuple(runner.outputs()))
+        want = (tuple(t.name for t in spec.inputs), tuple(t.name for t in spec.outputs))
+        if (sorted(got[0]), sorted(got[1])) != (sorted(want[0]), sorted(want[1])):
+            raise BundleError(f"{bundle_dir / info.files[graph]}: graph inputs/outputs {got} differ from "
+                              f"bundle.json {want}; re-export the bundle")
+    tokenizer = Tokenizer(bundle_dir / info.files["tokenizer"], info.context_length)
+    return Model(bundle_dir, info, runners, tokenizer)

@@ -1,0 +1,111 @@
+"""ONNX graphs behind a small Protocol, with our provider preference and a CPU fallback."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from engine.errors import BundleError
+
+log = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "gpu")
+PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+GPU_PROVIDERS = ("CUDAExecutionProvider",)
+ORT_DTYPES = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(bool)": "bool",
+              "tensor(int32)": "int32", "tensor(float16)": "float16"}
+
+
+_gpu_failed = False  # set once a GPU session could not be created in this process
+
+
+class GraphRunner(Protocol):
+    """What an encoder needs from a graph: run it, and know its inputs and outputs."""
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+    def inputs(self) -> dict[str, str]:
+        """input name -> numpy dtype name."""
+
+    def outputs(self) -> list[str]: ...
+
+    @property
+    def providers(self) -> list[str]: ...
+
+
+def select_providers(device: str, available: Sequence[str]) -> list[str]:
+    """Our preference ∩ what onnxruntime offers, in our order; "cpu" keeps only the CPU."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    wanted = [p for p in PREFERRED_PROVIDERS if p in available]
+    if device == "cpu":
+        wanted = [p for p in wanted if p not in GPU_PROVIDERS]
+    if "CPUExecutionProvider" not in wanted:
+        wanted.append("CPUExecutionProvider")
+    return wanted
+
+
+def cpu_session_options(intra_threads: int = 0) -> ort.SessionOptions:
+    """Few threads by default: several worker processes share the machine's cores."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_threads if intra_threads > 0 else max(1, min(4, (os.cpu_count() or 2) // 2))
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return options
+
+
+class OrtRunner:
+    def __init__(self, path: Path, device: str = "auto", intra_threads: int = 0,
+                 available: Sequence[str] | None = None):
+        self.path = Path(path)
+        providers = select_providers(device, ort.get_available_providers() if available is None else available)
+        self.session = self._create(providers, intra_threads)
+
+    def _create(self, providers: list[str], intra_threads: int) -> ort.InferenceSession:
+        options = cpu_session_options(intra_threads)
+        if providers != ["CPUExecutionProvider"] and not _gpu_failed:
+            session = self._try_gpu(providers, options)
+            if session is not None:
+                return session
+        try:
+            return ort.InferenceSession(str(self.path), sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise BundleError(f"{self.path}: onnxruntime cannot load this graph ({exc}); "
+                              "re-export the bundle or import a good copy") from exc
+
+    def _try_gpu(self, providers: list[str], options: ort.SessionOptions) -> ort.InferenceSession | None:
+        """A GPU session, or None (remembered for the process) when CUDA is listed but does not work."""
+        global _gpu_failed
+        # onnxruntime logs a missing CUDA library as an error on every session; we say it once.
+        ort.set_default_logger_severity(4)
+        try:
+            session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
+        except Exception as exc:  # a broken CUDA install fails in many ways; the CPU still works
+            log.warning("%s: GPU session failed (%s); using the CPU", self.path.name, exc)
+            session = None
+        finally:
+            ort.set_default_logger_severity(2)
+        if session is not None and any(p in session.get_providers() for p in GPU_PROVIDERS):
+            return session
+        # Expected on machines without a usable GPU: say so quietly; `status` shows the providers.
+        log.info("CUDA is installed but unusable here; running ONNX graphs on the CPU")
+        _gpu_failed = True
+        return session
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self.session.get_providers())
+
+    def inputs(self) -> dict[str, str]:
+        return {i.name: ORT_DTYPES.get(i.type, i.type) for i in self.session.get_inputs()}
+
+    def outputs(self) -> list[str]:
+        return [o.name for o in self.session.get_outputs()]
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        names = self.outputs()
+        return dict(zip(names, self.session.run(names, feeds)))

@@ -1,0 +1,53 @@
+"""The real ViT-B-32 architecture (random weights), exported once for the whole module."""
+from __future__ import annotations
+
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from engine.model.export import quantize_int8
+from engine.runtime.bundle import GRAPH_IO, open_bundle, verify
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def vit_b32(tmp_path_factory, exporter):
+    return exporter("ViT-B-32", tmp_path_factory.mktemp("vitb32") / "bundle", frames_per_clip=12)
+
+
+def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    return (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+
+
+def test_bundle_describes_vit_b32(vit_b32):
+    info = open_bundle(vit_b32.bundle)
+    assert (info.backbone, info.embed_dim, info.image_size, info.context_length) == ("ViT-B-32", 512, 224, 77)
+    assert info.frames_per_clip == 12
+    assert verify(vit_b32.bundle) == []
+
+
+@pytest.mark.parametrize("graph", list(GRAPH_IO))
+def test_fp32_graphs_match_torch(vit_b32, make_inputs, run_both, graph):
+    want, got = run_both(vit_b32, graph, make_inputs(vit_b32, 3)[graph])
+    for name, w, g in zip(GRAPH_IO[graph][1], want, got):
+        assert g.shape == w.shape, name
+        assert np.abs(w - g).max() <= 1e-4, name
+
+
+@pytest.mark.parametrize("graph", ["frame_encoder", "text_encoder"])
+def test_int8_graphs_keep_cosine(vit_b32, make_inputs, run_both, graph, tmp_path):
+    # Quantize copies of the shared export instead of exporting ViT-B-32 a second time.
+    (tmp_path / "int8").mkdir()
+    shutil.copy(vit_b32.bundle / f"{graph}.onnx", tmp_path / "int8" / f"{graph}.onnx")
+    quantize_int8(tmp_path / "int8" / f"{graph}.onnx")
+    assert (tmp_path / "int8" / f"{graph}.onnx").stat().st_size < 0.6 * (vit_b32.bundle / f"{graph}.onnx").stat().st_size
+    feeds = make_inputs(vit_b32, 4)[graph]
+    fp32, _ = run_both(vit_b32, graph, feeds)
+    _, int8 = run_both(SimpleNamespace(model=vit_b32.model, bundle=tmp_path / "int8"), graph, feeds)
+    for name, want, got in zip(GRAPH_IO[graph][1], fp32, int8):
+        if name != "word_mask":
+            assert cosine_rows(want, got).min() >= 0.999, name

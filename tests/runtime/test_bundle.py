@@ -1,0 +1,82 @@
+"""bundle.json reading and verification: a damaged bundle is named and refused, never half-loaded."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.errors import BundleError
+from engine.runtime import load_model
+from engine.runtime.bundle import BundleInfo, compute_fingerprint, open_bundle, verify
+
+
+def test_good_bundle_verifies(runtime_bundle):
+    assert verify(runtime_bundle) == []
+    info = open_bundle(runtime_bundle)
+    assert info.fingerprint == compute_fingerprint(runtime_bundle, info.files)
+    assert BundleInfo.from_json(info.to_json()) == info
+
+
+def test_missing_graph_is_named(bundle_copy):
+    (bundle_copy / "reranker.onnx").unlink()
+    problems = verify(bundle_copy)
+    assert len(problems) == 1 and "reranker.onnx" in problems[0] and "missing" in problems[0]
+    with pytest.raises(BundleError, match="reranker.onnx"):
+        load_model(bundle_copy, device="cpu")
+
+
+def test_changed_file_breaks_the_fingerprint(bundle_copy):
+    graph = bundle_copy / "clip_encoder.onnx"
+    data = bytearray(graph.read_bytes())
+    data[-1] ^= 0xFF
+    graph.write_bytes(bytes(data))
+    problems = verify(bundle_copy)
+    assert len(problems) == 1 and "fingerprint" in problems[0]
+    with pytest.raises(BundleError, match="fingerprint"):
+        load_model(bundle_copy, device="cpu")
+
+
+def test_changed_tokenizer_breaks_the_fingerprint(bundle_copy):
+    (bundle_copy / "tokenizer.json").write_text("{}")
+    assert "fingerprint" in verify(bundle_copy)[0]
+
+
+def test_unreadable_json(bundle_copy):
+    (bundle_copy / "bundle.json").write_text("{not json")
+    assert "unreadable json" in verify(bundle_copy)[0]
+    with pytest.raises(BundleError, match="bundle.json: unreadable json"):
+        open_bundle(bundle_copy)
+
+
+def test_unknown_version(bundle_copy):
+    data = json.loads((bundle_copy / "bundle.json").read_text())
+    data["version"] = 99
+    (bundle_copy / "bundle.json").write_text(json.dumps(data))
+    assert "version 99 is unknown" in verify(bundle_copy)[0]
+
+
+def test_missing_field(bundle_copy):
+    data = json.loads((bundle_copy / "bundle.json").read_text())
+    del data["embed_dim"]
+    (bundle_copy / "bundle.json").write_text(json.dumps(data))
+    assert "embed_dim" in verify(bundle_copy)[0]
+
+
+def test_partial_export_without_bundle_json(bundle_copy):
+    (bundle_copy / "bundle.json").unlink()
+    with pytest.raises(BundleError, match="not a complete bundle"):
+        open_bundle(bundle_copy)
+
+
+def test_renamed_graph_output_is_refused(bundle_copy):
+    data = json.loads((bundle_copy / "bundle.json").read_text())
+    data["graphs"]["text_encoder"]["outputs"][0]["name"] = "sentence"
+    (bundle_copy / "bundle.json").write_text(json.dumps(data))
+    assert "text_encoder has inputs" in verify(bundle_copy)[0]
+
+
+def test_file_names_cannot_leave_the_bundle(bundle_copy):
+    data = json.loads((bundle_copy / "bundle.json").read_text())
+    data["files"]["tokenizer"] = "../tokenizer.json"
+    (bundle_copy / "bundle.json").write_text(json.dumps(data))
+    assert any("plain name" in p for p in verify(bundle_copy))
