@@ -25,8 +25,8 @@ def demo_videos_dir(library: Path) -> Path:
 
 def create_demo_library(path: Path | None = None, videos: int = 30, seed: int = 2026, model=None,
                         progress: Callable[[Progress], None] | None = None,
-                        on_stage: Callable[[str], None] | None = None, control=None):
-    """Generate (once) and index the demo library; returns the open Library."""
+                        on_stage: Callable[[str], None] | None = None, control=None, index: bool = True):
+    """Generate (once) and, unless ``index`` is False, index the demo library; returns the open Library."""
     from engine.api.library import Library
     from engine.shapes.generate import generate_dataset
 
@@ -40,8 +40,9 @@ def create_demo_library(path: Path | None = None, videos: int = 30, seed: int = 
     try:
         if str(folder.resolve()) not in [f.path for f in lib.folders()]:
             lib.add_folder(folder)
-        stage("indexing the demo library ...")
-        lib.index(progress=progress, control=control)
+        if index:
+            stage("indexing the demo library ...")
+            lib.index(progress=progress, control=control)
     except BaseException:
         lib.close()
         raise

@@ -1,0 +1,78 @@
+"""Human-readable text for times, sizes and progress. Pure functions, no Qt."""
+from __future__ import annotations
+
+import os
+
+from engine.api.types import Moment, Progress
+
+
+def clock(seconds: float) -> str:
+    """12.4 -> '0:12'; 3725 -> '1:02:05'."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def time_range(start: float, end: float) -> str:
+    return f"{clock(start)} – {clock(end)}"
+
+
+def moment_title(moment: Moment) -> str:
+    return os.path.basename(moment.path)
+
+
+def moment_reference(moment: Moment) -> str:
+    """What "Copy path and time" puts on the clipboard."""
+    return f"{moment.path} @ {time_range(moment.start, moment.end)}"
+
+
+def hours(seconds: float) -> str:
+    h = seconds / 3600
+    if h >= 10:
+        return f"{h:.0f} h"
+    if h >= 1:
+        return f"{h:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def duration(seconds: float | None) -> str:
+    """A coarse remaining-time text: 'about 3 min left'."""
+    if seconds is None:
+        return "estimating time left…"
+    if seconds < 60:
+        return "less than a minute left"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"
+
+
+def size(num_bytes: int) -> str:
+    value = float(num_bytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def progress_summary(progress: Progress) -> str:
+    """'12 of 30 files · 0.4 h of 1.2 h · 3.1× real time · about 2 min left'."""
+    parts = [f"{progress.files_done} of {progress.files_total} files",
+             f"{hours(progress.seconds_done)} of {hours(progress.seconds_total)} of video"]
+    if progress.rate > 0:
+        parts.append(f"{progress.rate:.1f}× real time")
+    if progress.state == "paused":
+        parts.append("paused")
+    elif progress.state == "running":
+        parts.append(duration(progress.eta_seconds))
+    return " · ".join(parts)
+
+
+def progress_fraction(progress: Progress) -> float:
+    """Share done, by seconds of video when known (files differ in length), else by files."""
+    if progress.seconds_total > 0:
+        return min(1.0, progress.seconds_done / progress.seconds_total)
+    if progress.files_total > 0:
+        return min(1.0, progress.files_done / progress.files_total)
+    return 0.0

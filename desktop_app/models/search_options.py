@@ -1,0 +1,92 @@
+"""What the user asked for: query text plus sort, filters and cut-off. Pure data, no Qt."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.api.types import Moment
+
+DAY = 86400.0
+
+# label -> age in seconds (None = any time)
+DATE_PRESETS: dict[str, float | None] = {
+    "Any date": None,
+    "Past week": 7 * DAY,
+    "Past month": 31 * DAY,
+    "Past year": 366 * DAY,
+}
+
+# label -> (min, max) seconds of the whole video (None = any length)
+DURATION_PRESETS: dict[str, tuple[float, float] | None] = {
+    "Any length": None,
+    "Under 1 minute": (0.0, 60.0),
+    "1 – 10 minutes": (60.0, 600.0),
+    "Over 10 minutes": (600.0, float("inf")),
+}
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    sort: str = "relevance"              # "relevance" or "date"
+    folders: tuple[str, ...] = ()        # empty = every folder
+    date_preset: str = "Any date"        # a key of DATE_PRESETS
+    duration_preset: str = "Any length"  # a key of DURATION_PRESETS
+    min_score: float | None = None       # relevance cut-off; None = keep all
+    k: int = 60                          # results asked of the engine
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search to run: by text, by an image file, or like an existing moment."""
+    serial: int                          # newer requests have larger serials; stale answers are dropped
+    text: str = ""
+    image: Path | None = None
+    like: Moment | None = None           # "find similar moments"
+    options: SearchOptions = field(default_factory=SearchOptions)
+
+    @property
+    def kind(self) -> str:
+        return "like" if self.like is not None else ("image" if self.image is not None else "text")
+
+    def with_options(self, serial: int, options: SearchOptions) -> "SearchRequest":
+        return SearchRequest(serial, self.text, self.image, self.like, options)
+
+    def engine_kwargs(self, now: float | None = None) -> dict:
+        """Keyword arguments for ``Library.search`` / ``search_image`` (``similar`` takes k, folders, sort)."""
+        opts = self.options
+        kwargs: dict = {"k": opts.k, "sort": opts.sort}
+        if opts.folders:
+            kwargs["folders"] = list(opts.folders)
+        if self.like is not None:
+            return kwargs
+        if opts.min_score is not None:
+            kwargs["min_score"] = opts.min_score
+        age = DATE_PRESETS.get(opts.date_preset)
+        if age is not None:
+            now = time.time() if now is None else now
+            kwargs["date_range"] = (now - age, now)
+        span = DURATION_PRESETS.get(opts.duration_preset)
+        if span is not None:
+            kwargs["duration_range"] = span
+        return kwargs
+
+
+class RecentSearches:
+    """Most-recent-first list of distinct queries, capped; persistence is the caller's job."""
+
+    def __init__(self, items: list[str] | None = None, limit: int = 20) -> None:
+        self.limit = limit
+        self._items: list[str] = []
+        for item in reversed(items or []):
+            self.add(item)
+
+    def add(self, query: str) -> None:
+        query = query.strip()
+        if not query:
+            return
+        self._items = [query] + [q for q in self._items if q.lower() != query.lower()]
+        del self._items[self.limit:]
+
+    def items(self) -> list[str]:
+        return list(self._items)

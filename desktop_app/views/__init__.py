@@ -1,0 +1,1 @@
+"""Thin Qt views over the item models and the engine's Library facade."""

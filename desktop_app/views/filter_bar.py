@@ -1,0 +1,107 @@
+"""Sort, filters (folder, date, duration) and the relevance cut-off above the results."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
+
+from desktop_app import theme
+
+from desktop_app.models.search_options import DATE_PRESETS, DURATION_PRESETS, SearchOptions
+
+ALL_FOLDERS = "All folders"
+
+
+class FilterBar(QWidget):
+    """``options()`` returns the current SearchOptions; ``changed`` fires on any edit."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("FilterBar")
+        self.summary = QLabel("")
+        self.summary.setObjectName("ResultsHeader")
+        self.sort = QComboBox()
+        self.sort.addItem("Best match", "relevance")
+        self.sort.addItem("Newest first", "date")
+        self.sort.setToolTip("Sort results")
+        self.folder = QComboBox()
+        self.folder.addItem(ALL_FOLDERS, "")
+        self.folder.setToolTip("Only results from this folder")
+        self.folder.setMinimumContentsLength(10)
+        self.folder.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.date = QComboBox()
+        self.date.addItems(list(DATE_PRESETS))
+        self.date.setToolTip("Only videos modified within this time")
+        self.duration = QComboBox()
+        self.duration.addItems(list(DURATION_PRESETS))
+        self.duration.setToolTip("Only videos of this length")
+        self.cutoff = QSlider(Qt.Orientation.Horizontal)
+        self.cutoff.setRange(0, 100)
+        self.cutoff.setValue(0)
+        self.cutoff.setFixedWidth(100)
+        self.cutoff.setToolTip("Hide results scoring below this relevance")
+        self.cutoff_label = QLabel()
+        self.cutoff_label.setObjectName("StatusText")
+        self.cutoff_label.setMinimumWidth(self.cutoff_label.fontMetrics().horizontalAdvance("Min. score: 0.00") + 8)
+        self._update_cutoff_label()
+
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        first = QHBoxLayout()
+        first.setSpacing(8)
+        first.addWidget(self.summary, 1)
+        first.addWidget(self.sort)
+        second = QHBoxLayout()
+        second.setSpacing(8)
+        filter_icon = QLabel()
+        filter_icon.setPixmap(theme.icon("filter", theme.current().muted, 16).pixmap(16, 16))
+        self._filter_icon = filter_icon
+        second.addWidget(filter_icon)
+        for widget in (self.folder, self.date, self.duration):
+            second.addWidget(widget)
+        second.addStretch(1)
+        second.addWidget(self.cutoff_label)
+        second.addWidget(self.cutoff)
+        for widget in (self.sort, self.folder, self.date, self.duration):
+            widget.currentIndexChanged.connect(lambda _i: self.changed.emit())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 12, 18, 6)
+        layout.setSpacing(8)
+        layout.addLayout(first)
+        layout.addLayout(second)
+        self.cutoff.valueChanged.connect(self._update_cutoff_label)
+        self.cutoff.sliderReleased.connect(self.changed)
+        self.cutoff.valueChanged.connect(lambda _v: None if self.cutoff.isSliderDown() else self.changed.emit())
+
+    def refresh_icons(self) -> None:
+        self._filter_icon.setPixmap(theme.icon("filter", theme.current().muted, 16).pixmap(16, 16))
+
+    def set_folders(self, paths: list[str]) -> None:
+        current = self.folder.currentData()
+        self.folder.blockSignals(True)
+        self.folder.clear()
+        self.folder.addItem(ALL_FOLDERS, "")
+        for path in paths:
+            self.folder.addItem(os.path.basename(path.rstrip("/\\")) or path, path)
+            self.folder.setItemData(self.folder.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
+        found = self.folder.findData(current)
+        self.folder.setCurrentIndex(max(0, found))
+        self.folder.blockSignals(False)
+        if found < 0 and current:
+            self.changed.emit()
+
+    def min_score(self) -> float | None:
+        value = self.cutoff.value()
+        return None if value == 0 else value / 100.0
+
+    def options(self) -> SearchOptions:
+        folder = self.folder.currentData()
+        return SearchOptions(sort=self.sort.currentData(), folders=(folder,) if folder else (),
+                             date_preset=self.date.currentText(), duration_preset=self.duration.currentText(),
+                             min_score=self.min_score())
+
+    def _update_cutoff_label(self) -> None:
+        value = self.min_score()
+        self.cutoff_label.setText("Min. score: any" if value is None else f"Min. score: {value:.2f}")

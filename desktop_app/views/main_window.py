@@ -1,0 +1,583 @@
+"""The main window: wires the views to the Library through the adapter and the workers."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QPixmapCache, QShortcut
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
+                               QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
+
+from desktop_app import theme
+from desktop_app.formatting import hours, moment_title, time_range
+from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
+from desktop_app.models.search_options import RecentSearches, SearchRequest
+from desktop_app.qt_adapter import LibraryEvents
+from desktop_app.views.banner import Banner
+from desktop_app.views.filter_bar import FilterBar
+from desktop_app.views.moment_menu import MomentActions, export_file_name, open_externally, reveal_in_file_manager
+from desktop_app.views.player import PlayerPanel
+from desktop_app.views.problems import ProblemsView
+from desktop_app.views.results_grid import ResultsGrid
+from desktop_app.views.search_field import SearchField
+from desktop_app.views.settings_dialog import SettingsDialog, ask_user
+from desktop_app.views.sidebar import Sidebar
+from desktop_app.views.status_bar import StatusArea
+from desktop_app.views.welcome import WelcomePage
+from desktop_app.workers import IndexWorker, SearchWorker, TaskRunner
+
+if TYPE_CHECKING:
+    from engine.api import Library
+    from engine.api.types import Moment
+
+RECENT_KEY = "search/recent"
+LAST_LIBRARY_KEY = "library/last"
+THEME_KEY = "appearance/theme"
+
+
+class MainWindow(QMainWindow):
+    """``MainWindow(library, prefs=None, create_demo=None)``.
+
+    ``create_demo(on_stage) -> Library`` makes the demo videos and opens the demo library with
+    its folder added (on a worker thread); the window then indexes it. Signals: ``library_refreshed()`` after folders/problems/status were reloaded,
+    ``results_shown(int)`` after a search's results are in the grid, ``indexing_finished(object)``.
+    """
+
+    library_refreshed = Signal()
+    results_shown = Signal(int)
+    indexing_finished = Signal(object)
+
+    def __init__(self, library: "Library", prefs: QSettings | None = None,
+                 create_demo: Callable[..., "Library"] | None = None) -> None:
+        super().__init__()
+        self.prefs = prefs or QSettings("ClipSeek", "ClipSeek")
+        self._create_demo = create_demo
+        self.confirm: Callable[[str, str], bool] = lambda title, text: ask_user(self, title, text)
+        self.setWindowTitle("ClipSeek")
+        self.setWindowIcon(theme.logo(64))
+        self.setAcceptDrops(True)
+        self.resize(1320, 840)
+
+        QPixmapCache.setCacheLimit(96 * 1024)   # KB: a full page of result thumbnails stays decoded
+        self.runner = TaskRunner(max_threads=2, parent=self)
+        self.previews = TaskRunner(max_threads=1, parent=self)
+        self.results_model = ResultsModel(self)
+        self.folders_model = FoldersModel(self)
+        self.problems_model = ProblemsModel(self)
+        self.recent = RecentSearches([str(q) for q in (self.prefs.value(RECENT_KEY, []) or [])])
+        self.moment_actions = MomentActions(self)
+        self.index_worker: IndexWorker | None = None
+        self._index_again = False
+        self._serial = 0
+        self._last_request: SearchRequest | None = None
+        self._closing = False
+        self._has_folders = False
+
+        self._build()
+        self._connect_views()
+        self.library: "Library" | None = None
+        self.events: LibraryEvents | None = None
+        self.search_worker: SearchWorker | None = None
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(400)
+        self._refresh_timer.timeout.connect(self.refresh_library)
+        self.set_library(library)
+
+    # === construction ============================================================================
+    def _build(self) -> None:
+        self.search_field = SearchField()
+        self.search_field.set_recent(self.recent.items())
+        self.settings_button = QToolButton()
+        self.settings_button.setToolTip("Settings")
+        logo = QLabel()
+        logo.setPixmap(theme.logo(28))
+        title = QLabel("ClipSeek")
+        title.setObjectName("AppTitle")
+        top = QWidget()
+        top.setObjectName("TopBar")
+        top.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        top_layout = QHBoxLayout(top)
+        top_layout.setContentsMargins(16, 10, 12, 10)
+        top_layout.setSpacing(10)
+        top_layout.addWidget(logo)
+        top_layout.addWidget(title)
+        top_layout.addSpacing(24)
+        top_layout.addWidget(self.search_field, 1)
+        top_layout.addSpacing(24)
+        top_layout.addWidget(self.settings_button)
+
+        self.sidebar = Sidebar(self.folders_model)
+        self.filter_bar = FilterBar()
+        self.grid = ResultsGrid(self.results_model)
+        self.empty_title = QLabel("")
+        self.empty_title.setObjectName("EmptyTitle")
+        self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_text = QLabel("")
+        self.empty_text.setObjectName("EmptyState")
+        self.empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_text.setWordWrap(True)
+        self.empty_text.setFixedWidth(440)
+        self.empty_icon = QLabel()
+        self.empty_icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty = QWidget()
+        empty_layout = QVBoxLayout(empty)
+        empty_layout.addStretch(1)
+        empty_layout.addWidget(self.empty_icon)
+        empty_layout.addWidget(self.empty_title)
+        empty_layout.addWidget(self.empty_text, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addStretch(2)
+        self.results_stack = QStackedWidget()
+        self.results_stack.addWidget(empty)
+        self.results_stack.addWidget(self.grid)
+        results_page = QWidget()
+        results_layout = QVBoxLayout(results_page)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.setSpacing(0)
+        results_layout.addWidget(self.filter_bar)
+        results_layout.addWidget(self.results_stack, 1)
+
+        self.player = PlayerPanel()
+        self.player.setMinimumWidth(340)
+        self.results_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.results_splitter.addWidget(results_page)
+        self.results_splitter.addWidget(self.player)
+        self.results_splitter.setStretchFactor(0, 3)
+        self.results_splitter.setStretchFactor(1, 2)
+        self.results_splitter.setSizes([740, 420])
+        self.results_splitter.setHandleWidth(1)
+
+        self.problems_view = ProblemsView(self.problems_model)
+        self.content = QStackedWidget()
+        self.content.addWidget(self.results_splitter)
+        self.content.addWidget(self.problems_view)
+        self.banner = Banner()
+        banner_host = QWidget()
+        banner_layout = QVBoxLayout(banner_host)
+        banner_layout.setContentsMargins(12, 8, 12, 0)
+        banner_layout.addWidget(self.banner)
+        banner_host.setVisible(False)
+        self.banner.visibility_changed.connect(banner_host.setVisible)
+
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.main_splitter.addWidget(self.sidebar)
+        self.main_splitter.addWidget(self.content)
+        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setSizes([260, 1100])
+        self.main_splitter.setHandleWidth(1)
+
+        self.welcome = WelcomePage()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.main_splitter)
+
+        self.status_area = StatusArea()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(top)
+        layout.addWidget(banner_host)
+        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.status_area)
+        self.setCentralWidget(central)
+        self.filter_bar.setVisible(False)
+        self.refresh_icons()
+        self._show_empty("Search your videos", "Type what you are looking for above, or drop an image on "
+                         "the search field to find moments that look like it.", "search")
+
+    def _connect_views(self) -> None:
+        self.search_field.search_requested.connect(self._on_search_requested)
+        self.search_field.image_dropped.connect(self.search_image)
+        self.search_field.leave_down.connect(self._focus_results)
+        self.settings_button.clicked.connect(self.open_settings)
+        self.filter_bar.changed.connect(self._rerun_search)
+        self.grid.moment_selected.connect(self.player.play_moment)
+        self.grid.moment_activated.connect(self.player.play_moment)
+        self.grid.preview_wanted.connect(self._load_preview)
+        self.grid.context_menu_wanted.connect(self._show_moment_menu)
+        self.moment_actions.play.connect(self.player.play_moment)
+        self.moment_actions.similar.connect(self.find_similar)
+        self.moment_actions.export.connect(self._ask_export)
+        self.player.error.connect(lambda message: self.banner.show_message(message, "error"))
+        self.player.action_requested.connect(self._on_player_action)
+        self.sidebar.add_requested.connect(self._ask_add_folder)
+        self.sidebar.remove_requested.connect(self.remove_folder)
+        self.sidebar.rescan_requested.connect(self.start_indexing)
+        self.sidebar.problems_toggled.connect(self._on_problems_toggled)
+        self.problems_view.retry_requested.connect(self.retry)
+        self.status_area.pause_requested.connect(self.pause_indexing)
+        self.status_area.resume_requested.connect(self.resume_indexing)
+        self.status_area.cancel_requested.connect(self.cancel_indexing)
+        self.welcome.add_folder_requested.connect(self._ask_add_folder)
+        self.welcome.demo_requested.connect(self.open_demo_library)
+        QShortcut(QKeySequence.StandardKey.Find, self, activated=self._focus_search)
+        QShortcut(QKeySequence("Ctrl+L"), self, activated=self._focus_search)
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self._on_space)
+        QShortcut(QKeySequence("Ctrl+,"), self, activated=self.open_settings)
+
+    def refresh_icons(self) -> None:
+        self.settings_button.setIcon(theme.icon("settings", size=20))
+        for view in (self.sidebar, self.status_area, self.player, self.welcome, self.problems_view,
+                     self.search_field, self.filter_bar):
+            view.refresh_icons()
+        self.grid.viewport().update()
+
+    # === library lifecycle =======================================================================
+    def set_library(self, library: "Library") -> None:
+        """Point every view at ``library`` (the previous one is closed by the caller)."""
+        if self.events is not None:
+            self.events.close()
+            self.events.deleteLater()
+        if self.search_worker is not None:
+            self.search_worker.wait()
+            self.search_worker.deleteLater()
+        self.library = library
+        self.events = LibraryEvents(library, self)
+        self.events.folders_changed.connect(self._schedule_refresh)
+        self.events.file_done.connect(lambda *_: self._schedule_refresh())
+        self.events.notice.connect(lambda text: self.banner.show_message(text))
+        self.search_worker = SearchWorker(library, self)
+        self.search_worker.results.connect(self._on_results)
+        self.search_worker.failed.connect(self._on_search_failed)
+        self.results_model.clear()
+        self.player.stop()
+        self.setWindowTitle(f"ClipSeek — {library.path}")
+        self.prefs.setValue(LAST_LIBRARY_KEY, str(library.path))
+        self.refresh_library(then_index=True)
+
+    def refresh_library(self, then_index: bool = False) -> None:
+        """Reload folders, problems and totals on a worker; optionally start indexing after."""
+        library = self.library
+
+        def load():
+            return library.folders(), library.problems(), library.status()
+
+        def show(loaded) -> None:
+            if library is not self.library:
+                return
+            folders, problems, status = loaded
+            self.folders_model.set_folders(folders)
+            self.problems_model.set_problems(problems)
+            self.sidebar.set_problem_count(len(problems))
+            self.filter_bar.set_folders([f.path for f in folders])
+            self._has_folders = bool(folders)
+            self._show_page()
+            files = status.files.get("indexed", 0)
+            self.status_area.set_idle_detail(f"{files} videos · {hours(status.hours_indexed * 3600)} indexed · "
+                                             f"model {status.model}")
+            self.library_refreshed.emit()
+            if then_index and folders:
+                self.start_indexing()
+
+        self.runner.run(load, show, self._show_error)
+
+    def _schedule_refresh(self) -> None:
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def _show_page(self) -> None:
+        self.pages.setCurrentWidget(self.main_splitter if self._has_folders else self.welcome)
+
+    # === folders =================================================================================
+    def _ask_add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of videos")
+        if folder:
+            self.add_folder(folder)
+
+    def add_folder(self, path: str | Path) -> None:
+        library = self.library
+        self.runner.run(lambda: library.add_folder(path), lambda _info: self._after_folder_added(),
+                        self._show_error)
+
+    def _after_folder_added(self) -> None:
+        self._has_folders = True
+        self._show_page()
+        self.refresh_library()
+        self.start_indexing()
+
+    def remove_folder(self, path: str) -> None:
+        if self.indexing:
+            self.banner.show_message("Indexing is running: cancel it first, then remove the folder.", "error")
+            return
+        if not self.confirm("Remove folder?", f"Remove {path} from the library? The videos stay on disk; "
+                                              "only their index entries are deleted."):
+            return
+        library = self.library
+        self.runner.run(lambda: library.remove_folder(path), lambda _r: self.refresh_library(), self._show_error)
+
+    def dragEnterEvent(self, event) -> None:
+        if any(url.isLocalFile() and os.path.isdir(url.toLocalFile()) for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile() and os.path.isdir(url.toLocalFile()):
+                self.add_folder(url.toLocalFile())
+        event.acceptProposedAction()
+
+    def retry(self, file_ids: list[int]) -> None:
+        library = self.library
+        self.runner.run(lambda: library.retry(file_ids or None),
+                        lambda _n: (self.refresh_library(), self.start_indexing()), self._show_error)
+
+    # === indexing ================================================================================
+    @property
+    def indexing(self) -> bool:
+        return self.index_worker is not None and self.index_worker.isRunning()
+
+    def start_indexing(self) -> None:
+        if self._closing or self.library is None:
+            return
+        if self.index_worker is not None:
+            self._index_again = True
+            return
+        worker = IndexWorker(self.library, self)
+        worker.progressed.connect(self.status_area.show_progress)
+        worker.finished_with.connect(self._on_index_finished)
+        worker.failed.connect(self._on_index_failed)
+        worker.finished.connect(self._on_index_thread_done)
+        self.index_worker = worker
+        self._index_again = False
+        self.status_area.set_paused(False)
+        worker.start()
+
+    def pause_indexing(self) -> None:
+        if self.index_worker is not None:
+            self.index_worker.pause()
+            self.status_area.set_paused(True)
+
+    def resume_indexing(self) -> None:
+        if self.index_worker is not None:
+            self.index_worker.resume()
+            self.status_area.set_paused(False)
+
+    def cancel_indexing(self) -> None:
+        if self.index_worker is not None:
+            self._index_again = False
+            self.index_worker.cancel()
+            self.status_area.title.setText("Stopping…")
+
+    def _on_index_finished(self, progress) -> None:
+        state = getattr(progress, "state", "done")
+        self.status_area.show_idle("Indexing stopped — it continues next time" if state == "cancelled"
+                                   else "Library up to date")
+        self.refresh_library()
+        self.indexing_finished.emit(progress)
+
+    def _on_index_failed(self, message: str) -> None:
+        self.status_area.show_idle("Indexing stopped")
+        self._show_error(message)
+        self.indexing_finished.emit(None)
+
+    def _on_index_thread_done(self) -> None:
+        worker, self.index_worker = self.index_worker, None
+        if worker is not None:
+            worker.deleteLater()
+        if self._index_again and not self._closing:
+            self.start_indexing()
+
+    # === search ==================================================================================
+    def _focus_search(self) -> None:
+        self.search_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_field.selectAll()
+
+    def _focus_results(self) -> None:
+        if self.results_model.rowCount():
+            self.grid.setFocus(Qt.FocusReason.TabFocusReason)
+            if not self.grid.currentIndex().isValid():
+                self.grid.setCurrentIndex(self.results_model.index(0))
+
+    def _on_search_requested(self, text: str, committed: bool) -> None:
+        if not text:
+            self._last_request = None
+            self.filter_bar.setVisible(False)
+            self.results_model.clear()
+            self._show_empty("Search your videos", "Type what you are looking for above.", "search")
+            return
+        if committed:
+            self.recent.add(text)
+            self.prefs.setValue(RECENT_KEY, self.recent.items())
+            self.search_field.set_recent(self.recent.items())
+        self.search(text)
+
+    def search(self, text: str) -> None:
+        self._submit(SearchRequest(self._next_serial(), text=text, options=self.filter_bar.options()))
+
+    def search_image(self, image: Path) -> None:
+        self._submit(SearchRequest(self._next_serial(), image=Path(image), options=self.filter_bar.options()))
+
+    def find_similar(self, moment: "Moment") -> None:
+        self._submit(SearchRequest(self._next_serial(), like=moment, options=self.filter_bar.options()))
+
+    def _rerun_search(self) -> None:
+        if self._last_request is not None:
+            self._submit(self._last_request.with_options(self._next_serial(), self.filter_bar.options()))
+
+    def _next_serial(self) -> int:
+        self._serial += 1
+        return self._serial
+
+    def _submit(self, request: SearchRequest) -> None:
+        self._last_request = request
+        self.filter_bar.setVisible(True)
+        self.filter_bar.summary.setText("Searching…")
+        self.search_worker.submit(request)
+
+    def _on_results(self, request: SearchRequest, moments) -> None:
+        self.results_model.set_results(request.text, moments)
+        subject = {"text": f"“{request.text}”",
+                   "image": f"the image {request.image.name if request.image else ''}",
+                   "like": (f"moments like {moment_title(request.like)} "
+                            f"{time_range(request.like.start, request.like.end)}" if request.like else "")}
+        self.filter_bar.summary.setText(f"{len(moments)} moments for {subject[request.kind]}")
+        if moments:
+            self.results_stack.setCurrentWidget(self.grid)
+        else:
+            self._show_empty("No moments found",
+                             "Try other words, lower the minimum relevance, or widen the filters.", "search")
+        self.results_shown.emit(len(moments))
+
+    def _on_search_failed(self, _request: SearchRequest, message: str) -> None:
+        self.filter_bar.summary.setText("")
+        self._show_error(message)
+
+    def _show_empty(self, title: str, text: str, icon: str) -> None:
+        self.empty_icon.setPixmap(theme.icon(icon, theme.current().muted, 48).pixmap(48, 48))
+        self.empty_title.setText(title)
+        self.empty_text.setText(text)
+        self.results_stack.setCurrentIndex(0)
+
+    # === results actions =========================================================================
+    def _load_preview(self, moment: "Moment") -> None:
+        library = self.library
+        self.previews.run(lambda: library.preview_frames(moment, count=8, width=240),
+                          lambda frames: self.grid.set_preview_frames(moment, frames),
+                          lambda _message: None)  # a missing preview only means no scrubbing
+
+    def _show_moment_menu(self, moment: "Moment", global_pos) -> None:
+        self.moment_actions.menu(moment, self).exec(global_pos)
+
+    def _ask_export(self, moment: "Moment") -> None:
+        start_dir = os.path.dirname(moment.path)
+        target, _filter = QFileDialog.getSaveFileName(self, "Export moment as video",
+                                                      os.path.join(start_dir, export_file_name(moment)),
+                                                      "Video (*.mp4 *.mkv *.mov *.webm)")
+        if target:
+            self.export_moment(moment, target)
+
+    def export_moment(self, moment: "Moment", target: str | Path) -> None:
+        library = self.library
+        self.banner.show_message(f"Exporting {moment_title(moment)} {time_range(moment.start, moment.end)}…")
+        self.runner.run(lambda: library.export_moment(moment, target),
+                        lambda path: self.banner.show_message(f"Exported to {path}"), self._show_error)
+
+    def _on_player_action(self, name: str, moment: "Moment") -> None:
+        if name == "similar":
+            self.find_similar(moment)
+        elif name == "export":
+            self._ask_export(moment)
+        elif name == "open":
+            open_externally(moment)
+        elif name == "reveal":
+            reveal_in_file_manager(moment)
+
+    def _on_space(self) -> None:
+        self.player.toggle_play()
+
+    def _on_problems_toggled(self, on: bool) -> None:
+        self.content.setCurrentWidget(self.problems_view if on else self.results_splitter)
+
+    def _show_error(self, message: str) -> None:
+        self.banner.show_message(message, "error")
+
+    # === settings and demo =======================================================================
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.library, self.runner, str(self.prefs.value(THEME_KEY, "system")),
+                                indexing=self.indexing, parent=self)
+        dialog.theme_chosen.connect(self.set_theme)
+        dialog.model_changed.connect(self._on_model_changed)
+        dialog.open()
+        return dialog
+
+    def set_theme(self, choice: str) -> None:
+        self.prefs.setValue(THEME_KEY, choice)
+        theme.apply(QApplication.instance(), choice)
+        self.refresh_icons()
+
+    def follow_system_theme(self) -> None:
+        if str(self.prefs.value(THEME_KEY, "system")) == "system":
+            self.set_theme("system")
+
+    def _on_model_changed(self, count: int) -> None:
+        self.results_model.clear()
+        self.banner.show_message(f"Model changed: {count} videos will be indexed again.")
+        self.refresh_library()
+        self.start_indexing()
+
+    def open_demo_library(self) -> None:
+        if self._create_demo is None:
+            self._show_error("The demo library is not available in this build.")
+            return
+        self.welcome.set_busy("Making the demo videos…")
+        relay = _DemoProgress(self)
+        relay.stage.connect(self._on_demo_stage)
+        create = self._create_demo
+        self.runner.run(lambda: create(relay.stage.emit), self._switch_to_library, self._on_demo_failed)
+
+    def _on_demo_stage(self, text: str) -> None:
+        text = str(text).strip().rstrip(".").strip()
+        if text:
+            self.welcome.set_busy(text[:1].upper() + text[1:] + "…")
+
+    def _on_demo_failed(self, message: str) -> None:
+        self.welcome.set_busy(None)
+        self._show_error(message)
+
+    def _switch_to_library(self, library: "Library") -> None:
+        if self._closing:
+            library.close()
+            return
+        old = self.library
+        self.welcome.set_busy(None)
+        self._stop_indexing_and_wait()
+        self.set_library(library)
+        if old is not None and old is not library:
+            old.close()
+
+    # === closing =================================================================================
+    def _stop_indexing_and_wait(self) -> None:
+        worker = self.index_worker
+        if worker is not None:
+            self._index_again = False
+            worker.cancel()
+            worker.wait()
+
+    def closeEvent(self, event) -> None:
+        if self.indexing and not self.confirm(
+                "Stop indexing?", "ClipSeek is still indexing. Stop now and close? Nothing is lost: "
+                                  "indexing continues where it stopped the next time you open ClipSeek."):
+            event.ignore()
+            return
+        self._closing = True
+        self.player.stop()
+        self.hide()                    # stopping a worker mid-file can take a moment; do not look frozen
+        self._stop_indexing_and_wait()
+        if self.search_worker is not None:
+            self.search_worker.wait()
+        self.runner.wait()
+        self.previews.wait()
+        if self.events is not None:
+            self.events.close()
+        if self.library is not None:
+            self.library.close()
+            self.library = None
+        event.accept()
+
+
+class _DemoProgress(QObject):
+    """Carries the demo maker's stage messages to the GUI thread."""
+
+    stage = Signal(str)

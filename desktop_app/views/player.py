@@ -1,0 +1,211 @@
+"""The embedded player: plays a moment from its start and loops inside its range."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtMultimediaWidgets import QVideoWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QStackedLayout, QToolButton, QVBoxLayout, QWidget
+
+from desktop_app import theme
+from desktop_app.formatting import clock, time_range
+from desktop_app.views.seek_bar import MomentSeekBar
+from engine.api.types import Moment
+
+
+class PlayerPanel(QWidget):
+    """``play_moment(moment)`` loads the file, seeks to ``moment.start`` and plays; reaching
+    ``moment.end`` jumps back to the start while looping is on. ``toggle_play()`` for Space.
+
+    Signal: ``error(str)`` when the media cannot be played.
+    """
+
+    error = Signal(str)
+    action_requested = Signal(str, object)   # ("open" | "reveal" | "similar" | "export", Moment)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("PlayerPanel")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.moment: Moment | None = None
+        self.looping = True
+        self._pending_start_ms: int | None = None
+        self._last_position = 0
+
+        self.player = QMediaPlayer(self)
+        self.audio = QAudioOutput(self)
+        self.audio.setVolume(0.6)
+        self.player.setAudioOutput(self.audio)
+        self.video = QVideoWidget()
+        self.video.setObjectName("VideoFrame")
+        self.video.setMinimumSize(240, 135)
+        self.video.setAspectRatioMode(Qt.AspectRatioMode.KeepAspectRatio)
+        self.player.setVideoOutput(self.video)
+
+        self.placeholder = QWidget()
+        placeholder_icon = QLabel()
+        placeholder_icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder_icon = placeholder_icon
+        placeholder_text = QLabel("Select a moment to play it here.\nSpace plays and pauses; it loops inside the moment.")
+        placeholder_text.setObjectName("EmptyState")
+        placeholder_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        placeholder_layout = QVBoxLayout(self.placeholder)
+        placeholder_layout.addStretch(1)
+        placeholder_layout.addWidget(placeholder_icon)
+        placeholder_layout.addWidget(placeholder_text)
+        placeholder_layout.addStretch(2)
+        video_stack_host = QWidget()
+        self._video_stack = QStackedLayout(video_stack_host)
+        self._video_stack.addWidget(self.video)
+
+        self.title = QLabel("")
+        self.title.setObjectName("PlayerTitle")
+        self.title.setWordWrap(True)
+        self.meta = QLabel("")
+        self.meta.setObjectName("PlayerMeta")
+        self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.seek_bar = MomentSeekBar()
+        self.play_button = QToolButton()
+        self.play_button.setToolTip("Play or pause (Space)")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.loop_button = QToolButton()
+        self.loop_button.setCheckable(True)
+        self.loop_button.setChecked(True)
+        self.loop_button.setToolTip("Loop inside the moment")
+        self.loop_button.toggled.connect(self._on_loop_toggled)
+        self.action_buttons: dict[str, QPushButton] = {}
+        actions = QGridLayout()
+        actions.setSpacing(6)
+        for number, (name, label, tip) in enumerate((
+                ("similar", "Find similar", "Find moments that look like this one"),
+                ("export", "Export clip…", "Export this moment as a new video file"),
+                ("open", "Open in player", "Open in the system's video player"),
+                ("reveal", "Show in folder", "Show the file in the file manager"))):
+            button = QPushButton(label)
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _c=False, n=name: self.moment and self.action_requested.emit(n, self.moment))
+            self.action_buttons[name] = button
+            actions.addWidget(button, number // 2, number % 2)
+        self.time_label = QLabel("0:00 / 0:00")
+        self.time_label.setObjectName("PlayerTime")
+
+        controls = QHBoxLayout()
+        controls.setSpacing(6)
+        controls.addWidget(self.play_button)
+        controls.addWidget(self.seek_bar, 1)
+        controls.addWidget(self.time_label)
+        controls.addWidget(self.loop_button)
+
+        self.details = QWidget()
+        details = QVBoxLayout(self.details)
+        details.setContentsMargins(16, 16, 16, 16)
+        details.setSpacing(10)
+        self._video_host = video_stack_host
+        details.addWidget(video_stack_host)
+        details.addLayout(controls)
+        details.addSpacing(4)
+        details.addWidget(self.title)
+        details.addWidget(self.meta)
+        details.addSpacing(6)
+        details.addLayout(actions)
+        details.addStretch(1)
+        self._pages = QStackedLayout(self)
+        self._pages.addWidget(self.placeholder)
+        self._pages.addWidget(self.details)
+        self.refresh_icons()
+        self._set_controls_enabled(False)
+
+        self.seek_bar.seek_requested.connect(self._on_seek_requested)
+        self.player.positionChanged.connect(self._on_position)
+        self.player.durationChanged.connect(self.seek_bar.set_duration)
+        self.player.playbackStateChanged.connect(lambda _s: self.refresh_icons())
+        self.player.mediaStatusChanged.connect(self._on_media_status)
+        self.player.errorOccurred.connect(self._on_error)
+
+    # --- public -------------------------------------------------------------------------------
+    def play_moment(self, moment: Moment) -> None:
+        self.moment = moment
+        start_ms = int(moment.start * 1000)
+        self.seek_bar.set_range(start_ms, int(moment.end * 1000))
+        self.seek_bar.set_position(start_ms)
+        self.title.setText(os.path.basename(moment.path))
+        self.meta.setText(f"{time_range(moment.start, moment.end)}  ·  score {moment.score:.3f}\n"
+                          f"{os.path.dirname(moment.path)}")
+        self._pages.setCurrentWidget(self.details)
+        self._set_controls_enabled(True)
+        url = QUrl.fromLocalFile(moment.path)
+        if self.player.source() != url:
+            self._pending_start_ms = start_ms
+            self.player.setSource(url)
+        self._last_position = start_ms
+        self.player.setPosition(start_ms)
+        self.player.play()
+
+    def toggle_play(self) -> None:
+        if self.moment is None:
+            return
+        if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            self.player.pause()
+        else:
+            self.player.play()
+
+    def stop(self) -> None:
+        self.player.stop()
+        self.player.setSource(QUrl())
+        self.moment = None
+        self._pages.setCurrentWidget(self.placeholder)
+        self._set_controls_enabled(False)
+
+    def refresh_icons(self) -> None:
+        playing = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        self.play_button.setIcon(theme.icon("pause" if playing else "play", size=22))
+        self.loop_button.setIcon(theme.icon("loop", size=20))
+        self._placeholder_icon.setPixmap(theme.icon("sparkle-play", theme.current().muted, 56).pixmap(56, 56))
+        for name, icon_name in (("similar", "similar"), ("export", "export"), ("open", "external"),
+                                ("reveal", "folder")):
+            self.action_buttons[name].setIcon(theme.icon(icon_name, size=16))
+
+    def resizeEvent(self, event) -> None:
+        # The video keeps a 16:9 frame at the top; details sit under it.
+        width = event.size().width() - 32
+        self._video_host.setFixedHeight(max(180, min(int(width * 9 / 16), event.size().height() - 160)))
+        super().resizeEvent(event)
+
+    # --- handlers -----------------------------------------------------------------------------
+    def _on_position(self, ms: int) -> None:
+        moment = self.moment
+        if moment is not None and self.looping:
+            end_ms = int(moment.end * 1000)
+            # Loop only when playback crosses the end from inside, so seeking past it stays possible.
+            if self._last_position < end_ms <= ms:
+                self._last_position = int(moment.start * 1000)
+                self.player.setPosition(self._last_position)
+                return
+        self._last_position = ms
+        self.seek_bar.set_position(ms)
+        self.time_label.setText(f"{clock(ms / 1000)} / {clock(self.player.duration() / 1000)}")
+
+    def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_start_ms is not None:
+            self.player.setPosition(self._pending_start_ms)
+            self._pending_start_ms = None
+        elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.moment is not None and self.looping:
+            self.player.setPosition(int(self.moment.start * 1000))
+            self.player.play()
+
+    def _on_seek_requested(self, ms: int) -> None:
+        self._last_position = ms
+        self.player.setPosition(ms)
+
+    def _on_loop_toggled(self, on: bool) -> None:
+        self.looping = on
+
+    def _on_error(self, _error, message: str) -> None:
+        if message:
+            self.error.emit(f"Cannot play {self.moment.path if self.moment else 'this file'}: {message}")
+
+    def _set_controls_enabled(self, enabled: bool) -> None:
+        for widget in (self.play_button, self.loop_button, self.seek_bar, *self.action_buttons.values()):
+            widget.setEnabled(enabled)

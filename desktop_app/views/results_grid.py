@@ -1,0 +1,250 @@
+"""The results grid: one card per moment, hover-scrub previews, keyboard navigation."""
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPixmap
+from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from desktop_app import theme
+from desktop_app.models.results_model import ResultsModel
+from desktop_app.models.roles import ItemRole, ScoreRole, SubtitleRole
+from engine.api.types import Moment
+
+MIN_CARD_WIDTH = 200      # cards widen to fill the row; a new column appears past this
+TEXT_HEIGHT = 58          # name + score lines under the thumbnail
+SPACING = 12
+
+
+def moment_key(moment: Moment) -> tuple:
+    return (moment.path, round(moment.start, 3), round(moment.end, 3))
+
+
+class ResultCardDelegate(QStyledItemDelegate):
+    """Paints a rounded card: thumbnail (or the hover-scrub frame), time chip, name, score bar."""
+
+    def __init__(self, grid: "ResultsGrid") -> None:
+        super().__init__(grid)
+        self._grid = grid
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return self._grid.card_size
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        c = theme.current()
+        moment: Moment = index.data(ItemRole)
+        half = SPACING // 2
+        rect = QRect(option.rect).adjusted(half, half, -half, -half)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+
+        card = QPainterPath()
+        card.addRoundedRect(QRectF(rect), 12, 12)
+        painter.fillPath(card, QColor(c.accent_soft if selected else (c.hover if hovered else c.card)))
+        if selected:
+            painter.setPen(QColor(c.accent))
+            painter.drawPath(card)
+
+        thumb_rect = QRect(rect.left() + 6, rect.top() + 6, rect.width() - 12,
+                           rect.height() - TEXT_HEIGHT)
+        clip = QPainterPath()
+        clip.addRoundedRect(QRectF(thumb_rect), 8, 8)
+        painter.fillPath(clip, QColor(c.player))
+        pixmap = self._grid.scrub_pixmap(moment) if hovered else None
+        if pixmap is None:
+            pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        painter.setClipPath(clip)
+        if pixmap is not None and not pixmap.isNull():
+            scaled = pixmap.scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                                   Qt.TransformationMode.SmoothTransformation)
+            x = thumb_rect.left() + (thumb_rect.width() - scaled.width()) // 2
+            y = thumb_rect.top() + (thumb_rect.height() - scaled.height()) // 2
+            painter.drawPixmap(x, y, scaled)
+        else:
+            theme.icon("film", c.muted, 36).paint(painter, thumb_rect)
+        if hovered:
+            self._paint_scrub_bar(painter, thumb_rect, moment, c)
+        painter.setClipping(False)
+
+        self._paint_chip(painter, thumb_rect, index.data(SubtitleRole))
+
+        title_font = QFont(option.font)
+        title_font.setPixelSize(13)
+        title_font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(title_font)
+        painter.setPen(QColor(c.text))
+        text_rect = QRect(rect.left() + 10, thumb_rect.bottom() + 8, rect.width() - 20, 18)
+        title = QFontMetrics(title_font).elidedText(index.data(Qt.ItemDataRole.DisplayRole),
+                                                    Qt.TextElideMode.ElideMiddle, text_rect.width())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title)
+
+        score = float(index.data(ScoreRole) or 0.0)
+        meta_font = QFont(option.font)
+        meta_font.setPixelSize(11)
+        painter.setFont(meta_font)
+        painter.setPen(QColor(c.muted))
+        meta_rect = QRect(text_rect.left(), text_rect.bottom() + 4, text_rect.width(), 16)
+        painter.drawText(meta_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         f"score {score:.3f}")
+        bar = QRectF(meta_rect.right() - 70, meta_rect.center().y() - 2, 70, 4)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(c.border))
+        painter.drawRoundedRect(bar, 2, 2)
+        share = self._grid.score_share(score)
+        painter.setBrush(QColor(c.accent))
+        painter.drawRoundedRect(QRectF(bar.left(), bar.top(), max(4.0, bar.width() * share), 4), 2, 2)
+        painter.restore()
+
+    def _paint_chip(self, painter: QPainter, thumb_rect: QRect, text: str) -> None:
+        font = QFont(painter.font())
+        font.setPixelSize(11)
+        font.setWeight(QFont.Weight.DemiBold)
+        metrics = QFontMetrics(font)
+        width = metrics.horizontalAdvance(text) + 12
+        chip = QRectF(thumb_rect.right() - width - 6, thumb_rect.bottom() - 24, width, 18)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 170))
+        painter.drawRoundedRect(chip, 5, 5)
+        painter.setFont(font)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_scrub_bar(self, painter: QPainter, thumb_rect: QRect, moment: Moment, c) -> None:
+        share = self._grid.scrub_share(moment)
+        if share is None:
+            return
+        y = thumb_rect.bottom() - 3
+        painter.fillRect(QRect(thumb_rect.left(), y, thumb_rect.width(), 3), QColor(255, 255, 255, 70))
+        painter.fillRect(QRect(thumb_rect.left(), y, int(thumb_rect.width() * share), 3), QColor(c.accent))
+
+
+class ResultsGrid(QListView):
+    """Signals: ``moment_selected(Moment)`` when the current card changes, ``moment_activated(Moment)``
+    on Enter or double-click, ``preview_wanted(Moment)`` when the pointer rests on a card whose
+    scrub frames are not loaded, ``context_menu_wanted(Moment, QPoint global)``."""
+
+    moment_selected = Signal(object)
+    moment_activated = Signal(object)
+    preview_wanted = Signal(object)
+    context_menu_wanted = Signal(object, QPoint)
+
+    def __init__(self, model: ResultsModel, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ResultsGrid")
+        self.setModel(model)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setSpacing(0)
+        self.setViewportMargins(SPACING // 2, SPACING // 2, 0, 0)
+        self.card_size = QSize(MIN_CARD_WIDTH, MIN_CARD_WIDTH * 9 // 16 + TEXT_HEIGHT)
+        self.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        self.setMouseTracking(True)
+        self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.setItemDelegate(ResultCardDelegate(self))
+        self._frames: dict[tuple, list[QPixmap]] = {}
+        self._requested: set[tuple] = set()
+        self._hover: tuple[tuple, float] | None = None      # (moment key, 0..1 across the card)
+        self._hover_rect: QRect | None = None
+        self._score_span = (0.0, 1.0)
+        self.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.activated.connect(lambda index: self.moment_activated.emit(index.data(ItemRole)))
+        self.customContextMenuRequested.connect(self._on_context_menu)
+        model.modelReset.connect(self._on_model_reset)
+
+    # --- scrub frames -------------------------------------------------------------------------
+    def set_preview_frames(self, moment: Moment, jpegs: list[bytes]) -> None:
+        pixmaps = []
+        for data in jpegs:
+            image = QImage.fromData(data)
+            if not image.isNull():
+                pixmaps.append(QPixmap.fromImage(image))
+        self._frames[moment_key(moment)] = pixmaps
+        self.viewport().update()
+
+    def scrub_pixmap(self, moment: Moment) -> QPixmap | None:
+        frames = self._frames.get(moment_key(moment))
+        if not frames or self._hover is None or self._hover[0] != moment_key(moment):
+            return None
+        return frames[min(len(frames) - 1, int(self._hover[1] * len(frames)))]
+
+    def scrub_share(self, moment: Moment) -> float | None:
+        if self._hover is None or self._hover[0] != moment_key(moment):
+            return None
+        return self._hover[1]
+
+    def score_share(self, score: float) -> float:
+        low, high = self._score_span
+        return 1.0 if high <= low else max(0.0, min(1.0, (score - low) / (high - low)))
+
+    def current_moment(self) -> Moment | None:
+        index = self.currentIndex()
+        return index.data(ItemRole) if index.isValid() else None
+
+    # --- events -------------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        # Leave room for the scroll bar always, so that its appearing does not re-flow the cards.
+        available = event.size().width() - SPACING // 2 - self.verticalScrollBar().sizeHint().width() - 4
+        columns = max(1, available // (MIN_CARD_WIDTH + SPACING))
+        width = available // columns
+        thumb_height = int((width - SPACING - 12) * 9 / 16)
+        size = QSize(width, thumb_height + TEXT_HEIGHT + 6 + SPACING)
+        if size != self.card_size:
+            self.card_size = size
+            self.setGridSize(size)
+        super().resizeEvent(event)
+    def mouseMoveEvent(self, event) -> None:
+        super().mouseMoveEvent(event)
+        index = self.indexAt(event.position().toPoint())
+        if not index.isValid():
+            self._set_hover(None)
+            return
+        moment: Moment = index.data(ItemRole)
+        rect = self.visualRect(index)
+        share = (event.position().x() - rect.left()) / max(1, rect.width())
+        self._set_hover((moment_key(moment), max(0.0, min(0.999, share))), rect)
+        key = moment_key(moment)
+        if key not in self._frames and key not in self._requested:
+            self._requested.add(key)
+            self.preview_wanted.emit(moment)
+
+    def leaveEvent(self, event) -> None:
+        self._set_hover(None)
+        super().leaveEvent(event)
+
+    def _set_hover(self, hover: tuple[tuple, float] | None, rect: QRect | None = None) -> None:
+        if hover == self._hover:
+            return
+        # Repaint only the cards that change: the one left and the one under the pointer.
+        if self._hover_rect is not None:
+            self.viewport().update(self._hover_rect)
+        self._hover = hover
+        self._hover_rect = rect
+        if rect is not None:
+            self.viewport().update(rect)
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.moment_selected.emit(current.data(ItemRole))
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        index = self.indexAt(pos)
+        if index.isValid():
+            self.setCurrentIndex(index)
+            self.context_menu_wanted.emit(index.data(ItemRole), self.viewport().mapToGlobal(pos))
+
+    def _on_model_reset(self) -> None:
+        self._frames.clear()
+        self._requested.clear()
+        self._hover = None
+        self._hover_rect = None
+        model: ResultsModel = self.model()
+        scores = [m.score for m in model.moments()]
+        self._score_span = (min(scores), max(scores)) if scores else (0.0, 1.0)
+        if len(scores) > 1 and self._score_span[0] == self._score_span[1]:
+            self._score_span = (0.0, 1.0)
+        self.scrollToTop()

@@ -1,0 +1,109 @@
+"""The search field: debounced search-as-you-type, Enter, recent searches, image drop."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import QCompleter, QLineEdit
+
+from desktop_app import theme
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+PAUSE_MS = 350
+
+
+def dropped_image(mime) -> Path | None:
+    """The first local image file in a drag's data, if any."""
+    if not mime.hasUrls():
+        return None
+    for url in mime.urls():
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                return path
+    return None
+
+
+class SearchField(QLineEdit):
+    """Signals: ``search_requested(str text, bool committed)`` after the user pauses typing or
+    presses Enter (``committed`` is True on Enter), ``image_dropped(Path)``, ``leave_down()``.
+    Focusing the empty field lists the recent searches."""
+
+    search_requested = Signal(str, bool)
+    image_dropped = Signal(object)
+    leave_down = Signal()          # Down arrow with no suggestions open: move on to the results
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("SearchField")
+        self.setPlaceholderText("Describe a moment — “a dog running on the beach”   (Ctrl+F)")
+        self.setClearButtonEnabled(True)
+        self.setAcceptDrops(True)
+        self.setMinimumWidth(380)
+        self._icon_action = self.addAction(theme.icon("search", theme.current().muted, 18),
+                                           QLineEdit.ActionPosition.LeadingPosition)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(PAUSE_MS)
+        self._debounce.timeout.connect(lambda: self.search_requested.emit(self.text().strip(), False))
+        self.textEdited.connect(lambda _t: self._debounce.start())
+        self.returnPressed.connect(self._on_return)
+        self.recent_model = QStringListModel(self)
+        completer = QCompleter(self.recent_model, self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.activated.connect(lambda text: self.search_requested.emit(text.strip(), True))
+        self.setCompleter(completer)
+        # The leading action is decoration; the QSS padding already makes room for it.
+        self.setStyleSheet("")
+
+    def refresh_icons(self) -> None:
+        self._icon_action.setIcon(theme.icon("search", theme.current().muted, 18))
+
+    def set_recent(self, items: list[str]) -> None:
+        self.recent_model.setStringList(items)
+
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        if not self.text() and self.recent_model.rowCount():
+            self.completer().setCompletionPrefix("")
+            self.completer().complete()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Down and not self.completer().popup().isVisible():
+            self.leave_down.emit()
+            return
+        super().keyPressEvent(event)
+
+    def _on_return(self) -> None:
+        self._debounce.stop()
+        self.search_requested.emit(self.text().strip(), True)
+
+    # --- image drop ---------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if dropped_image(event.mimeData()) is not None:
+            self._set_drop_active(True)
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragLeaveEvent(self, event) -> None:
+        self._set_drop_active(False)
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event) -> None:
+        self._set_drop_active(False)
+        image = dropped_image(event.mimeData())
+        if image is None:
+            super().dropEvent(event)
+            return
+        event.acceptProposedAction()
+        self._debounce.stop()
+        self.setText("")
+        self.setPlaceholderText(f"Searching by image: {image.name}")
+        self.image_dropped.emit(image)
+
+    def _set_drop_active(self, active: bool) -> None:
+        self.setProperty("dropActive", active)
+        self.style().unpolish(self)
+        self.style().polish(self)

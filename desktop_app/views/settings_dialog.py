@@ -1,0 +1,288 @@
+"""Settings: models, device, sampling and moment length, appearance."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, Callable
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QProgressBar, QPushButton, QRadioButton, QTabWidget, QVBoxLayout, QWidget)
+
+from desktop_app import theme
+from desktop_app.formatting import size
+from engine.settings import Settings
+
+if TYPE_CHECKING:
+    from desktop_app.workers import TaskRunner
+    from engine.api import Library
+
+THEMES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
+DEVICES = (("Automatic (GPU when it works)", "auto"), ("CPU only", "cpu"), ("GPU", "gpu"))
+
+
+def ask_user(parent: QWidget, title: str, text: str) -> bool:
+    from PySide6.QtWidgets import QMessageBox
+
+    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class SettingsDialog(QDialog):
+    """Signals: ``model_changed(int files_to_reindex)``, ``theme_chosen(str)``, ``settings_saved(Settings)``."""
+
+    model_changed = Signal(int)
+    theme_chosen = Signal(str)
+    settings_saved = Signal(object)
+
+    def __init__(self, library: "Library", runner: "TaskRunner", theme_choice: str = "system",
+                 indexing: bool = False, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumSize(620, 460)
+        self.library = library
+        self.runner = runner
+        self.indexing = indexing
+        self.confirm: Callable[[str, str], bool] = lambda title, text: ask_user(self, title, text)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._models_tab(), "Models")
+        self.tabs.addTab(self._device_tab(), "Device")
+        self.tabs.addTab(self._indexing_tab(), "Indexing")
+        self.tabs.addTab(self._appearance_tab(theme_choice), "Appearance")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._on_accept)
+        buttons.rejected.connect(self.reject)
+        self.error = QLabel("")
+        self.error.setStyleSheet(f"color: {theme.current().danger};")
+        self.error.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 18, 18, 14)
+        layout.setSpacing(12)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.refresh_models()
+        self.runner.run(lambda: self.library.providers, self._show_providers,
+                        lambda message: self.providers_label.setText(f"Unknown ({message})"))
+
+    # --- tabs ---------------------------------------------------------------------------------
+    def _models_tab(self) -> QWidget:
+        page = QWidget()
+        self.model_list = QListWidget()
+        self.model_list.itemSelectionChanged.connect(self._update_model_buttons)
+        self.use_button = QPushButton("Use this model")
+        self.use_button.setProperty("primary", True)
+        self.use_button.clicked.connect(self._on_use_model)
+        self.import_button = QPushButton("Import a bundle…")
+        self.import_button.setIcon(theme.icon("folder-plus", size=16))
+        self.import_button.clicked.connect(self._on_import)
+        row = QHBoxLayout()
+        row.addWidget(self.import_button)
+        row.addStretch(1)
+        row.addWidget(self.use_button)
+
+        self.install_spec = QLineEdit()
+        self.install_spec.setPlaceholderText("open_clip name/tag, e.g. ViT-B-32/laion2b_s34b_b79k")
+        self.install_button = QPushButton("Install")
+        self.install_button.setIcon(theme.icon("export", size=16))
+        self.install_button.clicked.connect(self._on_install)
+        install_row = QHBoxLayout()
+        install_row.addWidget(self.install_spec, 1)
+        install_row.addWidget(self.install_button)
+        self.install_status = QLabel("")
+        self.install_status.setObjectName("StatusText")
+        self.install_status.setWordWrap(True)
+        self.install_bar = QProgressBar()
+        self.install_bar.setRange(0, 0)
+        self.install_bar.setTextVisible(False)
+        self.install_bar.hide()
+
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(14, 14, 14, 14)
+        layout.addWidget(QLabel("Installed models"))
+        layout.addWidget(self.model_list, 1)
+        layout.addLayout(row)
+        layout.addSpacing(8)
+        layout.addWidget(QLabel("Install a pretrained model"))
+        layout.addLayout(install_row)
+        layout.addWidget(self.install_bar)
+        layout.addWidget(self.install_status)
+        return page
+
+    def _device_tab(self) -> QWidget:
+        page = QWidget()
+        self.device_group = QButtonGroup(self)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(14, 14, 14, 14)
+        layout.addWidget(QLabel("Run the model on"))
+        for label, value in DEVICES:
+            button = QRadioButton(label)
+            button.setProperty("device", value)
+            button.setChecked(self.library.settings.device == value)
+            self.device_group.addButton(button)
+            layout.addWidget(button)
+        layout.addSpacing(12)
+        self.providers_label = QLabel("Checking what the engine uses…")
+        self.providers_label.setWordWrap(True)
+        layout.addWidget(QLabel("The engine is using:"))
+        layout.addWidget(self.providers_label)
+        note = QLabel("A device change takes effect the next time ClipSeek starts.")
+        note.setObjectName("StatusText")
+        layout.addWidget(note)
+        layout.addStretch(1)
+        return page
+
+    def _indexing_tab(self) -> QWidget:
+        page = QWidget()
+        settings = self.library.settings
+        self.sample_fps = QDoubleSpinBox()
+        self.sample_fps.setRange(0.1, 30.0)
+        self.sample_fps.setSingleStep(0.5)
+        self.sample_fps.setSuffix(" frames per second")
+        self.sample_fps.setValue(settings.sample_fps)
+        self.max_moment = QDoubleSpinBox()
+        self.max_moment.setRange(1.0, 600.0)
+        self.max_moment.setSuffix(" seconds")
+        self.max_moment.setValue(settings.max_segment_seconds)
+        form = QFormLayout(page)
+        form.setContentsMargins(14, 14, 14, 14)
+        form.setSpacing(12)
+        form.addRow("Sampling rate", self.sample_fps)
+        form.addRow("Longest moment", self.max_moment)
+        hint = QLabel("Higher sampling finds shorter events but indexes more slowly. "
+                      "Changes apply to files indexed from now on.")
+        hint.setObjectName("StatusText")
+        hint.setWordWrap(True)
+        form.addRow(hint)
+        return page
+
+    def _appearance_tab(self, choice: str) -> QWidget:
+        page = QWidget()
+        self.theme_combo = QComboBox()
+        for label, value in THEMES:
+            self.theme_combo.addItem(label, value)
+        self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(choice)))
+        form = QFormLayout(page)
+        form.setContentsMargins(14, 14, 14, 14)
+        form.addRow("Theme", self.theme_combo)
+        return page
+
+    # --- models -------------------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        self.runner.run(self.library.installed_models, self._show_models, self._show_error)
+
+    def _show_models(self, entries) -> None:
+        self.model_list.clear()
+        for entry in entries:
+            tags = ["active"] if entry.active else []
+            if getattr(entry, "builtin", False):
+                tags.append("built-in")
+            detail = f"{size(entry.size_bytes)} · {getattr(entry, 'precision', '')}".rstrip(" ·")
+            item = QListWidgetItem(f"{entry.name}   —   {detail}" + (f"   [{', '.join(tags)}]" if tags else ""))
+            item.setData(Qt.ItemDataRole.UserRole, entry)
+            item.setToolTip(entry.path)
+            item.setIcon(theme.icon("sparkle-play" if entry.active else "film", size=18))
+            self.model_list.addItem(item)
+        self._update_model_buttons()
+
+    def _selected_entry(self):
+        items = self.model_list.selectedItems()
+        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+    def _update_model_buttons(self) -> None:
+        entry = self._selected_entry()
+        self.use_button.setEnabled(entry is not None and not entry.active and not self.indexing)
+        self.use_button.setToolTip("Pause or cancel indexing first" if self.indexing else "")
+
+    def _on_use_model(self) -> None:
+        entry = self._selected_entry()
+        if entry is None:
+            return
+        if not self.confirm("Switch model?",
+                            f"Switch to {entry.name}? Every video will be indexed again with the new model, and "
+                            "search results of the current model are dropped. This can take a while."):
+            return
+        self.use_button.setEnabled(False)
+        self.runner.run(lambda: self.library.set_model(entry.path), self._on_model_set, self._show_error)
+
+    def _on_model_set(self, count) -> None:
+        self.model_changed.emit(int(count or 0))
+        self.refresh_models()
+
+    def _on_import(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import a model bundle (folder with bundle.json)")
+        if folder:
+            self.import_model(folder)
+
+    def import_model(self, folder: str) -> None:
+        self.runner.run(lambda: self.library.import_model(folder), lambda _e: self.refresh_models(),
+                        self._show_error)
+
+    def _on_install(self) -> None:
+        spec = self.install_spec.text().strip()
+        if not spec:
+            self.install_status.setText("Type the name of a model to install.")
+            return
+        self.install_button.setEnabled(False)
+        self.install_bar.setRange(0, 0)
+        self.install_bar.show()
+        self.install_status.setText(f"Installing {spec}…")
+        relay = _InstallProgress(self)
+        relay.message.connect(self._on_install_message)
+        self.runner.run(lambda: self.library.install_model(spec, relay.message.emit),
+                        self._on_installed, self._on_install_failed)
+
+    def _on_install_message(self, text: str) -> None:
+        """Show the installer's line; a percentage in it drives the bar (else it stays busy)."""
+        self.install_status.setText(text)
+        match = re.search(r"(\d+(?:\.\d+)?)\s*%", text)
+        if match:
+            self.install_bar.setRange(0, 100)
+            self.install_bar.setValue(int(float(match.group(1))))
+
+    def _on_installed(self, entry) -> None:
+        self.install_bar.hide()
+        self.install_button.setEnabled(True)
+        self.install_status.setText(f"Installed {entry.name}.")
+        self.refresh_models()
+
+    def _on_install_failed(self, message: str) -> None:
+        self.install_bar.hide()
+        self.install_button.setEnabled(True)
+        self.install_status.setText(message)
+
+    def _show_providers(self, providers) -> None:
+        names = ", ".join(p.replace("ExecutionProvider", "") for p in providers) or "nothing (no model loaded)"
+        self.providers_label.setText(names)
+
+    def _show_error(self, message: str) -> None:
+        self.error.setText(message)
+
+    # --- apply --------------------------------------------------------------------------------
+    def chosen_settings(self) -> Settings:
+        device = next((b.property("device") for b in self.device_group.buttons() if b.isChecked()),
+                      self.library.settings.device)
+        return replace(self.library.settings, device=device, sample_fps=round(self.sample_fps.value(), 2),
+                       max_segment_seconds=round(self.max_moment.value(), 1))
+
+    def _on_accept(self) -> None:
+        settings = self.chosen_settings()
+        try:
+            if settings != self.library.settings:
+                self.library.update_settings(settings)
+                self.settings_saved.emit(settings)
+        except Exception as exc:  # noqa: BLE001 - shown to the user; ClipSeekError has the fix in it
+            from desktop_app.workers import user_message
+
+            self.error.setText(user_message(exc))
+            return
+        self.theme_chosen.emit(self.theme_combo.currentData())
+        self.accept()
+
+
+class _InstallProgress(QObject):
+    """Carries install messages from the worker thread to the dialog (queued signal)."""
+
+    message = Signal(str)

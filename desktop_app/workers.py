@@ -1,0 +1,163 @@
+"""Background work for the window: indexing on its own QThread, everything else on pools.
+
+Nothing here blocks the GUI thread. Results come back as signals, which Qt queues onto
+the GUI thread because the emitting QObjects live there.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import TYPE_CHECKING, Any, Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
+
+from engine.api import IndexControl
+from engine.errors import ClipSeekError
+
+if TYPE_CHECKING:
+    from engine.api import Library
+    from desktop_app.models.search_options import SearchRequest
+
+log = logging.getLogger(__name__)
+
+
+def user_message(exc: BaseException) -> str:
+    """A ClipSeekError's own sentence; anything else is a bug: log it, say so briefly."""
+    if isinstance(exc, ClipSeekError):
+        return str(exc)
+    log.error("unexpected error: %s", "".join(traceback.format_exception(exc)))
+    return f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the log."
+
+
+class _TaskSignals(QObject):
+    done = Signal(object)
+    failed = Signal(str)
+
+
+class _Task(QRunnable):
+    def __init__(self, fn: Callable[[], Any], signals: _TaskSignals) -> None:
+        super().__init__()
+        self._fn = fn
+        self.signals = signals
+
+    def run(self) -> None:
+        try:
+            result = self._fn()
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach the GUI as a message
+            self.signals.failed.emit(user_message(exc))
+        else:
+            self.signals.done.emit(result)
+
+
+class TaskRunner(QObject):
+    """Runs callables on a thread pool and calls back on the GUI thread.
+
+    ``run(fn, on_done, on_error)``; a runner with ``max_threads=1`` keeps work in order.
+    ``wait()`` blocks until queued work finished (used at shutdown and in tests).
+    """
+
+    def __init__(self, max_threads: int = 2, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max_threads)
+        self._live: set[_TaskSignals] = set()
+
+    def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+            on_error: Callable[[str], None] | None = None) -> None:
+        signals = _TaskSignals(self)
+        self._live.add(signals)
+        if on_done is not None:
+            signals.done.connect(on_done)
+        if on_error is not None:
+            signals.failed.connect(on_error)
+        signals.done.connect(lambda _r, s=signals: self._forget(s))
+        signals.failed.connect(lambda _m, s=signals: self._forget(s))
+        self.pool.start(_Task(fn, signals))
+
+    def _forget(self, signals: _TaskSignals) -> None:
+        self._live.discard(signals)
+        signals.deleteLater()
+
+    def wait(self, msecs: int = -1) -> bool:
+        return self.pool.waitForDone(msecs)
+
+
+class SearchWorker(QObject):
+    """Runs searches one at a time; only the answer to the newest request is delivered.
+
+    Signals: ``results(SearchRequest, list[Moment])``, ``failed(SearchRequest, str)``.
+    """
+
+    results = Signal(object, object)
+    failed = Signal(object, str)
+
+    def __init__(self, library: "Library", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._library = library
+        self._runner = TaskRunner(max_threads=1, parent=self)
+        self._latest = -1
+
+    def submit(self, request: "SearchRequest") -> None:
+        self._latest = request.serial
+
+        def work():
+            if request.serial != self._latest:       # superseded while it waited in the queue
+                return None
+            kwargs = request.engine_kwargs()
+            if request.like is not None:
+                return self._library.similar(request.like, **kwargs)
+            if request.image is not None:
+                return self._library.search_image(str(request.image), **kwargs)
+            return self._library.search(request.text, **kwargs)
+
+        self._runner.run(work, lambda moments: self._deliver(request, moments),
+                         lambda message: self._fail(request, message))
+
+    def _deliver(self, request: "SearchRequest", moments) -> None:
+        if moments is not None and request.serial == self._latest:
+            self.results.emit(request, moments)
+
+    def _fail(self, request: "SearchRequest", message: str) -> None:
+        if request.serial == self._latest:
+            self.failed.emit(request, message)
+
+    def wait(self, msecs: int = -1) -> bool:
+        return self._runner.wait(msecs)
+
+
+class IndexWorker(QThread):
+    """Runs ``library.index`` on its own thread with pause, resume and cancel.
+
+    Signals: ``progressed(Progress)`` (from the engine's callback), ``finished_with(Progress)``
+    when the run ends (done or cancelled), ``failed(str)``.
+    """
+
+    progressed = Signal(object)
+    finished_with = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, library: "Library", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._library = library
+        self.control = IndexControl()
+        self.paused = False
+
+    def run(self) -> None:
+        try:
+            result = self._library.index(progress=self.progressed.emit, control=self.control)
+        except BaseException as exc:  # noqa: BLE001
+            self.failed.emit(user_message(exc))
+        else:
+            self.finished_with.emit(result)
+
+    def pause(self) -> None:
+        self.paused = True
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.paused = False
+        self.control.resume()
+
+    def cancel(self) -> None:
+        self.paused = False
+        self.control.cancel()

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from desktop_app.formatting import clock, duration, hours, progress_fraction, progress_summary, size
+from engine.api.types import Progress
+
+
+def test_clock_and_sizes():
+    assert clock(12.4) == "0:12"
+    assert clock(3725) == "1:02:05"
+    assert size(512) == "512 B"
+    assert size(350 * 1024 * 1024) == "350.0 MB"
+    assert hours(5400) == "1.5 h"
+    assert hours(90) == "2 min"
+    assert duration(None) == "estimating time left…"
+    assert duration(150) == "about 2 min left"
+
+
+def test_progress_summary_and_fraction():
+    p = Progress(files_done=3, files_total=10, seconds_done=900, seconds_total=3600, rate=4.0, eta_seconds=675)
+    assert progress_summary(p) == "3 of 10 files · 15 min of 1.0 h of video · 4.0× real time · about 11 min left"
+    assert progress_fraction(p) == 0.25
+    assert progress_fraction(Progress(1, 4, 0, 0, 0, None)) == 0.25
+    assert progress_fraction(Progress(0, 0, 0, 0, 0, None)) == 0.0
+    assert progress_summary(Progress(1, 2, 60, 120, 1.0, 3, state="paused")).endswith("paused")

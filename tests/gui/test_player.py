@@ -1,0 +1,43 @@
+"""The embedded player on a real little video: starts at the moment, loops inside it, Space pauses."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtMultimedia import QMediaPlayer
+
+from desktop_app.views.player import PlayerPanel
+from engine.api.types import Moment
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    from tests.videogen import ShotSpec, make_video
+
+    return make_video(tmp_path_factory.mktemp("player") / "clip.mp4",
+                      shots=[ShotSpec(2.0), ShotSpec(2.0, shape="square")]).path
+
+
+def test_plays_from_the_start_of_the_moment_and_loops_inside_it(qtbot, themed, video):
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.resize(480, 520)
+    panel.show()
+    moment = Moment(str(video), 1.0, 1.8, 0.3, None)
+    panel.play_moment(moment)
+    player = panel.player
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+                    and 900 <= player.position() <= 1900, timeout=5000)
+    positions: list[int] = []
+    player.positionChanged.connect(positions.append)
+    qtbot.waitUntil(lambda: any(b < a for a, b in zip(positions, positions[1:])), timeout=5000)  # it jumped back
+    assert all(p <= 2100 for p in positions), positions                 # never ran far past the end
+    assert panel.seek_bar.range_ms == (1000, 1800)
+    assert panel.title.text() == "clip.mp4"
+
+    panel.toggle_play()
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=2000)
+    panel.toggle_play()
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=2000)
+    panel.stop()
+    assert panel.moment is None and not panel.play_button.isEnabled()

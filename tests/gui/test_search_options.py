@@ -1,0 +1,37 @@
+"""Search requests and recent searches: plain Python, no Qt."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from desktop_app.models.search_options import DAY, RecentSearches, SearchOptions, SearchRequest
+from engine.api.types import Moment
+
+
+def test_engine_kwargs_map_presets_to_ranges():
+    options = SearchOptions(sort="date", folders=("/v",), date_preset="Past week",
+                            duration_preset="1 – 10 minutes", min_score=0.25, k=30)
+    kwargs = SearchRequest(1, text="dog", options=options).engine_kwargs(now=1000 * DAY)
+    assert kwargs == {"k": 30, "sort": "date", "folders": ["/v"], "min_score": 0.25,
+                      "date_range": (993 * DAY, 1000 * DAY), "duration_range": (60.0, 600.0)}
+    assert SearchRequest(2, text="dog").engine_kwargs() == {"k": 60, "sort": "relevance"}
+
+
+def test_similar_requests_only_pass_what_similar_accepts():
+    like = Moment("/v/a.mp4", 1, 2, 0.5, None)
+    request = SearchRequest(3, like=like, options=SearchOptions(min_score=0.3, date_preset="Past year"))
+    assert request.kind == "like"
+    assert request.engine_kwargs() == {"k": 60, "sort": "relevance"}
+    again = request.with_options(4, SearchOptions(sort="date"))
+    assert again.like is like and again.serial == 4 and again.options.sort == "date"
+    assert SearchRequest(5, image=Path("/i.png")).kind == "image"
+
+
+def test_recent_searches_dedupe_case_insensitively_and_cap():
+    recent = RecentSearches(["b", "a"], limit=3)
+    assert recent.items() == ["b", "a"]
+    recent.add("A ")
+    recent.add("")
+    assert recent.items() == ["A", "b"]
+    for q in ("c", "d", "e"):
+        recent.add(q)
+    assert recent.items() == ["e", "d", "c"]

@@ -1,0 +1,257 @@
+"""Each view on its own: change its model or call its API, check the widget and its signals."""
+from __future__ import annotations
+
+
+import pytest
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage
+
+from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
+from desktop_app.views.filter_bar import FilterBar
+from desktop_app.views.problems import ProblemsView
+from desktop_app.views.results_grid import ResultsGrid
+from desktop_app.views.search_field import PAUSE_MS, SearchField, dropped_image
+from desktop_app.views.seek_bar import MomentSeekBar
+from desktop_app.views.sidebar import Sidebar
+from desktop_app.views.status_bar import StatusArea
+from engine.api.types import FileStatus, FolderInfo, Moment, Problem, Progress
+
+pytestmark = pytest.mark.gui
+
+
+def jpeg(color: int, size=(64, 36)) -> bytes:
+    image = QImage(*size, QImage.Format.Format_RGB32)
+    image.fill(color)
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "JPG")
+    return bytes(data)
+
+
+def moments(n=6):
+    return [Moment(f"/v/clip{i}.mp4", i * 2.0, i * 2.0 + 1.5, 0.5 - i * 0.05, None) for i in range(n)]
+
+
+def test_status_area_shows_progress_and_pause_cancel(qtbot, themed):
+    area = StatusArea()
+    qtbot.addWidget(area)
+    area.show()
+    assert not area.indexing
+    area.show_progress(Progress(2, 8, 60, 240, 2.0, 90, current="/v/holiday.mp4"))
+    assert area.indexing and area.bar.value() == 250
+    assert "2 of 8 files" in area.text.text() and area.current.text() == "holiday.mp4"
+    with qtbot.waitSignal(area.pause_requested):
+        area.pause_button.click()
+    area.set_paused(True)
+    assert area.pause_button.text() == "Resume" and area.title.text() == "Paused"
+    with qtbot.waitSignal(area.resume_requested):
+        area.pause_button.click()
+    with qtbot.waitSignal(area.cancel_requested):
+        area.cancel_button.click()
+    area.show_idle("Library up to date")
+    assert not area.indexing and area.title.text() == "Library up to date"
+
+
+def test_status_area_coalesces_bursts_of_progress(qtbot, themed):
+    area = StatusArea()
+    qtbot.addWidget(area)
+    area.show()
+    for done in range(1, 200):
+        area.show_progress(Progress(done, 200, done, 200, 1.0, None))
+    assert area.bar.value() == 5            # the first one is drawn at once, the rest wait for the timer
+    qtbot.waitUntil(lambda: area.bar.value() == 995, timeout=2000)
+
+
+def test_sidebar_lists_folders_and_requests_actions(qtbot, themed):
+    model = FoldersModel()
+    sidebar = Sidebar(model)
+    qtbot.addWidget(sidebar)
+    sidebar.show()
+    assert sidebar.empty_hint.isVisible() and not sidebar.list.isVisible()
+    model.set_folders([FolderInfo("/home/a/Holidays", 5, 2, 1, 0, "indexing")])
+    assert sidebar.list.isVisible() and not sidebar.remove_button.isEnabled()
+    sidebar.list.setCurrentIndex(model.index(0))
+    assert sidebar.remove_button.isEnabled()
+    with qtbot.waitSignal(sidebar.remove_requested) as blocker:
+        sidebar.remove_button.click()
+    assert blocker.args == ["/home/a/Holidays"]
+    with qtbot.waitSignal(sidebar.add_requested):
+        sidebar.add_button.click()
+    with qtbot.waitSignal(sidebar.rescan_requested):
+        sidebar.rescan_button.click()
+    sidebar.set_problem_count(3)
+    assert sidebar.problems_button.text() == "Problems  (3)"
+    sidebar.grab()  # paints the delegate
+
+
+def test_problems_view_retries_selected_or_all(qtbot, themed):
+    model = ProblemsModel()
+    view = ProblemsView(model)
+    qtbot.addWidget(view)
+    view.show()
+    assert view.empty.isVisible() and not view.retry_all.isEnabled()
+    model.set_problems([Problem("/v/a.mp4", FileStatus.FAILED, "decoder crashed", 7),
+                        Problem("/v/b.txt.mp4", FileStatus.SKIPPED, "not a video", 9)])
+    assert view.table.isVisible() and view.summary.text() == "1 failed · 1 skipped"
+    model.set_problems(model.problems()[:1])
+    assert view.summary.text() == "1 failed"
+    model.set_problems([Problem("/v/a.mp4", FileStatus.FAILED, "decoder crashed", 7),
+                        Problem("/v/b.txt.mp4", FileStatus.SKIPPED, "not a video", 9)])
+    view.table.selectRow(1)
+    with qtbot.waitSignal(view.retry_requested) as blocker:
+        view.retry_selected.click()
+    assert blocker.args == [[9]]
+    with qtbot.waitSignal(view.retry_requested) as blocker:
+        view.retry_all.click()
+    assert blocker.args == [[]]
+
+
+def test_results_grid_keyboard_selection_and_hover_scrub(qtbot, themed):
+    model = ResultsModel()
+    grid = ResultsGrid(model)
+    qtbot.addWidget(grid)
+    grid.resize(720, 500)
+    grid.show()
+    qtbot.waitExposed(grid)
+    model.set_results("q", moments())
+    selected = []
+    grid.moment_selected.connect(selected.append)
+    grid.setFocus()
+    grid.setCurrentIndex(model.index(0))
+    qtbot.keyClick(grid.viewport(), Qt.Key.Key_Right)
+    assert grid.currentIndex().row() == 1 and selected[-1].path == "/v/clip1.mp4"
+    qtbot.keyClick(grid.viewport(), Qt.Key.Key_Down)
+    assert grid.currentIndex().row() > 1        # the next row of cards
+    with qtbot.waitSignal(grid.moment_activated):
+        qtbot.keyClick(grid.viewport(), Qt.Key.Key_Return)
+
+    rect = grid.visualRect(model.index(0))
+    with qtbot.waitSignal(grid.preview_wanted) as wanted:
+        qtbot.mouseMove(grid.viewport(), QPoint(rect.left() + 5, rect.center().y()))
+    moment = wanted.args[0]
+    grid.set_preview_frames(moment, [jpeg(0xff0000), jpeg(0x00ff00), jpeg(0x0000ff), jpeg(0xffffff)])
+    first = grid.scrub_pixmap(moment).toImage().pixelColor(10, 10)
+    qtbot.mouseMove(grid.viewport(), QPoint(rect.right() - 5, rect.center().y()))
+    last = grid.scrub_pixmap(moment).toImage().pixelColor(10, 10)
+    assert first.red() > 200 and first.blue() < 60        # left edge: the first frame
+    assert last.red() > 200 and last.blue() > 200         # right edge: the last frame
+    assert grid.scrub_share(moment) > 0.9
+    grid.grab()                                            # the delegate paints a scrubbing card
+    model.set_results("other", moments(2))
+    assert grid.scrub_pixmap(moment) is None               # frames belong to the old results
+
+
+def test_search_field_debounces_commits_and_takes_dropped_images(qtbot, themed, tmp_path):
+    field = SearchField()
+    qtbot.addWidget(field)
+    field.show()
+    with qtbot.waitSignal(field.search_requested, timeout=PAUSE_MS + 1000) as typed:
+        qtbot.keyClicks(field, "red ball")
+    assert typed.args == ["red ball", False]
+    with qtbot.waitSignal(field.search_requested) as entered:
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert entered.args == ["red ball", True]
+
+    image = tmp_path / "query.png"
+    QImage(16, 16, QImage.Format.Format_RGB32).save(str(image))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt")), QUrl.fromLocalFile(str(image))])
+    assert dropped_image(mime) == image
+    event = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(field.image_dropped) as dropped:
+        field.dropEvent(event)
+    assert dropped.args == [image]
+    text_only = QMimeData()
+    text_only.setText("hello")
+    assert dropped_image(text_only) is None
+
+
+def test_filter_bar_builds_options(qtbot, themed):
+    bar = FilterBar()
+    qtbot.addWidget(bar)
+    bar.set_folders(["/v/Holidays", "/v/Work"])
+    with qtbot.waitSignal(bar.changed):
+        bar.sort.setCurrentIndex(1)
+    bar.folder.setCurrentIndex(2)
+    bar.date.setCurrentText("Past month")
+    bar.duration.setCurrentText("Under 1 minute")
+    with qtbot.waitSignal(bar.changed):
+        bar.cutoff.setValue(30)
+    options = bar.options()
+    assert (options.sort, options.folders, options.date_preset, options.duration_preset, options.min_score) == \
+        ("date", ("/v/Work",), "Past month", "Under 1 minute", 0.3)
+    assert bar.cutoff_label.text() == "Min. score: 0.30"
+    with qtbot.waitSignal(bar.changed):          # the chosen folder left the library
+        bar.set_folders(["/v/Holidays"])
+    assert bar.options().folders == ()
+
+
+def test_seek_bar_marks_range_and_seeks(qtbot, themed):
+    bar = MomentSeekBar()
+    qtbot.addWidget(bar)
+    bar.resize(214, 22)
+    bar.set_range(2000, 4000)
+    bar.set_duration(10000)
+    bar.show()
+    with qtbot.waitSignal(bar.seek_requested) as seek:
+        qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=QPoint(107, 11))
+    assert abs(seek.args[0] - 5000) <= 100
+    bar.grab()
+
+
+def test_export_file_name():
+    from desktop_app.views.moment_menu import export_file_name
+
+    assert export_file_name(Moment("/v/beach.mov", 72.4, 80.9, 0.1, None)) == "beach 1m12s-1m20s.mov"
+
+
+def test_copy_reference_puts_path_and_time_on_clipboard(qapp):
+    from desktop_app.views.moment_menu import copy_reference
+
+    text = copy_reference(Moment("/v/beach.mp4", 12, 20.5, 0.1, None))
+    assert text == "/v/beach.mp4 @ 0:12 – 0:20"
+    assert qapp.clipboard().text() == text
+
+
+def test_recent_searches_pop_up_on_focus_and_enter_still_commits(qtbot, themed):
+    from PySide6.QtWidgets import QLineEdit
+
+    other = QLineEdit()
+    field = SearchField()
+    qtbot.addWidget(other)
+    qtbot.addWidget(field)
+    field.set_recent(["red ball", "blue square"])
+    other.show()
+    field.show()
+    other.setFocus()
+    field.setFocus()
+    qtbot.waitUntil(lambda: field.completer().popup().isVisible(), timeout=2000)
+    qtbot.keyClicks(field, "green")
+    with qtbot.waitSignal(field.search_requested) as entered:
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert entered.args == ["green", True]
+    field.completer().popup().hide()
+    with qtbot.waitSignal(field.leave_down):
+        qtbot.keyClick(field, Qt.Key.Key_Down)
+
+
+def test_context_menu_actions(qtbot, themed):
+    from PySide6.QtWidgets import QWidget
+
+    from desktop_app.views.moment_menu import MomentActions
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    actions = MomentActions()
+    moment = Moment("/v/beach.mp4", 12, 20.5, 0.1, None)
+    menu = actions.menu(moment, host)
+    labels = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert labels == ["Play", "Open in system player", "Show in file manager", "Copy path and time",
+                      "Find similar moments", "Export moment as video…"]
+    for label, signal in (("Play", actions.play), ("Find similar moments", actions.similar),
+                          ("Export moment as video…", actions.export)):
+        with qtbot.waitSignal(signal) as blocker:
+            next(a for a in menu.actions() if a.text() == label).trigger()
+        assert blocker.args == [moment]

@@ -1,0 +1,214 @@
+"""The real window over a real Library: add a folder, index it, search, play a result.
+
+The event loop must keep turning the whole time: a 20 ms QTimer heartbeat records the
+longest gap between its ticks, and any gap over one second fails the test.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtMultimedia import QMediaPlayer
+
+from desktop_app.views.main_window import MainWindow
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+
+
+class Heartbeat:
+    """Ticks every 20 ms on the GUI thread and remembers the longest gap between ticks."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(20)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self._last)
+        self._last = now
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return self.longest
+
+
+@pytest.fixture(scope="module")
+def video_folder(tmp_path_factory):
+    from tests.videogen import ShotSpec, make_video, write_random_bytes
+
+    folder = tmp_path_factory.mktemp("videos")
+    make_video(folder / "red_circle.mp4", shots=[ShotSpec(3.0, background=(200, 40, 40)),
+                                                 ShotSpec(3.0, background=(40, 70, 200), shape="square")])
+    make_video(folder / "green_pan.mp4", shots=[ShotSpec(4.0, background=(40, 160, 60), pattern="pan")], seed=1)
+    make_video(folder / "yellow.mp4", shots=[ShotSpec(3.0, background=(220, 200, 40), shape="none")], seed=2)
+    write_random_bytes(folder / "broken.mp4")
+    return folder
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, tiny_bundle, prefs, themed):
+    from engine.api import Library
+
+    library = Library.open(tmp_path / "library", model=tiny_bundle)
+    win = MainWindow(library, prefs=prefs)
+    win.confirm = lambda _title, _text: True
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    if win.library is not None:
+        win.close()
+
+
+def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path):
+    qtbot.waitSignal(window.library_refreshed, timeout=10000).wait()
+    assert window.pages.currentWidget() is window.welcome          # an empty library starts on the welcome page
+
+    heartbeat = Heartbeat()
+    heartbeat.start()
+    with qtbot.waitSignal(window.indexing_finished, timeout=150_000) as finished:
+        window.add_folder(video_folder)
+        qtbot.waitUntil(lambda: window.indexing, timeout=10_000)
+    assert finished.args[0].state == "done"
+    assert heartbeat.longest < 1.0, f"the GUI thread stalled for {heartbeat.longest:.2f} s while indexing"
+
+    qtbot.waitUntil(lambda: window.folders_model.rowCount() == 1
+                    and window.folders_model.folder(0).indexed == 3, timeout=10_000)
+    folder = window.folders_model.folder(0)
+    assert folder.failed + folder.skipped == 1
+    assert window.pages.currentWidget() is window.main_splitter
+    assert window.problems_model.rowCount() == 1
+    assert window.problems_model.problem(0).path.endswith("broken.mp4") and window.problems_model.problem(0).reason
+    window.sidebar.problems_button.click()
+    assert window.content.currentWidget() is window.problems_view
+    window.sidebar.problems_button.click()
+
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.search_field.hasFocus()
+    with qtbot.waitSignal(window.results_shown, timeout=30_000) as shown:
+        qtbot.keyClicks(window.search_field, "a red circle")
+        qtbot.keyClick(window.search_field, Qt.Key.Key_Return)
+    count = shown.args[0]
+    assert count > 0 and window.results_model.rowCount() == count
+    assert window.recent.items()[0] == "a red circle"
+    assert heartbeat.stop() < 1.0, f"the GUI thread stalled for {heartbeat.longest:.2f} s while searching"
+    print(f"longest GUI-thread stall while indexing and searching: {heartbeat.longest * 1000:.0f} ms")
+
+    window.grid.setFocus()
+    window.grid.setCurrentIndex(window.results_model.index(0))
+    moment = window.results_model.moment(0)
+    player = window.player.player
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+                    and moment.start - 0.05 <= player.position() / 1000 <= moment.end + 0.3, timeout=10_000)
+    qtbot.keyClick(window.grid, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=3000)
+    assert moment.start - 0.05 <= player.position() / 1000 <= moment.end + 0.3
+
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):      # a filter re-runs the search
+        window.filter_bar.sort.setCurrentIndex(1)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.find_similar(moment)
+    assert "moments like" in window.filter_bar.summary.text()
+    assert moment.thumbnail and Path(moment.thumbnail).is_file()
+    with qtbot.waitSignal(window.results_shown, timeout=30_000) as by_image:
+        window.search_image(Path(moment.thumbnail))
+    assert by_image.args[0] > 0 and "the image" in window.filter_bar.summary.text()
+
+    exported = tmp_path / "moment.mp4"
+    window.export_moment(moment, exported)
+    qtbot.waitUntil(lambda: "Exported to" in window.banner.text.text(), timeout=30_000)
+    assert exported.is_file() and exported.stat().st_size > 0
+
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):     # retry the broken file: fails again
+        window.problems_view.retry_all.click()
+    qtbot.waitUntil(lambda: window.problems_model.rowCount() == 1, timeout=10_000)
+
+
+def test_a_folder_dropped_on_the_window_is_added(qtbot, window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    qtbot.waitSignal(window.library_refreshed, timeout=10_000).wait()
+    folder = tmp_path / "dropped"
+    folder.mkdir()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: [f.path for f in window.folders_model.folders()] == [str(folder.resolve())],
+                    timeout=10_000)
+    assert window.pages.currentWidget() is window.main_splitter
+
+
+def test_closing_while_indexing_asks_stops_and_the_next_start_resumes(qtbot, tmp_path, tiny_bundle, prefs, themed,
+                                                                      video_folder):
+    from engine.api import Library
+
+    library = Library.open(tmp_path / "library", model=tiny_bundle)
+    window = MainWindow(library, prefs=prefs)
+    qtbot.addWidget(window)
+    window.show()
+    asked = []
+    window.confirm = lambda title, _text: asked.append(title) or False
+    qtbot.waitSignal(window.library_refreshed, timeout=10_000).wait()
+    window.add_folder(video_folder)
+    qtbot.waitUntil(lambda: window.indexing, timeout=10_000)
+    window.close()
+    assert asked == ["Stop indexing?"] and window.isVisible() and window.indexing     # "No" keeps it open
+
+    window.confirm = lambda _title, _text: True
+    window.close()
+    assert not window.indexing and window.library is None                            # stopped, closed cleanly
+
+    reopened = Library.open(tmp_path / "library", model=tiny_bundle)
+    second = MainWindow(reopened, prefs=prefs)
+    second.confirm = lambda _title, _text: True
+    qtbot.addWidget(second)
+    with qtbot.waitSignal(second.indexing_finished, timeout=150_000) as finished:
+        second.show()                      # an existing library with folders resumes indexing on open
+    assert finished.args[0].state == "done"
+    qtbot.waitUntil(lambda: second.folders_model.rowCount() == 1
+                    and second.folders_model.folder(0).indexed == 3, timeout=10_000)
+    second.close()
+
+
+def test_open_the_demo_library_from_the_welcome_page(qtbot, window, tmp_path, tiny_bundle):
+    from engine.api import Library
+    from tests.videogen import ShotSpec, make_video
+
+    stages = []
+
+    def create_demo(on_stage):
+        # Stands in for engine.api.demo's generator: two real videos, a real library with the folder added.
+        on_stage("making the demo videos")
+        folder = tmp_path / "demo" / "videos"
+        folder.mkdir(parents=True)
+        for i in range(2):
+            make_video(folder / f"demo_{i}.mp4", shots=[ShotSpec(2.0)], seed=i)
+        demo = Library.open(tmp_path / "demo", model=tiny_bundle)
+        demo.add_folder(folder)
+        return demo
+
+    window._create_demo = create_demo
+    set_busy = window.welcome.set_busy
+    window.welcome.set_busy = lambda text: (stages.append(text), set_busy(text))
+    qtbot.waitSignal(window.library_refreshed, timeout=10_000).wait()
+    first = window.library
+    with qtbot.waitSignal(window.indexing_finished, timeout=120_000):
+        window.welcome.demo_button.click()
+    assert stages[:2] == ["Making the demo videos…", "Making the demo videos…"] and stages[-1] is None
+    assert window.library is not first and window.library.path == (tmp_path / "demo").resolve()
+    qtbot.waitUntil(lambda: window.folders_model.rowCount() == 1 and window.folders_model.folder(0).indexed == 2,
+                    timeout=10_000)
+    assert window.pages.currentWidget() is window.main_splitter
