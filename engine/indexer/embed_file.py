@@ -2,6 +2,11 @@
 
 Runs inside a worker process. Only the frames a segment keeps for the model
 (at most T, spread evenly over the segment) are encoded.
+
+Besides one entry per segment, every two neighbouring segments also get a *pair*
+entry spanning both (half of its T frames from each, as the model saw "A, then B"
+clips in training), so that a query describing two events in order can find the
+moment that holds both. Pairs cost one clip-encoder pass each, no extra decoding.
 """
 from __future__ import annotations
 
@@ -57,32 +62,52 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
     info = stream.info
     if on_probe:
         on_probe(info)
+    d = model.info.embed_dim
     segments: list[SegmentResult] = []
     pending: list[tuple[object, list, np.ndarray]] = []
+    previous: list[tuple[float, np.ndarray, str]] = []   # (start, frame features, thumbnail) of the last segment
+
+    def encode(entries: list[tuple[float, float, np.ndarray, str]]) -> None:
+        """entries: (start, end, frame features [n<=T, D], thumbnail path) -> SegmentResults."""
+        feats = np.zeros((len(entries), t, d), np.float32)
+        mask = np.zeros((len(entries), t), np.float32)
+        for row, (_s, _e, f, _th) in enumerate(entries):
+            feats[row, : len(f)] = f
+            mask[row, : len(f)] = 1.0
+        clips = model.encode_clips(feats, mask)
+        for row, (start, end, f, thumb) in enumerate(entries):
+            segments.append(SegmentResult(
+                start=float(start), end=float(end), frame_count=len(f), thumbnail=thumb,
+                vector=clips.vector[row].astype(np.float32),
+                clip_tokens=clips.clip_tokens[row].astype(np.float16),
+                frame_tokens=clips.frame_tokens[row].astype(np.float16),
+                frame_mask=mask[row].astype(np.uint8)))
 
     def flush() -> None:
         if not pending:
             return
-        feats = np.zeros((len(pending), t, model.info.embed_dim), np.float32)
-        mask = np.zeros((len(pending), t), np.float32)
-        for row, (_seg, frames, _thumb) in enumerate(pending):
-            enc = model.encode_frames(np.stack([f.rgb for f in frames]))
-            feats[row, : len(frames)] = enc
-            mask[row, : len(frames)] = 1.0
-        clips = model.encode_clips(feats, mask)
-        for row, (seg, frames, thumb_rgb) in enumerate(pending):
-            index = len(segments)
-            thumb_path = Path(thumbs_dir) / thumb_key[:2] / f"{thumb_key}_{index}.jpg"
+        singles, pairs = [], []
+        for seg, frames, thumb_rgb in pending:
+            thumb_path = Path(thumbs_dir) / thumb_key[:2] / f"{thumb_key}_{len(previous_all)}.jpg"
+            previous_all.append(thumb_path)
             atomic_write_bytes(thumb_path, thumbnail(thumb_rgb, settings.thumbnail_width))
-            segments.append(SegmentResult(
-                start=float(seg.start), end=float(seg.end), frame_count=len(frames),
-                thumbnail=str(thumb_path), vector=clips.vector[row].astype(np.float32),
-                clip_tokens=clips.clip_tokens[row].astype(np.float16),
-                frame_tokens=clips.frame_tokens[row].astype(np.float16),
-                frame_mask=mask[row].astype(np.uint8)))
+            feats = model.encode_frames(np.stack([f.rgb for f in frames]))
+            singles.append((seg.start, seg.end, feats, str(thumb_path)))
+            if previous:
+                p_start, p_feats, p_thumb = previous[0]
+                half = t // 2
+                pair = np.concatenate([p_feats[pick_frames(len(p_feats), half)],
+                                       feats[pick_frames(len(feats), t - half)]])
+                pairs.append((p_start, seg.end, pair, p_thumb))
+            previous[:] = [(seg.start, feats, str(thumb_path))]
+        encode(singles)
+        if pairs:
+            encode(pairs)
         if on_progress:
             on_progress(float(pending[-1][0].end))
         pending.clear()
+
+    previous_all: list[Path] = []
 
     for item in stream:
         frames = item.frames

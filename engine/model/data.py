@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from engine.errors import ClipSeekError
+from engine.runtime.model import fit_frame
 from engine.util.atomic import atomic_write_bytes
 
 CACHE_VERSION = 1
@@ -197,26 +198,17 @@ def pick_uniform(n_available: int, frames_per_clip: int) -> np.ndarray:
     return np.linspace(0, n_available - 1, frames_per_clip).round().astype(np.int64)
 
 
-def square_frame(rgb: np.ndarray, size: int) -> np.ndarray:
-    """The runtime's preprocessing (engine/runtime/model.py ``preprocess_frames``), before normalisation:
-    shorter side to ``size`` (bicubic, torchvision's rounding), centre crop. [size, size, 3] uint8."""
-    h, w = rgb.shape[:2]
-    if (h, w) != (size, size):
-        if h <= w:
-            new_h, new_w = size, max(size, int(size * w / h))
-        else:
-            new_h, new_w = max(size, int(size * h / w)), size
-        rgb = cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_CUBIC)
-        h, w = new_h, new_w
-    top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
-    return np.ascontiguousarray(rgb[top:top + size, left:left + size, :3])
+def square_frame(rgb: np.ndarray, size: int, resize: str = "center_crop") -> np.ndarray:
+    """The runtime's preprocessing (engine/runtime/model.py ``preprocess_frames``), before normalisation."""
+    return np.ascontiguousarray(fit_frame(rgb, size, resize)[..., :3])
 
 
-def clip_pixels(frames: list[np.ndarray], frames_per_clip: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+def clip_pixels(frames: list[np.ndarray], frames_per_clip: int, size: int,
+                resize: str = "center_crop") -> tuple[np.ndarray, np.ndarray]:
     """T uniformly picked frames as ([T,S,S,3] uint8, [T] bool mask); padding frames are black and masked."""
     if not frames:
         raise DataError("a clip has no frame; check its time range against the video's duration")
-    chosen = [square_frame(frames[i], size) for i in pick_uniform(len(frames), frames_per_clip)]
+    chosen = [square_frame(frames[i], size, resize) for i in pick_uniform(len(frames), frames_per_clip)]
     pixels = np.zeros((frames_per_clip, size, size, 3), np.uint8)
     pixels[:len(chosen)] = np.stack(chosen)
     mask = np.zeros(frames_per_clip, bool)
@@ -230,6 +222,7 @@ class Sampling:
     fps: float = 2.0                   # frames per second taken from the video (as indexing does)
     frames_per_clip: int = 12          # T
     image_size: int = 224              # S
+    resize: str = "center_crop"        # how a frame becomes S×S (engine.runtime.model.fit_frame)
 
 
 class PixelCache:
@@ -296,7 +289,7 @@ def load_clips(records: list[ClipRecord], sampling: Sampling, cache_dir: Path | 
             if not inside:
                 raise DataError(f"{source}: no frame between {record.start} and {record.end} s for clip "
                                 f"{record.name}; check its time range")
-            clip, clip_mask = clip_pixels(inside, T, S)
+            clip, clip_mask = clip_pixels(inside, T, S, sampling.resize)
             pixels[i], mask[i] = clip, clip_mask
             cache.put(keys[i], clip[clip_mask])
         if progress is not None:

@@ -20,12 +20,13 @@ RENDER_ASPECTS = (1.0, 4 / 3, 16 / 9)  # width / height
 
 
 def clips_for_source(source: DataSource, frames_per_clip: int, image_size: int, sample_fps: float,
-                     cache_dir: Path | None) -> ClipSet:
+                     cache_dir: Path | None, resize: str = "center_crop") -> ClipSet:
     if source.kind == "annotations":
         records = load_annotations(Path(source.annotations), source.split)
-        clips = load_clips(records, Sampling(sample_fps, frames_per_clip, image_size), cache_dir)
+        clips = load_clips(records, Sampling(sample_fps, frames_per_clip, image_size, resize), cache_dir)
     elif source.kind == "shapes":
-        clips = shapes_clips(source.clips, source.seed, frames_per_clip, image_size, source.temporal_fraction)
+        clips = shapes_clips(source.clips, source.seed, frames_per_clip, image_size, source.temporal_fraction,
+                             resize)
     else:
         raise DataError(f"unknown data kind {source.kind!r}")
     if source.order_pairs:
@@ -36,7 +37,7 @@ def clips_for_source(source: DataSource, frames_per_clip: int, image_size: int, 
 
 
 def shapes_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
-                 temporal_fraction: float = 0.3) -> ClipSet:
+                 temporal_fraction: float = 0.3, resize: str = "center_crop") -> ClipSet:
     """``n_clips`` freshly rendered shapes-world clips; a pure function of its arguments."""
     from engine.shapes.language import format_event, format_temporal, random_event
     from engine.shapes.render import MIN_SHORT_SIDE
@@ -61,7 +62,7 @@ def shapes_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
         else:
             frames = _render_shot(first, rng, width, height, T)
             captions.append([format_event(first)])
-        pixels[i] = np.stack([square_frame(f, S) for f in frames])
+        pixels[i] = np.stack([square_frame(f, S, resize) for f in frames])
     return ClipSet(pixels, np.ones((n_clips, T), bool), captions, [f"shapes{seed}_{i}" for i in range(n_clips)])
 
 

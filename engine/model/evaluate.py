@@ -54,7 +54,7 @@ def evaluate(checkpoint_or_model, annotations: str | Path | ClipSet, stage: str 
         clips, data_name = annotations, "clips"
     else:
         spec = model.export_spec()
-        sampling = Sampling(sample_fps, spec.frames_per_clip, spec.image_size)
+        sampling = Sampling(sample_fps, spec.frames_per_clip, spec.image_size, spec.resize)
         clips = load_clips(load_annotations(Path(annotations), split), sampling, cache_dir)
         data_name = str(annotations)
     results = evaluate_clips(model, clips, stage=stage, drop_heads=drop_heads, dsl=dsl, qbnorm=qbnorm,

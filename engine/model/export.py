@@ -104,7 +104,8 @@ def export_model(model: ExportableModel, out_dir: Path | str, int8: bool = False
             image_size=spec.image_size, context_length=spec.context_length,
             mean=tuple(float(v) for v in spec.mean), std=tuple(float(v) for v in spec.std),  # type: ignore[arg-type]
             precision="int8" if int8 else "fp32", fingerprint=compute_fingerprint(work, files), files=files,
-            graphs=graphs, config=json.loads(json.dumps(spec.config)), created_by=f"clipseek {__version__}")
+            graphs=graphs, config=json.loads(json.dumps(spec.config)), created_by=f"clipseek {__version__}",
+            resize=spec.resize)
         write_bundle_json(work, info)
         _make_readable(work)
         if out_dir.exists():

@@ -27,6 +27,7 @@ class ExportSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     config: dict[str, Any] = field(default_factory=dict)  # recorded verbatim in bundle.json
+    resize: str = "center_crop"   # frame preprocessing: "center_crop" (CLIP) or "squash" (whole frame)
 
 
 class ExportableModel(Protocol):

@@ -61,6 +61,7 @@ class StackConfig:
     clip_tokens: int = 4               # K clip tokens per segment
     phrase_tokens: int = 4             # P phrase tokens per query
     stage1_weight: float = 1.0         # loss weight of the stage-1 InfoNCE (text vector vs video vector)
+    resize: str = "center_crop"        # frame preprocessing: "center_crop" (pretrained CLIP) or "squash"
     hcmi: HcmiConfig = field(default_factory=HcmiConfig)
     vtc: VtcConfig = field(default_factory=VtcConfig)
     dmae: DmaeConfig = field(default_factory=DmaeConfig)
@@ -377,7 +378,7 @@ class VideoTextModel(nn.Module):
             image_size=backbone.square_image_size(self.clip), context_length=self.context_length,
             mean=self.mean, std=self.std,
             config={"method": "stack", "heads": cfg.enabled_heads(), "weights": self.weights_source,
-                    "stack": cfg.to_dict()})
+                    "stack": cfg.to_dict()}, resize=cfg.resize)
 
     def frame_encoder(self) -> nn.Module:
         if self.cfg.vop.enabled and self.cfg.vop.variant == "function":

@@ -102,8 +102,8 @@ def train(config_path: str | Path, out_dir: str | Path, resume: bool = False,
     spec = model.export_spec()
 
     report(TrainProgress("data", message="preparing training clips"))
-    clips = clips_for_source(cfg.data, spec.frames_per_clip, spec.image_size, cfg.sample_fps,
-                             _cache_dir(cfg.data.cache_dir, out))
+    clips = clips_for_source(cfg.data, spec.frames_per_clip, spec.image_size, cfg.sample_fps, resize=spec.resize,
+                             cache_dir=_cache_dir(cfg.data.cache_dir, out))
     if len(clips) < cfg.batch_size:
         raise TrainError(f"{len(clips)} training clips are fewer than batch_size {cfg.batch_size}; "
                          "add data or lower batch_size")
@@ -358,7 +358,7 @@ def _evaluate_after(model, cfg: TrainConfig, spec, out: Path) -> dict:
     from engine.model.evaluate import evaluate_clips, write_results
 
     clips = clips_for_source(cfg.eval_data, spec.frames_per_clip, spec.image_size, cfg.sample_fps,
-                             _cache_dir(cfg.eval_data.cache_dir, out))
+                             resize=spec.resize, cache_dir=_cache_dir(cfg.eval_data.cache_dir, out))
     results = {"full": evaluate_clips(model, clips, stage="full"),
                "stage1": evaluate_clips(model, clips, stage="stage1")}
     write_results(results, out / "eval.json")

@@ -84,6 +84,7 @@ class BundleInfo:
     graphs: dict[str, GraphSpec]
     config: dict[str, Any] = field(default_factory=dict)
     created_by: str = ""
+    resize: str = "center_crop"         # how frames become S×S: "center_crop" (CLIP) or "squash"
 
     @property
     def has_caption_bank(self) -> bool:
@@ -106,7 +107,8 @@ class BundleInfo:
             precision=str(data["precision"]), fingerprint=str(data["fingerprint"]),
             files={str(k): str(v) for k, v in data["files"].items()},
             graphs={str(k): GraphSpec.from_json(v) for k, v in data["graphs"].items()},
-            config=dict(data.get("config", {})), created_by=str(data.get("created_by", "")))
+            config=dict(data.get("config", {})), created_by=str(data.get("created_by", "")),
+            resize=str(data.get("resize", "center_crop")))
 
 
 def is_bundle_name(name: str) -> bool:

@@ -49,11 +49,16 @@ class TextEmbedding:
                              self.word_mask[i:i + 1])
 
 
+RESIZE_MODES = ("center_crop", "squash")
+
+
 def preprocess_frames(frames: np.ndarray | Sequence[np.ndarray], size: int,
-                      mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+                      mean: Sequence[float], std: Sequence[float], resize: str = "center_crop") -> np.ndarray:
     """RGB uint8 frames [N,H,W,3] (or a list of differently sized ones) -> float32 [N,3,S,S].
 
-    Shortest side resized to S (bicubic), centre crop S×S, /255, (x-mean)/std: open_clip's eval transform.
+    ``resize`` "center_crop": shortest side to S (bicubic), centre crop S×S — open_clip's eval transform,
+    what pretrained CLIP expects. "squash": the whole frame to S×S, so nothing at the sides is lost (the
+    built-in shapes model is trained this way). Then /255, (x-mean)/std.
     """
     out = np.empty((len(frames), 3, size, size), dtype=np.float32)
     m = np.asarray(mean, dtype=np.float32).reshape(1, 1, 3)
@@ -62,9 +67,20 @@ def preprocess_frames(frames: np.ndarray | Sequence[np.ndarray], size: int,
         frame = np.asarray(frame)
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"frame {i}: expected an RGB uint8 array [H,W,3], got {frame.dtype} {frame.shape}")
-        crop = _resize_center_crop(frame, size)
+        crop = fit_frame(frame, size, resize)
         out[i] = ((crop.astype(np.float32) / 255.0 - m) / s).transpose(2, 0, 1)
     return out
+
+
+def fit_frame(frame: np.ndarray, size: int, resize: str = "center_crop") -> np.ndarray:
+    """One RGB uint8 frame to [S,S,3] uint8 by ``resize`` (see preprocess_frames)."""
+    if resize == "squash":
+        if frame.shape[:2] == (size, size):
+            return frame
+        return cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
+    if resize != "center_crop":
+        raise ValueError(f"unknown resize mode {resize!r}; choose one of {', '.join(RESIZE_MODES)}")
+    return _resize_center_crop(frame, size)
 
 
 def _resize_center_crop(frame: np.ndarray, size: int) -> np.ndarray:
@@ -99,7 +115,7 @@ class FrameEncoder:
         self.info = info
 
     def preprocess(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
-        return preprocess_frames(frames, self.info.image_size, self.info.mean, self.info.std)
+        return preprocess_frames(frames, self.info.image_size, self.info.mean, self.info.std, self.info.resize)
 
     def __call__(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         parts = [self.graph(pixels=self.preprocess(frames[i:i + FRAME_BATCH]))["frame_features"]

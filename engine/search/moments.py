@@ -40,11 +40,29 @@ def merge_margin(scores: np.ndarray, fraction: float = 0.25) -> float:
     return max(0.0, float(np.max(scores) - np.median(scores)) * fraction)
 
 
+def suppress_overlaps(segments: list[ScoredSegment]) -> list[ScoredSegment]:
+    """Best first, drop a candidate overlapping a better one of the same file.
+
+    Overlapping candidates come from pair entries (two neighbouring segments indexed
+    together): a one-event query should get its segment, a two-event query the pair.
+    """
+    kept: list[ScoredSegment] = []
+    spans: dict[int, list[tuple[float, float]]] = {}
+    for s in sorted(segments, key=lambda s: -s.score):
+        taken = spans.setdefault(s.file_id, [])
+        if any(min(s.end, e) - max(s.start, b) > TOUCH_SECONDS for b, e in taken):
+            continue
+        taken.append((s.start, s.end))
+        kept.append(s)
+    return kept
+
+
 def merge_segments(segments: list[ScoredSegment], margin: float | None = None) -> list[MergedMoment]:
     if not segments:
         return []
     if margin is None:
         margin = merge_margin(np.array([s.score for s in segments]))
+    segments = suppress_overlaps(segments)
     by_file: dict[int, list[ScoredSegment]] = {}
     for s in segments:
         by_file.setdefault(s.file_id, []).append(s)
