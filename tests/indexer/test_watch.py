@@ -1,0 +1,59 @@
+"""`clipseek watch`: files that appear, change or disappear are picked up without a rescan command."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+
+import pytest
+
+from engine.api.library import Library
+from engine.indexer.watch import watch_library
+from engine.settings import Settings
+from videogen import ShotSpec, make_video
+
+pytestmark = pytest.mark.slow
+
+
+def wait_until(check, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_watch_indexes_new_files_and_drops_deleted_ones(tmp_path, tiny_bundle):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    first = make_video(videos / "first.mp4", shots=[ShotSpec(2.0)]).path
+    spare = make_video(tmp_path / "spare.mp4", shots=[ShotSpec(2.0, background=(10, 200, 10))]).path
+    old = time.time() - 60
+    os.utime(first, (old, old))
+    lib = Library.open(tmp_path / "lib", model=tiny_bundle, settings=Settings(watch_debounce_seconds=0.5))
+    lib.add_folder(videos)
+    stop = threading.Event()
+    errors = []
+
+    def run():
+        try:
+            watch_library(lib, stop=stop, poll=0.2)
+        except Exception as exc:   # surfaced below
+            errors.append(exc)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        indexed = lambda: {f.path for f in lib.catalog.files(status="indexed")}  # noqa: E731
+        assert wait_until(lambda: str(first) in indexed()), errors
+        arrived = videos / "arrived later.mp4"
+        shutil.copy(spare, arrived)
+        assert wait_until(lambda: str(arrived) in indexed()), errors
+        first.unlink()
+        assert wait_until(lambda: lib.catalog.file_by_path(str(first)) is None), errors
+    finally:
+        stop.set()
+        thread.join(30)
+        lib.close()
+    assert not errors and not thread.is_alive()
