@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: demo test test-fast venv venv-runtime lint screenshots bench clean
+.PHONY: demo test test-fast venv venv-runtime lint screenshots bench bench-quality train-demo-model clean
 
 venv:
 	scripts/bootstrap.sh full
@@ -25,7 +25,20 @@ lint: venv
 	.venv/bin/lint-imports
 
 screenshots: venv
-	$(PY) scripts/screenshots.py
+	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) scripts/screenshots.py
+
+bench-quality: venv
+	$(PY) benchmarks/quality_shapes.py
+
+bench: venv
+	$(PY) benchmarks/index_throughput.py
+	$(PY) benchmarks/search_latency.py
+	$(PY) benchmarks/gui_responsiveness.py
+	$(PY) benchmarks/quality_shapes.py
+
+train-demo-model: venv
+	$(PY) -m engine.cli.main train --config engine/model/configs/train_shapes_full.json --out build/train/full
+	$(PY) -m engine.cli.main train --config engine/model/configs/train_shapes_plain.json --out build/train/plain
 
 clean:
 	rm -rf .venv build dist

@@ -28,14 +28,16 @@ def create_demo_library(path: Path | None = None, videos: int = 30, seed: int = 
                         on_stage: Callable[[str], None] | None = None, control=None, index: bool = True):
     """Generate (once) and, unless ``index`` is False, index the demo library; returns the open Library."""
     from engine.api.library import Library
-    from engine.shapes.generate import generate_dataset
+    from engine.shapes.generate import VideoOptions, generate_dataset
 
     stage = on_stage or (lambda _s: None)
     path = Path(path) if path else demo_library_dir()
     folder = demo_videos_dir(path)
     if not (folder / "annotations.json").is_file():
         stage(f"generating {videos} demo videos in {folder} ...")
-        generate_dataset(folder, n_videos=videos, seed=seed)
+        # Distinct captions: every event shows up once before any repeats, so searches have one answer.
+        generate_dataset(folder, n_videos=videos, seed=seed, options=VideoOptions(max_size=(854, 480)),
+                         distinct_captions=True)
     lib = Library.open(path, model=model)
     try:
         if str(folder.resolve()) not in [f.path for f in lib.folders()]:

@@ -205,8 +205,9 @@ class _Run:
                     break
                 if self.bank is None or self.step % cfg.caption_bank_every == 0:
                     self.refresh_bank()
-                factor = lr_factor(training_progress(self.step + 1, self.total_steps, self.elapsed(), self.budget),
-                                   cfg.warmup_fraction)
+                progress = training_progress(self.step + 1, self.total_steps, self.elapsed(), self.budget)
+                factor = lr_factor(progress, cfg.warmup_fraction)
+                self.head_ramp = min(1.0, progress / cfg.head_warmup_fraction) if cfg.head_warmup_fraction else 1.0
                 for group in self.optimizer.param_groups:
                     group["lr"] = group["base_lr"] * factor
                 terms, grad_norm = self._one_step()
@@ -221,12 +222,19 @@ class _Run:
         finally:
             log.close()
 
+    head_ramp = 1.0
+
     def _one_step(self) -> tuple[dict[str, float], float]:
         clip_idx, caption_idx = self.plan.batch(self.step, self.clips.captions)
         batch = self._batch(clip_idx, caption_idx)
         self.model.train()
         losses = self.model.losses(batch)
         total = losses["total"]
+        if self.head_ramp < 1.0:
+            # Heads trained from scratch on a backbone trained from scratch pull every embedding to one point
+            # (all contrastive losses stuck at log(batch)); stage 1 alone first gives them something to read.
+            stage1 = losses["stage1_nce"] * self.model.cfg.stage1_weight
+            total = stage1 + self.head_ramp * (total - stage1)
         if not torch.isfinite(total):
             raise TrainError(f"the loss became {float(total)} at step {self.step}; lower lr_heads/lr_backbone "
                              f"(now {self.cfg.lr_heads}/{self.cfg.lr_backbone}) or resume from the last checkpoint")

@@ -54,6 +54,7 @@ class TrainConfig:
     lr_backbone: float = 1e-4          # open_clip towers (0 freezes them; frame features are then cached)
     lr_heads: float = 1e-3             # method heads, prompts, logit scale
     warmup_fraction: float = 0.1       # of the run, linear from 0; cosine decay after
+    head_warmup_fraction: float = 0.0  # of the run: every loss but stage 1's ramps in from 0 over this part
     weight_decay: float = 0.2          # on matrices only; biases, norms and scales get none
     clip_norm: float = 1.0             # gradient clipping (global L2 norm); 0 disables
     seed: int = 0
@@ -97,6 +98,8 @@ class TrainConfig:
             (self.batch_size >= 2, f"batch_size must be at least 2 (contrastive needs negatives), not {self.batch_size}"),
             (self.lr_backbone >= 0 and self.lr_heads > 0, "lr_heads must be > 0 and lr_backbone >= 0"),
             (0 <= self.warmup_fraction < 1, f"warmup_fraction must be within [0, 1), not {self.warmup_fraction}"),
+            (0 <= self.head_warmup_fraction < 1,
+             f"head_warmup_fraction must be within [0, 1), not {self.head_warmup_fraction}"),
             (self.weight_decay >= 0 and self.clip_norm >= 0, "weight_decay and clip_norm must be >= 0"),
             (self.steps is None or self.steps > 0, f"steps must be positive, not {self.steps}"),
             (self.epochs is None or self.epochs > 0, f"epochs must be positive, not {self.epochs}"),
