@@ -16,4 +16,6 @@ if [ ! -f assets/models/clipseek-shapes/bundle.json ]; then
 fi
 gui_args=()
 if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then gui_args=(--no-gui); fi
-exec .venv/bin/clipseek --library "${CLIPSEEK_DEMO_LIBRARY:-build/demo-library}" "${model_args[@]}" demo "${gui_args[@]}" "$@"
+library_args=()   # default: the demo library in the user's ClipSeek data folder
+if [ -n "${CLIPSEEK_DEMO_LIBRARY:-}" ]; then library_args=(--library "$CLIPSEEK_DEMO_LIBRARY"); fi
+exec .venv/bin/clipseek "${library_args[@]}" "${model_args[@]}" demo "${gui_args[@]}" "$@"

@@ -6,6 +6,8 @@ Each graph is checked against torch on example inputs before the bundle is accep
 """
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import re
 import shutil
@@ -73,10 +75,14 @@ def export_tiny_bundle(out_dir: Path | str, frames_per_clip: int = 4) -> Path:
                              name="clipseek-tiny-random")
 
 
-def export_model(model: ExportableModel, out_dir: Path | str, int8: bool = False, check: bool = True) -> Path:
+def export_model(model: ExportableModel, out_dir: Path | str, int8: bool = False, check: bool = True,
+                 extra_config: dict | None = None) -> Path:
+    """Export ``model`` into the bundle folder ``out_dir``; ``extra_config`` joins bundle.json's config."""
     out_dir = Path(out_dir)
     _check_destination(out_dir)
     spec = model.export_spec()
+    if extra_config:
+        spec = dataclasses.replace(spec, config={**spec.config, **extra_config})
     if not is_bundle_name(spec.name):
         raise BundleError(f"bundle name {spec.name!r} must be letters, digits and . _ + - (it names a folder)")
     out_dir.parent.mkdir(parents=True, exist_ok=True)

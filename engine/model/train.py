@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from engine.errors import ClipSeekError
-from engine.model.checkpoint import FILE_NAME, Checkpoint, load_checkpoint, save_checkpoint
+from engine.model.checkpoint import FILE_NAME, Checkpoint, load_checkpoint, load_trained_model, save_checkpoint
 from engine.model.data import BatchPlan, ClipSet
 from engine.model.datasets import clips_for_source
 from engine.model.schedule import lr_factor, training_progress
@@ -117,7 +117,7 @@ def train(config_path: str | Path, out_dir: str | Path, resume: bool = False,
         result.eval = _evaluate_after(model, cfg, spec, out)
     if cfg.export_after:
         report(TrainProgress("export", step=run.step, total_steps=run.total_steps, message="exporting bundle"))
-        result.bundle = _export(model, Path(cfg.export_after))
+        result.bundle = _export(model, Path(cfg.export_after), training_record(load_checkpoint(result.checkpoint)))
     report(TrainProgress("done", step=run.step, total_steps=run.total_steps,
                          elapsed_seconds=run.elapsed(), loss=result.final_loss))
     return result
@@ -373,10 +373,22 @@ def _evaluate_after(model, cfg: TrainConfig, spec, out: Path) -> dict:
     return results
 
 
-def _export(model, bundle: Path) -> Path:
+def _export(model, bundle: Path, record: dict | None = None) -> Path:
     from engine.model.export import export_model
 
-    return Path(export_model(model, bundle))
+    return Path(export_model(model, bundle, extra_config={"training": record} if record else None))
+
+
+def training_record(checkpoint: Checkpoint) -> dict:
+    """What bundle.json says about how the model was trained: the whole config, its seed, steps, time."""
+    return {"config": checkpoint.train_config, "seed": checkpoint.seed, "steps": checkpoint.step,
+            "elapsed_seconds": round(checkpoint.elapsed_seconds, 1)}
+
+
+def export_checkpoint(checkpoint_path: Path, bundle: Path) -> Path:
+    """Export a trained checkpoint as a bundle, recording its training config and seed."""
+    model, checkpoint = load_trained_model(Path(checkpoint_path))
+    return _export(model, Path(bundle), training_record(checkpoint))
 
 
 def format_progress(p: TrainProgress, width: int = 30) -> str:
