@@ -146,6 +146,13 @@ class Library:
         self.notices.append(text)
         self.events.emit("notice", text)
 
+    def _emit(self, name: str, payload: object = None) -> None:
+        """Events of parts below the facade; their notices are kept in ``notices`` like ours."""
+        if name == "notice":
+            self._notice(str(payload))
+        else:
+            self.events.emit(name, payload)
+
     # -- folders -------------------------------------------------------------------
     def add_folder(self, path: str | Path) -> FolderInfo:
         folder = Path(path).expanduser()
@@ -200,7 +207,7 @@ class Library:
             self.events.emit("folders_changed")
             self.events.emit("index_started")
             indexer = Indexer(self.catalog, self.vectors, self.bundle_dir, self.bundle_info.fingerprint,
-                              self.settings, self.path / "thumbs", emit=self.events.emit)
+                              self.settings, self.path / "thumbs", emit=self._emit)
             try:
                 final = indexer.run(progress=progress, control=control)
             finally:
@@ -234,7 +241,13 @@ class Library:
 
     def _sync_vectors(self) -> None:
         self.vectors.apply_changes(self.catalog)
-        self.vectors.save()
+        try:
+            self.vectors.save()
+        except OSError as exc:
+            # The catalog holds everything; a cache that cannot be saved is rebuilt from it next time.
+            log.error("could not save the vector index: %s", exc)
+            self._notice(f"Could not save the search index ({exc.strerror or exc}); it will be rebuilt "
+                         "from the catalog next time.")
 
     # -- search --------------------------------------------------------------------
     def search(self, query: str, k: int = 10, folders=None, min_score: float | None = None,

@@ -39,6 +39,7 @@ class _Worker:
     started: float = 0.0
     paused_for: float = 0.0
     ready: bool = False
+    spawned: float = 0.0   # when the process started (for the start-up limit)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class PoolConfig:
     settings: dict
     thumbs_dir: str
     timeout: float
+    startup_timeout: float = 300.0   # seconds a new worker may take to load the model
     extra: dict = field(default_factory=dict)
 
 
@@ -82,7 +84,7 @@ class WorkerPool:
             name=f"clipseek-worker-{wid}", daemon=True)
         proc.start()
         child_end.close()
-        worker = _Worker(wid, proc, parent_end)
+        worker = _Worker(wid, proc, parent_end, spawned=time.monotonic())
         self._workers.append(worker)
         return worker
 
@@ -146,6 +148,7 @@ class WorkerPool:
         self._paused_at = None
         for w in self._workers:
             w.paused_for += paused
+            w.spawned += paused
             if hasattr(signal, "SIGCONT"):
                 _signal(w.process.pid, signal.SIGCONT)
 
@@ -173,6 +176,8 @@ class WorkerPool:
         worker = self._by_wid(wid)
         if kind == "fatal":
             self.fatal = payload
+            if worker:
+                worker.task = None   # not the file's fault (no model, a full disk): it stays pending
             return []
         if kind == "ready":
             if worker:
@@ -192,6 +197,18 @@ class WorkerPool:
         events: list[WorkerEvent] = []
         now = time.monotonic()
         for w in list(self._workers):
+            if (not w.ready and self._paused_at is None and w.process.is_alive()
+                    and now - w.spawned > self.config.startup_timeout):
+                # Stuck loading the model (a driver or disk that never answers): every replacement
+                # would hang the same way, so stop the run; its files stay pending.
+                w.process.kill()
+                w.process.join(2)
+                w.conn.close()
+                self._workers.remove(w)
+                self.fatal = self.fatal or (
+                    f"a worker did not load the model within {self.config.startup_timeout:.0f} s; nothing was "
+                    "lost. Check the model with `clipseek model verify`, or index with --device cpu")
+                continue
             if w.task is None and w.process.is_alive():
                 continue
             if not w.process.is_alive():

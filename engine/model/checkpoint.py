@@ -58,8 +58,9 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if not path.exists():
         raise CheckpointError(f"{path}: no checkpoint here; train first (`clipseek train --config FILE`)")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # torch raises many kinds for a torn or foreign file
+        # weights_only: a checkpoint is data; unpickling arbitrary objects would run code from the file.
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a torn, foreign or code-carrying file
         raise CheckpointError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a ClipSeek training checkpoint")

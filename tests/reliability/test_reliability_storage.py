@@ -1,0 +1,239 @@
+"""Disk full and broken caches: the catalog stays whole, the user is told, caches are rebuilt.
+
+A full disk is real where the test may mount a small tmpfs (root in a container that allows
+it); elsewhere those tests skip and the in-process one (ENOSPC raised by the index save) runs.
+"""
+from __future__ import annotations
+
+import errno
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.api.library import Library
+from engine.errors import CatalogError
+from engine.settings import Settings
+from reliability_helpers import clipseek
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def indexed_library(tmp_path_factory, tiny_bundle, plain_videos) -> Path:
+    """The twelve plain videos indexed once; tests work on copies (``library_copy``)."""
+    library = tmp_path_factory.mktemp("indexed") / "library"
+    with Library.open(library, model=tiny_bundle, settings=Settings(workers=2)) as lib:
+        lib.add_folder(plain_videos)
+        assert lib.index().indexed == 12
+    return library
+
+
+@pytest.fixture
+def library_copy(indexed_library, tmp_path) -> Path:
+    target = tmp_path / "library"
+    shutil.copytree(indexed_library, target)
+    return target
+
+
+def integrity(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def statuses(db: Path) -> dict[str, int]:
+    conn = sqlite3.connect(db)
+    try:
+        return dict(conn.execute("SELECT status, count(*) FROM files GROUP BY status").fetchall())
+    finally:
+        conn.close()
+
+
+def assert_searchable(lib: Library) -> None:
+    """Every segment of the catalog is in the ANN index and found with its own vector."""
+    ids = lib.catalog.segment_ids(fingerprint=lib.bundle_info.fingerprint)
+    assert lib.vectors.count == len(ids) > 0
+    emb = lib.catalog.segment_embeddings(ids)
+    found, scores = lib.vectors.search(emb.vectors, k=5)
+    assert all(i in row or s[0] > 1 - 1e-5 for i, row, s in zip(emb.ids, found, scores))
+
+
+# -- a full disk ---------------------------------------------------------------------------------
+@pytest.fixture
+def small_disk():
+    """``small_disk(path, size)`` mounts a tmpfs of ``size`` there; ``.grow(path, size)`` enlarges it."""
+    mounted: list[Path] = []
+
+    class Disk:
+        def __call__(self, path: Path, size: str) -> Path:
+            path.mkdir(parents=True, exist_ok=True)
+            done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip()})")
+            mounted.append(path)
+            return path
+
+        def grow(self, path: Path, size: str) -> None:
+            subprocess.run(["mount", "-o", f"remount,size={size}", str(path)], check=True)
+
+    yield Disk()
+    for path in reversed(mounted):
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def _index_until_full(library: Path, bundle: Path) -> subprocess.CompletedProcess:
+    done = clipseek(library, bundle, "index", "--workers", "1")
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    message = done.stderr.strip().splitlines()[-1]
+    assert message.startswith("clipseek: ") and "Traceback" not in done.stderr
+    assert "disk is full" in message and "free disk space" in message, message
+    return done
+
+
+@pytest.mark.parametrize("full", ["catalog", "thumbnails"])
+def test_a_full_disk_stops_indexing_cleanly_and_resumes_after(tmp_path, tiny_bundle, plain_videos, small_disk, full):
+    library = tmp_path / "library"
+    disk = small_disk(library, "600k") if full == "catalog" else small_disk(library / "thumbs", "40k")
+    assert clipseek(library, tiny_bundle, "add-folder", plain_videos).returncode == 0
+    _index_until_full(library, tiny_bundle)
+    assert integrity(library / "catalog.sqlite") == "ok"
+    counts = statuses(library / "catalog.sqlite")
+    assert set(counts) <= {"indexed", "pending"} and counts.get("pending"), counts   # nothing blamed on a file
+    small_disk.grow(disk, "50m")
+    done = clipseek(library, tiny_bundle, "index", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert statuses(library / "catalog.sqlite") == {"indexed": 12}
+    with Library.open(library, model=tiny_bundle) as lib:
+        assert_searchable(lib)
+
+
+def test_an_index_save_that_finds_no_space_tells_the_user_and_loses_nothing(library_copy, tiny_bundle,
+                                                                          plain_videos, monkeypatch):
+    import engine.vectors.index as vector_index
+
+    def no_space(path, _write):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    extra = plain_videos.parent / "more"
+    shutil.copytree(plain_videos, extra, dirs_exist_ok=True)
+    told: list[str] = []
+    with Library.open(library_copy, model=tiny_bundle, settings=Settings(workers=1)) as lib:
+        lib.subscribe(lambda name, payload: told.append(payload) if name == "notice" else None)
+        monkeypatch.setattr(vector_index, "atomic_write", no_space)
+        lib.add_folder(extra)
+        final = lib.index()
+        assert final.indexed == 12 and final.state == "done"
+        assert any("No space left on device" in n and "rebuilt" in n for n in lib.notices), lib.notices
+        assert told == lib.notices
+        monkeypatch.undo()
+    assert integrity(library_copy / "catalog.sqlite") == "ok"
+    with Library.open(library_copy, model=tiny_bundle) as lib:
+        assert_searchable(lib)
+        assert lib.status().files["indexed"] == 24
+
+
+# -- broken caches -------------------------------------------------------------------------------
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+
+
+def _garbage_same_size(path: Path) -> None:
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, path.stat().st_size, dtype=np.uint8).tobytes())
+
+
+def _garbage_text(path: Path) -> None:
+    path.write_bytes(b"\x00\xffnot json at all{")
+
+
+def _other_model(path: Path) -> None:
+    path.write_text(path.read_text().replace('"fingerprint": "', '"fingerprint": "0ther'))
+
+
+@pytest.mark.parametrize("damage", [
+    ("index.bin", _truncate), ("index.bin", Path.unlink), ("manifest.json", _truncate),
+    ("manifest.json", _garbage_text), ("manifest.json", Path.unlink), ("manifest.json", _other_model),
+], ids=["index-truncated", "index-missing", "manifest-truncated", "manifest-garbage", "manifest-missing",
+        "manifest-other-model"])
+def test_a_broken_vector_cache_is_rebuilt_with_a_notice(library_copy, tiny_bundle, damage):
+    name, spoil = damage
+    spoil(library_copy / "vectors" / name)
+    told: list[str] = []
+    with Library.open(library_copy, model=tiny_bundle) as lib:
+        lib.subscribe(lambda event, payload: told.append(payload) if event == "notice" else None)
+        assert_searchable(lib)
+        assert len(lib.notices) == 1 and "rebuilt from the catalog" in lib.notices[0], lib.notices
+        assert told == lib.notices
+    with Library.open(library_copy, model=tiny_bundle) as lib:   # the rebuilt cache was saved
+        assert_searchable(lib)
+        assert lib.notices == []
+
+
+def test_a_garbage_index_file_of_the_right_size_is_rebuilt(library_copy, tiny_bundle):
+    # hnswlib reads index.bin without checksums: run it in a child so that a native crash would
+    # show as a failed command here instead of killing the test run.
+    _garbage_same_size(library_copy / "vectors" / "index.bin")
+    done = clipseek(library_copy, tiny_bundle, "search", "a red circle", "-k", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    with Library.open(library_copy, model=tiny_bundle) as lib:
+        assert_searchable(lib)
+
+
+def test_a_corrupt_catalog_gives_a_clear_error_with_what_to_do(library_copy, tiny_bundle):
+    db = library_copy / "catalog.sqlite"
+    data = bytearray(db.read_bytes())
+    page = 4096
+    data[page:page * 3] = np.random.default_rng(1).integers(0, 256, page * 2, dtype=np.uint8).tobytes()
+    db.write_bytes(bytes(data))
+    for wal in (library_copy / "catalog.sqlite-wal", library_copy / "catalog.sqlite-shm"):
+        wal.unlink(missing_ok=True)
+    with pytest.raises(CatalogError) as caught:
+        with Library.open(library_copy, model=tiny_bundle) as lib:
+            lib.status()
+            lib.search("anything")
+    message = str(caught.value)
+    assert str(db) in message and "damaged" in message and "delete the library folder" in message
+    done = clipseek(library_copy, tiny_bundle, "status")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("clipseek: ") and "damaged" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def _downgrade_to_schema_1(db: Path) -> None:
+    """What ClipSeek's first catalog schema looked like: no attempts column, no lookup indexes."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.executescript("""
+            DROP INDEX ix_files_content_hash;
+            DROP INDEX ix_files_folder_status;
+            ALTER TABLE files DROP COLUMN attempts;
+            UPDATE meta SET value = '1' WHERE key = 'schema_version';
+        """)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_an_older_library_is_migrated_after_a_backup(library_copy, tiny_bundle):
+    db = library_copy / "catalog.sqlite"
+    _downgrade_to_schema_1(db)
+    done = clipseek(library_copy, tiny_bundle, "status", "--json")
+    assert done.returncode == 0, done.stderr
+    backup = library_copy / "catalog.sqlite.v1.bak"
+    assert backup.is_file()
+    old = sqlite3.connect(backup)
+    try:
+        assert old.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+        assert old.execute("SELECT count(*) FROM segments").fetchone()[0] > 0
+    finally:
+        old.close()
+    with Library.open(library_copy, model=tiny_bundle) as lib:
+        assert lib.catalog.get_meta("schema_version") == "2"
+        assert lib.status().files["indexed"] == 12
+        assert_searchable(lib)
+        assert lib.search("a red circle", k=3)
