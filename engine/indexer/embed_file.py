@@ -16,11 +16,14 @@ from typing import Callable
 
 import numpy as np
 
+from engine.indexer.prefetch import prefetch
 from engine.media import iter_segments, thumbnail
 from engine.settings import Settings
 from engine.util.atomic import atomic_write_bytes
 
 THUMB_MIN_SHORT_SIDE = 224
+CLIP_BATCH_SEGMENTS = 8   # segments per clip-encoder call
+PREFETCH_SEGMENTS = 3     # segments decoded ahead of the model
 
 
 @dataclass
@@ -64,7 +67,7 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
         on_probe(info)
     d = model.info.embed_dim
     segments: list[SegmentResult] = []
-    pending: list[tuple[object, list, np.ndarray]] = []
+    pending: list[tuple[object, np.ndarray, str]] = []   # (segment, frame features, thumbnail path)
     previous: list[tuple[float, np.ndarray, str]] = []   # (start, frame features, thumbnail) of the last segment
 
     def encode(entries: list[tuple[float, float, np.ndarray, str]]) -> None:
@@ -83,23 +86,32 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
                 frame_tokens=clips.frame_tokens[row].astype(np.float16),
                 frame_mask=mask[row].astype(np.uint8)))
 
+    thumbs_written = 0
+
+    def take(item) -> None:
+        """Thumbnail and frame features of one segment, as soon as it arrives."""
+        nonlocal thumbs_written
+        seg = item.segment
+        thumb_path = Path(thumbs_dir) / thumb_key[:2] / f"{thumb_key}_{thumbs_written}.jpg"
+        thumbs_written += 1
+        atomic_write_bytes(thumb_path, thumbnail(item.middle_frame.rgb, settings.thumbnail_width))
+        chosen = [item.frames[i] for i in pick_frames(len(item.frames), t)]
+        feats = model.encode_frames(np.stack([f.rgb for f in chosen]))
+        pending.append((seg, feats, str(thumb_path)))
+
     def flush() -> None:
         if not pending:
             return
         singles, pairs = [], []
-        for seg, frames, thumb_rgb in pending:
-            thumb_path = Path(thumbs_dir) / thumb_key[:2] / f"{thumb_key}_{len(previous_all)}.jpg"
-            previous_all.append(thumb_path)
-            atomic_write_bytes(thumb_path, thumbnail(thumb_rgb, settings.thumbnail_width))
-            feats = model.encode_frames(np.stack([f.rgb for f in frames]))
-            singles.append((seg.start, seg.end, feats, str(thumb_path)))
+        for seg, feats, thumb in pending:
+            singles.append((seg.start, seg.end, feats, thumb))
             if previous:
                 p_start, p_feats, p_thumb = previous[0]
                 half = t // 2
                 pair = np.concatenate([p_feats[pick_frames(len(p_feats), half)],
                                        feats[pick_frames(len(feats), t - half)]])
                 pairs.append((p_start, seg.end, pair, p_thumb))
-            previous[:] = [(seg.start, feats, str(thumb_path))]
+            previous[:] = [(seg.start, feats, thumb)]
         encode(singles)
         if pairs:
             encode(pairs)
@@ -107,13 +119,10 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
             on_progress(float(pending[-1][0].end))
         pending.clear()
 
-    previous_all: list[Path] = []
-
-    for item in stream:
-        frames = item.frames
-        chosen = [frames[i] for i in pick_frames(len(frames), t)]
-        pending.append((item.segment, chosen, item.middle_frame.rgb))
-        if len(pending) >= 8:
+    # Decoding runs a few segments ahead in its own thread while this one runs the model.
+    for item in prefetch(stream, depth=PREFETCH_SEGMENTS):
+        take(item)
+        if len(pending) >= CLIP_BATCH_SEGMENTS:
             flush()
     flush()
     return FileResult(duration=float(info.duration), fps=float(info.fps), width=int(info.width),

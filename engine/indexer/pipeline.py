@@ -58,7 +58,8 @@ class Indexer:
             return final
 
         workers = min(self.settings.resolved_workers(), len(files))
-        threads = max(1, (os.cpu_count() or 2) // workers)
+        # Each worker's decode thread keeps about one core busy; the model gets the rest of its share.
+        threads = max(1, (os.cpu_count() or 2) // workers - 1)
         pool = WorkerPool(PoolConfig(
             workers=workers, bundle_dir=str(self.bundle_dir), device=self.settings.device,
             threads_per_worker=threads, settings=asdict(self.settings), thumbs_dir=str(self.thumbs_dir),

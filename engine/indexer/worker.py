@@ -1,9 +1,14 @@
 """The worker process: loads the model once, then embeds files from its task queue."""
 from __future__ import annotations
 
+import errno
 import os
 import traceback
 from pathlib import Path
+
+
+INDEXING_GRAPHS = ("frame_encoder", "clip_encoder")
+WORKER_NICENESS = 10   # below the window and searches: indexing takes only the CPU they leave
 
 
 def worker_main(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir) -> None:
@@ -15,6 +20,7 @@ def worker_main(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_di
             conn.send(msg)
 
     results = _Results()
+    _lower_priority()
     # Keep native libraries from each starting one thread per core in every worker.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
@@ -28,7 +34,8 @@ def worker_main(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_di
         from engine.settings import Settings
 
         settings = Settings(**settings_dict)
-        model = load_model(bundle_dir, device=device, intra_threads=threads)
+        # Only the graphs embed_file runs: the text encoder would cost every worker a second to start.
+        model = load_model(bundle_dir, device=device, intra_threads=threads, graphs=INDEXING_GRAPHS)
     except Exception as exc:  # the parent shows this and stops indexing
         results.put(("fatal", wid, None, f"the model could not be loaded: {exc}"))
         return
@@ -51,7 +58,29 @@ def worker_main(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_di
             results.put(("failed", wid, tid, str(exc)))
         except MemoryError:
             results.put(("failed", wid, tid, "ran out of memory while decoding this file"))
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                results.put(("failed", wid, tid, _unexpected(exc)))
+                continue
+            # Not this file's fault, and every next file would fail the same way: stop the run,
+            # leaving the file pending.
+            results.put(("fatal", wid, tid, f"the disk is full: {exc.filename or thumbs_dir} cannot be written "
+                                            "(no space left on device); free disk space and index again"))
+            return
         except Exception as exc:  # an unexpected decoder error costs this file only
-            last = traceback.extract_tb(exc.__traceback__)[-1:]
-            where = f" ({last[0].name})" if last else ""
-            results.put(("failed", wid, tid, f"could not be read: {exc.__class__.__name__}: {exc}{where}"))
+            results.put(("failed", wid, tid, _unexpected(exc)))
+
+
+def _unexpected(exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:]
+    where = f" ({last[0].name})" if last else ""
+    return f"could not be read: {exc.__class__.__name__}: {exc}{where}"
+
+
+def _lower_priority() -> None:
+    """Indexing is background work: on a busy machine the GUI thread and searches come first."""
+    if hasattr(os, "nice"):
+        try:
+            os.nice(WORKER_NICENESS)
+        except OSError:
+            pass

@@ -17,6 +17,12 @@ about halves decoding time. A kept frame is then at most a few source frames aft
 (its time is still its own exact timestamp); ``stats.skipped_nonref`` says this happened.
 Pass ``skip_nonref=False`` to decode them.
 
+GOP tails: when the next keyframe starts afresh (a closed GOP) and no frame between the last
+one kept from a GOP and that keyframe can be kept (``engine.media.gop``), those frames are not
+decoded (``skip_gop_tails=None``, the default: on unless ``keyframes_only`` or ``skip_nonref``
+is False). The kept frames are exactly the ones a full decode keeps; only frames that are
+thrown away are saved. ``stats.packets_skipped`` counts them.
+
 A stream damaged in the middle does not stop the work: what decodes is kept and
 ``sampler.warnings`` says what went wrong. ``sampler.stats`` splits the time spent between
 decoding and converting (for benchmarks).
@@ -30,6 +36,7 @@ from typing import Iterator
 import av
 
 from engine.media.decode_cv import iter_opencv
+from engine.media.gop import GopPlan, H264References, PacketReader, plan_gop
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
 from engine.media.probe import check_readable, open_error, pick_video_stream, probe
 from engine.media.sampling import SampleClock, rotate_for_display, target_size
@@ -49,7 +56,7 @@ class FrameSampler:
 
     def __init__(self, path: str | Path, fps: float, short_side: int, max_frames: int | None = None, *,
                  info: MediaInfo | None = None, keyframes_only: bool | None = None,
-                 skip_nonref: bool | None = None, backend: str = "auto",
+                 skip_nonref: bool | None = None, skip_gop_tails: bool | None = None, backend: str = "auto",
                  limits: MediaLimits = DEFAULT_LIMITS):
         if backend not in ("auto", "pyav", "opencv"):
             raise ValueError(f"unknown backend {backend!r}; choose auto, pyav or opencv")
@@ -59,6 +66,7 @@ class FrameSampler:
         self.max_frames = max_frames
         self.keyframes_only = keyframes_only
         self.skip_nonref = skip_nonref
+        self.skip_gop_tails = skip_gop_tails
         self.backend = backend
         self.limits = limits
         self.info = info or probe(self.path, limits=limits, backend="opencv" if backend == "opencv" else "auto")
@@ -109,6 +117,11 @@ class FrameSampler:
             return self.skip_nonref
         return self.info.fps > 0 and self.clock.interval * self.info.fps >= NONREF_MIN_SOURCE_FRAMES
 
+    def _use_skip_gop_tails(self) -> bool:
+        if self.skip_gop_tails is not None:
+            return self.skip_gop_tails
+        return self.keyframes_only is not False and self.skip_nonref is not False
+
     def _iter_pyav(self) -> Iterator[SampledFrame]:
         check_readable(self.path)
         try:
@@ -129,7 +142,8 @@ class FrameSampler:
                 self.stats.skipped_nonref = True
             width, height = target_size(self.info.width, self.info.height, self.short_side, self.info.sample_aspect)
             times = _FrameTimes(stream, self.info.fps)
-            for frame in self._decoded(container, stream):
+            tails = self._use_skip_gop_tails() and not self.stats.keyframes_only
+            for frame in self._decoded(container, stream, times if tails else None):
                 t = times.of(frame)
                 if not self.clock.wants(t):
                     continue
@@ -141,27 +155,44 @@ class FrameSampler:
                 self.clock.take(t)
                 yield SampledFrame(time=t, rgb=rgb)
 
-    def _decoded(self, container: av.container.InputContainer,
-                 stream: av.video.stream.VideoStream) -> Iterator[av.VideoFrame]:
-        """Decoded frames; damaged packets are counted and skipped, a broken container ends the stream."""
+    def _decoded(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                 times: "_FrameTimes | None" = None) -> Iterator[av.VideoFrame]:
+        """Decoded frames; damaged packets are counted and skipped, a broken container ends the stream.
+
+        With ``times`` (the frame clock's time mapping), GOP tails nobody wants are skipped.
+        """
         ctx = stream.codec_context
-        packets = container.demux(stream)
+        packets = PacketReader(container.demux(stream))
         consecutive_errors = 0
         first_error = ""
+        plan = GopPlan()
+        position = 0                     # packets since the last keyframe
+        skipping = False                 # dropping packets until the next keyframe
+        references = H264References(ctx.extradata) if times is not None and ctx.name == "h264" else None
         while True:
             started = time.perf_counter()
             try:
-                packet = next(packets)
+                packet = packets.next()
             except StopIteration:
                 break
             except av.FFmpegError as exc:
                 self.warnings.append(f"reading stopped early: {exc.strerror or exc}")
                 packet = None
+            if packet is not None and times is not None and packet.size:
+                if packet.is_keyframe:
+                    skipping, position = False, 0
+                    plan = self._plan_gop(packets, packet, times, references)
+                else:
+                    position += 1
+                    if skipping:
+                        self.stats.packets_skipped += 1
+                        continue
             try:
                 frames = ctx.decode(packet)
                 consecutive_errors = 0
             except av.FFmpegError as exc:
                 frames = []
+                plan = GopPlan()         # a damaged GOP is decoded whole
                 self.stats.decode_errors += 1
                 consecutive_errors += 1
                 first_error = first_error or str(exc.strerror or exc)
@@ -171,6 +202,10 @@ class FrameSampler:
                 if frame.is_corrupt:
                     self.stats.corrupt_frames += 1
                 yield frame
+                if plan.tail_from is not None and times.previous is not None and times.previous >= plan.tail_from:
+                    skipping = True
+            if plan.last_needed is not None and position >= plan.last_needed:
+                skipping = True
             if packet is None:
                 break
             if consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
@@ -181,6 +216,16 @@ class FrameSampler:
         if self.stats.corrupt_frames:
             self.warnings.append(f"{self.stats.corrupt_frames} frame(s) decoded with damage")
 
+    def _plan_gop(self, packets: PacketReader, key: av.Packet, times: "_FrameTimes",
+                  references: H264References | None) -> GopPlan:
+        if key.pts is None:
+            return GopPlan()
+        rest = packets.gop_ahead()
+        if rest is None:
+            return GopPlan()
+        return plan_gop(key, rest, times.seconds_of_pts, self.clock.interval, self.clock.tolerance, references,
+                        skip_nonref=self.stats.skipped_nonref)
+
 
 class _FrameTimes:
     """Frame times in seconds from the stream start: pts*time_base, else dts, else previous + 1/fps."""
@@ -190,6 +235,13 @@ class _FrameTimes:
         self.start = stream.start_time
         self.step = 1.0 / fps if fps > 0 else 0.04
         self.previous: float | None = None
+
+    def seconds_of_pts(self, pts: int) -> float | None:
+        """What ``of`` will say for a frame with this pts; None before the start is known."""
+        start = self.start
+        if start is None or not self.time_base:
+            return None
+        return max(0.0, float((pts - start) * self.time_base))
 
     def of(self, frame: av.VideoFrame) -> float:
         ts = frame.pts if frame.pts is not None else frame.dts

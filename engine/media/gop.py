@@ -1,0 +1,199 @@
+"""Demuxed packets with a look-ahead to the next keyframe, and which of a GOP's packets are needed.
+
+Sampling at 2 frames per second out of 30, the frame for the last tick inside a GOP is
+often well before the GOP's end; the frames after it are decoded only to be thrown away.
+They need not be decoded at all when the next keyframe starts afresh. At each keyframe the
+decoder reads the GOP's packets ahead (headers only, nothing is decoded) and makes a
+``GopPlan``:
+  * ``last_needed``: for H.264, whose packets say whether other frames refer to them
+    (nal_ref_idc, what skip_frame="NONREF" looks at), which frames the decoder will output is
+    known in advance, so is every frame the sampling clock can keep (``needed_packets``); every
+    packet after the last of them in decode order is skipped.
+  * ``tail_from`` otherwise: once a frame at or after the time of the last tick the GOP can
+    serve has come out (``gop_last_wanted``), no later frame of it can be kept.
+Open GOPs (pictures after the next keyframe that are shown before it and may refer back into
+this GOP) are detected and never skipped.
+"""
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+import av
+
+LOOKAHEAD_PACKETS = 2048   # longest GOP read ahead (68 s at 30 fps); longer ones are decoded whole
+LEADING_CHECK = 16         # packets after a keyframe searched for pictures shown before it
+
+_END = object()
+
+
+class PacketReader:
+    """``container.demux(stream)`` as a queue that can be read ahead.
+
+    ``next()`` returns packets in decode order and raises StopIteration at the end, or the
+    FFmpegError the demuxer raised, at the place in the stream where it happened.
+    """
+
+    def __init__(self, packets: Iterator[av.Packet]):
+        self._packets = packets
+        self._ahead: deque = deque()
+        self._done = False
+
+    def next(self) -> av.Packet:
+        item = self._ahead.popleft() if self._ahead else self._read()
+        if item is _END:
+            raise StopIteration
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def _read(self):
+        if self._done:
+            return _END
+        try:
+            return next(self._packets)
+        except StopIteration:
+            self._done = True
+            return _END
+        except av.FFmpegError as exc:   # a broken container ends the stream after this error
+            self._done = True
+            return exc
+
+    def _peek(self, i: int):
+        while len(self._ahead) <= i:
+            item = self._read()
+            self._ahead.append(item)
+            if item is _END or isinstance(item, Exception):
+                break
+        return self._ahead[i] if i < len(self._ahead) else _END
+
+    def gop_ahead(self) -> list[av.Packet] | None:
+        """The packets up to the next keyframe or the end (this GOP's rest, left in the queue); None
+        when unknown (a packet without pts, a read error, too long, or pictures after the next
+        keyframe that are shown before it: an open GOP)."""
+        rest: list[av.Packet] = []
+        for i in range(LOOKAHEAD_PACKETS):
+            item = self._peek(i)
+            if item is _END or (not isinstance(item, Exception) and _is_flush(item)):
+                return rest
+            if isinstance(item, Exception) or item.pts is None:
+                return None
+            if item.is_keyframe:
+                return rest if not self._leads_back(i, item.pts) else None
+            rest.append(item)
+        return None
+
+    def _leads_back(self, key_index: int, key_pts: int) -> bool:
+        """Whether packets just after the keyframe at ``key_index`` are shown before it."""
+        for j in range(key_index + 1, key_index + 1 + LEADING_CHECK):
+            item = self._peek(j)
+            if item is _END or isinstance(item, Exception) or _is_flush(item) or item.is_keyframe:
+                return False
+            if item.pts is None or item.pts < key_pts:
+                return True
+        return False
+
+
+def _is_flush(packet: av.Packet) -> bool:
+    return packet.size == 0
+
+
+def gop_last_wanted(stamps: list[int], to_seconds, interval: float, tolerance: float) -> float | None:
+    """The frame time from which on nothing more of this GOP is wanted, or None.
+
+    ``stamps``: pts of this GOP's packets (the keyframe's included); ``to_seconds(pts)`` maps them
+    like the frame clock does. The clock keeps the first frame at or after each tick
+    k * interval - tolerance; the GOP's frames end at t_max, so the last tick it can serve is
+    k_last = floor((t_max + tolerance) / interval). Once a frame at or after that tick's time is
+    out, no later frame of the GOP can be kept.
+    """
+    if not stamps:
+        return None
+    t_max = to_seconds(max(stamps))
+    if t_max is None:
+        return None
+    k_last = math.floor((t_max + tolerance) / interval + 1e-9)
+    return k_last * interval - tolerance
+
+
+@dataclass(frozen=True)
+class GopPlan:
+    tail_from: float | None = None     # frame time from which nothing more of this GOP is kept
+    last_needed: int | None = None     # decode-order index (0 = keyframe) of the last packet needed
+
+
+def needed_packets(times: Sequence[float], output: Sequence[bool], interval: float, tolerance: float) -> int:
+    """Decode-order index of the last packet holding a frame the sampling clock can keep.
+
+    ``times[i]``: frame time of packet i (decode order, 0 = the keyframe); ``output[i]``: whether
+    the decoder outputs it. For every tick the GOP can serve, the clock keeps the first frame out at
+    or after k * interval - tolerance; the GOP's earliest frame may also stand for earlier ticks.
+    """
+    shown = sorted((t, i) for i, (t, out) in enumerate(zip(times, output)) if out)
+    if not shown:
+        return len(times) - 1
+    starts = [t for t, _ in shown]
+    last = shown[0][1]
+    first_tick = max(0, math.floor((starts[0] + tolerance) / interval + 1e-9))
+    last_tick = math.floor((starts[-1] + tolerance) / interval + 1e-9)
+    for k in range(first_tick, last_tick + 1):
+        j = bisect_left(starts, k * interval - tolerance)
+        if j < len(shown):
+            last = max(last, shown[j][1])
+    return last
+
+
+class H264References:
+    """Whether H.264 packets hold reference pictures (nal_ref_idc != 0), from their NAL headers."""
+
+    SLICE_TYPES = (1, 5)
+
+    def __init__(self, extradata: bytes | None):
+        # avcC extradata (MP4, MKV) starts with version 1 and gives the NAL length size; else Annex B.
+        self.length_size = (extradata[4] & 3) + 1 if extradata and len(extradata) > 4 and extradata[0] == 1 else 0
+
+    def is_reference(self, packet: av.Packet) -> bool | None:
+        """True/False when every slice agrees, None when unsure (no slice found, mixed fields)."""
+        try:
+            headers = self._headers(bytes(packet))
+        except (ValueError, IndexError):
+            return None
+        refs = {(h >> 5) & 3 != 0 for h in headers if h & 0x1F in self.SLICE_TYPES}
+        return refs.pop() if len(refs) == 1 else None
+
+    def _headers(self, data: bytes) -> list[int]:
+        out = []
+        if self.length_size:
+            pos, size = 0, self.length_size
+            while pos + size < len(data):
+                length = int.from_bytes(data[pos:pos + size], "big")
+                out.append(data[pos + size])
+                pos += size + length
+            return out
+        pos = data.find(b"\x00\x00\x01")
+        while pos >= 0 and pos + 3 < len(data):
+            out.append(data[pos + 3])
+            pos = data.find(b"\x00\x00\x01", pos + 3)
+        return out
+
+
+def plan_gop(key: av.Packet, rest: list[av.Packet], to_seconds: Callable[[int], float | None], interval: float,
+             tolerance: float, references: H264References | None, skip_nonref: bool) -> GopPlan:
+    """What of this GOP to decode (see the module text); ``references`` only for H.264."""
+    packets = [key, *rest]
+    times = [to_seconds(p.pts) for p in packets]
+    if any(t is None for t in times):
+        return GopPlan()
+    tail_from = gop_last_wanted([p.pts for p in packets], to_seconds, interval, tolerance)
+    if references is None:
+        return GopPlan(tail_from=tail_from)
+    if skip_nonref:
+        output = [True] + [references.is_reference(p) for p in rest]
+        if any(o is None for o in output):
+            return GopPlan(tail_from=tail_from)
+    else:
+        output = [True] * len(packets)
+    return GopPlan(tail_from=tail_from, last_needed=needed_packets(times, output, interval, tolerance))
