@@ -3,7 +3,8 @@
 PY := .venv/bin/python
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: demo test test-fast venv venv-runtime lint screenshots bench bench-quality train-demo-model clean
+.PHONY: demo test test-fast venv venv-runtime lint screenshots bench bench-quality train-demo-model \
+	train-full train-plain installer installer-gpu check-installer clean
 
 venv:
 	scripts/bootstrap.sh full
@@ -36,9 +37,26 @@ bench: venv
 	$(PY) benchmarks/gui_responsiveness.py
 	$(PY) benchmarks/quality_shapes.py
 
+# The full stack and its mean-pooling baseline train side by side (one core each, same 40-minute budget);
+# the full one exports to assets/models/clipseek-shapes, the application's built-in model.
 train-demo-model: venv
+	$(MAKE) -j2 train-full train-plain
+
+train-full:
 	$(PY) -m engine.cli.main train --config engine/model/configs/train_shapes_full.json --out build/train/full
+
+train-plain:
 	$(PY) -m engine.cli.main train --config engine/model/configs/train_shapes_plain.json --out build/train/plain
+
+# Self-contained archives in dist/ (PyInstaller); see installer/README.md.
+installer: venv
+	installer/build.sh cpu
+
+installer-gpu: venv
+	installer/build.sh gpu
+
+check-installer:
+	installer/check_archive.sh dist/clipseek-0.1.0-linux-x86_64-cpu.tar.gz
 
 clean:
 	rm -rf .venv build dist

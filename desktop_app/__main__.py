@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -13,14 +15,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="library folder (default: the library in your user data folder)")
     parser.add_argument("--model", default=None, help="model bundle folder or installed model name")
     parser.add_argument("--self-test", action="store_true",
-                        help="open the window offscreen-capable, check it starts, and exit 0")
+                        help="offscreen: index two generated videos in a temporary library through the window, "
+                             "run a text and an image search, and exit 0 if all of it worked")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from PySide6.QtCore import QSettings, QTimer
+    if args.self_test:
+        return self_test(args.model)
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from desktop_app import theme
@@ -31,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("ClipSeek")
     app.setOrganizationName("ClipSeek")
     app.setApplicationDisplayName("ClipSeek")
+    app.setDesktopFileName("clipseek")   # Wayland matches the window to clipseek.desktop (its icon) by this
     prefs = QSettings("ClipSeek", "ClipSeek")
     theme.apply(app, str(prefs.value(THEME_KEY, "system")))
     try:
@@ -38,9 +44,6 @@ def main(argv: list[str] | None = None) -> int:
         path = args.library or (last_library(prefs) if args.model is None else None)
         library = open_library(path, args.model)
     except ClipSeekError as exc:
-        if args.self_test:
-            print(f"clipseek-gui: {exc}", file=sys.stderr)
-            return 2
         QMessageBox.critical(None, "ClipSeek cannot open the library", str(exc))
         return 2
     window = MainWindow(library, prefs=prefs, create_demo=demo_factory(args.model))
@@ -48,14 +51,101 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(hints, "colorSchemeChanged"):
         hints.colorSchemeChanged.connect(lambda _scheme: window.follow_system_theme())
     window.show()
-    if args.self_test:
-        window.confirm = lambda _title, _text: True   # no questions: close even while indexing
-        QTimer.singleShot(1500, window.close)
-        summary = f"library {library.path}, model {library.model_info.name}"
-        code = app.exec()
-        print(f"clipseek-gui self-test: {'ok' if code == 0 else 'failed'} ({summary})")
-        return code
     return app.exec()
+
+
+SELF_TEST_QUERY = "a big red circle moving left"
+SELF_TEST_TIMEOUT_MS = 600_000
+
+
+def self_test(model: str | None) -> int:
+    """Check an installation end to end, without a display and without touching the user's files.
+
+    In a temporary folder: two videos are generated (PyAV, no system ffmpeg), a library is opened on
+    them with the window offscreen, the window indexes them, then runs a text search and a search by
+    a frame of the first result. Exit status 0 only if both videos were indexed and both searches
+    returned moments.
+    """
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_app import theme
+    from desktop_app.views.main_window import MainWindow
+    from engine.errors import ClipSeekError
+
+    with tempfile.TemporaryDirectory(prefix="clipseek-self-test-") as tmp:
+        root = Path(tmp)
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        prefs = QSettings(str(root / "prefs.ini"), QSettings.Format.IniFormat)   # the user's stay untouched
+        theme.apply(app, "system")          # loads the stylesheet and icons: resources a bundle must carry
+        try:
+            make_self_test_videos(root / "videos")
+            library = open_library(root / "library", model)
+        except ClipSeekError as exc:
+            print(f"clipseek-gui self-test: failed: {exc}", file=sys.stderr)
+            return 2
+        library.add_folder(root / "videos")
+        report = f"model {library.model_info.name}"
+        window = MainWindow(library, prefs=prefs)
+        window.confirm = lambda _title, _text: True   # no questions: close even while indexing
+        state = {"step": "index", "failure": None, "report": report}
+
+        def finish(failure: str | None) -> None:
+            if state["step"] == "done":
+                return
+            state["step"], state["failure"] = "done", failure
+            window.close()
+            app.exit(0 if failure is None else 1)
+
+        def indexed(progress) -> None:
+            if state["step"] != "index":
+                return
+            status = library.status()
+            count = status.files.get("indexed", 0)
+            if progress is None or count != 2:
+                finish(f"indexing ended with {count} of 2 videos indexed; problems: "
+                       + ("; ".join(f"{p.path}: {p.reason}" for p in library.problems()) or "none"))
+                return
+            state["step"] = "text"
+            window.search(SELF_TEST_QUERY)
+
+        def shown(count: int) -> None:
+            if count == 0:
+                finish(f"the {state['step']} search found no moments")
+            elif state["step"] == "text":
+                first = window.results_model.moment(0)
+                frame = root / "query.jpg"
+                frame.write_bytes(library.preview_frames(first, count=1)[0])
+                state["step"] = "image"
+                window.search_image(frame)
+            elif state["step"] == "image":
+                state["report"] = f"{report} on {', '.join(library.providers)}"
+                finish(None)
+
+        window.indexing_finished.connect(indexed)
+        window.results_shown.connect(shown)
+        window.search_worker.failed.connect(lambda _request, message: finish(f"search failed: {message}"))
+        QTimer.singleShot(SELF_TEST_TIMEOUT_MS, lambda: finish(f"timed out at the {state['step']} step"))
+        window.show()
+        app.exec()
+        if state["failure"] is not None:
+            print(f"clipseek-gui self-test: failed: {state['failure']} ({report})", file=sys.stderr)
+            return 1
+        print(f"clipseek-gui self-test: ok (2 videos indexed, text and image search answered; "
+              f"{state['report']})")
+        return 0
+
+
+def make_self_test_videos(folder: Path) -> None:
+    """Two short shapes-world videos, encoded with PyAV's own FFmpeg (MPEG-4 in .mp4)."""
+    import numpy as np
+
+    from engine.shapes.generate import VideoOptions, generate_video
+
+    options = VideoOptions(max_size=(320, 240), shots=(2, 2), formats=(("mpeg4", "mp4"),), encoder="pyav")
+    for index in range(2):
+        generate_video(folder / f"self-test-{index}.mp4", np.random.default_rng(index), options)
 
 
 def last_library(prefs) -> Path | None:
