@@ -376,7 +376,11 @@ def _evaluate_after(model, cfg: TrainConfig, spec, out: Path) -> dict:
 def _export(model, bundle: Path, record: dict | None = None) -> Path:
     from engine.model.export import export_model
 
-    return Path(export_model(model, bundle, extra_config={"training": record} if record else None))
+    extra = None
+    if record:
+        # "weights" names where the backbone started; after training the weights are this run's.
+        extra = {"training": record, "weights": f"trained from {model.weights_source} initialisation"}
+    return Path(export_model(model, bundle, extra_config=extra))
 
 
 def training_record(checkpoint: Checkpoint) -> dict:

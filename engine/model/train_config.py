@@ -139,7 +139,7 @@ def resolve_config_path(name_or_path: str | Path) -> Path:
 
 
 def load_train_config(name_or_path: str | Path) -> TrainConfig:
-    """Read a config file; relative data paths become absolute against the file's folder."""
+    """Read a config file; relative data and export paths become absolute against the file's folder."""
     path = resolve_config_path(name_or_path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -158,6 +158,8 @@ def load_train_config(name_or_path: str | Path) -> TrainConfig:
             value = getattr(source, key)
             if value and not Path(value).expanduser().is_absolute():
                 setattr(source, key, str((path.parent / value).resolve()))
+    if cfg.export_after and not Path(cfg.export_after).expanduser().is_absolute():
+        cfg.export_after = str((path.parent / cfg.export_after).resolve())
     cfg.name = cfg.name or path.stem
     cfg.source = str(path.resolve())
     return cfg

@@ -32,10 +32,13 @@ def test_config_file_roundtrip_and_relative_paths(tmp_path):
     (tmp_path / "sub").mkdir()
     path = tmp_path / "sub" / "train_x.json"
     path.write_text(json.dumps({"comment": "a test", "stack": "plain", "steps": 5, "batch_size": 4, "seed": 7,
-                                "data": {"kind": "annotations", "annotations": "../ann.json"}}))
+                                "data": {"kind": "annotations", "annotations": "../ann.json"},
+                                "export_after": "../bundles/x"}))
     cfg = load_train_config(path)
     assert cfg.seed == 7 and cfg.steps == 5 and cfg.name == "train_x"
     assert cfg.data.annotations == str((tmp_path / "ann.json").resolve())
+    # where the bundle goes does not depend on the folder training was started from
+    assert cfg.export_after == str((tmp_path / "bundles" / "x").resolve())
     assert TrainConfig.from_dict(cfg.to_dict()).to_dict() == cfg.to_dict()
     assert cfg.total_steps(n_clips=100) == 5
     cfg.steps, cfg.epochs = None, 2
@@ -66,6 +69,8 @@ def test_bundled_configs_load():
     assert full.stack != plain.stack
     differing = {k for k, v in full.to_dict().items() if plain.to_dict()[k] != v}
     assert differing <= {"stack", "name", "source", "export_after"}
+    root = CONFIG_DIR.parent.parent.parent
+    assert full.export_after == str((root / "assets" / "models" / "clipseek-shapes").resolve())
 
 
 def test_unknown_config_name_lists_the_known_ones():
