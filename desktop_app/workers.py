@@ -9,6 +9,7 @@ import logging
 import traceback
 from typing import TYPE_CHECKING, Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
 from engine.api import IndexControl
@@ -52,8 +53,10 @@ class _Task(QRunnable):
 class TaskRunner(QObject):
     """Runs callables on a thread pool and calls back on the GUI thread.
 
-    ``run(fn, on_done, on_error)``; a runner with ``max_threads=1`` keeps work in order.
-    ``wait()`` blocks until queued work finished (used at shutdown and in tests).
+    ``run(fn, on_done, on_error, owner=None)``; a runner with ``max_threads=1`` keeps work in order.
+    A callback belongs to ``owner`` (by default the QObject whose method it is): when the owner was
+    closed and deleted before the work finished, the callback is dropped instead of touching dead
+    widgets. ``wait()`` blocks until queued work finished (used at shutdown and in tests).
     """
 
     def __init__(self, max_threads: int = 2, parent: QObject | None = None) -> None:
@@ -63,13 +66,13 @@ class TaskRunner(QObject):
         self._live: set[_TaskSignals] = set()
 
     def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
-            on_error: Callable[[str], None] | None = None) -> None:
+            on_error: Callable[[str], None] | None = None, owner: QObject | None = None) -> None:
         signals = _TaskSignals(self)
         self._live.add(signals)
         if on_done is not None:
-            signals.done.connect(on_done)
+            signals.done.connect(_while_alive(on_done, owner))
         if on_error is not None:
-            signals.failed.connect(on_error)
+            signals.failed.connect(_while_alive(on_error, owner))
         signals.done.connect(lambda _r, s=signals: self._forget(s))
         signals.failed.connect(lambda _m, s=signals: self._forget(s))
         self.pool.start(_Task(fn, signals))
@@ -80,6 +83,19 @@ class TaskRunner(QObject):
 
     def wait(self, msecs: int = -1) -> bool:
         return self.pool.waitForDone(msecs)
+
+
+def _while_alive(callback: Callable[[Any], None], owner: QObject | None) -> Callable[[Any], None]:
+    owner = owner if owner is not None else getattr(callback, "__self__", None)
+    if not isinstance(owner, QObject):
+        return callback
+
+    def call(value: Any) -> None:
+        if shiboken6.isValid(owner):
+            callback(value)
+        else:
+            log.debug("dropped the result of a task whose window is gone")
+    return call
 
 
 class SearchWorker(QObject):

@@ -290,7 +290,7 @@ class MainWindow(QMainWindow):
     def add_folder(self, path: str | Path) -> None:
         library = self.library
         self.runner.run(lambda: library.add_folder(path), lambda _info: self._after_folder_added(),
-                        self._show_error)
+                        self._show_error, owner=self)
 
     def _after_folder_added(self) -> None:
         self._has_folders = True
@@ -306,7 +306,8 @@ class MainWindow(QMainWindow):
                                               "only their index entries are deleted."):
             return
         library = self.library
-        self.runner.run(lambda: library.remove_folder(path), lambda _r: self.refresh_library(), self._show_error)
+        self.runner.run(lambda: library.remove_folder(path), lambda _r: self.refresh_library(), self._show_error,
+                        owner=self)
 
     def dragEnterEvent(self, event) -> None:
         if any(url.isLocalFile() and os.path.isdir(url.toLocalFile()) for url in event.mimeData().urls()):

@@ -218,7 +218,7 @@ class SettingsDialog(QDialog):
 
     def import_model(self, folder: str) -> None:
         self.runner.run(lambda: self.library.import_model(folder), lambda _e: self.refresh_models(),
-                        self._show_error)
+                        self._show_error, owner=self)
 
     def _on_install(self) -> None:
         spec = self.install_spec.text().strip()

@@ -29,10 +29,15 @@ def test_models_device_sampling_and_theme(qtbot, themed, library, tiny_bundle):
     qtbot.waitUntil(lambda: "CPU" in dialog.providers_label.text(), timeout=20_000)
 
     dialog.import_model(str(tiny_bundle))
-    qtbot.waitUntil(lambda: dialog.model_list.count() >= 1, timeout=10_000)
-    item = dialog.model_list.item(0)
-    assert "[active" in item.text() and ("KB" in item.text() or "MB" in item.text())
-    dialog.model_list.setCurrentRow(0)
+
+    def active_rows() -> list[int]:
+        return [row for row in range(dialog.model_list.count()) if "[active" in dialog.model_list.item(row).text()]
+
+    qtbot.waitUntil(lambda: len(active_rows()) == 1, timeout=10_000)
+    row = active_rows()[0]
+    assert "tiny" in dialog.model_list.item(row).text()
+    assert "KB" in dialog.model_list.item(row).text() or "MB" in dialog.model_list.item(row).text()
+    dialog.model_list.setCurrentRow(row)
     assert not dialog.use_button.isEnabled()          # it is already the active model
 
     dialog.sample_fps.setValue(4.0)
@@ -58,6 +63,30 @@ def test_install_failure_is_shown_not_raised(qtbot, themed, library):
     qtbot.waitUntil(lambda: dialog.install_button.isEnabled(), timeout=20_000)
     assert dialog.install_status.text() and "Traceback" not in dialog.install_status.text()
     runner.wait()
+
+
+def test_a_result_for_a_closed_window_is_dropped(qtbot):
+    """Work that outlives its dialog must not call into the deleted widgets."""
+    import threading
+
+    from PySide6.QtWidgets import QLabel
+
+    runner = TaskRunner()
+    label = QLabel()
+    release = threading.Event()
+    runner.run(lambda: release.wait(10) and "late", lambda text: label.setText(text), owner=label)
+    label.deleteLater()
+    qtbot.waitUntil(lambda: not __import__("shiboken6").isValid(label), timeout=5_000)
+    release.set()
+    runner.wait()
+    qtbot.wait(50)                                     # the queued callback would run here, and raise
+
+    seen = []
+    alive = QLabel()
+    qtbot.addWidget(alive)
+    runner.run(lambda: "ok", lambda text: (alive.setText(text), seen.append(text)), owner=alive)
+    qtbot.waitUntil(lambda: seen == ["ok"], timeout=5_000)
+    assert alive.text() == "ok"
 
 
 def test_theme_switch_recolours(qapp):
