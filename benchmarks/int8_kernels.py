@@ -1,0 +1,92 @@
+"""int8 weight formats on this CPU: speed and drift from fp32 of the ViT-B-32 frame and text encoders.
+
+    .venv/bin/python benchmarks/int8_kernels.py
+
+Compares fp32, dynamic int8 with signed weights (u8 x s8 kernels: fast, but they saturate on x86 CPUs
+without VNNI) and dynamic int8 with unsigned weights (u8 x u8: what `clipseek model export --int8`
+writes). One intra-op thread, a batch of 12, median of 10 runs, on a random-weight ViT-B-32 bundle.
+Prints a table and writes benchmarks/out/int8_kernels.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime.quantization import QuantType, quantize_dynamic
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "out"
+BUNDLE = OUT / "vit-b-32-fp32"
+BATCH = 12
+RUNS = 10
+WEIGHTS = {"int8, signed weights": QuantType.QInt8, "int8, unsigned weights": QuantType.QUInt8}
+
+
+def export_bundle() -> None:
+    if not (BUNDLE / "bundle.json").exists():
+        subprocess.run([sys.executable, "-m", "engine.cli.main", "model", "export", "ViT-B-32", "--random-weights",
+                        "--out", str(BUNDLE)], check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+
+
+def inputs_for(session: ort.InferenceSession, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    feeds = {}
+    for spec in session.get_inputs():
+        shape = [dim if isinstance(dim, int) else BATCH for dim in spec.shape]
+        if "int" in spec.type:
+            feeds[spec.name] = rng.integers(1, 40_000, shape).astype(np.int64)
+        else:
+            feeds[spec.name] = rng.standard_normal(shape).astype(np.float32)
+    return feeds
+
+
+def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    return float((np.sum(a * b, 1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)).min())
+
+
+def measure(path: Path, feeds: dict[str, np.ndarray]) -> tuple[float, np.ndarray]:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    output = session.run(None, feeds)[0]
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        session.run(None, feeds)
+        times.append(time.perf_counter() - started)
+    return 1000 * float(np.median(times)), output
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    export_bundle()
+    rows = []
+    print(f"{'graph':14s} {'weights':24s} {'ms per batch of 12':>18s} {'min cosine to fp32':>19s}")
+    for graph in ("frame_encoder", "text_encoder"):
+        fp32 = BUNDLE / f"{graph}.onnx"
+        variants = {"fp32": fp32}
+        for name, weight_type in WEIGHTS.items():
+            variants[name] = OUT / f"{graph}-{weight_type.name}.onnx"
+            quantize_dynamic(str(fp32), str(variants[name]), weight_type=weight_type, per_channel=True,
+                             op_types_to_quantize=["MatMul", "Gemm"])
+        feeds = inputs_for(ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"]),
+                           np.random.default_rng(0))
+        reference = None
+        for name, path in variants.items():
+            ms, output = measure(path, feeds)
+            reference = output if reference is None else reference
+            cosine = min_cosine(reference, output)
+            rows.append({"graph": graph, "weights": name, "ms": round(ms, 1), "min_cosine": round(cosine, 5)})
+            print(f"{graph:14s} {name:24s} {ms:18.1f} {cosine:19.5f}", flush=True)
+    (OUT / "int8_kernels.json").write_text(json.dumps({"command": " ".join(sys.argv), "cores": os.cpu_count(),
+                                                       "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
