@@ -198,12 +198,14 @@ def run(precision: str, searches: int) -> dict:
                 "p99_gap_ms": float(np.percentile(ms, 99)), "gaps_over_50ms": int((ms > 50 + TICK_MS).sum())}
 
     phases = {k: summary(v) for k, v in heartbeat.gaps.items() if k in ("indexing", "searching")}
+    # The 2 s after the window opens (it loads the model then): reported, not part of the target.
+    opening = summary(heartbeat.gaps["idle"]) if heartbeat.gaps.get("idle") else None
     progress = state["progress"]
     return {"precision": bundle.name, "video_seconds": getattr(progress, "seconds_done", None),
             "files_indexed": getattr(progress, "indexed", None), "index_wall_s": state["index_s"],
             "searches_while_indexing": state["searches_while_indexing"], "searches_after": state["searches_after"],
             "search_ms_p50": float(np.percentile(state["search_ms"], 50)) if state["search_ms"] else None,
-            "phases": phases,
+            "phases": phases, "window_opening": opening,
             "longest_stall_ms": max(p["longest_stall_ms"] for p in phases.values()), "target_ms": TARGET_MS,
             "gui_thread_during_stalls": watch.top()}
 
@@ -222,7 +224,10 @@ def main() -> None:
     print_table(["phase", "heartbeat ticks", "longest stall ms", "p99 gap ms", "gaps > 50 ms", "target"],
                 [[k, p["ticks"], p["longest_stall_ms"], p["p99_gap_ms"], p["gaps_over_50ms"],
                   f"<= {TARGET_MS:g} ms: {'met' if p['longest_stall_ms'] <= TARGET_MS else 'MISSED'}"]
-                 for k, p in r["phases"].items()])
+                 for k, p in r["phases"].items()]
+                + ([["(window opening)", r["window_opening"]["ticks"], r["window_opening"]["longest_stall_ms"],
+                     r["window_opening"]["p99_gap_ms"], r["window_opening"]["gaps_over_50ms"], "not judged"]]
+                   if r["window_opening"] else []))
     if r["gui_thread_during_stalls"]:
         print(f"\nwhat the GUI thread was running when the heartbeat was {StallWatch.STALL_PROBE_MS}+ ms late "
               "(5-ms samples):")

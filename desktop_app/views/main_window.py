@@ -246,6 +246,7 @@ class MainWindow(QMainWindow):
         self.player.stop()
         self.setWindowTitle(f"ClipSeek — {library.path}")
         self.prefs.setValue(LAST_LIBRARY_KEY, str(library.path))
+        self.runner.run(library.prepare, None, self._show_error)   # the first search then starts at once
         self.refresh_library(then_index=True)
 
     def refresh_library(self, then_index: bool = False) -> None:

@@ -114,6 +114,15 @@ class Library:
                 self._model = load_model(self.bundle_dir, device=self.settings.device)
             return self._model
 
+    def prepare(self) -> None:
+        """Open the model and the vector index now instead of at the first search.
+
+        Reading the tokenizer holds the GIL for a fifth of a second (the tokenizers library parses
+        its vocabulary without releasing it); a window calls this on a worker as it opens, so that
+        pause falls at start-up rather than into the first search, typing or indexing.
+        """
+        _ = self.model, self.vectors
+
     @property
     def vectors(self) -> VectorIndex:
         with self._open_lock:

@@ -134,6 +134,12 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     qtbot.waitUntil(lambda: window.problems_model.rowCount() == 1, timeout=10_000)
 
 
+def test_the_window_opens_the_model_before_the_first_search(qtbot, window):
+    # Loading it holds the GIL for a moment; that must happen as the window opens, not mid-search.
+    qtbot.waitUntil(lambda: window.library._model is not None and window.library._vectors is not None,
+                    timeout=30_000)
+
+
 def test_a_folder_dropped_on_the_window_is_added(qtbot, window, tmp_path):
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
