@@ -196,7 +196,7 @@ def quantize_int8(path: Path) -> None:
     Unsigned weights (u8 x u8): on x86 CPUs without VNNI (AVX2, AVX-512 before VNNI) the u8 x s8
     kernel sums in saturating 16-bit pairs, and a text vector drifted to cosine 0.98 of fp32 there;
     7-bit signed weights (reduce_range) avoid that but lose precision (0.998). A bundle runs on
-    whatever CPU the user has, so it takes the kernel that is exact everywhere.
+    whatever CPU the user has, so it takes the kernel that never saturates.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
