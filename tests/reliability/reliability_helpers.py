@@ -1,7 +1,8 @@
-"""Helpers of the reliability tests: the CLI as a subprocess, and a network trap for subprocesses."""
+"""Helpers of the reliability tests: the CLI as a subprocess, a network trap for subprocesses, SQLite's integrity check."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,12 @@ def clipseek(library: Path, bundle: Path, *args, env: dict | None = None, timeou
     return subprocess.run([sys.executable, "-m", "engine.cli.main", "--library", str(library), "--model",
                            str(bundle), *map(str, args)], capture_output=True, text=True,
                           env=env or cli_env(), timeout=timeout, cwd=REPO, **popen)
+
+
+def integrity(db: Path) -> str:
+    """SQLite's own verdict on a catalog file: "ok" or the first problem."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        conn.close()

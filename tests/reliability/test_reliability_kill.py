@@ -11,7 +11,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reliability_helpers import REPO, cli_env, clipseek
+from reliability_helpers import REPO, cli_env, clipseek, integrity
 from engine.api.library import Library
 
 pytestmark = pytest.mark.slow
@@ -70,14 +69,6 @@ class IndexRun:
         assert self.proc.stderr is not None
         self.stderr = self.proc.stderr.read()
         return False
-
-
-def integrity(db: Path) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        conn.close()
 
 
 def check_library(library: Path, bundle: Path, finished: dict[int, tuple]) -> set[int]:

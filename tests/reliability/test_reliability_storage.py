@@ -17,7 +17,7 @@ import pytest
 from engine.api.library import Library
 from engine.errors import CatalogError
 from engine.settings import Settings
-from reliability_helpers import clipseek
+from reliability_helpers import clipseek, integrity
 
 pytestmark = pytest.mark.slow
 
@@ -37,14 +37,6 @@ def library_copy(indexed_library, tmp_path) -> Path:
     target = tmp_path / "library"
     shutil.copytree(indexed_library, target)
     return target
-
-
-def integrity(db: Path) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        conn.close()
 
 
 def statuses(db: Path) -> dict[str, int]:
