@@ -1,4 +1,5 @@
-"""Helpers of the reliability tests: the CLI as a subprocess, a network trap for subprocesses, SQLite's integrity check."""
+"""Helpers of the reliability tests: the CLI as a subprocess, a network trap for subprocesses,
+and SQLite's integrity check."""
 from __future__ import annotations
 
 import os
