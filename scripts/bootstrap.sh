@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create or update .venv with everything ClipSeek needs; safe to run again.
-# Usage: scripts/bootstrap.sh [runtime|full]   (full adds the train and dev extras)
+# Usage: scripts/bootstrap.sh [runtime|full]   (full adds the train, dev and shared extras)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour="${1:-full}"
@@ -8,7 +8,7 @@ flavour="${1:-full}"
 debian_packages=(ffmpeg xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
                  libxcb-xinerama0 libxcb-xkb1 libxcb-randr0 libxcb-shape0 libxcb-cursor0 libxkbcommon-x11-0
                  libxkbcommon0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 libpulse0
-                 fonts-dejavu-core)
+                 fonts-dejavu-core postgresql)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${debian_packages[@]}"; do
@@ -30,7 +30,7 @@ stamp=.venv/.clipseek-$flavour-$(cat pyproject.toml scripts/bootstrap.sh | sha25
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip wheel setuptools
   if [ "$flavour" = full ]; then
-    .venv/bin/python -m pip install -q -e ".[train,dev]"
+    .venv/bin/python -m pip install -q -e ".[train,dev,shared]"
   else
     .venv/bin/python -m pip install -q -e .
   fi

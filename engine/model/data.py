@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -370,16 +371,53 @@ def _half_clip(clips: ClipSet, index: int, count: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- batches
 
+def caption_neighbours(captions: list[list[str]], max_word_difference: int = 3) -> list[np.ndarray]:
+    """For each clip, the clips whose (first) caption is a different sentence within a few words of it.
+
+    Captions are compared as bags of words (case and punctuation ignored): the distance is the number of words in one and not the other,
+    counted with multiplicity. Within 3 words, "a big red circle moving left" has as neighbours the same
+    object moving right, growing or staying still, the small one, the blue one, the square...; "A, then B"
+    has "B, then A" (distance 0, a different sentence). These are the negatives a model must tell apart by
+    one attribute, which random batches of a small vocabulary rarely contain.
+    """
+    firsts = [caps[0] for caps in captions]
+    unique = sorted(set(firsts))
+    row = {c: i for i, c in enumerate(unique)}
+    words = {c: re.findall(r"[\w']+", c.lower()) for c in unique}
+    vocabulary = sorted({w for ws in words.values() for w in ws})
+    column = {w: j for j, w in enumerate(vocabulary)}
+    counts = np.zeros((len(unique), len(vocabulary)), np.int16)
+    for i, caption in enumerate(unique):
+        for word in words[caption]:
+            counts[i, column[word]] += 1
+    clips_of: list[list[int]] = [[] for _ in unique]
+    for clip, caption in enumerate(firsts):
+        clips_of[row[caption]].append(clip)
+    near_captions: list[np.ndarray] = []
+    for chunk in iterate_chunks(len(unique), 256):
+        distance = np.abs(counts[chunk, None, :] - counts[None, :, :]).sum(axis=2)
+        for offset, d in enumerate(distance):
+            near = np.flatnonzero(d <= max_word_difference)
+            near_captions.append(near[near != chunk.start + offset])
+    by_caption = [np.asarray(sorted(c for j in near for c in clips_of[j]), np.int64) for near in near_captions]
+    return [by_caption[row[caption]] for caption in firsts]
+
+
 @dataclass(frozen=True)
 class BatchPlan:
     """Which clips and which of their captions make up each step; a pure function of (seed, step).
 
     Epoch e visits the clips in the order of a permutation drawn from (seed, e); a batch drops clips whose
     chosen caption already appears in it, so identical captions are never each other's negatives.
+    With ``neighbours`` and ``hard_groups`` > 0, the first ``hard_groups`` clips of each batch bring
+    ``group_size - 1`` of their caption neighbours along (hard negatives), in place of the batch's last clips.
     """
     n_clips: int
     batch_size: int
     seed: int
+    neighbours: list[np.ndarray] | None = None
+    hard_groups: int = 0
+    group_size: int = 4
 
     @property
     def steps_per_epoch(self) -> int:
@@ -390,6 +428,8 @@ class BatchPlan:
         epoch, within = divmod(step, self.steps_per_epoch)
         order = np.random.default_rng([self.seed, epoch]).permutation(self.n_clips)
         chosen = order[within * self.batch_size:(within + 1) * self.batch_size]
+        if self.neighbours is not None and self.hard_groups > 0:
+            chosen = self._with_hard_groups(chosen, np.random.default_rng([self.seed, epoch, within, 2]))
         pick_rng = np.random.default_rng([self.seed, epoch, within, 1])
         seen: set[str] = set()
         clips, caption_index = [], []
@@ -402,6 +442,17 @@ class BatchPlan:
             clips.append(int(clip))
             caption_index.append(j)
         return np.asarray(clips, dtype=np.int64), caption_index
+
+    def _with_hard_groups(self, chosen: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        groups = []
+        for anchor in chosen[:self.hard_groups]:
+            near = self.neighbours[anchor]
+            take = min(self.group_size - 1, len(near))
+            groups.append(np.concatenate([[anchor], rng.choice(near, size=take, replace=False)]).astype(np.int64))
+        grouped = np.concatenate(groups)
+        rest = chosen[self.hard_groups:]
+        rest = rest[~np.isin(rest, grouped)][:max(0, len(chosen) - len(grouped))]
+        return np.concatenate([grouped, rest])[:len(chosen)]
 
 
 def iterate_chunks(n: int, chunk: int) -> Iterator[slice]:

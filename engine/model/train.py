@@ -29,7 +29,7 @@ import torch
 
 from engine.errors import ClipSeekError
 from engine.model.checkpoint import FILE_NAME, Checkpoint, load_checkpoint, load_trained_model, save_checkpoint
-from engine.model.data import BatchPlan, ClipSet
+from engine.model.data import BatchPlan, ClipSet, caption_neighbours
 from engine.model.datasets import clips_for_source
 from engine.model.schedule import lr_factor, training_progress
 from engine.model.tensors import Normalizer, encode_frames_batched, tokenize
@@ -130,7 +130,9 @@ class _Run:
         self.cfg, self.model, self.clips, self.out, self.report = cfg, model, clips, out, report
         spec = model.export_spec()
         self.normalizer = Normalizer(spec.mean, spec.std)
-        self.plan = BatchPlan(len(clips), cfg.batch_size, cfg.seed)
+        self.plan = BatchPlan(len(clips), cfg.batch_size, cfg.seed,
+                              neighbours=caption_neighbours(clips.captions) if cfg.hard_negative_groups else None,
+                              hard_groups=cfg.hard_negative_groups, group_size=cfg.hard_negative_group_size)
         self.total_steps = cfg.total_steps(len(clips))
         self.budget = cfg.time_budget_minutes * 60.0 if cfg.time_budget_minutes else None
         self.step = 0

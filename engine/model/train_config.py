@@ -51,6 +51,8 @@ class TrainConfig:
     epochs: float | None = None        # length of the run in passes over the data ...
     steps: int | None = None           # ... or in optimizer steps (steps wins when both are set)
     batch_size: int = 32
+    hard_negative_groups: int = 0      # per batch: clips that each bring caption neighbours (data.caption_neighbours)
+    hard_negative_group_size: int = 4  # clips per such group, the anchor included
     lr_backbone: float = 1e-4          # open_clip towers (0 freezes them; frame features are then cached)
     lr_heads: float = 1e-3             # method heads, prompts, logit scale
     warmup_fraction: float = 0.1       # of the run, linear from 0; cosine decay after
@@ -101,6 +103,9 @@ class TrainConfig:
             (0 <= self.head_warmup_fraction < 1,
              f"head_warmup_fraction must be within [0, 1), not {self.head_warmup_fraction}"),
             (self.weight_decay >= 0 and self.clip_norm >= 0, "weight_decay and clip_norm must be >= 0"),
+            (0 <= self.hard_negative_groups * self.hard_negative_group_size <= self.batch_size
+             and self.hard_negative_group_size >= 2,
+             "hard_negative_groups x hard_negative_group_size must fit in batch_size, and groups hold at least 2"),
             (self.steps is None or self.steps > 0, f"steps must be positive, not {self.steps}"),
             (self.epochs is None or self.epochs > 0, f"epochs must be positive, not {self.epochs}"),
             (self.time_budget_minutes is None or self.time_budget_minutes > 0, "time_budget_minutes must be > 0"),

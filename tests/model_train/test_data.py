@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from engine.model.data import (
-    BatchPlan, ClipRecord, ClipSet, DataError, Sampling, clip_pixels, compose_order_pairs, load_annotations,
-    load_clips, pick_uniform, square_frame,
+    BatchPlan, ClipRecord, ClipSet, DataError, Sampling, caption_neighbours, clip_pixels, compose_order_pairs,
+    load_annotations, load_clips, pick_uniform, square_frame,
 )
 
 
@@ -150,3 +150,32 @@ def test_batch_plan_is_deterministic_covers_each_epoch_and_skips_duplicate_capti
         assert again.tolist() == clips.tolist()
     assert len(set(seen)) == len(seen) and len(seen) >= 8      # at most two "same" clips dropped
     assert plan.batch(2, captions)[0].tolist() != plan.batch(0, captions)[0].tolist()
+
+
+def test_caption_neighbours_differ_by_one_attribute_or_by_order():
+    captions = [["a big red circle moving left"], ["a big red circle moving right"], ["a big red circle growing"],
+                ["a small blue star staying still"], ["a big red circle moving left"],
+                ["a big red circle moving left, then a small blue star growing"],
+                ["a small blue star growing, then a big red circle moving left"]]
+    near = caption_neighbours(captions)
+    assert near[0].tolist() == [1, 2]                 # same sentence (clip 4) is not a negative
+    assert near[4].tolist() == [1, 2]
+    assert near[2].tolist() == [0, 1, 4]              # "moving left" -> "growing": 3 words differ
+    assert near[3].tolist() == []                     # four attributes differ
+    assert near[5].tolist() == [6] and near[6].tolist() == [5]
+
+
+def test_hard_groups_put_caption_neighbours_in_the_same_batch():
+    captions = [[f"a {s} {c} circle moving {m}"] for s in ("big", "small") for c in ("red", "blue", "green")
+                for m in ("left", "right", "up", "down")] * 2
+    near = caption_neighbours(captions)
+    plan = BatchPlan(n_clips=len(captions), batch_size=12, seed=5, neighbours=near, hard_groups=2, group_size=4)
+    plain = BatchPlan(n_clips=len(captions), batch_size=12, seed=5)
+    for step in range(plan.steps_per_epoch):
+        clips, which = plan.batch(step, captions)
+        texts = [captions[c][j] for c, j in zip(clips, which)]
+        assert len(set(texts)) == len(texts) and len(clips) >= 8
+        anchors = plain.batch(step, captions)[0][:2]
+        for anchor in anchors:                        # each anchor arrives with neighbours of its own
+            assert sum(int(c) in set(near[anchor].tolist()) for c in clips) >= 2
+        assert plan.batch(step, captions)[0].tolist() == clips.tolist()
