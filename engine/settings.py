@@ -29,6 +29,14 @@ class Settings:
     file_timeout_seconds: float = 600.0  # a worker stuck this long on one file is stopped, the file failed
     rerank_depth: int = 100            # stage-1 candidates rescored by the reranker
     watch_debounce_seconds: float = 2.0  # quiet time before a changed file is (re)indexed by `watch`
+    # A shared library (docs/scaling.md): "" keeps catalog.sqlite and the hnswlib index in the library folder.
+    catalog_url: str = ""              # postgresql://user@host:5432/dbname
+    vector_store: str = ""             # "hnswlib", or Milvus: http://host:19530 (milvus://…), or a Milvus Lite *.db
+
+    @property
+    def shared(self) -> bool:
+        """Catalog or vectors live outside the library folder, where other machines can reach them."""
+        return bool(self.catalog_url) or self.vector_store not in ("", "hnswlib")
 
     def resolved_workers(self) -> int:
         if self.workers > 0:
@@ -42,6 +50,14 @@ class Settings:
             raise LibraryError(f"max_segment_seconds must be between 1 and 600, not {self.max_segment_seconds}")
         if self.device not in ("auto", "cpu", "gpu"):
             raise LibraryError(f"device must be one of auto, cpu, gpu, not {self.device!r}")
+        if self.catalog_url and not self.catalog_url.startswith(("postgresql://", "postgresql+psycopg://")):
+            raise LibraryError(f"catalog_url must be a PostgreSQL URL (postgresql://user@host:5432/dbname), not "
+                               f"{self.catalog_url!r}; leave it empty for the library's own catalog.sqlite")
+        store = self.vector_store
+        if store not in ("", "hnswlib") and not (store.startswith(("http://", "https://", "milvus://"))
+                                                 or store.endswith(".db")):
+            raise LibraryError(f"vector_store must be empty or 'hnswlib' (the library's own index), a Milvus URL "
+                               f"(http://host:19530) or a Milvus Lite file ending in .db, not {store!r}")
         return self
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Settings: models, device, sampling and moment length, appearance."""
+"""Settings: models, device, sampling and moment length, a shared catalog and vector store, appearance."""
 from __future__ import annotations
 
 import re
@@ -50,6 +50,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._models_tab(), "Models")
         self.tabs.addTab(self._device_tab(), "Device")
         self.tabs.addTab(self._indexing_tab(), "Indexing")
+        self.tabs.addTab(self._sharing_tab(), "Sharing")
         self.tabs.addTab(self._appearance_tab(theme_choice), "Appearance")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._on_accept)
@@ -153,6 +154,29 @@ class SettingsDialog(QDialog):
         form.addRow("Longest moment", self.max_moment)
         hint = QLabel("Higher sampling finds shorter events but indexes more slowly. "
                       "Changes apply to files indexed from now on.")
+        hint.setObjectName("StatusText")
+        hint.setWordWrap(True)
+        form.addRow(hint)
+        return page
+
+    def _sharing_tab(self) -> QWidget:
+        page = QWidget()
+        settings = self.library.settings
+        self.catalog_url = QLineEdit(settings.catalog_url)
+        self.catalog_url.setPlaceholderText("this computer: catalog.sqlite in the library folder")
+        self.catalog_url.setToolTip("postgresql://user@host:5432/dbname")
+        self.vector_store = QLineEdit(settings.vector_store)
+        self.vector_store.setPlaceholderText("this computer: hnswlib index in the library folder")
+        self.vector_store.setToolTip("A Milvus server, http://host:19530, or a Milvus Lite file ending in .db")
+        form = QFormLayout(page)
+        form.setContentsMargins(14, 14, 14, 14)
+        form.setSpacing(12)
+        form.addRow("Catalog (PostgreSQL)", self.catalog_url)
+        form.addRow("Vectors (Milvus)", self.vector_store)
+        hint = QLabel("A library shared by several people or machines keeps its catalog on PostgreSQL and its "
+                      "vectors in Milvus; its videos must be at the same paths on every machine. Leave both "
+                      "empty for a library of this computer only. Changes take effect when ClipSeek next opens "
+                      "the library.")
         hint.setObjectName("StatusText")
         hint.setWordWrap(True)
         form.addRow(hint)
@@ -265,7 +289,8 @@ class SettingsDialog(QDialog):
         device = next((b.property("device") for b in self.device_group.buttons() if b.isChecked()),
                       self.library.settings.device)
         return replace(self.library.settings, device=device, sample_fps=round(self.sample_fps.value(), 2),
-                       max_segment_seconds=round(self.max_moment.value(), 1))
+                       max_segment_seconds=round(self.max_moment.value(), 1),
+                       catalog_url=self.catalog_url.text().strip(), vector_store=self.vector_store.text().strip())
 
     def _on_accept(self) -> None:
         settings = self.chosen_settings()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -26,12 +27,13 @@ from engine.paths import default_library_dir
 from engine.search import SearchFilters, Searcher
 from engine.settings import Settings
 from engine.util.filelock import FileLock
-from engine.vectors import VectorIndex
+from engine.vectors import VectorStore, open_vector_store
 
 log = logging.getLogger(__name__)
 
 ACTIVE_MODEL_KEY = "active_model_fingerprint"
 ACTIVE_MODEL_NAME_KEY = "active_model_name"
+CATCH_UP_SECONDS = 1.0
 
 
 class Library:
@@ -47,7 +49,10 @@ class Library:
         self.events = EventHub()
         self.notices: list[str] = []
         self._model = None
-        self._vectors: VectorIndex | None = None
+        self._vectors: VectorStore | None = None
+        self._vectors_checked = 0.0
+        # Where the vectors live is fixed while the library is open (settings changes apply on reopening).
+        self._vector_store = settings.vector_store
         self._searcher: Searcher | None = None
         self._open_lock = threading.RLock()
         self._index_lock = FileLock(path / "index.lock")
@@ -63,7 +68,7 @@ class Library:
         path.mkdir(parents=True, exist_ok=True)
         (path / "thumbs").mkdir(exist_ok=True)
         settings = (settings or Settings.load(path / "settings.json")).validate()
-        catalog = Catalog.open(path)
+        catalog = Catalog.open(path, url=settings.catalog_url or None)
         try:
             registry = ModelRegistry(models_dir)
             bundle_dir = registry.resolve(model, catalog.get_meta(ACTIVE_MODEL_NAME_KEY))
@@ -90,6 +95,19 @@ class Library:
         self.catalog.set_meta(ACTIVE_MODEL_KEY, self.bundle_info.fingerprint)
         self.catalog.set_meta(ACTIVE_MODEL_NAME_KEY, self.bundle_info.name)
 
+    def _close_vectors(self) -> None:
+        """The library's own index file is written only by whoever holds the library's lock: a window
+        searching while a command indexes must not write it too (the catalog replays into it on open)."""
+        if self._vector_store not in ("", "hnswlib") or self._index_lock.held_by_us:
+            self._vectors.close()
+        elif self._index_lock.acquire():
+            try:
+                self._vectors.close()
+            finally:
+                self._index_lock.release()
+        else:
+            self._vectors.close(save=False)
+
     def __enter__(self) -> "Library":
         return self
 
@@ -99,7 +117,7 @@ class Library:
     def close(self) -> None:
         with self._open_lock:
             if self._vectors is not None:
-                self._vectors.close()
+                self._close_vectors()
                 self._vectors = None
             self._searcher = None
             self.catalog.close()
@@ -124,11 +142,12 @@ class Library:
         _ = self.model, self.vectors
 
     @property
-    def vectors(self) -> VectorIndex:
+    def vectors(self) -> VectorStore:
         with self._open_lock:
             if self._vectors is None:
-                self._vectors = VectorIndex.open(self.path / "vectors", self.bundle_info.embed_dim,
-                                                 self.bundle_info.fingerprint, self.catalog)
+                self._vectors = open_vector_store(self._vector_store or None, self.path,
+                                                  self.bundle_info.embed_dim, self.bundle_info.fingerprint,
+                                                  self.catalog)
                 for notice in self._vectors.notices:
                     self._notice(notice)
             return self._vectors
@@ -206,8 +225,12 @@ class Library:
 
     # -- indexing ----------------------------------------------------------------
     def index(self, progress: Callable[[Progress], None] | None = None,
-              control: IndexControl | None = None) -> Progress:
-        """Scan every folder and index what is new or changed. Blocks until done or cancelled."""
+              control: IndexControl | None = None, ray_address: str | None = None) -> Progress:
+        """Scan every folder and index what is new or changed. Blocks until done or cancelled.
+
+        With ``ray_address`` (host:port of a Ray cluster's head) the files are decoded and encoded by
+        workers on the cluster's nodes; results are written here, to the library's catalog and vectors.
+        """
         with self._writing():
             summary = reconcile(self.catalog)
             for folder in summary.missing_folders:
@@ -216,7 +239,7 @@ class Library:
             self.events.emit("folders_changed")
             self.events.emit("index_started")
             indexer = Indexer(self.catalog, self.vectors, self.bundle_dir, self.bundle_info.fingerprint,
-                              self.settings, self.path / "thumbs", emit=self._emit)
+                              self.settings, self.path / "thumbs", emit=self._emit, ray_address=ray_address)
             try:
                 final = indexer.run(progress=progress, control=control)
             finally:
@@ -241,6 +264,11 @@ class Library:
 
     @contextmanager
     def _writing(self):
+        if self._vector_store not in ("", "hnswlib"):
+            # The vectors are not a file of this folder: indexers here and elsewhere split the files
+            # through claims in the catalog (indexer/claims.py), so no folder lock is needed.
+            yield
+            return
         if not self._index_lock.acquire():
             raise LibraryError(f"another ClipSeek is indexing {self.path}; wait for it to finish or close it")
         try:
@@ -262,6 +290,7 @@ class Library:
     def search(self, query: str, k: int = 10, folders=None, min_score: float | None = None,
                sort: str = "relevance", date_range=None, duration_range=None, rerank: bool = True) -> list[Moment]:
         filters = SearchFilters.make(folders, date_range, duration_range, min_score)
+        self._catch_up()
         moments = self.searcher.search_text(query, k, filters, rerank=rerank)
         return _sorted(moments, sort)
 
@@ -269,6 +298,7 @@ class Library:
                      sort: str = "relevance", date_range=None, duration_range=None) -> list[Moment]:
         rgb = image if isinstance(image, np.ndarray) else _read_image(image)
         filters = SearchFilters.make(folders, date_range, duration_range, min_score)
+        self._catch_up()
         return _sorted(self.searcher.search_rgb(rgb, k, filters), sort)
 
     def similar(self, moment: Moment, k: int = 10, folders=None, sort: str = "relevance") -> list[Moment]:
@@ -281,6 +311,18 @@ class Library:
         vector /= max(float(np.linalg.norm(vector)), 1e-6)
         filters = SearchFilters.make(folders)
         return _sorted(self.searcher.search_vector(vector, k, filters, exclude=set(ids)), sort)
+
+    def _catch_up(self) -> None:
+        """Apply what other processes wrote to the catalog since (another indexer, another machine).
+
+        At most once a second: between searches typed letter by letter, nothing is worth a query.
+        """
+        if self._index_lock.held_by_us:
+            return   # our own indexer keeps the vectors current
+        now = time.monotonic()
+        if now - self._vectors_checked >= CATCH_UP_SECONDS:
+            self._vectors_checked = now
+            self.vectors.apply_changes(self.catalog)
 
     def _segments_at(self, moment: Moment) -> list[int]:
         row = self.catalog.file_by_path(os.path.abspath(moment.path))

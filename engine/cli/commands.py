@@ -51,7 +51,7 @@ def cmd_index(args) -> int:
     sink, close = _progress_sink(args.json_progress)
     with _open(args) as lib:
         try:
-            final = lib.index(progress=sink)
+            final = lib.index(progress=sink, ray_address=args.ray)
         finally:
             close()
         for notice in lib.notices:
@@ -61,6 +61,35 @@ def cmd_index(args) -> int:
               f"({format_duration(final.seconds_done)} of video at {final.rate:.1f}x real time)")
         if final.failed or final.skipped:
             print("see `clipseek problems` for the reasons", file=sys.stderr)
+    return 0
+
+
+def cmd_connect(args) -> int:
+    """Point the library folder's settings at a shared catalog and vector store, then open it to check."""
+    from engine.paths import default_library_dir
+
+    lib_dir = Path(args.library) if args.library else default_library_dir()
+    path = lib_dir / "settings.json"
+    settings = Settings.load(path)
+    if args.catalog is None and args.vectors is None:
+        print(f"catalog  {settings.catalog_url or 'catalog.sqlite in ' + str(lib_dir)}")
+        print(f"vectors  {settings.vector_store or 'hnswlib in ' + str(lib_dir / 'vectors')}")
+        return 0
+    if args.catalog is not None:
+        settings.catalog_url = args.catalog
+    if args.vectors is not None:
+        settings.vector_store = args.vectors
+    settings.validate()
+    from engine.api.library import Library
+
+    # Open before saving: a URL that does not answer is refused and the old settings stay.
+    with Library.open(lib_dir, model=args.model, settings=settings) as lib:
+        _ = lib.vectors
+        status = lib.status()
+    settings.save(path)
+    print(f"{lib_dir} now uses catalog {settings.catalog_url or 'catalog.sqlite'} and vectors "
+          f"{settings.vector_store or 'hnswlib'}: {status.segments} moments, "
+          + ", ".join(f"{k} {v}" for k, v in status.files.items()))
     return 0
 
 

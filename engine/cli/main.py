@@ -36,7 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("index", help="index new and changed videos (incremental)")
     a.add_argument("--json-progress", action="store_true", help="one JSON object per line instead of a bar")
-    a.add_argument("--workers", type=int, help="worker processes (default: one per two cores)")
+    a.add_argument("--workers", type=int, help="worker processes (default: one per two cores; with --ray, "
+                                               "one per CPU of the cluster)")
+    a.add_argument("--ray", metavar="ADDRESS", help="decode and encode on the Ray cluster whose head is at "
+                                                    "host:port (needs clipseek[shared])")
+
+    a = sub.add_parser("connect", help="make this library a shared one: catalog on PostgreSQL, vectors in Milvus")
+    a.add_argument("--catalog", metavar="URL", help="postgresql://user@host:5432/dbname ('' for catalog.sqlite)")
+    a.add_argument("--vectors", metavar="URL", help="Milvus http://host:19530, a Milvus Lite *.db file, or "
+                                                    "'hnswlib' for the library's own index")
 
     a = sub.add_parser("watch", help="keep indexing as files appear, change or disappear")
     a.add_argument("--json-progress", action="store_true")

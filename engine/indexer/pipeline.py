@@ -1,4 +1,7 @@
-"""Run pending files through the worker pool and write each result in one transaction.
+"""Run pending files through a worker pool and write each result in one transaction.
+
+The pool is local worker processes, or actors on a Ray cluster (``ray_address``). Files are claimed
+in the catalog as workers fall idle (indexer/claims.py), so indexers sharing a catalog split the work.
 
 Order of writes for one file (Chroma's rule): catalog rows first (the truth, one
 transaction), then the ANN index replays the catalog's change log; the index and its
@@ -15,6 +18,7 @@ from typing import Callable
 
 from engine.api.types import Progress
 from engine.errors import ClipSeekError
+from engine.indexer.claims import LEASE_SECONDS, ClaimQueue
 from engine.indexer.control import IndexControl
 from engine.indexer.pool import PoolConfig, Task, WorkerPool
 from engine.settings import Settings
@@ -22,6 +26,7 @@ from engine.settings import Settings
 log = logging.getLogger(__name__)
 
 SAVE_EVERY_SECONDS = 5.0
+MAX_WORKER_LOSSES = 3   # a file whose worker dies this often in one run is failed, not retried forever
 
 
 @dataclass
@@ -35,7 +40,8 @@ class _FileState:
 
 class Indexer:
     def __init__(self, catalog, vectors, bundle_dir: Path, fingerprint: str, settings: Settings,
-                 thumbs_dir: Path, emit: Callable[[str, object], None] | None = None) -> None:
+                 thumbs_dir: Path, emit: Callable[[str, object], None] | None = None,
+                 ray_address: str | None = None) -> None:
         self.catalog = catalog
         self.vectors = vectors
         self.bundle_dir = Path(bundle_dir)
@@ -43,33 +49,31 @@ class Indexer:
         self.settings = settings
         self.thumbs_dir = Path(thumbs_dir)
         self.emit = emit or (lambda _name, _payload: None)
+        self.ray_address = ray_address
+        self.lease_seconds = LEASE_SECONDS
+        self._losses: dict[int, int] = {}
+        self.claims: ClaimQueue | None = None
         self._unsaved = False
 
     def run(self, progress: Callable[[Progress], None] | None = None,
             control: IndexControl | None = None) -> Progress:
         control = control or IndexControl()
-        files = [f for f in self.catalog.files(status="pending")]
-        states = {f.id: _FileState(f.id, f.path, f.size or 0) for f in files}
-        tracker = _Tracker(states)
+        files = self.catalog.files(status="pending")
+        tracker = _Tracker({f.id: _FileState(f.id, f.path, f.size or 0) for f in files})
         report = self._reporter(progress, tracker)
         if not files:
             final = tracker.snapshot("done")
             report(final, force=True)
             return final
 
-        workers = min(self.settings.resolved_workers(), len(files))
-        # Each worker's decode thread keeps about one core busy; the model gets the rest of its share.
-        threads = max(1, (os.cpu_count() or 2) // workers - 1)
-        pool = WorkerPool(PoolConfig(
-            workers=workers, bundle_dir=str(self.bundle_dir), device=self.settings.device,
-            threads_per_worker=threads, settings=asdict(self.settings), thumbs_dir=str(self.thumbs_dir),
-            timeout=self.settings.file_timeout_seconds))
-        queue = list(files)
+        pool = self._start_pool(len(files))
+        self.claims = ClaimQueue(self.catalog, lease_seconds=self.lease_seconds)
         next_task = 0
         last_save = time.monotonic()
         state = "done"
         try:
             while True:
+                self.claims.renew_if_due()
                 if control.cancelled:
                     pool.kill_all()
                     state = "cancelled"
@@ -82,27 +86,47 @@ class Indexer:
                     continue
                 pool.resume()
                 tracker.resume()
-                while queue and pool.idle_slots():
-                    f = queue.pop(0)
+                # Claim only as many files as there are idle workers: the rest stay free for other indexers.
+                for f in self.claims.take(pool.idle_slots()):
                     next_task += 1
+                    tracker.add(f)
                     pool.submit(Task(next_task, f.id, f.path, f.content_hash or f"file{f.id}"))
                     tracker.current = f.path
+                if pool.busy() == 0:
+                    break
                 for ev in pool.poll(0.2):
                     self._handle(ev, tracker)
                 if pool.fatal:
                     raise ClipSeekError(pool.fatal)
-                if not queue and pool.busy() == 0:
-                    break
                 if self._unsaved and time.monotonic() - last_save > SAVE_EVERY_SECONDS:
                     self._save()
                     last_save = time.monotonic()
                 report(tracker.snapshot("running"))
         finally:
             pool.close()
+            self.claims.release_all()
             self._save()
+        if state == "done":
+            tracker.drop_unstarted()   # files another indexer sharing the catalog took
         final = tracker.snapshot(state)
         report(final, force=True)
         return final
+
+    def _start_pool(self, n_files: int):
+        config = PoolConfig(
+            workers=1, bundle_dir=str(self.bundle_dir), device=self.settings.device, threads_per_worker=1,
+            settings=asdict(self.settings), thumbs_dir=str(self.thumbs_dir),
+            timeout=self.settings.file_timeout_seconds)
+        if self.ray_address:
+            from engine.indexer.ray_pool import RayWorkerPool
+
+            wanted = self.settings.workers or RayWorkerPool.cluster_cpus(self.ray_address)
+            config.workers = min(wanted, n_files)
+            return RayWorkerPool(config, self.ray_address, self.fingerprint)
+        config.workers = min(self.settings.resolved_workers(), n_files)
+        # Each worker's decode thread keeps about one core busy; the model gets the rest of its share.
+        config.threads_per_worker = max(1, (os.cpu_count() or 2) // config.workers - 1)
+        return WorkerPool(config)
 
     # -- results -------------------------------------------------------------
     def _handle(self, ev, tracker: "_Tracker") -> None:
@@ -115,11 +139,26 @@ class Indexer:
             st.seconds_done = float(ev.payload)
         elif ev.kind == "done":
             self._write(ev.task, ev.payload)
+            self.claims.finished(ev.task.file_id)
             st.duration = ev.payload.duration
             tracker.finish(st, "indexed" if ev.payload.segments else "skipped")
             self.emit("file_done", (ev.task.path, "indexed"))
+        elif ev.kind == "lost":
+            # Its worker went away (a Ray node lost, a process killed): not the file's fault, unless it
+            # keeps happening to the same file.
+            self._losses[ev.task.file_id] = self._losses.get(ev.task.file_id, 0) + 1
+            if self._losses[ev.task.file_id] < MAX_WORKER_LOSSES:
+                self.claims.give_back(ev.task.file_id)
+                st.seconds_done = 0.0
+                return
+            self.catalog.mark_failed(ev.task.file_id, f"{MAX_WORKER_LOSSES} workers stopped while indexing it "
+                                                      f"(last: {ev.payload})")
+            self.claims.finished(ev.task.file_id)
+            tracker.finish(st, "failed")
+            self.emit("file_done", (ev.task.path, "failed"))
         elif ev.kind == "failed":
             self.catalog.mark_failed(ev.task.file_id, str(ev.payload))
+            self.claims.finished(ev.task.file_id)
             tracker.finish(st, "failed")
             self.emit("file_done", (ev.task.path, "failed"))
 
@@ -171,6 +210,21 @@ class _Tracker:
         self._t0 = time.monotonic()
         self._paused_total = 0.0
         self._paused_at: float | None = None
+
+    def add(self, f) -> None:
+        """A claimed file (one that became pending after the run started is counted from now)."""
+        if f.id not in self.states:
+            self.states[f.id] = _FileState(f.id, f.path, f.size or 0)
+            self.total += 1
+            self.bytes_total += f.size or 0
+
+    def drop_unstarted(self) -> None:
+        """At the end of a full run, files still listed were never claimed by it: another indexer
+        sharing the catalog took them, so they leave this run's totals."""
+        for st in list(self.states.values()):
+            self.states.pop(st.file_id)
+            self.total -= 1
+            self.bytes_total -= st.size
 
     def pause(self) -> None:
         if self._paused_at is None:

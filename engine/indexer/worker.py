@@ -28,7 +28,6 @@ def worker_main(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_di
         import cv2
 
         cv2.setNumThreads(1)
-        from engine.errors import ClipSeekError
         from engine.indexer.embed_file import embed_file
         from engine.runtime import load_model
         from engine.settings import Settings
@@ -54,21 +53,28 @@ def worker_main(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_di
                 on_probe=lambda info: results.put(("probed", wid, tid, float(info.duration))),
                 on_progress=lambda sec: results.put(("progress", wid, tid, sec)))
             results.put(("done", wid, tid, result))
-        except ClipSeekError as exc:
-            results.put(("failed", wid, tid, str(exc)))
-        except MemoryError:
-            results.put(("failed", wid, tid, "ran out of memory while decoding this file"))
         except OSError as exc:
             if exc.errno != errno.ENOSPC:
-                results.put(("failed", wid, tid, _unexpected(exc)))
+                results.put(("failed", wid, tid, file_failure(exc)))
                 continue
             # Not this file's fault, and every next file would fail the same way: stop the run,
             # leaving the file pending.
             results.put(("fatal", wid, tid, f"the disk is full: {exc.filename or thumbs_dir} cannot be written "
                                             "(no space left on device); free disk space and index again"))
             return
-        except Exception as exc:  # an unexpected decoder error costs this file only
-            results.put(("failed", wid, tid, _unexpected(exc)))
+        except Exception as exc:  # a decoder error costs this file only
+            results.put(("failed", wid, tid, file_failure(exc)))
+
+
+def file_failure(exc: BaseException) -> str:
+    """The reason a file failed, as the problems list shows it."""
+    from engine.errors import ClipSeekError
+
+    if isinstance(exc, ClipSeekError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "ran out of memory while decoding this file"
+    return _unexpected(exc)
 
 
 def _unexpected(exc: BaseException) -> str:

@@ -1,0 +1,258 @@
+"""Workers on a Ray cluster, behind the same interface as the local WorkerPool.
+
+Each worker is a Ray actor holding one CPU of some node of the cluster: it loads the model once
+(from the bundle folder when that node has it, else from a copy shipped through Ray's object
+store), then decodes and encodes whole files. Results travel back to the indexer, which writes them
+to the (shared) catalog and vector store; thumbnails travel back as JPEG bytes, so workers need
+to read the videos (the same path on every node: a network share) but never the library folder.
+
+A worker that dies mid-file (its process killed, its node lost) costs nothing: the file goes back
+to the catalog's pending files for any indexer to claim again, and a new worker takes the place.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ClipSeekError
+from engine.indexer.pool import PoolConfig, Task, WorkerEvent
+from engine.util.atomic import atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+RAY_NAMESPACE = "clipseek"
+BUNDLE_CACHE = Path(tempfile.gettempdir()) / "clipseek-ray-bundles"
+
+
+class RayUnavailable(ClipSeekError):
+    """Ray is not installed, or the cluster cannot be reached."""
+
+
+def require_ray():
+    try:
+        import ray
+    except ImportError as exc:
+        raise RayUnavailable("indexing on a Ray cluster needs Ray: install clipseek[shared] "
+                             "(pip install 'clipseek[shared]')") from exc
+    return ray
+
+
+def connect(address: str):
+    """Join the cluster at ``address`` (host:port of its head node) as a driver."""
+    ray = require_ray()
+    if ray.is_initialized():
+        return ray
+    try:
+        ray.init(address=address, namespace=RAY_NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
+                 configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise RayUnavailable(f"no Ray cluster answers at {address} ({_first_line(exc)}); start one with "
+                             f"`ray start --head` and pass its address, host:port") from exc
+    return ray
+
+
+@dataclass
+class BundleCopy:
+    """A model bundle's files, for nodes that do not have the bundle folder."""
+    fingerprint: str
+    files: dict[str, bytes]
+
+    @classmethod
+    def of(cls, bundle_dir: Path, fingerprint: str) -> "BundleCopy":
+        root = Path(bundle_dir)
+        return cls(fingerprint, {str(p.relative_to(root)): p.read_bytes()
+                                 for p in sorted(root.rglob("*")) if p.is_file()})
+
+    def materialise(self) -> Path:
+        target = BUNDLE_CACHE / self.fingerprint
+        if not (target / "bundle.json").is_file():
+            for name, data in self.files.items():
+                atomic_write_bytes(target / name, data)
+        return target
+
+
+class FileEncoder:
+    """The actor: one model, one file at a time (Ray makes it remote in RayWorkerPool)."""
+
+    def __init__(self, bundle_dir: str, fingerprint: str, bundle_copy_ref: Any, device: str,
+                 settings_dict: dict) -> None:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
+        import cv2
+
+        from engine.api.model_registry import ModelRegistry
+        from engine.indexer.worker import INDEXING_GRAPHS
+        from engine.runtime import load_model
+        from engine.settings import Settings
+
+        cv2.setNumThreads(1)
+        path = Path(bundle_dir)
+        if not (path.is_dir() and _fingerprint_of(ModelRegistry, path) == fingerprint):
+            import ray
+
+            path = ray.get(bundle_copy_ref).materialise()
+        self.settings = Settings(**settings_dict)
+        self.model = load_model(path, device=device, intra_threads=1, graphs=INDEXING_GRAPHS)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def index_file(self, path: str, thumb_key: str) -> tuple[str, Any, dict[str, bytes]]:
+        """("done", FileResult with thumbnail names relative to the thumbs folder, {name: jpeg})
+        or ("failed", reason, {})."""
+        from engine.indexer.embed_file import embed_file
+        from engine.indexer.worker import file_failure
+
+        with tempfile.TemporaryDirectory(prefix="clipseek-thumbs-") as thumbs:
+            try:
+                result = embed_file(path, self.model, self.settings, Path(thumbs), thumb_key)
+            except Exception as exc:  # this file's problem: reported as its failure
+                return "failed", file_failure(exc), {}
+            jpegs: dict[str, bytes] = {}
+            for seg in result.segments:
+                if seg.thumbnail:
+                    name = str(Path(seg.thumbnail).relative_to(thumbs))
+                    if name not in jpegs:
+                        jpegs[name] = Path(seg.thumbnail).read_bytes()
+                    seg.thumbnail = name
+        return "done", result, jpegs
+
+
+def _fingerprint_of(registry_cls, path: Path) -> str | None:
+    try:
+        return registry_cls.read_info(path).fingerprint
+    except ClipSeekError:
+        return None
+
+
+@dataclass
+class _Slot:
+    actor: Any
+    ready: Any                  # the future of the actor's first call: it fails if the model cannot load
+    task: Task | None = None
+    future: Any = None
+    started: float = 0.0
+    spawned: float = field(default_factory=time.monotonic)
+
+
+class RayWorkerPool:
+    """``workers`` actors (default: one per CPU of the cluster); the WorkerPool interface."""
+
+    def __init__(self, config: PoolConfig, address: str, fingerprint: str) -> None:
+        self.config = config
+        self.fatal: str | None = None
+        self._ray = connect(address)
+        self._paused = False
+        remote = self._ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(FileEncoder)
+        copy = self._ray.put(BundleCopy.of(Path(config.bundle_dir), fingerprint))
+        self._spawn_actor = lambda: remote.remote(config.bundle_dir, fingerprint, copy, config.device,
+                                                  config.settings)
+        self._slots = [self._spawn() for _ in range(max(1, config.workers))]
+
+    @staticmethod
+    def cluster_cpus(address: str) -> int:
+        return max(1, int(connect(address).cluster_resources().get("CPU", 1)))
+
+    def _spawn(self) -> _Slot:
+        actor = self._spawn_actor()
+        return _Slot(actor, actor.pid.remote())
+
+    # -- lifecycle -----------------------------------------------------------
+    def close(self) -> None:
+        for slot in self._slots:
+            self._ray.kill(slot.actor)
+        self._slots.clear()
+
+    def kill_all(self) -> list[Task]:
+        held = [s.task for s in self._slots if s.task is not None]
+        self.close()
+        return held
+
+    def pids(self) -> list[int]:
+        """Process ids of the actors (tests kill one to see its file claimed again)."""
+        return [self._ray.get(s.ready) for s in self._slots]
+
+    # -- dispatch ------------------------------------------------------------
+    def idle_slots(self) -> int:
+        return 0 if self._paused else sum(1 for s in self._slots if s.task is None)
+
+    def busy(self) -> int:
+        return sum(1 for s in self._slots if s.task is not None)
+
+    def submit(self, task: Task) -> None:
+        for slot in self._slots:
+            if slot.task is None:
+                slot.task, slot.started = task, time.monotonic()
+                slot.future = slot.actor.index_file.remote(task.path, task.thumb_key)
+                return
+        raise RuntimeError("no idle worker")
+
+    def pause(self) -> None:
+        """Actors cannot be frozen mid-file: a paused pool finishes its files and takes no new ones."""
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+
+    def poll(self, timeout: float = 0.2) -> list[WorkerEvent]:
+        futures = {s.future: s for s in self._slots if s.future is not None}
+        events: list[WorkerEvent] = []
+        if futures:
+            done, _ = self._ray.wait(list(futures), num_returns=len(futures), timeout=timeout)
+            for future in done:
+                events.extend(self._collect(futures[future]))
+        else:
+            time.sleep(timeout)
+        events.extend(self._check_time_limits())
+        return events
+
+    def _collect(self, slot: _Slot) -> list[WorkerEvent]:
+        task, future = slot.task, slot.future
+        slot.task, slot.future = None, None
+        try:
+            kind, payload, jpegs = self._ray.get(future)
+        except self._ray.exceptions.RayError as exc:
+            return self._replace(slot, task, exc)
+        if kind == "done":
+            for seg in payload.segments:
+                if seg.thumbnail:
+                    target = Path(self.config.thumbs_dir) / seg.thumbnail
+                    if not target.exists():
+                        atomic_write_bytes(target, jpegs[seg.thumbnail])
+                    seg.thumbnail = str(target)
+        return [WorkerEvent(kind, task, payload)]
+
+    def _replace(self, slot: _Slot, task: Task, exc: BaseException) -> list[WorkerEvent]:
+        """The actor died (killed, out of memory, node lost) or never loaded the model."""
+        self._slots.remove(slot)
+        try:
+            self._ray.get(slot.ready, timeout=0)
+        except Exception as start_exc:   # the model never loaded: every replacement would fail the same way
+            if self.fatal is None and not isinstance(start_exc, self._ray.exceptions.GetTimeoutError):
+                self.fatal = f"a Ray worker could not load the model: {_first_line(start_exc)}"
+                return [WorkerEvent("lost", task, self.fatal)]
+        self._slots.append(self._spawn())
+        return [WorkerEvent("lost", task, f"the Ray worker holding it stopped ({_first_line(exc)})")]
+
+    def _check_time_limits(self) -> list[WorkerEvent]:
+        events: list[WorkerEvent] = []
+        now = time.monotonic()
+        for slot in list(self._slots):
+            if slot.task is not None and now - slot.started > self.config.timeout:
+                task = slot.task
+                self._ray.kill(slot.actor)
+                self._slots.remove(slot)
+                self._slots.append(self._spawn())
+                events.append(WorkerEvent(
+                    "failed", task, f"stopped after {self.config.timeout:.0f} s without finishing (decoder hang?)"))
+        return events
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else exc.__class__.__name__

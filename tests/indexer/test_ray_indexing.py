@@ -1,0 +1,104 @@
+"""Indexing on a real Ray cluster (loopback): a killed worker's file is claimed again, and two indexers
+sharing one catalog index every file exactly once."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.api.library import Library
+from engine.indexer.plan import reconcile
+from engine.settings import Settings
+from videogen import ShotSpec, make_video
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+BUSY_ACTOR_TITLE = "FileEncoder.index_file"
+
+
+def _videos(folder: Path, count: int, seconds: float) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"clip{i}.mp4"
+        make_video(path, size=(320, 240), fps=25, seed=10 + i,
+                   shots=[ShotSpec(seconds / 2, shape="circle", pattern="texture"),
+                          ShotSpec(seconds / 2, shape="square", pattern="pan")])
+        paths.append(path)
+    return paths
+
+
+def _busy_actor_pids() -> list[int]:
+    """Ray titles an actor's process after the method it runs."""
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    return [int(line.split(None, 1)[0]) for line in out.splitlines() if BUSY_ACTOR_TITLE in line]
+
+
+def test_a_killed_ray_worker_costs_nothing_its_file_is_claimed_again(ray_cluster, tiny_bundle, tmp_path):
+    videos = _videos(tmp_path / "videos", 3, seconds=24.0)
+    lib = Library.open(tmp_path / "library", model=tiny_bundle)
+    try:
+        lib.add_folder(tmp_path / "videos")
+        outcome: dict = {}
+        run = threading.Thread(target=lambda: outcome.update(final=lib.index(ray_address=ray_cluster)))
+        run.start()
+        killed = None
+        deadline = time.monotonic() + 120
+        while killed is None and run.is_alive() and time.monotonic() < deadline:
+            pids = _busy_actor_pids()
+            if pids:
+                os.kill(pids[0], signal.SIGKILL)
+                killed = pids[0]
+            time.sleep(0.05)
+        run.join(300)
+        assert killed is not None, "no Ray worker was seen working on a file"
+        final = outcome["final"]
+        assert final.state == "done" and final.failed == 0 and final.indexed == len(videos)
+        files = lib.catalog.files()
+        assert {f.status for f in files} == {"indexed"} and all(f.claimed_by is None for f in files)
+        assert all(Path(s.thumbnail).is_file() for f in files for s in lib.catalog.segments_of_file(f.id))
+        assert lib.search("a textured circle", k=3)
+    finally:
+        lib.close()
+
+
+def test_two_indexers_on_one_shared_catalog_index_each_file_once(ray_cluster, postgres_url, milvus_store_url,
+                                                                 tiny_bundle, tmp_path):
+    videos = _videos(tmp_path / "videos", 6, seconds=6.0)
+    libraries = [tmp_path / "machine-a", tmp_path / "machine-b"]
+    settings = Settings(catalog_url=postgres_url, vector_store=milvus_store_url)
+    for folder in libraries:
+        folder.mkdir()
+        settings.save(folder / "settings.json")
+    lib = Library.open(libraries[0], model=tiny_bundle)
+    lib.add_folder(tmp_path / "videos")
+    reconcile(lib.catalog)
+    seq_before = lib.catalog.last_change_seq()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    runs = [subprocess.Popen([sys.executable, "-m", "engine.cli.main", "--library", str(folder), "--model",
+                              str(tiny_bundle), "index", "--ray", ray_cluster, "--workers", "1", "--json-progress"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+            for folder in libraries]
+    finals = []
+    for run in runs:
+        out, err = run.communicate(timeout=600)
+        assert run.returncode == 0, err
+        finals.append(json.loads(out.strip().splitlines()[-1]))
+    try:
+        assert sum(f["indexed"] for f in finals) == len(videos) and all(f["failed"] == 0 for f in finals)
+        changes = lib.catalog.changes_since(seq_before)
+        assert changes and {c.op for c in changes} == {"add"}        # no file was indexed twice
+        files = lib.catalog.files()
+        assert {f.status for f in files} == {"indexed"} and all(f.claimed_by is None for f in files)
+        assert lib.vectors.count == lib.catalog.live_segment_count()
+        assert lib.search("a textured circle", k=3)
+    finally:
+        lib.close()
