@@ -145,8 +145,8 @@ class MilvusStore:
         self._watermark_key = f"vectors_synced_through:{collection}"
         self._synced = 0                  # last catalog change seq this process saw applied
         self._dirty = False               # written since the last flush
-        from pymilvus.exceptions import MilvusException
         import grpc
+        from pymilvus.exceptions import MilvusException
 
         self._failures: tuple[type[BaseException], ...] = (MilvusException, grpc.RpcError)
 

@@ -38,15 +38,19 @@ def engine_missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def milvus_server(tmp_path_factory) -> Iterator[str]:
-    """URI of a ``python -m milvus_lite server`` on 127.0.0.1, stopped when the session ends."""
+def require_milvus_lite() -> None:
     try:
         import milvus_lite  # noqa: F401
         import pymilvus  # noqa: F401
     except ImportError:
         engine_missing("Milvus Lite is not installed (pip install 'clipseek[shared]'), so the Milvus tests "
-                       "cannot start a server")
+                       "cannot run")
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory) -> Iterator[str]:
+    """URI of a ``python -m milvus_lite server`` on 127.0.0.1, stopped when the session ends."""
+    require_milvus_lite()
     root = tmp_path_factory.mktemp("milvus")
     port = _free_port()
     log_path = root / "server.log"

@@ -13,6 +13,7 @@ from engine.catalog import MediaInfo
 from engine.errors import ClipSeekError, VectorStoreError
 from engine.vectors import open_vector_store
 from engine.vectors.milvus_store import MilvusStore, collection_name
+from engine_servers.milvus import require_milvus_lite
 
 from .conftest import DIM, FP, fill, random_segments
 
@@ -170,7 +171,7 @@ def test_a_collection_gone_from_the_server_is_rebuilt_with_a_notice(milvus_uri, 
 
 
 def test_milvus_lite_in_process_from_a_db_path(tmp_path, catalog):
-    pytest.importorskip("milvus_lite", reason="Milvus Lite is not installed (pip install 'clipseek[shared]')")
+    require_milvus_lite()
     ids = fill(catalog, 3, 4)
     spec = str(tmp_path / "vectors.db")
     store = open_vector_store(spec, tmp_path / "lib", DIM, FP, catalog)
@@ -200,7 +201,7 @@ def _closed_port() -> int:
     ("unreachable", "cannot reach the Milvus server"),
 ])
 def test_a_bad_address_is_a_sentence(tmp_path, catalog, spec, says):
-    pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install 'clipseek[shared]')")
+    require_milvus_lite()
     if spec == "unreachable":
         spec = f"milvus://127.0.0.1:{_closed_port()}"
     with pytest.raises(VectorStoreError, match=says) as caught:

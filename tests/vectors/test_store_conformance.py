@@ -67,19 +67,15 @@ def exact_top(catalog, query: np.ndarray, k: int, filters: SearchFilters | None 
     return ids[order], scores[order]
 
 
-def filtered_search(store, query, k, filters):
+def filtered_search(store, catalog, query, k, filters):
     """The store's answer under ``filters``: inside the store if it can, else its full answer filtered after."""
     if store.supports_filters:
         ids, scores = store.search(query, k, filters=filters)
         return ids[0], scores[0]
     ids, scores = store.search(query, store.count)
-    rows = {r.id: r for r in store_catalog(store).segments(ids[0].tolist())}
+    rows = {r.id: r for r in catalog.segments(ids[0].tolist())}
     keep = [j for j, i in enumerate(ids[0]) if filters.accepts(rows[int(i)])][:k]
     return ids[0][keep], scores[0][keep]
-
-
-def store_catalog(store):
-    return store._source
 
 
 def log_adds(catalog, ids, vectors=None) -> None:
@@ -149,7 +145,7 @@ def test_an_add_for_a_present_segment_replaces_its_vector_and_facts(library, ope
         found, scores = store.search(vector, 1)
         assert found[0, 0] == segment_id and scores[0, 0] == pytest.approx(1.0, abs=1e-5)
     in_archive = SearchFilters.make(folders=[ARCHIVE], date_range=(98_000.0, 100_000.0))
-    found, _ = filtered_search(store, new_vectors[0], 50, in_archive)
+    found, _ = filtered_search(store, library, new_vectors[0], 50, in_archive)
     assert sorted(found.tolist()) == sorted(ids)
 
 
@@ -169,7 +165,7 @@ def test_filters_inside_the_store_give_what_filtering_afterwards_gives(library, 
     store = open_store(library)
     filters = FILTERS[name]
     for q in np.random.default_rng(5).standard_normal((3, DIM)).astype(np.float32):
-        ids, scores = filtered_search(store, q, 10, filters)
+        ids, scores = filtered_search(store, library, q, 10, filters)
         want_ids, want_scores = exact_top(library, q, 10, filters)
         assert ids.tolist() == want_ids.tolist()
         np.testing.assert_allclose(scores, want_scores, atol=1e-5)
