@@ -36,3 +36,7 @@ class QueryError(ClipSeekError):
 
 class LibraryError(ClipSeekError):
     """A library-level request cannot be done (unknown folder, library in use...)."""
+
+
+class VectorStoreError(ClipSeekError):
+    """A shared vector store (Milvus) cannot be reached, opened or used."""

@@ -10,6 +10,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
+pytest_plugins = ["engine_servers.milvus"]
+
 
 @pytest.fixture(autouse=True)
 def _hermetic_data_dir(tmp_path_factory, monkeypatch):

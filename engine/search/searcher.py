@@ -1,6 +1,8 @@
 """Two-stage search over one library.
 
-Stage 1 asks the ANN index for the nearest segment vectors to the query vector;
+Stage 1 asks the vector store for the nearest segment vectors to the query vector (a store
+that supports filters applies folder, date and duration itself; otherwise they are applied
+to its answer, asking again for more when too few pass);
 stage 2 rescores those candidates with the model's reranker over their stored clip
 and frame tokens; neighbouring segments of one file then merge into moments.
 """
@@ -90,6 +92,8 @@ class Searcher:
         return moments
 
     def _stage1(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates:
+        if self.vectors.supports_filters:
+            return self._stage1_filtered_inside(vector, depth, filters, exclude)
         total = self.vectors.count
         if total == 0:
             return _Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), [])
@@ -104,6 +108,17 @@ class Searcher:
                 break
             ask = min(total, ask * 4)
         keep = keep[:depth]
+        return _Candidates(ids[keep].astype(np.int64), sims[keep].astype(np.float32),
+                           [rows_by_id[int(ids[j])] for j in keep])
+
+    def _stage1_filtered_inside(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates:
+        """The vector store applies the filters, so one search gets them; excluded ids can take at most
+        len(exclude) places. Rows are still checked: a store's copy of a file's facts may lag the catalog."""
+        ids, sims = self.vectors.search(vector, depth + len(exclude), filters=filters)
+        ids, sims = ids[0], sims[0]
+        rows_by_id = {r.id: r for r in self.catalog.segments(ids.tolist())}
+        keep = [j for j, i in enumerate(ids)
+                if int(i) in rows_by_id and int(i) not in exclude and filters.accepts(rows_by_id[int(i)])][:depth]
         return _Candidates(ids[keep].astype(np.int64), sims[keep].astype(np.float32),
                            [rows_by_id[int(ids[j])] for j in keep])
 

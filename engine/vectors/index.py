@@ -20,8 +20,8 @@ from typing import Iterable, Iterator, Protocol, Sequence
 import hnswlib
 import numpy as np
 
-from engine.errors import DimensionMismatch
 from engine.util.atomic import atomic_write
+from engine.vectors.arrays import as_matrix, label_set, no_hits, normalised
 from engine.vectors.manifest import Manifest, ManifestProblem
 from engine.vectors.rwlock import ReadWriteLock
 
@@ -63,6 +63,8 @@ class VectorIndex:
     Thread-safe: searches share a read lock; add, delete, sync and rebuild take the
     write lock; save holds the read lock (searches go on, writes wait).
     """
+
+    supports_filters = False
 
     def __init__(self, vectors_dir: Path, dim: int, fingerprint: str, source: VectorSource,
                  params: HnswParams | None = None) -> None:
@@ -157,22 +159,23 @@ class VectorIndex:
             self._save_unlocked()
 
     # -- search ----------------------------------------------------------------------------
-    def search(self, query: np.ndarray, k: int, allowed_ids: Iterable[int] | np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, allowed_ids: Iterable[int] | np.ndarray | None = None,
+               filters: object = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k segment ids and cosine scores for each query row, best first.
 
         ``query`` is [D] or [Q,D]; returns (ids int64 [Q,k'], scores float32 [Q,k']) where
         k' = min(k, searchable items), so fewer than k items is not an error. ``allowed_ids``
-        restricts results to those segment ids.
+        restricts results to those segment ids. ``filters`` is ignored (supports_filters is
+        False): the searcher checks rows against the catalog after this stage.
         """
-        q = _normalised(_as_matrix(query, self.dim, "query"))
-        allowed = None if allowed_ids is None else _label_set(allowed_ids)
+        q = normalised(as_matrix(query, self.dim, "query"))
+        allowed = None if allowed_ids is None else label_set(allowed_ids)
         with self._lock.read():
             index = self._require()
             limit = self._live if allowed is None else min(self._live, len(allowed))
             k_eff = min(int(k), limit)
             if k_eff <= 0:
-                return np.zeros((len(q), 0), np.int64), np.zeros((len(q), 0), np.float32)
+                return no_hits(len(q))
             if allowed is not None and len(allowed) <= self.params.exact_below:
                 return self._exact(index, q, sorted(allowed), k_eff)
             return self._approximate(index, q, k_eff, allowed)
@@ -197,7 +200,7 @@ class VectorIndex:
         found, vectors = _stored_vectors(index, labels)
         k = min(k, len(found))
         if k == 0:
-            return np.zeros((len(q), 0), np.int64), np.zeros((len(q), 0), np.float32)
+            return no_hits(len(q))
         scores = q @ vectors.T                                     # [Q, N]
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         order = np.take_along_axis(-scores, top, axis=1).argsort(axis=1, kind="stable")
@@ -320,7 +323,7 @@ class VectorIndex:
         """``fresh``: the caller vouches that none of ``ids`` is in the index (rebuilds)."""
         index = self._require()
         labels = np.asarray(ids, dtype=np.int64).reshape(-1)
-        data = _normalised(_as_matrix(vectors, self.dim, "vectors"))
+        data = normalised(as_matrix(vectors, self.dim, "vectors"))
         if len(labels) != len(data):
             raise ValueError(f"{len(labels)} ids for {len(data)} vectors")
         if len(labels) == 0:
@@ -387,27 +390,6 @@ class VectorIndex:
     def _notice(self, message: str) -> None:
         log.warning(message)
         self.notices.append(message)
-
-
-def _as_matrix(values: np.ndarray, dim: int, what: str) -> np.ndarray:
-    matrix = np.asarray(values, dtype=np.float32)
-    if matrix.ndim == 1:
-        matrix = matrix.reshape(1, -1)
-    if matrix.ndim != 2 or (matrix.shape[0] and matrix.shape[1] != dim):
-        raise DimensionMismatch(f"{what} of shape {matrix.shape} offered to a {dim}-dimensional index; "
-                                "the model and the index disagree: re-open the library with its model")
-    return matrix
-
-
-def _normalised(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.ascontiguousarray(matrix / np.where(norms > 0, norms, 1.0), dtype=np.float32)
-
-
-def _label_set(ids: Iterable[int] | np.ndarray) -> set[int]:
-    if isinstance(ids, np.ndarray):
-        return set(ids.astype(np.int64).reshape(-1).tolist())
-    return {int(i) for i in ids}
 
 
 def _stored_vectors(index: hnswlib.Index, labels: list[int], chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,48 @@
+"""What the Library, the Indexer and the Searcher use of a vector store.
+
+Two stores conform: VectorIndex (hnswlib files in the library folder, one process)
+and MilvusStore (a Milvus collection several processes share). Both are caches of
+the catalog, kept current by replaying its change log from a watermark.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    notices: list[str]          # sentences for the user: why the store was rebuilt
+    supports_filters: bool      # search() applies SearchFilters itself (folder, date, duration)
+
+    @property
+    def count(self) -> int:
+        """Live (searchable) vectors."""
+        ...
+
+    @property
+    def synced_through(self) -> int:
+        """The last catalog change seq this store is known to hold."""
+        ...
+
+    def search(self, query: np.ndarray, k: int, allowed_ids: Iterable[int] | np.ndarray | None = None,
+               filters: object = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int64 [Q,k'], cosine scores float32 [Q,k']), best first; k' <= k."""
+        ...
+
+    def apply_changes(self, catalog=None) -> int:
+        """Replay the catalog's change log from the watermark; returns how many entries were read."""
+        ...
+
+    def sync(self, catalog=None) -> int:
+        """apply_changes, then save if anything changed."""
+        ...
+
+    def save(self, synced_through: int | None = None) -> None: ...
+
+    def rebuild(self) -> None:
+        """Build the store again from the catalog."""
+        ...
+
+    def close(self, save: bool = True) -> None: ...

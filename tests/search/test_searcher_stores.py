@@ -1,0 +1,86 @@
+"""The searcher over each vector store: filters applied inside Milvus give the moments hnswlib gives."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.catalog import BulkFile, MediaInfo, SegmentRecord
+from engine.search import SearchFilters, Searcher
+from engine.settings import Settings
+from engine.vectors import open_vector_store
+from engine_servers.milvus import open_catalog
+
+DIM = 16
+FP = "ab" * 32
+FOLDERS = ("/videos", "/archive")
+
+
+def _segments(rng, n):
+    vectors = rng.standard_normal((n, DIM)).astype(np.float32)
+    return [SegmentRecord(start=2.0 * i, end=2.0 * i + 2, thumbnail=None, frame_count=1, vector=v,
+                          clip_tokens=v[None, :], frame_tokens=v[None, :], frame_mask=np.ones(1, np.uint8))
+            for i, v in enumerate(vectors)]
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    catalog = open_catalog(tmp_path / "lib")
+    rng = np.random.default_rng(0)
+    for f, folder in enumerate(FOLDERS):
+        row = catalog.add_folder(folder)
+        catalog.bulk_add_indexed(row.id, [
+            BulkFile(f"{folder}/clip{i}.mp4", 1, 1000.0 * i, None, MediaInfo(10.0 * i, 25.0, 64, 64), _segments(rng, 6))
+            for i in range(f, 10, 2)], FP)
+    yield catalog
+    catalog.close()
+
+
+@pytest.fixture
+def searchers(catalog, milvus_uri, tmp_path):
+    """(over hnswlib, over Milvus), stage 1 only (no model), 8 candidates deep."""
+    settings = Settings(rerank_depth=8)
+    stores = [open_vector_store(None, tmp_path / "lib", DIM, FP, catalog),
+              open_vector_store(milvus_uri.uri, tmp_path / "lib", DIM, FP, catalog,
+                                collection_prefix=milvus_uri.prefix)]
+    yield [Searcher(catalog, store, None, settings) for store in stores]
+    for store in stores:
+        store.close(save=False)
+
+
+def _spans(moments):
+    return [(m.path, m.start, m.end) for m in moments]
+
+
+@pytest.mark.parametrize("filters", [
+    SearchFilters.make(folders=["/archive"]),
+    SearchFilters.make(date_range=(2000.0, 6000.0)),
+    SearchFilters.make(duration_range=(30.0, 90.0), folders=["/videos"]),
+    SearchFilters.make(folders=["/nowhere"]),
+], ids=["folder", "date", "duration and folder", "nothing"])
+def test_filtered_search_gives_the_same_moments_over_both_stores(searchers, filters):
+    over_hnswlib, over_milvus = searchers
+    assert over_milvus.vectors.supports_filters and not over_hnswlib.vectors.supports_filters
+    for q in np.random.default_rng(1).standard_normal((4, DIM)).astype(np.float32):
+        want = over_hnswlib.search_vector(q, 2, filters)
+        got = over_milvus.search_vector(q, 2, filters)
+        assert _spans(got) == _spans(want)
+        np.testing.assert_allclose([m.score for m in got], [m.score for m in want], atol=1e-5)
+        assert all(filters.accepts(m) for m in got)
+
+
+def test_excluded_segments_stay_out(searchers, catalog):
+    _, over_milvus = searchers
+    own = [s.id for s in catalog.segments_of_file(catalog.file_by_path("/videos/clip0.mp4").id)]
+    vector = catalog.segment_vectors(own[:1], FP)[1][0]
+    moments = over_milvus.search_vector(vector, 3, exclude=set(own))
+    assert len(moments) == 3 and not {i for m in moments for i in m.segment_ids} & set(own)
+
+
+def test_facts_the_store_has_not_caught_up_with_are_checked_against_the_catalog(searchers, catalog):
+    """A file moved to another folder: until the store replays the move, the catalog's row decides."""
+    _, over_milvus = searchers
+    moved = catalog.file_by_path("/videos/clip2.mp4")
+    catalog.move_file(moved.id, "/archive/clip2.mp4", catalog.folder_by_path("/archive").id, 2000.0)
+    vector = catalog.segment_vectors([catalog.segments_of_file(moved.id)[0].id], FP)[1][0]
+    moments = over_milvus.search_vector(vector, 5, SearchFilters.make(folders=["/videos"]))
+    assert moments and all(m.folder == "/videos" and m.file_id != moved.id for m in moments)
