@@ -10,7 +10,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
-pytest_plugins = ["engine_servers.milvus"]
+pytest_plugins = ["engine_servers.milvus", "engine_servers.ray_cluster"]
 
 
 @pytest.fixture(autouse=True)

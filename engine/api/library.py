@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 ACTIVE_MODEL_KEY = "active_model_fingerprint"
 ACTIVE_MODEL_NAME_KEY = "active_model_name"
 CATCH_UP_SECONDS = 1.0
+LIBRARY_ID_KEY = "library_id"
 
 
 class Library:
@@ -147,10 +149,21 @@ class Library:
             if self._vectors is None:
                 self._vectors = open_vector_store(self._vector_store or None, self.path,
                                                   self.bundle_info.embed_dim, self.bundle_info.fingerprint,
-                                                  self.catalog)
+                                                  self.catalog, collection_prefix=f"clipseek_{self.library_id}")
                 for notice in self._vectors.notices:
                     self._notice(notice)
             return self._vectors
+
+    @property
+    def library_id(self) -> str:
+        """Names this library's collections on a vector server that holds other libraries too; every
+        machine sharing the catalog reads the same id."""
+        with self.catalog.tx():
+            value = self.catalog.get_meta(LIBRARY_ID_KEY)
+            if value is None:
+                value = uuid.uuid4().hex[:12]
+                self.catalog.set_meta(LIBRARY_ID_KEY, value)
+        return value
 
     @property
     def searcher(self) -> Searcher:

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -47,11 +48,10 @@ def require_milvus_lite() -> None:
                        "cannot run")
 
 
-@pytest.fixture(scope="session")
-def milvus_server(tmp_path_factory) -> Iterator[str]:
-    """URI of a ``python -m milvus_lite server`` on 127.0.0.1, stopped when the session ends."""
-    require_milvus_lite()
-    root = tmp_path_factory.mktemp("milvus")
+@contextmanager
+def running_milvus(root: Path | None = None) -> Iterator[str]:
+    """Start ``python -m milvus_lite server`` on 127.0.0.1 (data under ``root``); yields its URI."""
+    root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="clipseek-milvus-"))
     port = _free_port()
     log_path = root / "server.log"
     with open(log_path, "wb") as log:
@@ -71,6 +71,14 @@ def milvus_server(tmp_path_factory) -> Iterator[str]:
             server.wait(10)
 
 
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory) -> Iterator[str]:
+    """URI of a Milvus Lite server on 127.0.0.1, stopped when the session ends."""
+    require_milvus_lite()
+    with running_milvus(tmp_path_factory.mktemp("milvus")) as uri:
+        yield uri
+
+
 @pytest.fixture
 def milvus_uri(milvus_server) -> Iterator[MilvusTarget]:
     """The session's server and a collection prefix no other test uses; its collections are dropped after."""
@@ -83,6 +91,21 @@ def milvus_uri(milvus_server) -> Iterator[MilvusTarget]:
         for name in client.list_collections():
             if name.startswith(target.prefix + "_"):
                 client.drop_collection(name)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def milvus_store_url(milvus_server) -> Iterator[str]:
+    """A library's vector_store setting on the session's server; collections made meanwhile are dropped."""
+    from pymilvus import MilvusClient
+
+    client = MilvusClient(uri=milvus_server)
+    before = set(client.list_collections())
+    try:
+        yield milvus_server
+        for name in set(client.list_collections()) - before:
+            client.drop_collection(name)
     finally:
         client.close()
 

@@ -11,7 +11,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -35,29 +37,25 @@ def _unavailable(reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def ray_cluster():
-    """host:port of a running Ray head node with RAY_CPUS CPUs."""
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        _unavailable("Ray is not installed (pip install 'clipseek[shared]')")
+@contextmanager
+def running_ray_head(cpus: int = RAY_CPUS) -> Iterator[str]:
+    """Start a Ray head node on loopback; yields its host:port; stops every Ray process after."""
     cli = _ray_cli()
     if cli is None:
-        _unavailable(f"no `ray` command beside {sys.executable}")
+        raise RuntimeError(f"no `ray` command beside {sys.executable}; install clipseek[shared]")
     # Unix socket paths must stay short: a temp dir directly under /tmp.
     temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp" if os.path.isdir("/tmp") else None))
     port = _free_port()
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
     started = subprocess.run(
-        [str(cli), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", f"--num-cpus={RAY_CPUS}",
+        [str(cli), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", f"--num-cpus={cpus}",
          "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}"],
         env=env, capture_output=True, text=True, timeout=180)
     if started.returncode != 0:
-        pytest.fail(f"`ray start --head` failed:\n{started.stdout[-2000:]}\n{started.stderr[-2000:]}")
-    address = f"127.0.0.1:{port}"
+        shutil.rmtree(temp, ignore_errors=True)
+        raise RuntimeError(f"`ray start --head` failed:\n{started.stdout[-2000:]}\n{started.stderr[-2000:]}")
     try:
-        yield address
+        yield f"127.0.0.1:{port}"
     finally:
         import ray
 
@@ -65,3 +63,16 @@ def ray_cluster():
             ray.shutdown()
         subprocess.run([str(cli), "stop", "--force"], env=env, capture_output=True, timeout=120)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """host:port of a running Ray head node with RAY_CPUS CPUs."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        _unavailable("Ray is not installed (pip install 'clipseek[shared]')")
+    if _ray_cli() is None:
+        _unavailable(f"no `ray` command beside {sys.executable}")
+    with running_ray_head() as address:
+        yield address
