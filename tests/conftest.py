@@ -10,6 +10,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
+# Real database and vector servers for the shared-library tests (tests/engine_servers/).
+pytest_plugins = ["engine_servers.postgres"]
+
 
 @pytest.fixture(autouse=True)
 def _hermetic_data_dir(tmp_path_factory, monkeypatch):
