@@ -27,7 +27,7 @@ WRITER_LOCK_KEY = 0x436C69705365656B
 
 
 def parse_url(url: str) -> URL:
-    """The psycopg 3 URL for a postgresql:// (or postgresql+psycopg://) catalog URL."""
+    """A postgresql:// (or postgresql+psycopg://) catalog URL, checked; CatalogError says how to write it."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -39,7 +39,7 @@ def parse_url(url: str) -> URL:
     if not parsed.database:
         raise CatalogError(f"the catalog URL {masked(parsed)} names no database; add it after the port: "
                            "postgresql://user:password@host:port/database")
-    return parsed.set(drivername=DRIVER)
+    return parsed
 
 
 def masked(url: URL) -> str:
@@ -48,7 +48,8 @@ def masked(url: URL) -> str:
 
 
 def create_engines(url: URL) -> tuple[Engine, Engine, Engine]:
-    """(read engine, write engine, claim engine) over one connection pool."""
+    """(read engine, write engine, claim engine) over one connection pool, through psycopg 3."""
+    url = url.set(drivername=DRIVER)
     connect_args = {"application_name": "clipseek"}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS

@@ -13,6 +13,7 @@ import pytest
 
 from engine.catalog import BulkFile, Catalog, MediaInfo
 from engine.errors import CatalogError
+from engine_servers.postgres import PASSWORD, PASSWORD_USER
 
 from .conftest import MEDIA, make_segments
 
@@ -297,12 +298,17 @@ def test_an_unreachable_server_is_a_sentence_without_the_password(tmp_path):
     assert "s3cret" not in message and "clipseek:***@127.0.0.1" in message
 
 
-def test_a_missing_database_or_user_is_a_sentence(postgres_server, tmp_path):
+def test_a_wrong_password_missing_database_or_user_is_a_sentence(postgres_server, tmp_path):
     with pytest.raises(CatalogError, match="does not exist.*createdb"):
         Catalog.open(tmp_path / "lib", url=postgres_server.url("no_such_library"))
-    nobody = f"postgresql://nobody@{postgres_server.host}:{postgres_server.port}/postgres"
+    server = f"{postgres_server.host}:{postgres_server.port}/postgres"
     with pytest.raises(CatalogError, match="does not let this user in.*check the user name"):
-        Catalog.open(tmp_path / "lib", url=nobody)
+        Catalog.open(tmp_path / "lib", url=f"postgresql://nobody@{server}")
+    with pytest.raises(CatalogError, match="refused the login.*check the user name and password") as caught:
+        Catalog.open(tmp_path / "lib", url=f"postgresql://{PASSWORD_USER}:wrong-password@{server}")
+    assert "wrong-password" not in str(caught.value)
+    with pytest.raises(CatalogError, match="needs the rights to create and change tables"):   # logged in
+        Catalog.open(tmp_path / "lib", url=f"postgresql://{PASSWORD_USER}:{PASSWORD}@{server}")
 
 
 @pytest.mark.parametrize("url, problem", [
@@ -326,6 +332,7 @@ def test_postgres_location_hides_the_password(postgres_server, postgres_url, tmp
     cat = Catalog.open(tmp_path / "lib", url=with_password.replace("postgresql://", "postgresql+psycopg://"))
     try:
         assert cat.dialect == "postgresql" and cat.path is None
-        assert "hunter2" not in cat.location and f"{postgres_server.user}:***@" in cat.location
+        assert "hunter2" not in cat.location
+        assert cat.location.startswith(f"postgresql+psycopg://{postgres_server.user}:***@")   # as it was given
     finally:
         cat.close()
