@@ -10,7 +10,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
-pytest_plugins = ["engine_servers.milvus", "engine_servers.ray_cluster"]
+# Real database, vector and cluster servers for the shared-library tests (tests/engine_servers/).
+pytest_plugins = ["engine_servers.postgres", "engine_servers.milvus", "engine_servers.ray_cluster"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,16 +1,17 @@
-"""The catalog: every folder, file, segment and embedding of a library, in catalog.sqlite.
+"""The catalog: every folder, file, segment and embedding of a library.
 
-It is the truth; the ANN index is rebuilt from it. Safe to share between threads of one
-process: each call uses a short-lived session, and ``with catalog.tx():`` groups calls of
-one thread into one transaction (nested ``tx()`` joins the outer one).
-Every segment insert or delete is logged in ``changes`` by a trigger, which is what the
-vector index replays.
+It lives in the library folder's catalog.sqlite, or in a PostgreSQL database that several
+indexers and desktops share (``Catalog.open(library_dir, url=...)``). It is the truth; the
+vector index is rebuilt from it. Safe to share between threads of one process: each call
+uses a short-lived session, and ``with catalog.tx():`` groups calls of one thread into one
+transaction (nested ``tx()`` joins the outer one).
+Every segment insert or delete (and every move or re-dating of a file with segments) is
+logged in ``changes`` by a trigger, which is what the vector index replays.
+Several indexers share the pending files through claims (``claim_pending``).
 """
 from __future__ import annotations
 
-import logging
 import os
-import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -18,13 +19,15 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, insert, select, text, update
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy import Engine, delete, func, insert, or_, select, text, update
+from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session
 
+from engine.catalog import postgres, sqlite
 from engine.catalog.blobs import pack_embedding, unpack_tokens, unpack_vectors
-from engine.catalog.database import check_database_file, corrupt_error, create_engines
-from engine.catalog.migrations import backup_database, migrate
+from engine.catalog.database import CATALOG_FILE, Database, open_database  # noqa: F401 - CATALOG_FILE was defined here
+from engine.catalog.locks import FileLocks, advisory_lock
+from engine.catalog.migrations import migrate
 from engine.catalog.models import Embedding, File, Folder, Meta, Segment
 from engine.catalog.records import (
     FILE_STATUSES, FOLDER_STATES, BulkFile, CatalogStats, Change, FileRow, FolderRow, MediaFacts,
@@ -32,11 +35,10 @@ from engine.catalog.records import (
 )
 from engine.errors import CatalogError, LibraryError
 
-log = logging.getLogger(__name__)
-
-CATALOG_FILE = "catalog.sqlite"
 IN_CHUNK = 500                 # ids per "IN (...)" query, well under SQLite's variable limit
 MAX_ERROR_CHARS = 4000
+TRIMMED_KEY = "changes_trimmed_through"
+_UNCLAIMED = {"claimed_by": None, "claimed_at": None}
 
 _FOLDERS = Folder.__table__
 _FILES = File.__table__
@@ -52,39 +54,55 @@ _SEGMENT_ROW_COLUMNS = (
 
 
 class Catalog:
-    """catalog.sqlite of one library. Open with ``Catalog.open(library_dir)``."""
+    """The catalog of one library. Open with ``Catalog.open(library_dir)`` (or ``url=`` for PostgreSQL)."""
 
-    def __init__(self, db_path: Path, read_engine: Engine, write_engine: Engine) -> None:
-        self.path = db_path
-        self._read_engine = read_engine
-        self._write_engine = write_engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._read_engine: Engine = db.read_engine
+        self._write_engine: Engine = db.write_engine
         self._local = threading.local()   # .session: the thread's open write transaction
         self._closed = False
-        self.backups: list[Path] = []     # copies taken by migrations during open
+        self._file_locks = FileLocks(db.path) if db.path is not None else None
+        self.backups: list[Path] = []     # copies taken by migrations during open (SQLite only)
+
+    @property
+    def dialect(self) -> str:
+        """"sqlite" or "postgresql"."""
+        return self._db.dialect
+
+    @property
+    def location(self) -> str:
+        """Where the catalog lives, for messages: the file path, or the URL with its password as ***."""
+        return self._db.location
+
+    @property
+    def path(self) -> Path | None:
+        """The catalog.sqlite file; None for a catalog on PostgreSQL (see ``location``)."""
+        return self._db.path
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
-    def open(cls, library_dir: Path, check_integrity: bool = False) -> "Catalog":
-        """Open (creating or migrating) ``library_dir/catalog.sqlite``.
+    def open(cls, library_dir: Path, check_integrity: bool = False, url: str | None = None) -> "Catalog":
+        """Open (creating or migrating) ``library_dir/catalog.sqlite``, or with ``url``
+        (postgresql://user:password@host:port/database) the shared catalog in that database.
 
-        Raises CatalogError for a damaged file, one written by a newer ClipSeek, or (with
-        ``check_integrity``) one that fails SQLite's integrity check.
+        Raises CatalogError for a damaged file, one written by a newer ClipSeek, a PostgreSQL
+        server that cannot be reached or refuses the login, a missing driver, or (with
+        ``check_integrity``) a catalog that fails ``integrity_check``.
         """
         library_dir = Path(library_dir)
         library_dir.mkdir(parents=True, exist_ok=True)
-        db_path = library_dir / CATALOG_FILE
-        check_database_file(db_path)
-        read_engine, write_engine = create_engines(db_path)
-        catalog = cls(db_path, read_engine, write_engine)
+        db = open_database(library_dir, url)
+        catalog = cls(db)
         try:
-            with _translate_errors(db_path):
-                catalog.backups = migrate(read_engine, write_engine, db_path)
+            with db.translate_errors():
+                catalog.backups = migrate(db)
             if check_integrity:
                 problem = catalog.integrity_check()
                 if problem != "ok":
-                    raise corrupt_error(db_path, problem)
+                    raise _damaged(db, problem)
         except BaseException:
-            read_engine.dispose()
+            db.dispose()
             raise
         return catalog
 
@@ -92,15 +110,9 @@ class Catalog:
         if self._closed:
             return
         self._closed = True
-        # Fold the WAL back into catalog.sqlite (outside any transaction, on the driver connection).
-        raw = self._read_engine.raw_connection()
-        try:
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        except sqlite3.DatabaseError as exc:   # another process still reading: the WAL stays, no harm
-            log.debug("WAL checkpoint on close skipped: %s", exc)
-        finally:
-            raw.close()
-        self._read_engine.dispose()
+        if not self._db.is_postgres:
+            sqlite.checkpoint(self._read_engine)
+        self._db.dispose()
 
     def __enter__(self) -> "Catalog":
         return self
@@ -109,22 +121,33 @@ class Catalog:
         self.close()
 
     def backup(self, target: Path) -> Path:
-        """A consistent copy of the catalog at ``target`` (SQLite backup API)."""
-        return backup_database(self.path, Path(target))
+        """A consistent copy of an SQLite catalog at ``target`` (SQLite backup API)."""
+        if self._db.path is None:
+            raise CatalogError(f"the catalog {self.location} is on PostgreSQL: back it up with pg_dump "
+                               "(a job for the database administrator)")
+        return sqlite.backup_database(self._db.path, Path(target))
 
     # -- transactions ----------------------------------------------------------------------
     @contextmanager
     def tx(self) -> Iterator[Session]:
-        """One write transaction for this thread; nested use joins the outer one."""
+        """One write transaction for this thread; nested use joins the outer one.
+
+        Writers take turns: SQLite's BEGIN IMMEDIATE, or an advisory lock on PostgreSQL.
+        """
+        with self._transaction(self._write_engine) as session:
+            yield session
+
+    @contextmanager
+    def _transaction(self, engine: Engine) -> Iterator[Session]:
         outer = getattr(self._local, "session", None)
         if outer is not None:
             yield outer
             return
         self._check_open()
-        session = Session(self._write_engine, expire_on_commit=False)
+        session = Session(engine, expire_on_commit=False)
         self._local.session = session
         try:
-            with _translate_errors(self.path):
+            with self._db.translate_errors():
                 yield session
                 session.commit()
         except BaseException:
@@ -141,12 +164,29 @@ class Catalog:
             yield outer
             return
         self._check_open()
-        with _translate_errors(self.path), Session(self._read_engine) as session:
+        with self._db.translate_errors(), Session(self._read_engine) as session:
             yield session
 
     def _check_open(self) -> None:
         if self._closed:
-            raise CatalogError(f"{self.path}: the catalog was closed; open the library again")
+            raise CatalogError(f"{self.location}: the catalog was closed; open the library again")
+
+    @contextmanager
+    def named_lock(self, name: str, timeout: float | None = None) -> Iterator[None]:
+        """Mutual exclusion between every process and machine using this catalog, e.g. for the one
+        that applies the change log to a shared vector store.
+
+        Waits for the lock (at most ``timeout`` seconds, then CatalogError). PostgreSQL: a
+        session advisory lock on hashtext(name); SQLite: a file lock next to catalog.sqlite.
+        Either is dropped if the holder dies. Not re-entrant: do not nest the same name.
+        """
+        self._check_open()
+        if self._file_locks is not None:
+            lock = self._file_locks.hold(name, timeout, self.location)
+        else:
+            lock = advisory_lock(self._db.claim_engine, name, timeout, self.location, self._db.translate_errors)
+        with lock:
+            yield
 
     # -- folders ---------------------------------------------------------------------------
     def add_folder(self, path: str | Path) -> FolderRow:
@@ -243,7 +283,7 @@ class Catalog:
         with self.tx() as s:
             row = s.execute(select(_FILES).where(_FILES.c.path == key)).first()
             values = dict(folder_id=folder_id, size=int(size), mtime=float(mtime), content_hash=content_hash,
-                          status="pending", error=None)
+                          status="pending", error=None, **_UNCLAIMED)
             if row is None:
                 s.execute(insert(_FILES).values(path=key, attempts=0, **values))
             else:
@@ -258,10 +298,10 @@ class Catalog:
 
     def mark_failed(self, file_id: int, error: str) -> None:
         self._update_file(file_id, status="failed", error=str(error)[:MAX_ERROR_CHARS],
-                          attempts=_FILES.c.attempts + 1)
+                          attempts=_FILES.c.attempts + 1, **_UNCLAIMED)
 
     def mark_skipped(self, file_id: int, reason: str) -> None:
-        self._update_file(file_id, status="skipped", error=str(reason)[:MAX_ERROR_CHARS])
+        self._update_file(file_id, status="skipped", error=str(reason)[:MAX_ERROR_CHARS], **_UNCLAIMED)
 
     def reset_to_pending(self, file_ids: Iterable[int]) -> int:
         """Retry: the files go back to pending with their attempt count cleared; returns how many."""
@@ -270,8 +310,63 @@ class Catalog:
         with self.tx() as s:
             for chunk in _chunks(ids):
                 changed += s.execute(update(_FILES).where(_FILES.c.id.in_(chunk))
-                                     .values(status="pending", error=None, attempts=0)).rowcount
+                                     .values(status="pending", error=None, attempts=0, **_UNCLAIMED)).rowcount
         return changed
+
+    # -- claims: several indexers sharing the pending files ----------------------------------
+    def claim_pending(self, owner: str, limit: int, lease_seconds: float) -> list[FileRow]:
+        """Claim up to ``limit`` pending files for ``owner``, lowest ids first, and return them.
+
+        A pending file is free when unclaimed or when its claim is older than ``lease_seconds``
+        (its indexer died or stopped renewing), so a dead indexer's files come back. Two callers
+        never get the same file. On PostgreSQL, rows another claimer holds are skipped and the
+        writers' lock is not taken, so claims never queue behind a long write; on SQLite the
+        write transaction serialises claims.
+        """
+        if limit <= 0:
+            return []
+        now = time.time()
+        c = _FILES.c
+        free = or_(c.claimed_by.is_(None), c.claimed_at.is_(None), c.claimed_at < now - float(lease_seconds))
+        query = select(c.id).where(c.status == "pending", free).order_by(c.id).limit(int(limit))
+        if self._db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        with self._transaction(self._db.claim_engine) as s:
+            ids = list(s.execute(query).scalars())
+            rows = []
+            for chunk in _chunks(ids):
+                s.execute(update(_FILES).where(c.id.in_(chunk)).values(claimed_by=owner, claimed_at=now))
+                rows += s.execute(select(_FILES).where(c.id.in_(chunk)).order_by(c.id)).all()
+        return [FileRow(**r._mapping) for r in rows]
+
+    def renew_claims(self, owner: str, file_ids: Iterable[int]) -> int:
+        """Keep ``owner``'s claims on ``file_ids`` alive (claimed_at = now); returns how many it still held."""
+        ids = [int(i) for i in file_ids]
+        now = time.time()
+        renewed = 0
+        with self._transaction(self._db.claim_engine) as s:
+            for chunk in _chunks(ids):
+                renewed += s.execute(update(_FILES).where(_FILES.c.id.in_(chunk), _FILES.c.claimed_by == owner)
+                                     .values(claimed_at=now)).rowcount
+        return renewed
+
+    def release_claims(self, owner: str, file_ids: Iterable[int] | None = None) -> int:
+        """Give back ``owner``'s claims on ``file_ids`` (all of its claims when None); returns how many."""
+        owned = _FILES.c.claimed_by == owner
+        with self._transaction(self._db.claim_engine) as s:
+            if file_ids is None:
+                return s.execute(update(_FILES).where(owned).values(**_UNCLAIMED)).rowcount
+            released = 0
+            for chunk in _chunks([int(i) for i in file_ids]):
+                released += s.execute(update(_FILES).where(_FILES.c.id.in_(chunk), owned)
+                                      .values(**_UNCLAIMED)).rowcount
+            return released
+
+    def pending_count(self) -> int:
+        """Files waiting to be indexed, claimed or not."""
+        with self._read() as s:
+            return int(s.execute(select(func.count()).select_from(_FILES)
+                                 .where(_FILES.c.status == "pending")).scalar() or 0)
 
     def move_file(self, file_id: int, new_path: str | Path, new_folder_id: int, mtime: float) -> list[int]:
         """A moved or renamed file keeps its row, segments and embeddings.
@@ -307,7 +402,8 @@ class Catalog:
             s.execute(update(_FILES).where(_FILES.c.id == file_id).values(
                 duration=_opt_float(media.duration), fps=_opt_float(media.fps), width=_opt_int(media.width),
                 height=_opt_int(media.height), rotation=_opt_int(getattr(media, "rotation", 0)),
-                status="indexed", error=None, indexed_at=time.time(), model_fingerprint=fingerprint))
+                status="indexed", error=None, indexed_at=time.time(), model_fingerprint=fingerprint,
+                **_UNCLAIMED))
         return ids
 
     def bulk_add_indexed(self, folder_id: int, files: Sequence[BulkFile], fingerprint: str) -> list[int]:
@@ -316,22 +412,21 @@ class Catalog:
         packed = [[pack_embedding(seg) for seg in f.segments] for f in files]
         now = time.time()
         with self.tx() as s:
-            conn = s.connection()
-            first_file = (conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM files").scalar() or 0) + 1
+            file_ids = self._next_ids(s, "files", len(files))
             try:
-                conn.exec_driver_sql(
-                    "INSERT INTO files (id, folder_id, path, size, mtime, content_hash, duration, fps, width, "
-                    "height, rotation, status, error, indexed_at, model_fingerprint, attempts) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'indexed', NULL, ?, ?, 0)",
-                    [(first_file + i, folder_id, _path_key(f.path), int(f.size), float(f.mtime), f.content_hash,
-                      _opt_float(f.media.duration), _opt_float(f.media.fps), _opt_int(f.media.width),
-                      _opt_int(f.media.height), _opt_int(getattr(f.media, "rotation", 0)), now, fingerprint)
-                     for i, f in enumerate(files)])
+                if files:
+                    s.execute(insert(_FILES), [
+                        dict(id=file_id, folder_id=folder_id, path=_path_key(f.path), size=int(f.size),
+                             mtime=float(f.mtime), content_hash=f.content_hash, duration=_opt_float(f.media.duration),
+                             fps=_opt_float(f.media.fps), width=_opt_int(f.media.width),
+                             height=_opt_int(f.media.height), rotation=_opt_int(getattr(f.media, "rotation", 0)),
+                             status="indexed", error=None, indexed_at=now, model_fingerprint=fingerprint, attempts=0)
+                        for file_id, f in zip(file_ids, files)])
             except IntegrityError as exc:
                 raise CatalogError(f"bulk insert refused: a path is already in the catalog or folder "
                                    f"{folder_id} does not exist ({exc.orig})") from exc
             ids = self._insert_segments(
-                s, [(first_file + i, seg) for i, f in enumerate(files) for seg in f.segments], fingerprint)
+                s, [(file_id, seg) for file_id, f in zip(file_ids, files) for seg in f.segments], fingerprint)
             self._insert_embeddings(s, ids, [p for file_packed in packed for p in file_packed])
         return ids
 
@@ -441,22 +536,23 @@ class Catalog:
         return [Change(*r) for r in rows]
 
     def last_change_seq(self) -> int:
-        """The highest change seq ever issued (0 when none); survives trim_changes."""
+        """The highest change seq committed (0 when none); survives trim_changes."""
         with self._read() as s:
-            return int(s.execute(text("SELECT coalesce((SELECT seq FROM sqlite_sequence "
-                                      "WHERE name = 'changes'), 0)")).scalar() or 0)
+            if self._db.is_postgres:
+                return postgres.last_change_seq(s.connection(), TRIMMED_KEY)
+            return sqlite.last_change_seq(s.connection())
 
     def trim_changes(self, through_seq: int) -> int:
         """Drop log entries up to ``through_seq`` (once every index has saved past them)."""
         with self.tx() as s:
             removed = s.execute(text("DELETE FROM changes WHERE seq <= :seq"), {"seq": int(through_seq)}).rowcount
             if through_seq > self.changes_trimmed_through():
-                self.set_meta("changes_trimmed_through", str(int(through_seq)))
+                self.set_meta(TRIMMED_KEY, str(int(through_seq)))
         return removed
 
     def changes_trimmed_through(self) -> int:
         """An index whose watermark is below this cannot replay and must be rebuilt."""
-        return int(self.get_meta("changes_trimmed_through", "0") or 0)
+        return int(self.get_meta(TRIMMED_KEY, "0") or 0)
 
     # -- models ----------------------------------------------------------------------------
     def fingerprints_in_use(self) -> dict[str, int]:
@@ -472,7 +568,7 @@ class Catalog:
                            .scalars())
             s.execute(delete(_SEGMENTS).where(_SEGMENTS.c.fingerprint == fingerprint))
             s.execute(update(_FILES).where(_FILES.c.model_fingerprint == fingerprint).values(
-                status="pending", error=None, indexed_at=None, model_fingerprint=None, attempts=0))
+                status="pending", error=None, indexed_at=None, model_fingerprint=None, attempts=0, **_UNCLAIMED))
         return removed
 
     # -- meta, stats, health ---------------------------------------------------------------
@@ -496,14 +592,22 @@ class Catalog:
                             segments=int(segments), seconds_indexed=float(seconds))
 
     def integrity_check(self) -> str:
-        """"ok", or what SQLite's integrity and foreign-key checks found."""
+        """"ok", or the problems found (at most 20, joined by "; ").
+
+        SQLite: its integrity and foreign-key checks (pages, indexes, orphans). PostgreSQL,
+        which checks its own pages: a cheap consistency check for rows whose parent row is
+        missing (files without folder, segments without file, embeddings without segment).
+        """
         self._check_open()
         try:
             with Session(self._read_engine) as s:
-                problems = [r[0] for r in s.execute(text("PRAGMA integrity_check")) if r[0] != "ok"]
-                problems += [f"{r[0]} row {r[1]} points to a missing {r[2]} row"
-                             for r in s.execute(text("PRAGMA foreign_key_check"))]
+                conn = s.connection()
+                problems = (postgres.integrity_problems(conn) if self._db.is_postgres
+                            else sqlite.integrity_problems(conn))
         except DatabaseError as exc:
+            unreachable = postgres.translate_error(self.location, exc) if self._db.is_postgres else None
+            if unreachable is not None:      # a server we cannot talk to is not a damaged catalog
+                raise unreachable from exc
             return str(exc.orig)
         return "ok" if not problems else "; ".join(problems[:20])
 
@@ -515,7 +619,7 @@ class Catalog:
 
     def _require_file(self, s: Session, file_id: int) -> None:
         if s.execute(select(_FILES.c.id).where(_FILES.c.id == file_id)).first() is None:
-            raise CatalogError(f"file id {file_id} is not in the catalog {self.path} (removed meanwhile?); "
+            raise CatalogError(f"file id {file_id} is not in the catalog {self.location} (removed meanwhile?); "
                                "rescan the library")
 
     def _delete_files(self, s: Session, file_ids: list[int]) -> list[int]:
@@ -524,51 +628,36 @@ class Catalog:
         s.execute(delete(_FILES).where(_FILES.c.id.in_(file_ids)))
         return removed
 
+    def _next_ids(self, s: Session, table: str, n: int) -> list[int]:
+        """``n`` fresh ids for ``table`` (segments: never issued before); we hold the write lock."""
+        if self._db.is_postgres:
+            return postgres.next_ids(s.connection(), table, n)
+        return sqlite.next_ids(s.connection(), table, n)
+
     def _insert_segments(self, s: Session, rows: list[tuple[int, SegmentLike]], fingerprint: str) -> list[int]:
-        """Insert segments with ids taken after the highest ever issued (we hold the write lock)."""
-        conn = s.connection()
-        first = (conn.exec_driver_sql(
-            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'segments'), 0), "
-            "coalesce((SELECT max(id) FROM segments), 0))").scalar() or 0) + 1
-        ids = list(range(first, first + len(rows)))
+        """Insert segments under fresh ids, returned in the order of ``rows``."""
+        ids = self._next_ids(s, "segments", len(rows))
         if rows:
-            conn.exec_driver_sql(
-                "INSERT INTO segments (id, file_id, start_seconds, end_seconds, thumbnail, fingerprint, "
-                "frame_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(seg_id, file_id, float(seg.start), float(seg.end),
-                  None if seg.thumbnail is None else str(seg.thumbnail), fingerprint, int(seg.frame_count))
-                 for seg_id, (file_id, seg) in zip(ids, rows)])
+            s.execute(insert(_SEGMENTS), [
+                dict(id=seg_id, file_id=file_id, start_seconds=float(seg.start), end_seconds=float(seg.end),
+                     thumbnail=None if seg.thumbnail is None else str(seg.thumbnail), fingerprint=fingerprint,
+                     frame_count=int(seg.frame_count))
+                for seg_id, (file_id, seg) in zip(ids, rows)])
         return ids
 
     def _insert_embeddings(self, s: Session, ids: list[int], packed: list[tuple[bytes, bytes, bytes, bytes]]
                            ) -> None:
         if ids:
-            s.connection().exec_driver_sql(
-                "INSERT INTO embeddings (segment_id, vector, clip_tokens, frame_tokens, frame_mask) "
-                "VALUES (?, ?, ?, ?, ?)", [(i, *p) for i, p in zip(ids, packed)])
+            s.execute(insert(_EMBEDDINGS), [
+                dict(segment_id=i, vector=p[0], clip_tokens=p[1], frame_tokens=p[2], frame_mask=p[3])
+                for i, p in zip(ids, packed)])
 
 
-@contextmanager
-def _translate_errors(db_path: Path) -> Iterator[None]:
-    """SQLite failures a person can act on become CatalogErrors that say what to do."""
-    try:
-        yield
-    except OperationalError as exc:
-        message = str(exc.orig)
-        if "locked" in message or "busy" in message:
-            raise CatalogError(f"{db_path} is busy: another program keeps it locked ({message}); close other "
-                               "ClipSeek windows or commands using this library and try again") from exc
-        if "disk is full" in message or "disk I/O" in message or "readonly" in message:
-            raise CatalogError(f"{db_path} cannot be written ({message}); free disk space or check the "
-                               "folder's permissions") from exc
-        if "malformed" in message or "not a database" in message:
-            raise corrupt_error(db_path, message) from exc
-        raise
-    except DatabaseError as exc:
-        message = str(exc.orig)
-        if "malformed" in message or "not a database" in message:
-            raise corrupt_error(db_path, message) from exc
-        raise
+def _damaged(db: Database, problem: str) -> CatalogError:
+    if db.path is not None:
+        return sqlite.corrupt_error(db.path, problem)
+    return CatalogError(f"the catalog {db.location} is inconsistent ({problem}); restore the database from "
+                        "a backup (pg_restore) or ask its administrator")
 
 
 def _path_key(path: str | Path) -> str:

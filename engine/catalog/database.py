@@ -1,71 +1,59 @@
-"""SQLite engines for catalog.sqlite: pragmas, explicit BEGIN, and the checks made before trusting a file.
+"""Which database holds a catalog: catalog.sqlite in the library folder, or a shared PostgreSQL one.
 
-Two engines share one file: reads begin a deferred transaction (a snapshot, never
-blocking a writer under WAL); writes begin IMMEDIATE, so two writers queue on the
-busy timeout instead of failing half-way when a read lock cannot be upgraded.
+``open_database`` gives the Catalog everything that differs between the two: engines,
+the name used in messages, and how failures become CatalogErrors.
 """
 from __future__ import annotations
 
-import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError
 
-from engine.errors import CatalogError
+from engine.catalog import postgres, sqlite
 
-BUSY_TIMEOUT_SECONDS = 30.0
-SQLITE_HEADER = b"SQLite format 3\x00"
-WRITE_OPTION = "clipseek_write"
+CATALOG_FILE = "catalog.sqlite"
 
 
-def create_engines(db_path: Path) -> tuple[Engine, Engine]:
-    """(read engine, write engine) over the same connection pool."""
-    engine = create_engine(
-        f"sqlite+pysqlite:///{db_path}",
-        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
-        pool_size=8, max_overflow=24, pool_timeout=BUSY_TIMEOUT_SECONDS,
-    )
+@dataclass(frozen=True)
+class Database:
+    dialect: str              # "sqlite" or "postgresql"
+    location: str             # for messages: the file path, or the URL with its password as ***
+    path: Path | None         # the SQLite file; None on PostgreSQL
+    read_engine: Engine       # snapshot reads that never wait for a writer
+    write_engine: Engine      # one writer at a time: BEGIN IMMEDIATE, or the writers' advisory lock
+    claim_engine: Engine      # claims: the write engine on SQLite; row locks only on PostgreSQL
 
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
-        # Let us emit BEGIN ourselves (pysqlite's own transaction handling defers it badly).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def translate_errors(self) -> Iterator[None]:
+        """Failures a person can act on become CatalogErrors that say what to do."""
         try:
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        finally:
-            cursor.close()
+            yield
+        except DatabaseError as exc:
+            error = (postgres.translate_error(self.location, exc) if self.is_postgres
+                     else sqlite.translate_error(self.path, exc))
+            if error is None:
+                raise
+            raise error from exc
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
-
-    return engine, engine.execution_options(**{WRITE_OPTION: True})
+    def dispose(self) -> None:
+        self.read_engine.dispose()
 
 
-def check_database_file(db_path: Path) -> None:
-    """Refuse a file that is not a readable SQLite database, saying what to do."""
-    if not db_path.exists() or db_path.stat().st_size == 0:
-        return
-    with open(db_path, "rb") as fh:
-        header = fh.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        raise corrupt_error(db_path, "it is not an SQLite database")
-    try:
-        conn = sqlite3.connect(db_path)
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise corrupt_error(db_path, str(exc)) from exc
-
-
-def corrupt_error(db_path: Path, problem: str) -> CatalogError:
-    backups = sorted(db_path.parent.glob(f"{db_path.name}.v*.bak"))
-    restore = f"restore a backup ({backups[-1].name}) over it, or " if backups else "restore it from a backup, or "
-    return CatalogError(f"{db_path} is damaged ({problem}); {restore}delete the library folder "
-                        f"{db_path.parent} and add your folders again to rebuild it")
+def open_database(library_dir: Path, url: str | None) -> Database:
+    """Engines for ``library_dir/catalog.sqlite`` (``url`` None) or for the PostgreSQL database at ``url``."""
+    if url is None:
+        db_path = library_dir / CATALOG_FILE
+        sqlite.check_database_file(db_path)
+        read_engine, write_engine = sqlite.create_engines(db_path)
+        return Database("sqlite", str(db_path), db_path, read_engine, write_engine, write_engine)
+    parsed = postgres.parse_url(url)
+    read_engine, write_engine, claim_engine = postgres.create_engines(parsed)
+    return Database("postgresql", postgres.masked(parsed), None, read_engine, write_engine, claim_engine)

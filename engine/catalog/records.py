@@ -40,6 +40,8 @@ class FileRow:
     indexed_at: float | None
     model_fingerprint: str | None
     attempts: int             # failed tries since the content last changed
+    claimed_by: str | None = None     # the indexer working on it (Catalog.claim_pending), None when free
+    claimed_at: float | None = None   # when that indexer claimed or last renewed it
 
 
 @dataclass(frozen=True)

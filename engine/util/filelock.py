@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
+
+POLL_SECONDS = 0.05            # how often a waiting acquire tries again
 
 
 class FileLock:
@@ -20,17 +23,27 @@ class FileLock:
     def held_by_us(self) -> bool:
         return self._fd is not None
 
-    def acquire(self) -> bool:
-        """Take the lock without waiting; False if another process (or thread) holds it."""
-        if not self._thread_lock.acquire(blocking=False):
+    def acquire(self, timeout: float | None = 0.0) -> bool:
+        """Take the lock; False if another process (or thread) still holds it after ``timeout`` seconds.
+
+        ``timeout`` 0 tries once without waiting; None waits as long as it takes.
+        """
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        if not self._thread_lock.acquire(timeout=-1 if deadline is None else max(timeout, 0.0)):
             return False
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            _lock(fd)
-        except OSError:
-            os.close(fd)
-            self._thread_lock.release()
-            return False
+        # Polled rather than a blocking call: Windows has no blocking lock without a retry limit.
+        while True:
+            try:
+                _lock(fd)
+                break
+            except OSError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    os.close(fd)
+                    self._thread_lock.release()
+                    return False
+                left = POLL_SECONDS if deadline is None else deadline - time.monotonic()
+                time.sleep(max(0.0, min(POLL_SECONDS, left)))
         self._fd = fd
         return True
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.api.types import FileStatus
-from engine.catalog import BulkFile, Catalog, MediaInfo
+from engine.catalog import BulkFile, MediaInfo
 from engine.errors import CatalogError, DimensionMismatch, LibraryError
 
 from .conftest import MEDIA, D, K, T, make_segments
@@ -133,10 +133,17 @@ def test_move_file_keeps_segments_and_embeddings(catalog, folder, tmp_path):
     assert (moved.path, moved.folder_id, moved.mtime, moved.status) == \
         (f"{elsewhere.path}/renamed.mp4", elsewhere.id, 5.0, "indexed")
     assert [s.path for s in catalog.segments(ids)] == [moved.path] * 2
-    assert catalog.changes_since(seq) == []                  # nothing for the ANN to do
+    # Vector stores keeping folder and date beside each vector refresh them: an add, never a delete.
+    assert [(c.segment_id, c.op) for c in catalog.changes_since(seq)] == [(i, "add") for i in ids]
     assert catalog.files_by_hash("hash-a.mp4")[0].id == row.id
+    seq = catalog.last_change_seq()
     catalog.touch_file(row.id, 9.0)
     assert catalog.file_by_id(row.id).mtime == 9.0
+    assert [(c.segment_id, c.op) for c in catalog.changes_since(seq)] == [(i, "add") for i in ids]
+    seq = catalog.last_change_seq()
+    catalog.touch_file(row.id, 9.0)                          # nothing changed: nothing to refresh
+    catalog.upsert_pending(folder.id, f"{folder.path}/unindexed.mp4", 1, 1.0, None)
+    assert catalog.changes_since(seq) == []
 
 
 def test_move_onto_a_stale_row_removes_the_stale_row(catalog, folder):
@@ -246,8 +253,8 @@ def test_threads_write_and_read_concurrently(catalog, folder):
     assert len(catalog.changes_since(0)) == 48
 
 
-def test_closed_catalog_refuses_calls(tmp_path):
-    cat = Catalog.open(tmp_path / "lib")
+def test_closed_catalog_refuses_calls(open_catalog):
+    cat = open_catalog()
     cat.close()
     with pytest.raises(CatalogError, match="closed"):
         cat.folders()

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect, text
 
 from engine.catalog import SCHEMA_VERSION, Catalog
+from engine.catalog.migrations import MIGRATIONS
 from engine.catalog.models import Base
 from engine.errors import CatalogError
 
@@ -52,10 +54,14 @@ def _write_v1(db_path) -> None:
     conn.close()
 
 
-def test_new_catalog_is_at_current_version_with_wal_and_foreign_keys(catalog):
+def test_new_catalog_is_at_current_version(catalog):
     assert catalog.get_meta("schema_version") == str(SCHEMA_VERSION)
     assert catalog.backups == []
-    with catalog._read() as s:
+
+
+def test_new_sqlite_catalog_uses_wal_and_foreign_keys(sqlite_catalog):
+    assert (sqlite_catalog.dialect, sqlite_catalog.location) == ("sqlite", str(sqlite_catalog.path))
+    with sqlite_catalog._read() as s:
         assert s.connection().exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert s.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
@@ -63,11 +69,51 @@ def test_new_catalog_is_at_current_version_with_wal_and_foreign_keys(catalog):
 def test_migrated_schema_matches_the_models(catalog):
     inspector = inspect(catalog._read_engine)
     for table in Base.metadata.sorted_tables:
-        got = {c["name"]: c["nullable"] for c in inspector.get_columns(table.name)}
-        want = {c.name: c.nullable for c in table.columns}
+        got = {c["name"]: (c["nullable"], c["type"].python_type) for c in inspector.get_columns(table.name)}
+        want = {c.name: (c.nullable, c.type.python_type) for c in table.columns}
         assert got == want, table.name
         got_indexes = {i["name"] for i in inspector.get_indexes(table.name)}
         assert {i.name for i in table.indexes} <= got_indexes, table.name
+
+
+def test_postgres_schema_uses_its_own_types_and_triggers(postgres_url, tmp_path):
+    cat = Catalog.open(tmp_path / "lib", url=postgres_url)
+    try:
+        assert (cat.dialect, cat.path) == ("postgresql", None)
+        with cat._read() as s:
+            types = dict(s.execute(text("SELECT table_name || '.' || column_name, data_type "
+                                        "FROM information_schema.columns WHERE table_schema = current_schema()")).all())
+            triggers = {r[0] for r in s.execute(text("SELECT trigger_name FROM information_schema.triggers"))}
+        assert types["embeddings.vector"] == "bytea" and types["segments.id"] == "bigint"
+        assert types["files.size"] == "bigint" and types["files.mtime"] == "double precision"
+        assert {"segments_log_add", "segments_log_del", "files_log_refresh"} <= triggers
+    finally:
+        cat.close()
+
+
+def test_postgres_old_schema_is_migrated_without_a_backup(postgres_url, tmp_path, caplog):
+    engine = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:                             # what ClipSeek with schema 1 wrote
+        MIGRATIONS[1](conn)
+        conn.execute(text("INSERT INTO meta VALUES ('schema_version', '1')"))
+        conn.execute(text("INSERT INTO folders (path, added_at, state) VALUES ('/videos', 100.0, 'ok')"))
+        conn.execute(text("INSERT INTO files (folder_id, path, size, mtime, status, error) "
+                          "VALUES (1, '/videos/a.mp4', 10, 1.0, 'failed', 'bad')"))
+    engine.dispose()
+    with caplog.at_level(logging.INFO, logger="engine.catalog.migrations"):
+        cat = Catalog.open(tmp_path / "lib", url=postgres_url)
+    try:
+        assert cat.get_meta("schema_version") == str(SCHEMA_VERSION) and cat.backups == []
+        assert "pg_dump" in caplog.text
+        assert list((tmp_path / "lib").iterdir()) == []      # nothing of the catalog lands in the folder
+        row = cat.file_by_path("/videos/a.mp4")
+        assert (row.status, row.error, row.attempts, row.claimed_by) == ("failed", "bad", 0, None)
+        ids = cat.record_indexed(row.id, MEDIA, make_segments(2), "fp")   # the migrated db is usable
+        assert [c.segment_id for c in cat.changes_since(0)] == ids
+        with pytest.raises(CatalogError, match="pg_dump"):
+            cat.backup(tmp_path / "copy")
+    finally:
+        cat.close()
 
 
 def test_old_schema_is_migrated_after_a_backup(tmp_path):
@@ -76,30 +122,29 @@ def test_old_schema_is_migrated_after_a_backup(tmp_path):
     cat = Catalog.open(tmp_path / "lib")
     try:
         assert cat.get_meta("schema_version") == str(SCHEMA_VERSION)
-        [backup] = cat.backups
-        assert backup.name == "catalog.sqlite.v1.bak"
+        # One copy before each step: the first is the file as the old ClipSeek left it.
+        assert [b.name for b in cat.backups] == [f"catalog.sqlite.v{v}.bak" for v in range(1, SCHEMA_VERSION)]
+        backup = cat.backups[0]
         old = sqlite3.connect(backup)
         assert old.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
         assert "attempts" not in [r[1] for r in old.execute("PRAGMA table_info(files)")]
         old.close()
         row = cat.file_by_path("/videos/a.mp4")
-        assert (row.status, row.error, row.attempts) == ("failed", "bad", 0)
+        assert (row.status, row.error, row.attempts, row.claimed_by) == ("failed", "bad", 0, None)
         ids = cat.record_indexed(row.id, MEDIA, make_segments(2), "fp")   # the migrated db is usable
         assert [c.segment_id for c in cat.changes_since(0)] == ids
     finally:
         cat.close()
     Catalog.open(tmp_path / "lib").close()                  # second open: nothing more to migrate
-    assert sorted(p.name for p in db.parent.glob("*.bak")) == ["catalog.sqlite.v1.bak"]
+    assert sorted(p.name for p in db.parent.glob("*.bak")) == [b.name for b in cat.backups]
 
 
-def test_newer_schema_is_refused(tmp_path):
-    Catalog.open(tmp_path / "lib").close()
-    conn = sqlite3.connect(tmp_path / "lib" / "catalog.sqlite")
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
-    conn.commit()
-    conn.close()
+def test_newer_schema_is_refused(open_catalog):
+    first = open_catalog()
+    first.set_meta("schema_version", str(SCHEMA_VERSION + 1))
+    first.close()
     with pytest.raises(CatalogError, match="newer ClipSeek.*upgrade ClipSeek"):
-        Catalog.open(tmp_path / "lib")
+        open_catalog()
 
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path):
@@ -152,9 +197,26 @@ def test_integrity_failure_is_reported_and_refused_when_checked(tmp_path):
         Catalog.open(tmp_path / "lib", check_integrity=True)
 
 
-def test_backup_copies_a_live_catalog(catalog, folder, tmp_path):
-    catalog.upsert_pending(folder.id, f"{folder.path}/a.mp4", 1, 1.0, "h")
-    copy = catalog.backup(tmp_path / "copy" / "catalog.sqlite")
+def test_postgres_integrity_check_reports_orphans(postgres_url, tmp_path):
+    cat = Catalog.open(tmp_path / "lib", url=postgres_url)
+    try:
+        folder = cat.add_folder("/videos")
+        row = cat.upsert_pending(folder.id, "/videos/a.mp4", 1, 1.0, None)
+        assert cat.integrity_check() == "ok"
+        with cat.tx() as s:                                   # what a partial restore can leave behind
+            s.execute(text("SET LOCAL session_replication_role = replica"))
+            s.execute(text("DELETE FROM folders"))
+        assert cat.integrity_check() == f"files row {row.id} points to a missing folders row"
+    finally:
+        cat.close()
+    with pytest.raises(CatalogError, match="inconsistent.*files row"):
+        Catalog.open(tmp_path / "lib", url=postgres_url, check_integrity=True)
+
+
+def test_backup_copies_a_live_catalog(sqlite_catalog, tmp_path):
+    folder = sqlite_catalog.add_folder(tmp_path / "videos")
+    sqlite_catalog.upsert_pending(folder.id, f"{folder.path}/a.mp4", 1, 1.0, "h")
+    copy = sqlite_catalog.backup(tmp_path / "copy" / "catalog.sqlite")
     restored = Catalog.open(copy.parent)
     try:
         assert [f.path for f in restored.files()] == [f"{folder.path}/a.mp4"]

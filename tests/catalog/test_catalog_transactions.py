@@ -50,12 +50,9 @@ def test_tx_commits_several_calls_at_once(catalog, folder):
                                                                                 ("b.mp4", "pending")]
 
 
-def test_other_connections_do_not_see_uncommitted_writes(catalog, folder, tmp_path):
-    other = Catalog.open(tmp_path / "lib")
-    try:
-        with catalog.tx():
-            catalog.upsert_pending(folder.id, f"{folder.path}/a.mp4", 1, 1.0, "h")
-            assert other.files() == []            # WAL: readers go on, and see the last commit
-        assert len(other.files()) == 1
-    finally:
-        other.close()
+def test_other_connections_do_not_see_uncommitted_writes(catalog, folder, open_catalog):
+    other = open_catalog()
+    with catalog.tx():
+        catalog.upsert_pending(folder.id, f"{folder.path}/a.mp4", 1, 1.0, "h")
+        assert other.files() == []            # readers go on (WAL, MVCC), and see the last commit
+    assert len(other.files()) == 1

@@ -1,0 +1,148 @@
+"""SQLite engines for catalog.sqlite: pragmas, explicit BEGIN, the checks made before trusting a file,
+backups, and the failures a person can act on.
+
+Two engines share one file: reads begin a deferred transaction (a snapshot, never
+blocking a writer under WAL); writes begin IMMEDIATE, so two writers queue on the
+busy timeout instead of failing half-way when a read lock cannot be upgraded.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from engine.errors import CatalogError
+from engine.util.atomic import atomic_write
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_SECONDS = 30.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+WRITE_OPTION = "clipseek_write"
+
+
+def create_engines(db_path: Path) -> tuple[Engine, Engine]:
+    """(read engine, write engine) over the same connection pool."""
+    engine = create_engine(
+        f"sqlite+pysqlite:///{db_path}",
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
+        pool_size=8, max_overflow=24, pool_timeout=BUSY_TIMEOUT_SECONDS,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Let us emit BEGIN ourselves (pysqlite's own transaction handling defers it badly).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+
+    return engine, engine.execution_options(**{WRITE_OPTION: True})
+
+
+def check_database_file(db_path: Path) -> None:
+    """Refuse a file that is not a readable SQLite database, saying what to do."""
+    if not db_path.exists() or db_path.stat().st_size == 0:
+        return
+    with open(db_path, "rb") as fh:
+        header = fh.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise corrupt_error(db_path, "it is not an SQLite database")
+    try:
+        conn = sqlite3.connect(db_path)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise corrupt_error(db_path, str(exc)) from exc
+
+
+def corrupt_error(db_path: Path, problem: str) -> CatalogError:
+    backups = sorted(db_path.parent.glob(f"{db_path.name}.v*.bak"))
+    restore = f"restore a backup ({backups[-1].name}) over it, or " if backups else "restore it from a backup, or "
+    return CatalogError(f"{db_path} is damaged ({problem}); {restore}delete the library folder "
+                        f"{db_path.parent} and add your folders again to rebuild it")
+
+
+def translate_error(db_path: Path, exc: DatabaseError) -> CatalogError | None:
+    """The CatalogError for an SQLite failure a person can act on; None for anything else (a bug)."""
+    message = str(exc.orig)
+    if isinstance(exc, OperationalError):
+        if "locked" in message or "busy" in message:
+            return CatalogError(f"{db_path} is busy: another program keeps it locked ({message}); close other "
+                                "ClipSeek windows or commands using this library and try again")
+        if "disk is full" in message or "disk I/O" in message or "readonly" in message:
+            return CatalogError(f"{db_path} cannot be written ({message}); free disk space or check the "
+                                "folder's permissions")
+    if "malformed" in message or "not a database" in message:
+        return corrupt_error(db_path, message)
+    return None
+
+
+def backup_database(db_path: Path, backup_path: Path) -> Path:
+    """Consistent copy of a live database (WAL included) through SQLite's backup API."""
+    def write(tmp: Path) -> None:
+        source = sqlite3.connect(db_path)
+        target = sqlite3.connect(tmp)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+
+    atomic_write(backup_path, write)
+    return backup_path
+
+
+def checkpoint(engine: Engine) -> None:
+    """Fold the WAL back into catalog.sqlite (outside any transaction, on the driver connection)."""
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.DatabaseError as exc:   # another process still reading: the WAL stays, no harm
+        log.debug("WAL checkpoint on close skipped: %s", exc)
+    finally:
+        raw.close()
+
+
+def integrity_problems(conn: Connection) -> list[str]:
+    """What SQLite's integrity and foreign-key checks found (empty when all is well)."""
+    problems = [r[0] for r in conn.execute(text("PRAGMA integrity_check")) if r[0] != "ok"]
+    problems += [f"{r[0]} row {r[1]} points to a missing {r[2]} row"
+                 for r in conn.execute(text("PRAGMA foreign_key_check"))]
+    return problems
+
+
+def next_ids(conn: Connection, table: str, n: int) -> list[int]:
+    """``n`` fresh ids for ``table``, taken while this connection holds the write lock.
+
+    An AUTOINCREMENT table (segments) continues after the highest id it ever issued, so
+    deleted ids never come back; the others after their current highest id.
+    """
+    if table == "segments":
+        highest = conn.execute(text(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'segments'), 0), "
+            "coalesce((SELECT max(id) FROM segments), 0))")).scalar()
+    else:
+        highest = conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar()
+    first = int(highest or 0) + 1
+    return list(range(first, first + n))
+
+
+def last_change_seq(conn: Connection) -> int:
+    """The highest change seq ever issued: sqlite_sequence survives deletes and rolls back with its transaction."""
+    return int(conn.execute(text("SELECT coalesce((SELECT seq FROM sqlite_sequence "
+                                 "WHERE name = 'changes'), 0)")).scalar() or 0)
