@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from engine.api.library import Library
+from engine.catalog import SCHEMA_VERSION
 from engine.errors import CatalogError
 from engine.settings import Settings
 from reliability_helpers import clipseek, integrity
@@ -201,6 +202,10 @@ def _downgrade_to_schema_1(db: Path) -> None:
     conn = sqlite3.connect(db)
     try:
         conn.executescript("""
+            DROP TRIGGER files_log_refresh;
+            DROP INDEX ix_files_claimed_by;
+            ALTER TABLE files DROP COLUMN claimed_by;
+            ALTER TABLE files DROP COLUMN claimed_at;
             DROP INDEX ix_files_content_hash;
             DROP INDEX ix_files_folder_status;
             ALTER TABLE files DROP COLUMN attempts;
@@ -225,7 +230,7 @@ def test_an_older_library_is_migrated_after_a_backup(library_copy, tiny_bundle):
     finally:
         old.close()
     with Library.open(library_copy, model=tiny_bundle) as lib:
-        assert lib.catalog.get_meta("schema_version") == "2"
+        assert lib.catalog.get_meta("schema_version") == str(SCHEMA_VERSION)
         assert lib.status().files["indexed"] == 12
         assert_searchable(lib)
         assert lib.search("a red circle", k=3)
