@@ -51,7 +51,7 @@ def connect(address: str):
         ray.init(address=address, namespace=RAY_NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
                  configure_logging=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise RayUnavailable(f"no Ray cluster answers at {address} ({_first_line(exc)}); start one with "
+        raise RayUnavailable(f"no Ray cluster answers at {address} ({_reason(exc)}); start one with "
                              f"`ray start --head` and pass its address, host:port") from exc
     return ray
 
@@ -85,14 +85,13 @@ class FileEncoder:
             os.environ.setdefault(var, "1")
         import cv2
 
-        from engine.api.model_registry import ModelRegistry
         from engine.indexer.worker import INDEXING_GRAPHS
         from engine.runtime import load_model
         from engine.settings import Settings
 
         cv2.setNumThreads(1)
         path = Path(bundle_dir)
-        if not (path.is_dir() and _fingerprint_of(ModelRegistry, path) == fingerprint):
+        if not (path.is_dir() and _fingerprint_of(path) == fingerprint):
             import ray
 
             path = ray.get(bundle_copy_ref).materialise()
@@ -123,9 +122,11 @@ class FileEncoder:
         return "done", result, jpegs
 
 
-def _fingerprint_of(registry_cls, path: Path) -> str | None:
+def _fingerprint_of(path: Path) -> str | None:
+    from engine.runtime.bundle import open_bundle
+
     try:
-        return registry_cls.read_info(path).fingerprint
+        return open_bundle(path).fingerprint
     except ClipSeekError:
         return None
 
@@ -234,10 +235,10 @@ class RayWorkerPool:
             self._ray.get(slot.ready, timeout=0)
         except Exception as start_exc:   # the model never loaded: every replacement would fail the same way
             if self.fatal is None and not isinstance(start_exc, self._ray.exceptions.GetTimeoutError):
-                self.fatal = f"a Ray worker could not load the model: {_first_line(start_exc)}"
+                self.fatal = f"a Ray worker could not load the model: {_reason(start_exc)}"
                 return [WorkerEvent("lost", task, self.fatal)]
         self._slots.append(self._spawn())
-        return [WorkerEvent("lost", task, f"the Ray worker holding it stopped ({_first_line(exc)})")]
+        return [WorkerEvent("lost", task, f"the Ray worker holding it stopped ({_reason(exc)})")]
 
     def _check_time_limits(self) -> list[WorkerEvent]:
         events: list[WorkerEvent] = []
@@ -253,6 +254,7 @@ class RayWorkerPool:
         return events
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else exc.__class__.__name__
+def _reason(exc: BaseException) -> str:
+    """Ray's errors carry the remote traceback; the sentence worth showing is its last line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else exc.__class__.__name__
