@@ -47,7 +47,7 @@ def _videos(count: int) -> tuple[Path, list[str]]:
     return data / "videos", captions
 
 
-def _library(folder: Path, settings) -> "Library":
+def _library(folder: Path, settings):
     from engine.api.library import Library
 
     folder.mkdir(parents=True, exist_ok=True)

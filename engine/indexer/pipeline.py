@@ -174,7 +174,11 @@ class Indexer:
         self._unsaved = False
         try:
             self.vectors.save()
-            self.catalog.trim_changes(self.vectors.synced_through)
+            # The log may be trimmed only when no other reader can still need it: one library folder's
+            # index (SQLite), or a store whose watermark every process shares. Other machines' hnswlib
+            # caches of a PostgreSQL catalog replay it at their own pace.
+            if self.catalog.dialect == "sqlite" or self.vectors.shared_watermark:
+                self.catalog.trim_changes(self.vectors.synced_through)
         except OSError as exc:
             # The catalog stays the truth; the index is rebuilt from it on the next open.
             log.error("could not save the vector index (%s); it will be rebuilt from the catalog", exc)

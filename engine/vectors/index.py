@@ -65,6 +65,7 @@ class VectorIndex:
     """
 
     supports_filters = False
+    shared_watermark = False   # its watermark is in this folder's manifest
 
     def __init__(self, vectors_dir: Path, dim: int, fingerprint: str, source: VectorSource,
                  params: HnswParams | None = None) -> None:

@@ -129,6 +129,7 @@ class MilvusStore:
     """
 
     supports_filters = True
+    shared_watermark = True   # its watermark is in the catalog's meta table
 
     def __init__(self, client, uri: str, collection: str, dim: int, fingerprint: str, source,
                  params: MilvusParams | None = None) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 class VectorStore(Protocol):
     notices: list[str]          # sentences for the user: why the store was rebuilt
     supports_filters: bool      # search() applies SearchFilters itself (folder, date, duration)
+    shared_watermark: bool      # the watermark lives in the catalog, for every process using the store
 
     @property
     def count(self) -> int:

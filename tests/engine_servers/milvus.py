@@ -5,7 +5,6 @@ it are skipped with a sentence, unless CLIPSEEK_REQUIRE_ENGINES=1 asks for them 
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import subprocess
@@ -20,8 +19,6 @@ from typing import Iterator
 
 import pytest
 
-from engine.catalog import Catalog
-from engine.errors import CatalogError
 
 REQUIRE_ENGINES = "CLIPSEEK_REQUIRE_ENGINES"
 START_SECONDS = 60.0
@@ -108,40 +105,6 @@ def milvus_store_url(milvus_server) -> Iterator[str]:
             client.drop_collection(name)
     finally:
         client.close()
-
-
-def open_catalog(library_dir: Path) -> Catalog:
-    """Catalog.open, with ``named_lock`` supplied here while the catalog does not have one yet."""
-    if hasattr(Catalog, "named_lock"):
-        return Catalog.open(library_dir)
-    return FileLockedCatalog.open(library_dir)
-
-
-class FileLockedCatalog(Catalog):
-    """A stand-in for Catalog.named_lock: an exclusive flock on a file beside catalog.sqlite.
-
-    flock locks belong to an open file, so two threads of one process exclude each other too.
-    """
-
-    @contextmanager
-    def named_lock(self, name: str, timeout: float | None = None) -> Iterator[None]:
-        import fcntl
-
-        path = self.path.parent / f"lock-{hashlib.sha1(name.encode()).hexdigest()[:16]}"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if deadline is not None and time.monotonic() > deadline:
-                        raise CatalogError(f"{name} is held by another process") from None
-                    time.sleep(0.005)
-            yield
-        finally:
-            os.close(fd)              # releases the lock
 
 
 def _free_port() -> int:

@@ -4,11 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.catalog import BulkFile, MediaInfo, SegmentRecord
+from engine.catalog import BulkFile, Catalog, MediaInfo, SegmentRecord
 from engine.search import SearchFilters, Searcher
 from engine.settings import Settings
 from engine.vectors import open_vector_store
-from engine_servers.milvus import open_catalog
 
 DIM = 16
 FP = "ab" * 32
@@ -24,7 +23,7 @@ def _segments(rng, n):
 
 @pytest.fixture
 def catalog(tmp_path):
-    catalog = open_catalog(tmp_path / "lib")
+    catalog = Catalog.open(tmp_path / "lib")
     rng = np.random.default_rng(0)
     for f, folder in enumerate(FOLDERS):
         row = catalog.add_folder(folder)

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from engine.catalog import BulkFile, Catalog, MediaInfo, SegmentRecord
-from engine_servers.milvus import open_catalog
 
 DIM = 32
 FP = "fp-a" * 16
@@ -46,6 +45,6 @@ def recall_at_k(catalog: Catalog, index, queries: np.ndarray, k: int = 10) -> fl
 
 @pytest.fixture
 def catalog(tmp_path):
-    cat = open_catalog(tmp_path / "lib")
+    cat = Catalog.open(tmp_path / "lib")
     yield cat
     cat.close()

@@ -89,9 +89,9 @@ CHILD = """
 import sys
 from pathlib import Path
 sys.path[:0] = [{repo!r}, {tests!r}]
-from engine_servers.milvus import open_catalog
+from engine.catalog import Catalog
 from engine.vectors.milvus_store import MilvusStore
-catalog = open_catalog({library!r})
+catalog = Catalog.open({library!r})
 store = MilvusStore.open({uri!r}, {dim}, {fp!r}, catalog, collection_prefix={prefix!r})
 print("ready", flush=True)
 while not Path({stop!r}).exists():
