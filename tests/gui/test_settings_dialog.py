@@ -101,3 +101,28 @@ def test_install_progress_lines_drive_the_bar(qtbot, themed, library):
     dialog._on_install_message("downloading open_clip_pytorch_model.bin: 42% of 350 MB")
     assert dialog.install_bar.maximum() == 100 and dialog.install_bar.value() == 42
     assert dialog.install_status.text().startswith("downloading")
+
+
+def test_sharing_tab_points_the_library_at_a_shared_catalog_and_vectors(qtbot, themed, library, tiny_bundle,
+                                                                        postgres_url, milvus_store_url):
+    from engine.api import Library
+
+    dialog = SettingsDialog(library, TaskRunner())
+    qtbot.addWidget(dialog)
+    dialog.catalog_url.setText("mysql://somewhere/db")
+    dialog._on_accept()
+    assert "PostgreSQL URL" in dialog.error.text() and library.settings.catalog_url == ""
+    dialog.catalog_url.setText(postgres_url)
+    dialog.vector_store.setText(milvus_store_url)
+    with qtbot.waitSignal(dialog.settings_saved):
+        dialog._on_accept()
+    saved = json.loads((library.path / "settings.json").read_text())
+    assert (saved["catalog_url"], saved["vector_store"]) == (postgres_url, milvus_store_url)
+    library.close()
+    # What the window does when it next opens this library folder.
+    shared = Library.open(library.path, model=tiny_bundle)
+    try:
+        assert shared.catalog.dialect == "postgresql" and shared.vectors.shared_watermark
+        assert shared.search("anything") == []
+    finally:
+        shared.close()
