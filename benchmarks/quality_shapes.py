@@ -16,7 +16,6 @@ Prints a table and writes results.json.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -68,6 +67,39 @@ def score(results: dict[str, list], truth: dict[str, list]) -> dict[str, float]:
     return {"moment_R@1": r1 / n, "moment_R@5": r5 / n, "file_R@1": f1 / n, "queries": len(truth)}
 
 
+ATTRIBUTES = ("size", "color", "shape", "motion")
+
+
+def misses_by_attribute(results: dict[str, list], annotations: list[dict], root: Path) -> dict[str, int]:
+    """For shot captions whose top result is wrong: which attributes the shot under it differs in.
+
+    Keys are the differing attributes joined by '+' ("motion", "shape+motion", ...); "other" counts
+    top results that overlap no shot well (a cut misplaced) or show the right event elsewhere.
+    """
+    from engine.shapes.language import parse_event
+
+    shots = {}
+    for video in annotations:
+        path = str((root / video["video"]).resolve())
+        shots[path] = [((s["start"], s["end"]), s["caption"]) for s in video["shots"]]
+    events, _ = queries_from(annotations, root)
+    counts: dict[str, int] = {}
+    for caption, targets in events.items():
+        found = results.get(caption, [])
+        if not found or any(found[0]["path"] == p and tiou((found[0]["start"], found[0]["end"]), span) >= 0.5
+                            for p, span in targets):
+            continue
+        top = found[0]
+        under = max(shots.get(top["path"], []), key=lambda s: tiou((top["start"], top["end"]), s[0]), default=None)
+        if under is None or under[1] == caption:
+            key = "other"
+        else:
+            wanted, shown = parse_event(caption), parse_event(under[1])
+            key = "+".join(a for a in ATTRIBUTES if getattr(wanted, a) != getattr(shown, a)) or "other"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 def cli(*args, capture: bool = True) -> str:
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     done = subprocess.run([*CLI, *map(str, args)], cwd=ROOT, env=env, text=True,
@@ -96,6 +128,7 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline-model", type=Path, default=MODELS["mean-pooling"])
     args = ap.parse_args(argv)
 
+    from engine.runtime.bundle import open_bundle
     from engine.shapes.generate import generate_dataset, load_annotations
 
     out = args.out
@@ -115,7 +148,8 @@ def main(argv=None) -> int:
         if not (model / "bundle.json").is_file():
             print(f"skipping {label}: no bundle at {model}", file=sys.stderr)
             continue
-        library = out / f"library-{hashlib.sha1(str(model.resolve()).encode()).hexdigest()[:8]}-{model.name}"
+        # One library per model *version*: a retrained bundle at the same path gets a fresh index.
+        library = out / f"library-{open_bundle(model).fingerprint[:12]}-{model.name}"
         if not (library / "catalog.sqlite").exists():
             cli("--library", library, "--model", model, "add-folder", data)
         t = time.perf_counter()
@@ -126,7 +160,8 @@ def main(argv=None) -> int:
         search_s = time.perf_counter() - t
         ev, tp = score(results, events), score(results, temporal)
         table[label] = {"events": ev, "temporal": tp, "index_seconds": round(index_s, 1),
-                        "search_seconds": round(search_s, 1), "model": str(model)}
+                        "search_seconds": round(search_s, 1), "model": str(model),
+                        "shot_misses_by_attribute": misses_by_attribute(results, annotations, data)}
     print_table(table)
     out.mkdir(parents=True, exist_ok=True)
     summary = {"seed": args.seed, "videos": len(annotations), "event_queries": len(events),
@@ -144,6 +179,10 @@ def print_table(table: dict) -> None:
         ev, tp = row["events"], row["temporal"]
         print(f"{label:28s} {ev['moment_R@1']:10.3f} {ev['moment_R@5']:10.3f} {ev['file_R@1']:9.3f} "
               f"{tp['moment_R@1']:12.3f}")
+    print("\nwrong top results of shot captions, by what the shown shot differs in")
+    for label, row in table.items():
+        misses = row["shot_misses_by_attribute"]
+        print(f"{label:28s} " + ", ".join(f"{k} {v}" for k, v in misses.items()))
 
 
 if __name__ == "__main__":

@@ -252,7 +252,8 @@ class Library:
             self.events.emit("folders_changed")
             self.events.emit("index_started")
             indexer = Indexer(self.catalog, self.vectors, self.bundle_dir, self.bundle_info.fingerprint,
-                              self.settings, self.path / "thumbs", emit=self._emit, ray_address=ray_address)
+                              self.settings, self.path / "thumbs", emit=self._emit, ray_address=ray_address,
+                              exclusive=self._index_lock.held_by_us)
             try:
                 final = indexer.run(progress=progress, control=control)
             finally:

@@ -22,6 +22,35 @@ def claim_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def owner_is_gone(owner: str) -> bool:
+    """True for the claim of an indexer of this host whose process no longer runs (killed, crashed)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False     # it exists, but belongs to someone else
+    return False
+
+
+def release_stale_claims(catalog, pending: list[FileRow], exclusive: bool) -> int:
+    """Give back claims no live indexer holds, so a restart need not wait for their lease to lapse.
+
+    ``exclusive``: this indexer holds the library's lock, so every claim found is a dead one's.
+    Otherwise only claims of this host's dead processes are known to be stale; other machines'
+    claims lapse with their lease.
+    """
+    released = 0
+    for owner in sorted({f.claimed_by for f in pending if f.claimed_by}):
+        if exclusive or owner_is_gone(owner):
+            released += catalog.release_claims(owner)
+    return released
+
+
 class ClaimQueue:
     def __init__(self, catalog, owner: str | None = None, lease_seconds: float = LEASE_SECONDS) -> None:
         self.catalog = catalog

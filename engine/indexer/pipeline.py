@@ -18,7 +18,7 @@ from typing import Callable
 
 from engine.api.types import Progress
 from engine.errors import ClipSeekError
-from engine.indexer.claims import LEASE_SECONDS, ClaimQueue
+from engine.indexer.claims import LEASE_SECONDS, ClaimQueue, release_stale_claims
 from engine.indexer.control import IndexControl
 from engine.indexer.pool import PoolConfig, Task, WorkerPool
 from engine.settings import Settings
@@ -41,7 +41,7 @@ class _FileState:
 class Indexer:
     def __init__(self, catalog, vectors, bundle_dir: Path, fingerprint: str, settings: Settings,
                  thumbs_dir: Path, emit: Callable[[str, object], None] | None = None,
-                 ray_address: str | None = None) -> None:
+                 ray_address: str | None = None, exclusive: bool = False) -> None:
         self.catalog = catalog
         self.vectors = vectors
         self.bundle_dir = Path(bundle_dir)
@@ -50,6 +50,7 @@ class Indexer:
         self.thumbs_dir = Path(thumbs_dir)
         self.emit = emit or (lambda _name, _payload: None)
         self.ray_address = ray_address
+        self.exclusive = exclusive      # the library's lock is ours: no other indexer can be running
         self.lease_seconds = LEASE_SECONDS
         self._losses: dict[int, int] = {}
         self.claims: ClaimQueue | None = None
@@ -59,6 +60,7 @@ class Indexer:
             control: IndexControl | None = None) -> Progress:
         control = control or IndexControl()
         files = self.catalog.files(status="pending")
+        release_stale_claims(self.catalog, files, self.exclusive)
         tracker = _Tracker({f.id: _FileState(f.id, f.path, f.size or 0) for f in files})
         report = self._reporter(progress, tracker)
         if not files:
