@@ -44,7 +44,8 @@ bench: venv
 	$(PY) benchmarks/quality_shapes.py
 	$(PY) benchmarks/scaling.py
 
-# The full stack and its mean-pooling baseline train side by side (one core each, same 40-minute budget);
+# The full stack and its mean-pooling baseline train side by side (one core each, fixed step counts that take
+# the same time, about 50 minutes);
 # the full one exports to assets/models/clipseek-shapes, the application's built-in model.
 train-demo-model: venv
 	$(MAKE) -j2 train-full train-plain

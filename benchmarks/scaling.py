@@ -92,6 +92,7 @@ def _ann(n: int, milvus_uri: str) -> list[dict]:
     from pymilvus import DataType, MilvusClient
 
     from benchmarks import moments_gen as gen
+    from engine.vectors.milvus_store import GRPC_OPTIONS
 
     dim = gen.D
     space = gen.make_space(0)
@@ -114,7 +115,7 @@ def _ann(n: int, milvus_uri: str) -> list[dict]:
         found.append(labels[0][:10])
     rows.append(_ann_row("hnswlib (in process)", n, insert, times, found, exact))
 
-    client = MilvusClient(uri=milvus_uri)
+    client = MilvusClient(uri=milvus_uri, grpc_options=GRPC_OPTIONS)
     name = f"bench_{uuid.uuid4().hex[:8]}"
     schema = client.create_schema(auto_id=False)
     schema.add_field("id", DataType.INT64, is_primary=True)

@@ -30,6 +30,11 @@ from engine.vectors.arrays import as_matrix, label_set, no_hits, normalised
 
 log = logging.getLogger(__name__)
 
+# pymilvus pings an idle connection every 10 s; a gRPC server left at gRPC's defaults (Milvus Lite's)
+# answers pings more often than every 5 minutes without calls with GOAWAY "too_many_pings", after which
+# every request of this process fails. Ping only during calls, and rarely.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": 0}
+
 SERVER_SCHEMES = {"milvus": "http", "http": "http", "https": "https", "tcp": "tcp"}
 DEFAULT_PORT = 19530
 MAX_TOP_K = 16384              # Milvus refuses a larger limit in one search
@@ -160,7 +165,7 @@ class MilvusStore:
         params = params or MilvusParams()
         pymilvus = _import_pymilvus()
         try:
-            client = pymilvus.MilvusClient(uri=address, timeout=params.connect_timeout)
+            client = pymilvus.MilvusClient(uri=address, timeout=params.connect_timeout, grpc_options=GRPC_OPTIONS)
         except pymilvus.exceptions.MilvusException as exc:
             raise VectorStoreError(f"cannot reach the Milvus server at {_display(address)} ({exc.message}); "
                                    "start it, or fix the vector store address in the library's settings") from exc

@@ -19,6 +19,8 @@ from typing import Iterator
 
 import pytest
 
+from engine.vectors.milvus_store import GRPC_OPTIONS
+
 
 REQUIRE_ENGINES = "CLIPSEEK_REQUIRE_ENGINES"
 START_SECONDS = 60.0
@@ -83,7 +85,7 @@ def milvus_uri(milvus_server) -> Iterator[MilvusTarget]:
 
     target = MilvusTarget(milvus_server, f"t{uuid.uuid4().hex[:12]}")
     yield target
-    client = MilvusClient(uri=milvus_server)
+    client = MilvusClient(uri=milvus_server, grpc_options=GRPC_OPTIONS)
     try:
         for name in client.list_collections():
             if name.startswith(target.prefix + "_"):
@@ -97,7 +99,7 @@ def milvus_store_url(milvus_server) -> Iterator[str]:
     """A library's vector_store setting on the session's server; collections made meanwhile are dropped."""
     from pymilvus import MilvusClient
 
-    client = MilvusClient(uri=milvus_server)
+    client = MilvusClient(uri=milvus_server, grpc_options=GRPC_OPTIONS)
     before = set(client.list_collections())
     try:
         yield milvus_server
@@ -123,7 +125,7 @@ def _wait_until_it_answers(uri: str, server: subprocess.Popen, log_path: Path) -
             pytest.fail(f"the Milvus Lite server exited with {server.returncode}: "
                         f"{log_path.read_text(errors='replace')[-2000:]}")
         try:
-            client = MilvusClient(uri=uri, timeout=2)
+            client = MilvusClient(uri=uri, timeout=2, grpc_options=GRPC_OPTIONS)
             client.list_collections()
             client.close()
             return

@@ -19,8 +19,10 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -104,17 +106,18 @@ def _run(cmd: list[str], what: str) -> None:
         raise RuntimeError(f"{what} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    _psycopg()
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """Start a throw-away PostgreSQL cluster on 127.0.0.1 (plus the password user of the tests);
+    stop and delete it afterwards. Raises RuntimeError when it cannot be started here."""
     bin_dir = find_postgres_bin()
     if bin_dir is None:
-        _missing("PostgreSQL's initdb and pg_ctl were not found")
+        raise RuntimeError("PostgreSQL's initdb and pg_ctl were not found")
     prefix = _as_service_user()
     if prefix and shutil.which("runuser") is None:
-        _missing("running as root, but runuser (needed to start PostgreSQL as its own user) is missing")
+        raise RuntimeError("running as root, but runuser (needed to start PostgreSQL as its own user) is missing")
     if prefix and not _user_exists(SERVICE_USER):
-        _missing(f"running as root, but there is no {SERVICE_USER!r} user to run PostgreSQL as")
+        raise RuntimeError(f"running as root, but there is no {SERVICE_USER!r} user to run PostgreSQL as")
     # Not under pytest's tmp dir: the postgres user must be able to reach the folder.
     root = Path(tempfile.mkdtemp(prefix="clipseek-pg-"))
     data_dir, socket_dir = root / "data", root / "sock"
@@ -150,6 +153,34 @@ def postgres_server():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def create_database(server: PostgresServer) -> str:
+    """A new, empty database on ``server``; returns its URL."""
+    name = f"clipseek_test_{uuid.uuid4().hex[:12]}"
+    with _psycopg().connect(server.url(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return server.url(name)
+
+
+def drop_database(server: PostgresServer, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with _psycopg().connect(server.url(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    _psycopg()
+    if find_postgres_bin() is None:
+        _missing("PostgreSQL's initdb and pg_ctl were not found")
+    prefix = _as_service_user()
+    if prefix and shutil.which("runuser") is None:
+        _missing("running as root, but runuser (needed to start PostgreSQL as its own user) is missing")
+    if prefix and not _user_exists(SERVICE_USER):
+        _missing(f"running as root, but there is no {SERVICE_USER!r} user to run PostgreSQL as")
+    with running_postgres() as server:
+        yield server
+
+
 def _psycopg():
     try:
         import psycopg
@@ -167,12 +198,8 @@ def _create_password_user(server: PostgresServer) -> None:
 @pytest.fixture
 def postgres_url(postgres_server):
     """A new, empty database on the session's server, dropped after the test."""
-    psycopg = _psycopg()
-    name = f"clipseek_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    url = create_database(postgres_server)
     try:
-        yield postgres_server.url(name)
+        yield url
     finally:
-        with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(postgres_server, url)

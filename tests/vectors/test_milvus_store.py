@@ -12,7 +12,7 @@ import pytest
 from engine.catalog import MediaInfo
 from engine.errors import ClipSeekError, VectorStoreError
 from engine.vectors import open_vector_store
-from engine.vectors.milvus_store import MilvusStore, collection_name
+from engine.vectors.milvus_store import GRPC_OPTIONS, MilvusStore, collection_name
 from engine_servers.milvus import require_milvus_lite
 
 from .conftest import DIM, FP, fill, random_segments
@@ -28,7 +28,7 @@ def _collection_ids(target) -> set[int]:
     """Every primary key in the test's collection, read straight from the server."""
     from pymilvus import MilvusClient
 
-    client = MilvusClient(uri=target.uri)
+    client = MilvusClient(uri=target.uri, grpc_options=GRPC_OPTIONS)
     try:
         rows = client.query(collection_name(target.prefix, FP), filter="id >= 0", output_fields=["id"], limit=16384)
     finally:
@@ -145,7 +145,7 @@ def test_a_collection_of_another_dimension_is_rebuilt(milvus_uri, catalog):
     from pymilvus import DataType, MilvusClient
 
     fill(catalog, 2, 5)
-    client = MilvusClient(uri=milvus_uri.uri)
+    client = MilvusClient(uri=milvus_uri.uri, grpc_options=GRPC_OPTIONS)
     schema = MilvusClient.create_schema(auto_id=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=8)
@@ -162,7 +162,7 @@ def test_a_collection_gone_from_the_server_is_rebuilt_with_a_notice(milvus_uri, 
 
     fill(catalog, 2, 5)
     _open(milvus_uri, catalog).close()
-    client = MilvusClient(uri=milvus_uri.uri)
+    client = MilvusClient(uri=milvus_uri.uri, grpc_options=GRPC_OPTIONS)
     client.drop_collection(collection_name(milvus_uri.prefix, FP))
     client.close()
     store = _open(milvus_uri, catalog)
