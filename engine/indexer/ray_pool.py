@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from engine.util.atomic import atomic_write_bytes
 log = logging.getLogger(__name__)
 
 RAY_NAMESPACE = "clipseek"
+CONNECT_SECONDS = 5.0
 BUNDLE_CACHE = Path(tempfile.gettempdir()) / "clipseek-ray-bundles"
 
 
@@ -47,6 +49,7 @@ def connect(address: str):
     ray = require_ray()
     if ray.is_initialized():
         return ray
+    _check_reachable(address)
     try:
         ray.init(address=address, namespace=RAY_NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
                  configure_logging=False)
@@ -54,6 +57,21 @@ def connect(address: str):
         raise RayUnavailable(f"no Ray cluster answers at {address} ({_reason(exc)}); start one with "
                              f"`ray start --head` and pass its address, host:port") from exc
     return ray
+
+
+def _check_reachable(address: str) -> None:
+    """ray.init retries an address where nothing listens for minutes: knock first, briefly."""
+    if "://" in address:
+        return   # a ray:// client address: Ray checks it itself
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise RayUnavailable(f"{address!r} is not a Ray address; pass the head node's host:port, e.g. "
+                             "10.0.0.5:6379 (`ray start --head` prints it)")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as exc:
+        raise RayUnavailable(f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
+                             "`ray start --head` and pass its address, host:port") from exc
 
 
 @dataclass
@@ -173,10 +191,6 @@ class RayWorkerPool:
         held = [s.task for s in self._slots if s.task is not None]
         self.close()
         return held
-
-    def pids(self) -> list[int]:
-        """Process ids of the actors (tests kill one to see its file claimed again)."""
-        return [self._ray.get(s.ready) for s in self._slots]
 
     # -- dispatch ------------------------------------------------------------
     def idle_slots(self) -> int:

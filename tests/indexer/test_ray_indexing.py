@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -98,5 +99,27 @@ def test_two_indexers_on_one_shared_catalog_index_each_file_once(ray_cluster, po
         assert {f.status for f in files} == {"indexed"} and all(f.claimed_by is None for f in files)
         assert lib.vectors.count == lib.catalog.live_segment_count()
         assert lib.search("a textured circle", k=3)
+    finally:
+        lib.close()
+
+
+def test_a_ray_address_where_nothing_listens_is_a_sentence_and_loses_nothing(tiny_bundle, tmp_path):
+    from engine.cli.main import main
+
+    _videos(tmp_path / "videos", 1, seconds=2.0)
+    base = ["--library", str(tmp_path / "library"), "--model", str(tiny_bundle)]
+    assert main([*base, "add-folder", str(tmp_path / "videos")]) == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]          # closed again: nothing listens there
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "engine.cli.main", *base, "index", "--ray", f"127.0.0.1:{port}"],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "Ray" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert time.monotonic() - started < 60
+    lib = Library.open(tmp_path / "library", model=tiny_bundle)
+    try:
+        assert [(f.status, f.claimed_by) for f in lib.catalog.files()] == [("pending", None)]
     finally:
         lib.close()
