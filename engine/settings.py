@@ -33,11 +33,6 @@ class Settings:
     catalog_url: str = ""              # postgresql://user@host:5432/dbname
     vector_store: str = ""             # "hnswlib", or Milvus: http://host:19530 (milvus://…), or a Milvus Lite *.db
 
-    @property
-    def shared(self) -> bool:
-        """Catalog or vectors live outside the library folder, where other machines can reach them."""
-        return bool(self.catalog_url) or self.vector_store not in ("", "hnswlib")
-
     def resolved_workers(self) -> int:
         if self.workers > 0:
             return self.workers

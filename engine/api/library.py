@@ -28,7 +28,7 @@ from engine.paths import default_library_dir
 from engine.search import SearchFilters, Searcher
 from engine.settings import Settings
 from engine.util.filelock import FileLock
-from engine.vectors import VectorStore, open_vector_store
+from engine.vectors import BUILT_IN, VectorStore, open_vector_store
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ class Library:
         self._vectors_checked = 0.0
         # Where the vectors live is fixed while the library is open (settings changes apply on reopening).
         self._vector_store = settings.vector_store
+        self._own_index = settings.vector_store.strip().lower() in BUILT_IN   # hnswlib in this folder
         self._searcher: Searcher | None = None
         self._open_lock = threading.RLock()
         self._index_lock = FileLock(path / "index.lock")
@@ -100,7 +101,7 @@ class Library:
     def _close_vectors(self) -> None:
         """The library's own index file is written only by whoever holds the library's lock: a window
         searching while a command indexes must not write it too (the catalog replays into it on open)."""
-        if self._vector_store not in ("", "hnswlib") or self._index_lock.held_by_us:
+        if not self._own_index or self._index_lock.held_by_us:
             self._vectors.close()
         elif self._index_lock.acquire():
             try:
@@ -278,7 +279,7 @@ class Library:
 
     @contextmanager
     def _writing(self):
-        if self._vector_store not in ("", "hnswlib"):
+        if not self._own_index:
             # The vectors are not a file of this folder: indexers here and elsewhere split the files
             # through claims in the catalog (indexer/claims.py), so no folder lock is needed.
             yield
