@@ -24,6 +24,7 @@ from engine.util.atomic import atomic_write
 from engine.vectors.arrays import as_matrix, label_set, no_hits, normalised
 from engine.vectors.manifest import Manifest, ManifestProblem
 from engine.vectors.rwlock import ReadWriteLock
+from engine.vectors.store import net_changes
 
 log = logging.getLogger(__name__)
 
@@ -306,11 +307,8 @@ class VectorIndex:
             changes = source.changes_since(self._synced, limit=self.params.batch)
             if not changes:
                 return read
-            last_op: dict[int, str] = {}      # ids are never reused, so the last op is the net effect
-            for _seq, segment_id, op in changes:
-                last_op[int(segment_id)] = op
-            self._delete_unlocked([i for i, op in last_op.items() if op == "del"])
-            added = [i for i, op in last_op.items() if op == "add"]
+            deleted, added = net_changes(changes)
+            self._delete_unlocked(deleted)
             if added:
                 # Segments removed meanwhile or of another model are simply not returned.
                 ids, vectors = source.segment_vectors(added, self.fingerprint)

@@ -27,6 +27,7 @@ import numpy as np
 
 from engine.errors import VectorStoreError
 from engine.vectors.arrays import as_matrix, label_set, no_hits, normalised
+from engine.vectors.store import net_changes
 
 log = logging.getLogger(__name__)
 
@@ -321,11 +322,7 @@ class MilvusStore:
             changes = source.changes_since(self._synced, limit=self.params.batch)
             if not changes:
                 return read
-            last_op: dict[int, str] = {}      # ids are never reused, so the last op is the net effect
-            for _seq, segment_id, op in changes:
-                last_op[int(segment_id)] = op
-            deleted = [i for i, op in last_op.items() if op == "del"]
-            added = [i for i, op in last_op.items() if op == "add"]
+            deleted, added = net_changes(changes)
             with self._errors("applying catalog changes"):
                 if deleted:
                     self._require().delete(self.collection, ids=deleted)

@@ -6,7 +6,7 @@ the catalog, kept current by replaying its change log from a watermark.
 """
 from __future__ import annotations
 
-from typing import Iterable, Protocol, runtime_checkable
+from typing import Iterable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -47,3 +47,14 @@ class VectorStore(Protocol):
         ...
 
     def close(self, save: bool = True) -> None: ...
+
+
+def net_changes(changes: Sequence) -> tuple[list[int], list[int]]:
+    """(deleted ids, added ids) of a page of the change log (seq, segment_id, op), each id once.
+
+    Segment ids are never reused, so an id's last op in the page is its net effect.
+    """
+    last_op: dict[int, str] = {}
+    for _seq, segment_id, op in changes:
+        last_op[int(segment_id)] = op
+    return ([i for i, op in last_op.items() if op == "del"], [i for i, op in last_op.items() if op == "add"])
