@@ -188,12 +188,28 @@ def frame_features(clip: nn.Module, pixels: torch.Tensor) -> torch.Tensor:
 
 
 def text_hidden(clip: nn.Module, token_ids: torch.Tensor) -> torch.Tensor:
-    """token_ids [N,L] -> ln_final(transformer(tokens)) [N,L,W], before the projection."""
+    """token_ids [N,L] -> ln_final(transformer(tokens)) [N,L,W], before the projection.
+
+    L may be shorter than the tower's context length (the first L positions and the corner of
+    the attention mask); see ``causal_text``.
+    """
     tower = text_tower(clip)
+    # Positions as a tensor, not a Python int: the ONNX tracer would freeze an int slice at the
+    # example's length, and the graph must take any length.
+    positions = torch.ones_like(token_ids[0]).cumsum(0) - 1  # [L]
     x = tower.token_embedding(token_ids)  # [N, L, W]
-    x = x + tower.positional_embedding
-    x = tower.transformer(x, attn_mask=tower.attn_mask)
+    x = x + tower.positional_embedding.index_select(0, positions)
+    mask = tower.attn_mask
+    if mask is not None:
+        mask = mask.index_select(0, positions).index_select(1, positions)
+    x = tower.transformer(x, attn_mask=mask)
     return tower.ln_final(x)  # [N, L, W]
+
+
+def causal_text(clip: nn.Module) -> bool:
+    """Whether the text transformer is causal: then a position never sees the padding after it, so
+    token ids cut just after the longest end-of-text give the same features as the full context."""
+    return text_tower(clip).attn_mask is not None
 
 
 def project_text(clip: nn.Module, hidden: torch.Tensor) -> torch.Tensor:

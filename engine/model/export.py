@@ -6,6 +6,7 @@ Each graph is checked against torch on example inputs before the bundle is accep
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import json
@@ -29,9 +30,10 @@ from engine.model.backbone import load_backbone
 from engine.model.exportable import ExportableModel, ExportSpec
 from engine.model.plain import PlainClipModel
 from engine.model.tokenizer_export import write_tokenizer_json
-from engine.runtime.bundle import (BUNDLE_JSON, BUNDLE_VERSION, CAPTION_FILES, DEFAULT_FILES, GRAPH_IO, BundleInfo,
-                                   GraphSpec, TensorSpec, compute_fingerprint, is_bundle_name,
-                                   write_bundle_json)
+from engine.model.traceable_attention import traceable_attention
+from engine.runtime.bundle import (BUNDLE_JSON, BUNDLE_VERSION, CAPTION_FILES, DEFAULT_FILES, GRAPH_IO,
+                                   TEXT_LENGTH_AXIS, BundleInfo, GraphSpec, TensorSpec, compute_fingerprint,
+                                   is_bundle_name, write_bundle_json)
 from engine.runtime.sessions import ORT_DTYPES
 from engine.util.atomic import atomic_write_text
 
@@ -99,6 +101,9 @@ def export_model(model: ExportableModel, out_dir: Path | str, int8: bool = False
             graphs[graph] = graph_spec(path, graph, spec)
             if check:
                 check_graph(path, example, GRAPH_IO[graph], int8=int8 and graph in INT8_GRAPHS)
+        if check and spec.variable_text_length:
+            check_short_texts(work / files["text_encoder"], work / files["reranker"], examples,
+                              int8=int8 and "text_encoder" in INT8_GRAPHS)
         write_tokenizer_json(model.tokenizer_model(), spec.context_length, work / files["tokenizer"])
         bank = model.caption_bank()
         if bank is not None:
@@ -138,18 +143,23 @@ def graph_examples(model: ExportableModel, spec: ExportSpec) -> dict[str, GraphE
         text_vector, word_tokens, phrase_tokens, word_mask = text_encoder(token_ids[:1])
         _, clip_tokens, frame_tokens = clip_encoder(frames, frame_mask)
     n = {0: "N"}
+    words = {1: TEXT_LENGTH_AXIS} if spec.variable_text_length else {}
+    text_axes = {name: n for name in (*GRAPH_IO["text_encoder"][0], *GRAPH_IO["text_encoder"][1])}
+    for name in ("token_ids", "word_tokens", "word_mask"):
+        text_axes[name] = {**n, **words}
+    rerank_axes = {"clip_tokens": n, "frame_tokens": n, "frame_mask": n, "scores": n}
+    if words:
+        rerank_axes.update(word_tokens=words, word_mask=words)
     return {
         "frame_encoder": GraphExample(model.frame_encoder(), (pixels,),
                                       {"pixels": n, "frame_features": n}),
         "clip_encoder": GraphExample(clip_encoder, (frames, frame_mask),
                                      {name: {0: "B"} for name in (*GRAPH_IO["clip_encoder"][0],
                                                                   *GRAPH_IO["clip_encoder"][1])}),
-        "text_encoder": GraphExample(text_encoder, (token_ids,),
-                                     {name: n for name in (*GRAPH_IO["text_encoder"][0], *GRAPH_IO["text_encoder"][1])}),
+        "text_encoder": GraphExample(text_encoder, (token_ids,), text_axes),
         "reranker": GraphExample(model.reranker(),
                                  (text_vector, word_tokens, phrase_tokens, word_mask, clip_tokens, frame_tokens,
-                                  frame_mask),
-                                 {"clip_tokens": n, "frame_tokens": n, "frame_mask": n, "scores": n}),
+                                  frame_mask), rerank_axes),
     }
 
 
@@ -159,8 +169,10 @@ def export_graph(example: GraphExample, names: tuple[tuple[str, ...], tuple[str,
     # nn.MultiheadAttention's inference fast path is one fused op that has no ONNX form.
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
+    beyond_batch = any(axis != 0 for axes in example.dynamic.values() for axis in axes)
     try:
-        with torch.no_grad(), warnings.catch_warnings():
+        with torch.no_grad(), warnings.catch_warnings(), \
+                (traceable_attention(module) if beyond_batch else contextlib.nullcontext()):
             warnings.simplefilter("ignore")
             torch.onnx.export(module, example.inputs, str(path), input_names=list(names[0]),
                               output_names=list(names[1]), dynamic_axes=example.dynamic, opset_version=OPSET,
@@ -209,8 +221,8 @@ def quantize_int8(path: Path) -> None:
 def graph_spec(path: Path, graph: str, spec: ExportSpec) -> GraphSpec:
     """Names and dtypes as onnxruntime reads them; shapes from the contract (N/B dynamic, the rest fixed)."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    s, t, k, p, d, length = (spec.image_size, spec.frames_per_clip, spec.clip_tokens, spec.phrase_tokens,
-                             spec.embed_dim, spec.context_length)
+    s, t, k, p, d = spec.image_size, spec.frames_per_clip, spec.clip_tokens, spec.phrase_tokens, spec.embed_dim
+    length: int | str = TEXT_LENGTH_AXIS if spec.variable_text_length else spec.context_length
     shapes: dict[str, tuple[int | str, ...]] = {
         "frame_encoder.pixels": ("N", 3, s, s), "frame_encoder.frame_features": ("N", d),
         "clip_encoder.frame_features": ("B", t, d), "clip_encoder.frame_mask": ("B", t),
@@ -259,6 +271,40 @@ def check_graph(path: Path, example: GraphExample, names: tuple[tuple[str, ...],
                               f"{OPSET}")
 
 
+def check_short_texts(text_path: Path, reranker_path: Path, examples: dict[str, GraphExample], int8: bool) -> None:
+    """A variable text length must change nothing: token ids cut after the longest end-of-text give
+    the full-context vectors, word tokens (on the real positions), phrase tokens and rerank scores."""
+    text, rerank = examples["text_encoder"], examples["reranker"]
+    token_ids = text.inputs[0]
+    with torch.no_grad():
+        want_text = [x.float().numpy() for x in text.module(token_ids)]
+    mask = want_text[3]
+    width = int(mask.sum(axis=1).max())
+    session = ort.InferenceSession(str(text_path), providers=["CPUExecutionProvider"])
+    got_text = session.run(list(GRAPH_IO["text_encoder"][1]), {"token_ids": token_ids[:, :width].numpy()})
+    pairs = [("text_vector", want_text[0], got_text[0]), ("phrase_tokens", want_text[2], got_text[2]),
+             ("word_tokens", want_text[1][:, :width] * mask[:, :width, None], got_text[1] * mask[:, :width, None]),
+             ("word_mask", mask[:, :width], got_text[3])]
+    # The reranker, fed the first text cut to its own length, against the example (full context).
+    row = int(mask[0].sum())
+    with torch.no_grad():
+        want_scores = rerank.module(*rerank.inputs).float().numpy()
+    cut = [x.numpy() for x in rerank.inputs]
+    cut[1], cut[3] = cut[1][:, :row], cut[3][:, :row]
+    session = ort.InferenceSession(str(reranker_path), providers=["CPUExecutionProvider"])
+    got_scores = session.run(["scores"], dict(zip(GRAPH_IO["reranker"][0], cut)))[0]
+    pairs.append(("scores", want_scores, got_scores))
+    for name, want, have in pairs:
+        have = np.asarray(have, dtype=np.float32)
+        drift = (want.shape != have.shape or
+                 (_min_cosine(want, have) < INT8_MIN_COSINE if int8 and name != "scores" and name != "word_mask"
+                  else np.abs(want - have).max(initial=0.0) > FP32_TOLERANCE))
+        if drift:
+            raise BundleError(f"{text_path.name}: {name} of texts cut to their own length differs from the full "
+                              "context; the model's text encoder must be causal and mask its padding "
+                              "(ExportSpec.variable_text_length)")
+
+
 def write_caption_bank(bundle_dir: Path, bank: tuple[np.ndarray, list[str]], embed_dim: int) -> None:
     embeddings, captions = bank
     embeddings = np.asarray(embeddings, dtype=np.float32)
@@ -283,7 +329,8 @@ def _check_destination(out_dir: Path) -> None:
 
 def _grown_batch(example: GraphExample, names: tuple[str, ...]) -> list[torch.Tensor]:
     """The example inputs with one more row on every dynamic batch axis (checks the axis really is dynamic)."""
-    return [torch.cat([x, x[:1]]) if name in example.dynamic else x for x, name in zip(example.inputs, names)]
+    return [torch.cat([x, x[:1]]) if 0 in example.dynamic.get(name, {}) else x
+            for x, name in zip(example.inputs, names)]
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:

@@ -28,6 +28,10 @@ class ExportSpec:
     std: tuple[float, float, float]
     config: dict[str, Any] = field(default_factory=dict)  # recorded verbatim in bundle.json
     resize: str = "center_crop"   # frame preprocessing: "center_crop" (CLIP) or "squash" (whole frame)
+    # The text encoder gives the same results for token ids cut after the longest end-of-text as for
+    # the whole context (a causal text transformer and heads that mask padding); the exporter checks
+    # it and the runtime then encodes a short query at its own length instead of L.
+    variable_text_length: bool = False
 
 
 class ExportableModel(Protocol):

@@ -88,7 +88,8 @@ class PlainClipModel:
             frames_per_clip=self.frames_per_clip, clip_tokens=1, phrase_tokens=1, image_size=s.image_size,
             context_length=s.context_length, mean=s.mean, std=s.std,
             config={"method": "plain", "weights": s.weights, "clip_encoder": "masked-mean",
-                    "reranker": "token-max-mean"})
+                    "reranker": "token-max-mean"},
+            variable_text_length=backbone.causal_text(s.clip))
 
     def frame_encoder(self) -> nn.Module:
         return FrameEncoder(self.source.clip).eval()

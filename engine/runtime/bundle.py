@@ -37,6 +37,9 @@ GRAPH_IO: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "reranker": (("text_vector", "word_tokens", "phrase_tokens", "word_mask", "clip_tokens", "frame_tokens",
                   "frame_mask"), ("scores",)),
 }
+# The name of a dynamic text-length axis: the text encoder takes token ids of any length up to the
+# context length (see ExportSpec.variable_text_length).
+TEXT_LENGTH_AXIS = "L"
 RE_EXPORT = "re-export it (`clipseek model export`) or import a good copy (`clipseek model import PATH`)"
 
 
@@ -44,7 +47,7 @@ RE_EXPORT = "re-export it (`clipseek model export`) or import a good copy (`clip
 class TensorSpec:
     name: str
     dtype: str                    # numpy dtype name: "float32", "int64", "bool"
-    shape: tuple[int | str, ...]  # ints are fixed sizes; "N"/"B" are dynamic batch axes
+    shape: tuple[int | str, ...]  # ints are fixed sizes; "N"/"B" are dynamic batch axes, "L" a text length
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "TensorSpec":
@@ -89,6 +92,11 @@ class BundleInfo:
     @property
     def has_caption_bank(self) -> bool:
         return "caption_bank" in self.files
+
+    @property
+    def variable_text_length(self) -> bool:
+        """The text encoder (and the reranker) take token ids cut to the longest text of a batch."""
+        return _text_length_axis(self.graphs.get("text_encoder"), "token_ids") == TEXT_LENGTH_AXIS
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -221,7 +229,16 @@ def _structure_problems(bundle_dir: Path, info: BundleInfo) -> list[str]:
         got = (tuple(t.name for t in spec.inputs), tuple(t.name for t in spec.outputs))
         if got != (inputs, outputs):
             problems.append(f"{graph} has inputs {got[0]} and outputs {got[1]}, expected {inputs} and {outputs}")
+    if info.variable_text_length and _text_length_axis(info.graphs.get("reranker"), "word_tokens") != TEXT_LENGTH_AXIS:
+        problems.append("the text encoder takes texts of any length but the reranker a fixed number of word tokens")
     return problems
+
+
+def _text_length_axis(spec: GraphSpec | None, tensor: str) -> int | str | None:
+    try:
+        return spec.input(tensor).shape[1] if spec is not None else None
+    except (StopIteration, IndexError):
+        return None
 
 
 def _file_sha256(path: Path) -> str:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,19 +146,38 @@ class ClipEncoder:
 
 
 class TextEncoder:
-    def __init__(self, runner: GraphRunner, tokenizer: Tokenizer):
+    """Texts -> TextEmbedding. A bundle with a variable text length gets token ids only as long as the
+    longest text of the batch (a 6-word query runs 8 positions of ViT-B-32's 77); its word tokens and
+    mask are then that long too."""
+
+    def __init__(self, runner: GraphRunner, tokenizer: Tokenizer, variable_length: bool = False):
         self.graph = _Graph(runner)
         self.tokenizer = tokenizer
+        self.variable_length = variable_length
 
     def __call__(self, texts: Sequence[str]) -> TextEmbedding:
         if isinstance(texts, str):
             texts = [texts]
         if not texts:
             raise ValueError("encode_text needs at least one text")
-        parts = [self.graph(token_ids=self.tokenizer.encode(list(texts[i:i + TEXT_BATCH])))
+        parts = [self.graph(token_ids=self.tokenizer.encode(list(texts[i:i + TEXT_BATCH]),
+                                                            pad_to_longest=self.variable_length))
                  for i in range(0, len(texts), TEXT_BATCH)]
-        return TextEmbedding(*(np.concatenate([p[name] for p in parts])
-                               for name in ("text_vector", "word_tokens", "phrase_tokens", "word_mask")))
+        width = max(p["word_tokens"].shape[1] for p in parts)
+        return TextEmbedding(
+            vector=np.concatenate([p["text_vector"] for p in parts]),
+            word_tokens=np.concatenate([_pad_axis1(p["word_tokens"], width) for p in parts]),
+            phrase_tokens=np.concatenate([p["phrase_tokens"] for p in parts]),
+            word_mask=np.concatenate([_pad_axis1(p["word_mask"], width) for p in parts]))
+
+
+def _pad_axis1(x: np.ndarray, width: int) -> np.ndarray:
+    """Zero-pad word tokens or mask to ``width`` positions (batches of different lengths joined)."""
+    if x.shape[1] == width:
+        return x
+    pad = [(0, 0)] * x.ndim
+    pad[1] = (0, width - x.shape[1])
+    return np.pad(x, pad)
 
 
 class Reranker:
@@ -181,6 +201,22 @@ class Reranker:
         return np.concatenate(scores).astype(np.float32) if scores else np.zeros((0,), np.float32)
 
 
+class _LoadOnUse:
+    """A graph opened the first time it is used (a searching Library's frame encoder: only a search
+    by image needs it, and leaving it out makes a library ready to search sooner)."""
+
+    def __init__(self, load: Callable[[], Callable]):
+        self._load = load
+        self._encoder: Callable | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, *args, **kwargs):
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = self._load()
+        return self._encoder(*args, **kwargs)
+
+
 class _NotLoaded:
     """Stands for a graph that load_model was asked to leave out."""
 
@@ -196,17 +232,22 @@ class _NotLoaded:
 class Model:
     """A bundle ready to run; see docs/architecture.md "Runtime model API"."""
 
-    def __init__(self, bundle_dir: Path, info: BundleInfo, runners: dict[str, GraphRunner], tokenizer: Tokenizer):
+    def __init__(self, bundle_dir: Path, info: BundleInfo, runners: dict[str, GraphRunner], tokenizer: Tokenizer,
+                 open_later: Callable[[str], GraphRunner] | None = None):
         self.bundle_dir = Path(bundle_dir)
         self.info = info
         self._runners = runners
 
         def make(graph: str, build):
-            return build(runners[graph]) if graph in runners else _NotLoaded(self.bundle_dir, graph)
+            if graph in runners:
+                return build(runners[graph])
+            if open_later is not None:
+                return _LoadOnUse(lambda: build(self._runners.setdefault(graph, open_later(graph))))
+            return _NotLoaded(self.bundle_dir, graph)
 
         self.frame_encoder = make("frame_encoder", lambda r: FrameEncoder(r, info))
         self.clip_encoder = make("clip_encoder", lambda r: ClipEncoder(r, info))
-        self.text_encoder = make("text_encoder", lambda r: TextEncoder(r, tokenizer))
+        self.text_encoder = make("text_encoder", lambda r: TextEncoder(r, tokenizer, info.variable_text_length))
         self.reranker = make("reranker", lambda r: Reranker(r, info))
         self.tokenizer = tokenizer
 
@@ -246,13 +287,13 @@ RunnerFactory = Callable[[Path, str], GraphRunner]
 
 def load_model(bundle_dir: Path | str, device: str = "auto", verify_fingerprint: bool = True,
                intra_threads: int = 0, runner_factory: RunnerFactory | None = None,
-               graphs: Sequence[str] = GRAPHS) -> Model:
+               graphs: Sequence[str] = GRAPHS, others_on_use: bool = False) -> Model:
     """Open a bundle completely or not at all: BundleError on any problem.
 
-    ``verify_fingerprint`` hashes every file first (about a second for ViT-B-32);
+    ``verify_fingerprint`` hashes every file first (a fifth of a second for ViT-B-32 int8);
     ``runner_factory(path, device)`` replaces onnxruntime in tests. ``graphs`` loads only
     those (indexing workers never need the text encoder, a second of start-up each); the
-    others raise BundleError when used.
+    others raise BundleError when used, or with ``others_on_use`` are opened when first used.
     """
     bundle_dir = Path(bundle_dir)
     unknown = [g for g in graphs if g not in GRAPHS]
@@ -271,11 +312,20 @@ def load_model(bundle_dir: Path | str, device: str = "auto", verify_fingerprint:
         runners.update({graph: future.result() for graph, future in pending.items()})
     runners = {graph: runners[graph] for graph in GRAPHS if graph in runners}
     for graph, runner in runners.items():
-        spec = info.graphs[graph]
-        got = (tuple(runner.inputs()), tuple(runner.outputs()))
-        want = (tuple(t.name for t in spec.inputs), tuple(t.name for t in spec.outputs))
-        if (sorted(got[0]), sorted(got[1])) != (sorted(want[0]), sorted(want[1])):
-            raise BundleError(f"{bundle_dir / info.files[graph]}: graph inputs/outputs {got} differ from "
-                              f"bundle.json {want}; re-export the bundle")
+        _check_io(bundle_dir, info, graph, runner)
+
+    def open_later(graph: str) -> GraphRunner:
+        return _check_io(bundle_dir, info, graph, make(bundle_dir / info.files[graph], device))
+
     tokenizer = Tokenizer(bundle_dir / info.files["tokenizer"], info.context_length)
-    return Model(bundle_dir, info, runners, tokenizer)
+    return Model(bundle_dir, info, runners, tokenizer, open_later if others_on_use else None)
+
+
+def _check_io(bundle_dir: Path, info: BundleInfo, graph: str, runner: GraphRunner) -> GraphRunner:
+    spec = info.graphs[graph]
+    got = (tuple(runner.inputs()), tuple(runner.outputs()))
+    want = (tuple(t.name for t in spec.inputs), tuple(t.name for t in spec.outputs))
+    if (sorted(got[0]), sorted(got[1])) != (sorted(want[0]), sorted(want[1])):
+        raise BundleError(f"{bundle_dir / info.files[graph]}: graph inputs/outputs {got} differ from "
+                          f"bundle.json {want}; re-export the bundle")
+    return runner

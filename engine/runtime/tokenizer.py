@@ -50,16 +50,21 @@ class Tokenizer:
         info = open_bundle(bundle_dir)
         return cls(Path(bundle_dir) / info.files["tokenizer"], info.context_length)
 
-    def encode(self, texts: list[str] | str) -> np.ndarray:
-        """-> int64 [N, L]."""
+    def encode(self, texts: list[str] | str, pad_to_longest: bool = False) -> np.ndarray:
+        """-> int64 [N, L], L the context length, or with ``pad_to_longest`` the longest row's length
+        (start and end of text included; never more than the context length)."""
         if isinstance(texts, str):
             texts = [texts]
-        ids = np.zeros((len(texts), self.context_length), dtype=np.int64)
-        for row, tokens in enumerate(self._bpe_ids([clean_text(t) for t in texts])):
+        rows = []
+        for tokens in self._bpe_ids([clean_text(t) for t in texts]):
             tokens = [self.sot_id, *tokens, self.eot_id]
             if len(tokens) > self.context_length:
                 tokens = tokens[:self.context_length]
                 tokens[-1] = self.eot_id
+            rows.append(tokens)
+        width = max((len(r) for r in rows), default=0) if pad_to_longest else self.context_length
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        for row, tokens in enumerate(rows):
             ids[row, :len(tokens)] = tokens
         return ids
 

@@ -128,3 +128,43 @@ def test_runtime_runs_the_toy_like_torch(toy_bundle):
         want = model.reranker()(*t_query, t_clips[1], t_clips[2], torch.from_numpy(mask)).numpy()
     assert np.abs(scores - want).max() <= 1e-4
     assert set(GRAPH_IO) == set(runtime.info.graphs)
+
+
+class PaddingReadingTextEncoder(ToyTextEncoder):
+    """Its sentence vector averages every position, padding included: cutting the padding changes it."""
+
+    def forward(self, token_ids):
+        vector, words, phrases, mask = super().forward(token_ids)
+        return unit(words.mean(dim=1)), words, phrases, mask
+
+
+def test_a_text_encoder_that_reads_padding_keeps_the_full_context(tmp_path):
+    from engine.errors import BundleError
+
+    model = ToyModel()
+    model._text = PaddingReadingTextEncoder(model.plain.text_encoder()).eval()
+    assert model.export_spec().variable_text_length
+    with pytest.raises(BundleError, match="cut to their own length differs"):
+        export_model(model, tmp_path / "claims-variable")
+    assert not (tmp_path / "claims-variable").exists()
+
+    fixed_spec = model.export_spec()
+    fixed_spec.variable_text_length = False
+    model.export_spec = lambda: fixed_spec
+    bundle = export_model(model, tmp_path / "fixed")
+    data = json.loads((bundle / "bundle.json").read_text())
+    assert data["graphs"]["text_encoder"]["inputs"][0]["shape"] == ["N", 32]
+    runtime = load_model(bundle, device="cpu")
+    assert not runtime.info.variable_text_length
+    assert runtime.encode_text(["a dog"]).word_tokens.shape == (1, 32, 64)
+
+
+def test_variable_length_is_declared_on_text_axes(toy_bundle):
+    _, bundle = toy_bundle
+    graphs = json.loads((bundle / "bundle.json").read_text())["graphs"]
+    shapes = {f"{g}.{t['name']}": t["shape"] for g in ("text_encoder", "reranker")
+              for t in graphs[g]["inputs"] + graphs[g]["outputs"]}
+    assert shapes["text_encoder.token_ids"] == ["N", "L"]
+    assert shapes["text_encoder.word_tokens"] == ["N", "L", 64] and shapes["text_encoder.word_mask"] == ["N", "L"]
+    assert shapes["reranker.word_tokens"] == [1, "L", 64] and shapes["reranker.word_mask"] == [1, "L"]
+    assert shapes["text_encoder.phrase_tokens"] == ["N", P, 64]

@@ -73,11 +73,48 @@ def test_encode_clips_masked_mean(model):
 def test_encode_text(model):
     query = model.encode_text(["a dog on the beach", "two cats"])
     assert isinstance(query, TextEmbedding) and len(query) == 2
-    assert query.word_tokens.shape == (2, 32, 64) and query.phrase_tokens.shape == (2, 1, 64)
-    assert query.word_mask.shape == (2, 32)
+    # The tiny bundle's causal text encoder takes the batch's longest text at its own length (7 of 32).
+    assert model.info.variable_text_length
+    assert query.word_tokens.shape == (2, 7, 64) and query.phrase_tokens.shape == (2, 1, 64)
+    assert query.word_mask.shape == (2, 7)
     assert query.word_mask[1].sum() == 4  # start, "two", "cats", end
     assert np.allclose(np.linalg.norm(query.vector, axis=1), 1.0, atol=1e-5)
     assert np.allclose(model.encode_text(["two cats"]).vector, query.vector[1], atol=1e-5)
+
+
+def test_short_texts_encode_as_the_full_context_does(runtime_bundle):
+    """The graph takes the whole context length too; cutting the padding changes no output."""
+    short = load_model(runtime_bundle, device="cpu", graphs=("text_encoder", "reranker"))
+    full = load_model(runtime_bundle, device="cpu", graphs=("text_encoder", "reranker"))
+    full.text_encoder.variable_length = False
+    texts = ["a dog on the beach", "two cats", "a red square moving left while a blue circle grows"]
+    cut, whole = short.encode_text(texts), full.encode_text(texts)
+    width = cut.word_tokens.shape[1]
+    assert whole.word_tokens.shape[1] == 32 and width == int(whole.word_mask.sum(axis=1).max()) < 32
+    np.testing.assert_allclose(cut.vector, whole.vector, atol=1e-5)
+    np.testing.assert_allclose(cut.phrase_tokens, whole.phrase_tokens, atol=1e-5)
+    np.testing.assert_array_equal(cut.word_mask, whole.word_mask[:, :width])
+    np.testing.assert_allclose(cut.word_tokens * cut.word_mask[..., None],
+                               whole.word_tokens[:, :width] * whole.word_mask[:, :width, None], atol=1e-5)
+    clip_tokens = np.random.default_rng(1).normal(size=(5, 1, 64)).astype(np.float32)
+    frame_tokens = np.random.default_rng(2).normal(size=(5, 4, 64)).astype(np.float32)
+    mask = np.ones((5, 4), np.float32)
+    for i in range(len(texts)):
+        np.testing.assert_allclose(short.rerank(cut.row(i), clip_tokens, frame_tokens, mask),
+                                   full.rerank(whole.row(i), clip_tokens, frame_tokens, mask), atol=1e-5)
+
+
+def test_batches_of_different_lengths_join(runtime_bundle, monkeypatch):
+    import engine.runtime.model as runtime_model
+
+    monkeypatch.setattr(runtime_model, "TEXT_BATCH", 2)
+    model = load_model(runtime_bundle, device="cpu", graphs=("text_encoder",))
+    texts = ["a cat", "a dog", "a long sentence about a small dog that runs along a beach"]
+    joined = model.encode_text(texts)
+    alone = model.encode_text(texts[2:])
+    assert joined.word_tokens.shape[1] == alone.word_tokens.shape[1]
+    np.testing.assert_allclose(joined.vector[2], alone.vector[0], atol=1e-5)
+    assert joined.word_mask[0].sum() == 4 and not joined.word_mask[0, 4:].any()
 
 
 def reference_max_mean(words, word_mask, frame_tokens, frame_mask):
@@ -117,6 +154,10 @@ def test_rerank_takes_one_query(model):
 def test_tokenizer_from_bundle(runtime_bundle, model):
     from engine.runtime import Tokenizer
 
-    ids = Tokenizer.from_bundle(runtime_bundle).encode(["hello world"])
+    tokenizer = Tokenizer.from_bundle(runtime_bundle)
+    ids = tokenizer.encode(["hello world"])
     assert ids.shape == (1, 32) and ids.dtype == np.int64
     assert ids[0, 0] == 49406 and ids[0, 3] == 49407 and not ids[0, 4:].any()
+    cut = tokenizer.encode(["hello world", "a"], pad_to_longest=True)
+    assert cut.shape == (2, 4) and (cut[0] == ids[0, :4]).all() and cut[1].tolist() == [49406, 320, 49407, 0]
+    assert tokenizer.encode([" ".join(["word"] * 50)], pad_to_longest=True).shape == (1, 32)
