@@ -148,9 +148,12 @@ def bundle_dir(precision: str) -> Path:
 
 def ensure_bundle(precision: str) -> Path:
     """A ViT-B-32 bundle (the real architecture, random weights: speed does not depend on them)."""
+    from engine.runtime.bundle import open_bundle
+
     out = bundle_dir(precision)
-    if (out / "bundle.json").exists():
+    if (out / "bundle.json").exists() and open_bundle(out).variable_text_length:
         return out
+    # missing, or exported before text encoders took queries at their own length: export (again)
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     cmd = [PYTHON, "-m", "engine.cli.main", "model", "export", "ViT-B-32", "--random-weights",
            "--out", str(out), "--bundle-name", out.name] + (["--int8"] if precision == "int8" else [])

@@ -132,7 +132,9 @@ class Library:
             if self._model is None:
                 from engine.runtime import load_model
 
-                self._model = load_model(self.bundle_dir, device=self.settings.device)
+                # What a text search runs; the frame and clip encoders open at the first search by image.
+                self._model = load_model(self.bundle_dir, device=self.settings.device,
+                                         graphs=("text_encoder", "reranker"), others_on_use=True)
             return self._model
 
     def prepare(self) -> None:

@@ -21,6 +21,7 @@ import hnswlib
 import numpy as np
 
 from engine.util.atomic import atomic_write
+from engine.vectors import hnsw_file
 from engine.vectors.arrays import as_matrix, label_set, no_hits, normalised
 from engine.vectors.manifest import Manifest, ManifestProblem
 from engine.vectors.rwlock import ReadWriteLock
@@ -84,6 +85,9 @@ class VectorIndex:
         self._live = 0                    # elements not marked deleted
         self._synced = 0                  # last catalog change seq applied
         self._dirty = False               # changed since the last save
+        # False for an index opened by hnsw_file's fast path (a file without deleted elements): slots
+        # deleted from then on are reused after the next open.
+        self._reuses_deleted = True
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -250,10 +254,9 @@ class VectorIndex:
         size = index_path.stat().st_size
         if size != manifest.index_bytes:
             return f"{INDEX_FILE} has {size} bytes where {manifest.index_bytes} were saved (truncated or replaced)"
-        index = hnswlib.Index(space=SPACE, dim=self.dim)
         try:
-            index.load_index(str(index_path), max_elements=0, allow_replace_deleted=True)
-        except (RuntimeError, ValueError, MemoryError) as exc:
+            index, self._reuses_deleted = hnsw_file.load(index_path, SPACE, self.dim)
+        except (RuntimeError, ValueError, MemoryError, OSError) as exc:
             return f"{INDEX_FILE} does not load ({exc})"
         if index.element_count < manifest.count:
             return f"{INDEX_FILE} holds {index.element_count} vectors where {manifest.count} were saved"
@@ -295,6 +298,7 @@ class VectorIndex:
         self._ef = self.params.ef_search
         index.set_ef(self._ef)
         self._index, self._live, self._synced = index, 0, start_seq
+        self._reuses_deleted = True
         for ids, vectors in self._source.iter_vectors(self.fingerprint, batch=self.params.batch):
             self._add_unlocked(ids, vectors, fresh=True)
         self._apply_changes_unlocked(self._source)
@@ -340,10 +344,11 @@ class VectorIndex:
         n_new = int(new.sum())
         if n_new:
             # Deleted slots are reused by replace_deleted, so only live elements take room.
-            needed = self._live + n_new
+            needed = (self._live if self._reuses_deleted else index.element_count) + n_new
             if needed > index.get_max_elements():
                 index.resize_index(max(needed, int(index.get_max_elements() * self.params.growth) + 1))
-            index.add_items(data[new], labels[new], num_threads=self.params.threads, replace_deleted=True)
+            index.add_items(data[new], labels[new], num_threads=self.params.threads,
+                            replace_deleted=self._reuses_deleted)
             self._live += n_new
         self._dirty = True
 
