@@ -221,25 +221,45 @@ def exact_top(matrix: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
     return top[np.argsort(-scores[top])] + 1          # row i holds segment id i + 1
 
 
+READY_RUNS = 3
+
+
+def _read_through(path: Path) -> None:
+    with open(path, "rb") as fh:
+        while fh.read(1 << 24):
+            pass
+
+
 def measure(n: int, bundle: Path, n_queries: int) -> dict:
     from engine.api import Library
 
     lib_dir = library_dir(n)
     texts = query_texts(n_queries + 5)
-    rss0 = rss_bytes()
-    t0 = time.perf_counter()
-    lib = Library.open(lib_dir, model=bundle)
-    t_open = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    vectors = lib.vectors
-    t_vectors = time.perf_counter() - t1
-    rss_index = rss_bytes() - rss0
-    t1 = time.perf_counter()
-    model = lib.model
-    t_model = time.perf_counter() - t1
-    lib.search(texts[0], k=10)
-    ready = time.perf_counter() - t0
-    print(f"  ready in {ready:.2f} s (open {t_open:.2f}, index {t_vectors:.2f}, model {t_model:.2f})", flush=True)
+    # "Warm page cache": the index file read once just before. This VM keeps only about 3 GB cached and
+    # drops it between runs, and a 2.2 GB index read from its disk would measure the disk.
+    _read_through(lib_dir / "vectors" / "index.bin")
+    opens = []
+    for attempt in range(READY_RUNS):                   # the last one stays open for what follows
+        rss0 = rss_bytes()
+        t0 = time.perf_counter()
+        lib = Library.open(lib_dir, model=bundle)
+        t_open = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        vectors = lib.vectors
+        t_vectors = time.perf_counter() - t1
+        rss_index = rss_bytes() - rss0
+        t1 = time.perf_counter()
+        model = lib.model
+        t_model = time.perf_counter() - t1
+        lib.search(texts[0], k=10)
+        ready = time.perf_counter() - t0
+        opens.append({"ready_s": ready, "open_s": t_open, "index_load_s": t_vectors, "model_load_s": t_model})
+        print(f"  ready in {ready:.2f} s (open {t_open:.2f}, index {t_vectors:.2f}, model {t_model:.2f})", flush=True)
+        if attempt < READY_RUNS - 1:
+            lib.close()
+            del lib, vectors, model
+    median = sorted(opens, key=lambda o: o["ready_s"])[len(opens) // 2]
+    ready, t_open, t_vectors, t_model = (median[k] for k in ("ready_s", "open_s", "index_load_s", "model_load_s"))
 
     for text in texts[1:5]:                             # warm-up
         lib.search(text, k=10)
@@ -273,6 +293,24 @@ def measure(n: int, bundle: Path, n_queries: int) -> dict:
         model.rerank(emb.row(0), tokens.clip_tokens, tokens.frame_tokens, tokens.frame_mask)
         stages["reranker"].append(time.perf_counter() - t)
 
+    # The same run's baselines for the two speed-ups of 2026-11-30: the text encoder fed the whole
+    # context (77 ids, as before), and the index opened by hnswlib's own load_index.
+    full_context = []
+    model.text_encoder.variable_length = False
+    for text in texts[5:]:
+        t = time.perf_counter()
+        model.encode_text([text])
+        full_context.append(time.perf_counter() - t)
+    model.text_encoder.variable_length = True
+    import hnswlib
+
+    _read_through(lib_dir / "vectors" / "index.bin")
+    t = time.perf_counter()
+    baseline_index = hnswlib.Index(space="ip", dim=gen.D)
+    baseline_index.load_index(str(lib_dir / "vectors" / "index.bin"), max_elements=0, allow_replace_deleted=True)
+    load_index_s = time.perf_counter() - t
+    del baseline_index
+
     # Exact search and recall@10.
     matrix = np.load(lib_dir / "exact_vectors.npy", mmap_mode="r")
     matrix = np.ascontiguousarray(matrix)               # in memory, as an exact search would hold it
@@ -303,9 +341,12 @@ def measure(n: int, bundle: Path, n_queries: int) -> dict:
     return {
         "moments": n, "queries": n_queries, "precision": bundle.name,
         "ready_s": ready, "open_s": t_open, "index_load_s": t_vectors, "model_load_s": t_model,
+        "ready_runs": opens,
         "latency_ms": {"p50": float(np.percentile(lat, 50)), "p95": float(np.percentile(lat, 95)),
                        "max": float(lat.max()), "mean": float(lat.mean())},
         "stages_ms_p50": {k: float(np.percentile(v, 50) * 1000) for k, v in stages.items()},
+        "baselines": {"text_encoder_full_context_ms_p50": float(np.percentile(full_context, 50) * 1000),
+                      "hnswlib_load_index_s": load_index_s},
         "ann_ms_p50": float(np.percentile(ann_ms, 50)), "exact_ms_p50": float(np.percentile(exact_ms, 50)),
         "speedup_vs_exact": float(np.percentile(exact_ms, 50) / np.percentile(ann_ms, 50)),
         "recall_at_10": recall, "mean_cosine_random_pairs": pair_cos,
@@ -354,13 +395,16 @@ def main() -> None:
         ["exact numpy top 100, p50 (ms)", r["exact_ms_p50"], "", ""],
         ["speed-up over exact", r["speedup_vs_exact"], f">= {TARGETS['speedup_vs_exact']:g}",
          r["speedup_vs_exact"] >= TARGETS["speedup_vs_exact"]],
-        ["open + ready to search (s)", r["ready_s"], f"<= {TARGETS['ready_s']:g}", r["ready_s"] <= TARGETS["ready_s"]],
+        ["open + ready to search, median of 3 (s)", r["ready_s"], f"<= {TARGETS['ready_s']:g}", r["ready_s"] <= TARGETS["ready_s"]],
         ["bytes per moment on disk", r["bytes_per_moment"]["disk_total"], "", ""],
         ["bytes per moment in memory (index)", r["bytes_per_moment"]["memory_index_rss"], "", ""],
     ]
     print(f"\n{args.moments:,} moments, {args.queries} queries, {os.cpu_count()} cores, {bundle.name}")
     print_table(["measure", "value", "target", "met"], rows)
     print("\nstages (p50 ms):", ", ".join(f"{k} {v:.1f}" for k, v in r["stages_ms_p50"].items()))
+    print(f"same run, as before: text encoder on the full context {r['baselines']['text_encoder_full_context_ms_p50']:.1f}"
+          f" ms p50; index opened by hnswlib's load_index {r['baselines']['hnswlib_load_index_s']:.2f} s "
+          f"(here {r['index_load_s']:.2f} s)")
     path = write_json(args.out, {"targets": TARGETS, **r})
     print(f"wrote {path.relative_to(ROOT)}")
 
