@@ -207,11 +207,22 @@ def test_a_trimmed_change_log_forces_a_rebuild(library, open_store):
 
 
 def test_rebuild_gives_the_same_answers(library, open_store):
+    """As good as before, measured against exact search: an hnswlib graph built by two threads differs
+    from run to run, and now and then leaves one of 96 vectors hard to reach, so the lists themselves
+    may differ in a place (a busy machine makes that likelier)."""
     store = open_store(library)
-    q = np.random.default_rng(8).standard_normal((3, DIM)).astype(np.float32)
-    before = store.search(q, 10)
+    queries = np.random.default_rng(8).standard_normal((20, DIM)).astype(np.float32)
+    before = store.search(queries, 10)
     store.rebuild()
-    after = store.search(q, 10)
+    after = store.search(queries, 10)
     assert store.count == FILES * PER_FILE and store.synced_through == library.last_change_seq()
-    assert before[0].tolist() == after[0].tolist()
-    np.testing.assert_allclose(before[1], after[1], atol=1e-5)
+    for answer in (before, after):
+        hits = 0
+        for q, ids, scores in zip(queries, *answer):
+            truth, cosines = exact_top(library, q, 10)
+            hits += len(set(ids.tolist()) & set(truth.tolist()))
+            found = dict(zip(ids.tolist(), scores.tolist()))
+            for i, cosine in zip(truth.tolist(), cosines.tolist()):
+                if i in found:
+                    assert found[i] == pytest.approx(cosine, abs=1e-5)
+        assert hits / (10 * len(queries)) >= 0.95
