@@ -39,6 +39,16 @@ def test_changed_file_breaks_the_fingerprint(bundle_copy):
 def test_changed_tokenizer_breaks_the_fingerprint(bundle_copy):
     (bundle_copy / "tokenizer.json").write_text("{}")
     assert "fingerprint" in verify(bundle_copy)[0]
+    with pytest.raises(BundleError, match="fingerprint"):
+        load_model(bundle_copy, device="cpu")
+
+
+def test_a_graph_onnxruntime_cannot_read_is_reported_as_damage(bundle_copy):
+    """The sessions build while the files are hashed: the sentence is the fingerprint's, not onnxruntime's."""
+    graph = bundle_copy / "text_encoder.onnx"
+    graph.write_bytes(graph.read_bytes()[: graph.stat().st_size // 2])
+    with pytest.raises(BundleError, match="fingerprint .* changed or damaged"):
+        load_model(bundle_copy, device="cpu")
 
 
 def test_unreadable_json(bundle_copy):
