@@ -71,6 +71,8 @@ def _restore(mapped: mmap.mmap, size: int, space: str, dim: int) -> hnswlib.Inde
         try:
             index = hnswlib.Index.__new__(hnswlib.Index)
             index.__setstate__((state,))
+        except (RuntimeError, ValueError, TypeError, KeyError):
+            return None  # another hnswlib's pickle format: its own load_index knows its files
         finally:
             state.clear()
     return index

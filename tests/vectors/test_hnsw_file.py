@@ -107,3 +107,11 @@ def test_vector_index_reuses_deleted_slots_again_after_the_next_open(tmp_path, c
     assert index.element_count == size_before    # the 20 new vectors took deleted slots
     assert recall_at_k(catalog, index, queries) >= 0.95
     index.close()
+
+
+def test_a_pickle_format_this_loader_does_not_know_falls_back(tmp_path, monkeypatch):
+    path = tmp_path / "index.bin"
+    saved_index(path, n=300)
+    monkeypatch.setattr(hnsw_file, "PICKLE_VERSION", 99)     # as if hnswlib had moved on
+    index, reuses_deleted = hnsw_file.load(path, "ip", DIM)
+    assert reuses_deleted is True and index.element_count == 300
