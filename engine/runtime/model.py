@@ -304,7 +304,7 @@ def load_model(bundle_dir: Path | str, device: str = "auto", verify_fingerprint:
     make = runner_factory or (lambda path, dev: OrtRunner(path, dev, intra_threads=intra_threads))
     wanted = [graph for graph in GRAPHS if graph in graphs]
     # The sessions build on a thread (onnxruntime builds them without the GIL) while this one hashes the
-    # files and reads the tokenizer: ViT-B-32's text graphs are ready 0.4 s sooner. A damaged file is
+    # files and reads the tokenizer: ViT-B-32's text graphs are ready about 0.25 s sooner. A damaged file is
     # reported as the fingerprint mismatch it is, whatever onnxruntime made of it.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clipseek-load") as loader:
         building = loader.submit(_open_sessions, bundle_dir, info, wanted, make, device)
