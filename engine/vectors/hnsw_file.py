@@ -1,9 +1,9 @@
 """Open an hnswlib index file (``save_index``'s format) faster than ``load_index``.
 
 hnswlib's own loader reads the file twice through a C++ stream, the first time to check it with a
-seek per element, holding the GIL throughout: 2.4-4.4 s for a million 512-d vectors here. This
-maps the file and hands its parts to hnswlib's pickle restore, which copies them in one piece
-(about 2.2 s). That restore cannot re-create an index that reuses deleted slots, so it serves only
+seek per element, holding the GIL throughout. This maps the file and hands its parts to hnswlib's
+pickle restore, which copies them in one piece: a million 512-d vectors open in 2.6-4.7 s instead of
+6.7-6.9 s in the same runs (benchmarks/RESULTS.md, search latency). That restore cannot re-create an index that reuses deleted slots, so it serves only
 files without deleted elements; anything else, or anything unexpected in the file, goes to
 ``load_index``, which also reports a damaged file.
 
