@@ -86,7 +86,7 @@ def main() -> None:
     print_table(["probe", "held-out"], rows)
     path = write_json(args.out, {"model": args.model, "clips": n, "classes": classes,
                                  "probes": {name: value for name, value in rows}})
-    print(f"wrote {path.relative_to(ROOT)}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -187,6 +187,24 @@ def frame_features(clip: nn.Module, pixels: torch.Tensor) -> torch.Tensor:
     return unit(clip.encode_image(pixels))
 
 
+def image_embedding_and_patches(clip: nn.Module, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """pixels [N,3,S,S] -> (image embedding [N,D] as encode_image gives it, patch tokens [N,G,W])."""
+    visual = clip.visual
+    return project_image(visual, visual.transformer(visual._embeds(pixels)))
+
+
+def project_image(visual: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The vision transformer's output [N,1+G,W] -> (projected pooled embedding [N,D], patch tokens [N,G,W])."""
+    pooled, patches = visual._pool(x)
+    return (pooled @ visual.proj if visual.proj is not None else pooled), patches
+
+
+def patch_grid_cells(clip: nn.Module) -> int:
+    """Patch tokens per image (G) of an open_clip ViT image tower."""
+    grid = clip.visual.grid_size
+    return int(grid[0] * grid[1]) if isinstance(grid, (tuple, list)) else int(grid) ** 2
+
+
 def text_hidden(clip: nn.Module, token_ids: torch.Tensor) -> torch.Tensor:
     """token_ids [N,L] -> ln_final(transformer(tokens)) [N,L,W], before the projection.
 

@@ -40,6 +40,7 @@ from engine.model.heads.hcmi import (
     FrameClusterer, HcmiConfig, HcmiScorer, PhrasePooler, TemporalFrameEncoder, VideoPool, hcmi_losses,
     latent_positives, token_max_mean)
 from engine.model.heads.layers import masked_mean, prior_pool, unit
+from engine.model.heads.layout import FrameLayout, LayoutConfig
 from engine.model.heads.losses import distill_kl, positive_matrix, symmetric_nce
 from engine.model.heads.vop import TextPrompts, VisionPrompts, VopConfig
 from engine.model.heads.vtc import (
@@ -68,6 +69,7 @@ class StackConfig:
     hbci: HbciConfig = field(default_factory=HbciConfig)
     vop: VopConfig = field(default_factory=VopConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
+    layout: LayoutConfig = field(default_factory=LayoutConfig)  # frame vectors that say where things are
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StackConfig":
@@ -150,6 +152,9 @@ class VideoTextModel(nn.Module):
         if cfg.vop.enabled:
             self.vision_prompts = VisionPrompts(clip.visual, t, cfg.vop)
             self.text_prompts = TextPrompts(clip, cfg.vop)
+        if cfg.layout.enabled:
+            self.layout = FrameLayout(clip.visual.class_embedding.shape[0], backbone.patch_grid_cells(clip),
+                                      width, cfg.layout)
         if cfg.hcmi.enabled:
             self.temporal = TemporalFrameEncoder(width, t, cfg.hcmi)
             self.frame_clusterer = FrameClusterer(width, k, cfg.hcmi)
@@ -209,14 +214,23 @@ class VideoTextModel(nn.Module):
 
     def encode_frames(self, pixels: torch.Tensor) -> torch.Tensor:
         """pixels [N,3,S,S] -> L2-normalised frame features [N,D]."""
+        if not self.cfg.layout.enabled:
+            if self.cfg.vop.enabled:
+                return unit(self.vision_prompts.encode_frames(self.clip.visual, pixels))
+            return backbone.frame_features(self.clip, pixels)
         if self.cfg.vop.enabled:
-            return unit(self.vision_prompts.encode_frames(self.clip.visual, pixels))
-        return backbone.frame_features(self.clip, pixels)
+            embeddings, patches = self.vision_prompts.encode_frames_with_patches(self.clip.visual, pixels)
+        else:
+            embeddings, patches = backbone.image_embedding_and_patches(self.clip, pixels)
+        return unit(embeddings + self.layout(patches))
 
     def encode_video_pixels(self, pixels: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
         """pixels [B,T,3,S,S] -> frame features [B,T,D] (VoP^F mixes the frames of a segment)."""
         if self.cfg.vop.enabled and self.cfg.vop.variant == "function":
-            features = unit(self.vision_prompts.encode_video(self.clip.visual, pixels, frame_mask))
+            embeddings, patches = self.vision_prompts.encode_video_with_patches(self.clip.visual, pixels, frame_mask)
+            if self.cfg.layout.enabled:
+                embeddings = embeddings + self.layout(patches).reshape(embeddings.shape)
+            features = unit(embeddings)
         else:
             features = self.encode_frames(pixels.flatten(0, 1)).reshape(*pixels.shape[:2], -1)
         return features * frame_mask.unsqueeze(-1).to(features.dtype)

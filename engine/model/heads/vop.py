@@ -71,22 +71,27 @@ class VisionPrompts(nn.Module):
         x = block(torch.cat([x[:, :1], prompts, x[:, 1:]], dim=1))
         return torch.cat([x[:, :1], x[:, 1 + n:]], dim=1)
 
-    def _project(self, visual: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        pooled, _ = visual._pool(x)
-        return pooled @ visual.proj if visual.proj is not None else pooled
-
     def encode_frames(self, visual: nn.Module, pixels: torch.Tensor) -> torch.Tensor:
         """pixels [N,3,S,S] -> image embeddings [N,D] (not normalised); every block prompted."""
+        return self.encode_frames_with_patches(visual, pixels)[0]
+
+    def encode_frames_with_patches(self, visual: nn.Module, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """pixels [N,3,S,S] -> (image embeddings [N,D], patch tokens [N,G,W])."""
         if self.cfg.variant == "function":
             raise BundleError("VoP variant 'function' mixes the frames of a segment; encode whole segments "
                               "with encode_video_pixels, or use variant 'deep' for a per-frame encoder")
         x = visual._embeds(pixels)
         for layer, block in enumerate(_resblocks(visual.transformer)):
             x = self._prompted_block(block, x, layer)
-        return self._project(visual, x)
+        return backbone.project_image(visual, x)
 
     def encode_video(self, visual: nn.Module, pixels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """VoP^F: pixels [B,T,3,S,S], mask [B,T] -> per-frame embeddings [B,T,D] (not normalised)."""
+        return self.encode_video_with_patches(visual, pixels, mask)[0]
+
+    def encode_video_with_patches(self, visual: nn.Module, pixels: torch.Tensor,
+                                  mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """VoP^F: -> (per-frame embeddings [B,T,D], patch tokens [B*T,G,W])."""
         b, t = pixels.shape[:2]
         x = visual._embeds(pixels.flatten(0, 1))  # [B*T, 1+G, W]
         blocks = _resblocks(visual.transformer)
@@ -104,8 +109,8 @@ class VisionPrompts(nn.Module):
         for layer in range(split, self.layers):
             prompts = self.prompts[layer].unsqueeze(0).expand(b, -1, -1)
             x = blocks[layer](torch.cat([prompts, x], dim=1), attn_mask=attn_mask)[:, n:]
-        x = x.reshape(b * t, tokens, width)
-        return self._project(visual, x).reshape(b, t, -1)
+        embeddings, patches = backbone.project_image(visual, x.reshape(b * t, tokens, width))
+        return embeddings.reshape(b, t, -1), patches
 
 
 class TextPrompts(nn.Module):

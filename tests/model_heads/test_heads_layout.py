@@ -1,0 +1,120 @@
+"""Frame layout: saliency maps over the patch grid, added to the frame vector so it says where things are."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from engine.model.export import GRAPH_IO, export_graph, graph_examples
+from engine.model.heads.layout import FrameLayout, LayoutConfig
+from engine.model.stack import StackConfig
+
+CELLS, WIDTH, DIM = 16, 8, 12
+
+
+def _hot_patches(cell: int) -> torch.Tensor:
+    """One frame's patch tokens [1,G,W]: channel 0 is 1 at ``cell`` (the object) and 0 elsewhere."""
+    patches = torch.zeros(1, CELLS, WIDTH)
+    patches[0, cell, 0] = 1.0
+    return patches
+
+
+def _layout_watching_channel_0() -> FrameLayout:
+    torch.manual_seed(0)
+    layout = FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True, maps=2))
+    with torch.no_grad():
+        layout.saliency.weight.zero_()
+        layout.saliency.bias.zero_()
+        layout.saliency.weight[0, 0] = 20.0  # map 0 lights up where channel 0 is high
+    return layout
+
+
+def test_maps_are_distributions_over_the_grid():
+    layout = FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True, maps=3))
+    maps = layout.maps(torch.randn(5, CELLS, WIDTH))
+    assert maps.shape == (5, 3, CELLS)
+    assert torch.allclose(maps.sum(dim=-1), torch.full((5, 3), float(CELLS)))
+    assert layout(torch.randn(5, CELLS, WIDTH)).shape == (5, DIM)
+
+
+def test_a_map_follows_the_object_across_the_grid():
+    layout = _layout_watching_channel_0()
+    for cell in (0, 5, 15):
+        assert int(layout.maps(_hot_patches(cell))[0, 0].argmax()) == cell
+    left, right = layout(_hot_patches(4)), layout(_hot_patches(7))
+    assert not torch.allclose(left, right, atol=1e-3)
+    # a class token blind to position sees the same content in both frames; the sum is what tells them apart
+    assert torch.allclose(layout(_hot_patches(4)), left)
+
+
+def test_wrong_grid_and_bad_config_are_named():
+    layout = FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True))
+    with pytest.raises(ValueError, match="16 patch tokens"):
+        layout(torch.randn(1, CELLS + 1, WIDTH))
+    with pytest.raises(ValueError, match="maps"):
+        FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True, maps=0))
+
+
+@pytest.mark.parametrize("name", ["stack_full", "stack_plain"])
+def test_frame_vector_is_the_class_embedding_plus_the_layout(make_model, name):
+    """With and without VoP's prompted tower: unit(class-token embedding + layout(patch tokens))."""
+    model = make_model(name, layout=LayoutConfig(enabled=True)).eval()
+    plain = make_model(name).eval()  # same seed: the same tower and prompts, no layout
+    pixels = torch.randn(3, 3, 64, 64)
+    with torch.no_grad():
+        if model.cfg.vop.enabled:
+            embedding, patches = model.vision_prompts.encode_frames_with_patches(model.clip.visual, pixels)
+        else:
+            from engine.model import backbone
+            embedding, patches = backbone.image_embedding_and_patches(model.clip, pixels)
+            assert torch.allclose(embedding, model.clip.encode_image(pixels), atol=1e-5)
+        expected = embedding + model.layout(patches)
+        got = model.encode_frames(pixels)
+        without = plain.encode_frames(pixels)
+    assert torch.allclose(got, expected / expected.norm(dim=-1, keepdim=True), atol=1e-5)
+    assert torch.allclose(without, embedding / embedding.norm(dim=-1, keepdim=True), atol=1e-5)
+
+
+def test_layout_learns_from_the_video_losses(make_model, tokenize):
+    model = make_model("stack_full", layout=LayoutConfig(enabled=True)).train()
+    assert "layout.project.weight" in {n for n, p in model.named_parameters() if p.requires_grad}
+    batch = {"pixels": torch.randn(2, 6, 3, 64, 64), "frame_mask": torch.ones(2, 6),
+             "token_ids": tokenize(["a big red circle moving left", "a big red circle moving right"])}
+    model.losses(batch)["total"].backward()
+    assert float(model.layout.saliency.weight.grad.abs().sum()) > 0
+    assert float(model.layout.project.weight.grad.abs().sum()) > 0
+
+
+def test_function_variant_adds_the_layout_per_frame(make_model):
+    from engine.model.heads.vop import VopConfig
+
+    model = make_model("stack_full", layout=LayoutConfig(enabled=True),
+                       vop=VopConfig(variant="function", function_layers=1, freeze_backbone=False)).eval()
+    with torch.no_grad():
+        features = model.encode_video_pixels(torch.randn(2, 6, 3, 64, 64), torch.ones(2, 6))
+    assert features.shape == (2, 6, model.width)
+    assert torch.allclose(features.norm(dim=-1), torch.ones(2, 6), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_frame_encoder_with_layout_exports(make_model, tmp_path):
+    model = make_model("stack_full", layout=LayoutConfig(enabled=True)).eval()
+    example = graph_examples(model, model.export_spec())["frame_encoder"]
+    export_graph(example, GRAPH_IO["frame_encoder"], tmp_path / "frame_encoder.onnx")
+    session = ort.InferenceSession(str(tmp_path / "frame_encoder.onnx"), providers=["CPUExecutionProvider"])
+    pixels = torch.randn(3, 3, 64, 64)
+    with torch.no_grad():
+        want = model.encode_frames(pixels).numpy()
+    (have,) = session.run(None, {"pixels": pixels.numpy()})
+    assert np.abs(want - have).max() < 1e-4
+
+
+def test_shapes_stack_turns_the_layout_on_and_older_configs_leave_it_off():
+    assert StackConfig.from_json("stack_shapes").layout.enabled
+    assert not StackConfig.from_json("stack_full").layout.enabled
+    legacy = StackConfig.from_json("stack_shapes").to_dict()
+    legacy.pop("layout")  # a bundle.json written before the layout existed
+    assert StackConfig.from_dict(legacy).layout == dataclasses.replace(LayoutConfig(), enabled=False)
