@@ -92,3 +92,27 @@ def test_prior_pool_keeps_every_slot_filled_for_short_segments(frames_of):
     mask[0, :2] = 1
     pooled = prior_pool(frames, mask, 4)
     assert pooled.shape == (1, 4, 64) and torch.all(pooled.norm(dim=-1) > 0.5)
+
+
+def test_frame_differences_put_the_whole_change_into_the_tokens(frames_of):
+    """With TDB-style differences the tokens' sum gains (last - first valid frame): the direction of motion."""
+    torch.manual_seed(0)
+    assert not hasattr(TemporalFrameEncoder(64, 6, HcmiConfig()), "difference")  # off unless asked for
+    encoder = TemporalFrameEncoder(64, 6, HcmiConfig(frame_differences=True))
+    with torch.no_grad():
+        encoder.proj.weight.zero_()  # keep only the residual paths: tokens = frames + change
+    frames = frames_of(2)
+    mask = torch.ones(2, 6)
+    mask[1, 4:] = 0
+    masked = frames * mask.unsqueeze(-1)
+    with torch.no_grad():
+        tokens = encoder(masked, mask)
+        change = tokens.sum(dim=1) - masked.sum(dim=1)
+        assert torch.allclose(change[0], frames[0, 5] - frames[0, 0], atol=1e-5)
+        assert torch.allclose(change[1], frames[1, 3] - frames[1, 0], atol=1e-5)  # up to the last valid frame
+        assert torch.all(tokens[1, 4:] == 0)
+        noisy = masked.clone()
+        noisy[1, 4:] = 9.0
+        assert torch.allclose(encoder(noisy, mask), tokens, atol=1e-6)  # padding never leaks in
+        backwards = encoder(frames.flip(1), torch.ones(2, 6))
+        assert torch.allclose(backwards[0].sum(0) - frames[0].sum(0), -change[0], atol=1e-5)

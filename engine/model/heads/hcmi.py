@@ -56,6 +56,7 @@ class HcmiConfig:
     margin: float = 0.15               # marginal sample enhancement triplet margin
     margin_weight: float = 0.5         # loss weight of the triplet
     denoise: bool = True               # add latent positives when a second frame sampling is given
+    frame_differences: bool = False    # add each frame's change from the one before to its token (CLIP2Video's TDB)
 
 
 class TemporalFrameEncoder(nn.Module):
@@ -70,13 +71,27 @@ class TemporalFrameEncoder(nn.Module):
         self.proj = nn.Linear(width, width)
         nn.init.normal_(self.proj.weight, std=0.02)
         nn.init.zeros_(self.proj.bias)
+        if cfg.frame_differences:
+            # Starts as the identity: the tokens' mean then holds (last - first frame) / (T - 1) from the start,
+            # the direction of motion when frame vectors keep position (heads/layout.py).
+            self.difference = nn.Linear(width, width)
+            nn.init.eye_(self.difference.weight)
+            nn.init.zeros_(self.difference.bias)
 
     def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        mask = mask.to(frames.dtype)
         x = frames + self.position  # [B, T, D]
+        change = None
+        if hasattr(self, "difference"):
+            step = (frames[:, 1:] - frames[:, :-1]) * (mask[:, 1:] * mask[:, :-1]).unsqueeze(-1)
+            change = self.difference(torch.cat([torch.zeros_like(frames[:, :1]), step], dim=1))
+            x = x + change
         for block in self.blocks:
             x = block(x, mask)
         tokens = frames + self.proj(self.ln(x))
-        return tokens * mask.unsqueeze(-1).to(tokens.dtype)  # padding rows are exactly zero
+        if change is not None:
+            tokens = tokens + change
+        return tokens * mask.unsqueeze(-1)  # padding rows are exactly zero
 
 
 class FrameClusterer(nn.Module):
