@@ -22,6 +22,12 @@ Choices where the sources are silent (each is a config value):
   vs "B, then A", as plain max-mean is.
 - The temporal encoder's output enters through a residual on the raw frames (CLIP4Clip seqTransf),
   so an untrained head starts close to mean-pooled CLIP.
+- ``frame_differences`` (off by default; on for the shapes model): each frame's change from the frame
+  before, through a linear map that starts as the identity, is added to the attention input and to the
+  token, as CLIP2Video's temporal difference block feeds differences to its temporal transformer. The
+  changes telescope, so any pooling of the tokens holds last minus first frame: a direction of motion
+  that attention alone, learning from a residual that starts at zero, did not find within the shapes
+  recipe's hour (benchmarks/shapes_probe.py: the clip vector told motion no better than before).
 - Adaptive label denoising: P(i) = {i} ∪ {j: cos(v_i, v_j) > cos(v_i, v_i')} on stop-gradient
   video vectors of two frame samplings; marginal sample enhancement: symmetric triplet on the hardest
   in-batch negative of the fused HCMI score (margin 0.15, the middle of the proposed 0.1–0.2).
