@@ -78,7 +78,7 @@ class TemporalFrameEncoder(nn.Module):
         nn.init.normal_(self.proj.weight, std=0.02)
         nn.init.zeros_(self.proj.bias)
         if cfg.frame_differences:
-            # Starts as the identity: the tokens' mean then holds (last - first frame) / (T - 1) from the start,
+            # Starts as the identity: the tokens then sum to the frames plus (last - first frame) from the start,
             # the direction of motion when frame vectors keep position (heads/layout.py).
             self.difference = nn.Linear(width, width)
             nn.init.eye_(self.difference.weight)
