@@ -7,7 +7,12 @@ pixels (engine.shapes.checks.object_masks), and fits ridge regressions on 70 % o
 - frame vector -> the object's centre (x, y): R^2 on the other 30 %. Motion direction can only be
   read from a clip if its frame vectors say where the object is.
 - motion (7 classes) from the last minus the first frame vector, from all 8 frame vectors, and from
-  the clip vector (the ANN vector): held-out accuracy (chance 1/7).
+  the clip vector (the ANN vector): held-out accuracy (chance 1/7); shape (4 classes) from the clip
+  vector likewise. A probe that reads an attribute the captions miss means the video side holds it
+  and the text side or the alignment loses it.
+- captions: every clip scored against all 336 event captions by the stage-1 score (clip vector . query
+  vector, what the ANN ranks by); how often the best caption names the right size, colour, shape,
+  motion, and all four.
 Prints a table and writes benchmarks/out/shapes_probe.json.
 """
 from __future__ import annotations
@@ -23,13 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import ROOT, print_table, write_json  # noqa: E402
 
 SIZE, FRAMES, SEED = 128, 8, 11
+ATTRIBUTES = ("size", "color", "shape", "motion")
 
 
 def render(model, n: int):
     from engine.shapes.checks import object_masks
     from engine.shapes.clips import ClipOptions, generate_training_clips
 
-    features, centres, motions, clips = [], [], [], []
+    features, centres, events, clips = [], [], [], []
     options = ClipOptions(width=SIZE, height=SIZE, frames=FRAMES)
     for clip in generate_training_clips(np.random.default_rng(SEED), n, options):
         masks = object_masks(clip.frames)
@@ -40,8 +46,21 @@ def render(model, n: int):
         frames = model.encode_frames(clip.frames)
         features.append(frames)
         clips.append(model.encode_clips(frames[None], np.ones((1, FRAMES), np.float32)).vector[0])
-        motions.append(clip.events[0].motion)
-    return np.array(features), np.array(centres), np.array(motions), np.array(clips)
+        events.append(clip.events[0])
+    return np.array(features), np.array(centres), events, np.array(clips)
+
+
+def caption_accuracy(model, events: list, clip_vectors: np.ndarray) -> dict[str, float]:
+    """Fraction of clips whose best-scoring event caption (stage 1) gets each attribute right."""
+    from engine.shapes.language import all_events, format_event
+
+    vocabulary = all_events()
+    queries = model.encode_text([format_event(e) for e in vocabulary]).vector
+    best = [vocabulary[i] for i in (clip_vectors @ queries.T).argmax(1)]
+    right = {a: float(np.mean([getattr(b, a) == getattr(e, a) for b, e in zip(best, events)]))
+             for a in ATTRIBUTES}
+    right["all four"] = float(np.mean([b == e for b, e in zip(best, events)]))
+    return right
 
 
 def ridge(x: np.ndarray, y: np.ndarray, train: np.ndarray, lam: float) -> np.ndarray:
@@ -59,8 +78,8 @@ def main() -> None:
     args = parser.parse_args()
     from engine.runtime import load_model
 
-    model = load_model(args.model, device="cpu", graphs=("frame_encoder", "clip_encoder"))
-    features, centres, motions, clip_vectors = render(model, args.clips)
+    model = load_model(args.model, device="cpu", graphs=("frame_encoder", "clip_encoder", "text_encoder"))
+    features, centres, events, clip_vectors = render(model, args.clips)
     n = len(features)
     train = np.arange(n) < int(n * 0.7)
 
@@ -70,21 +89,27 @@ def main() -> None:
     predicted = ridge(flat, where, frames_train, 1e-2)[held]
     r2 = 1 - ((predicted - where[held]) ** 2).sum(0) / ((where[held] - where[held].mean(0)) ** 2).sum(0)
 
-    classes = sorted(set(motions.tolist()))
-    onehot = np.array([[m == c for c in classes] for m in motions], float)
+    def probe_accuracy(x: np.ndarray, attribute: str) -> float:
+        labels = [getattr(e, attribute) for e in events]
+        onehot = np.array([[v == c for c in sorted(set(labels))] for v in labels], float)
+        return float((ridge(x, onehot, train, 1e-1)[~train].argmax(1) == onehot[~train].argmax(1)).mean())
 
     def motion_accuracy(x: np.ndarray) -> float:
-        return float((ridge(x, onehot, train, 1e-1)[~train].argmax(1) == onehot[~train].argmax(1)).mean())
+        return probe_accuracy(x, "motion")
 
     rows = [["frame vector -> object centre x, R^2", float(r2[0])],
             ["frame vector -> object centre y, R^2", float(r2[1])],
             ["last - first frame vector -> motion, accuracy", motion_accuracy(features[:, -1] - features[:, 0])],
             ["8 frame vectors -> motion, accuracy", motion_accuracy(features.reshape(n, -1))],
             ["clip vector -> motion, accuracy", motion_accuracy(clip_vectors)],
-            ["chance (motion)", 1 / len(classes)]]
+            ["chance (motion)", 1 / 7],
+            ["clip vector -> shape, accuracy", probe_accuracy(clip_vectors, "shape")],
+            ["chance (shape)", 1 / 4]]
+    rows += [[f"best of 336 captions: {a} right", v]
+             for a, v in caption_accuracy(model, events, clip_vectors).items()]
     print(f"{Path(args.model).name}: {n} clips of {FRAMES} frames (seed {SEED}), 70/30 split")
     print_table(["probe", "held-out"], rows)
-    path = write_json(args.out, {"model": args.model, "clips": n, "classes": classes,
+    path = write_json(args.out, {"model": args.model, "clips": n,
                                  "probes": {name: value for name, value in rows}})
     print(f"wrote {path}")
 
