@@ -28,6 +28,16 @@ export HNSWLIB_NO_NATIVE=1
 export CPPFLAGS="${CPPFLAGS:-} -march=x86-64-v3"
 stamp=.venv/.clipseek-$flavour-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
+  # The full set (a CUDA build of torch among it) takes about 7.5 GB, the runtime set about 1.5 GB.
+  # Say so up front rather than let pip stop half way with "No space left on device".
+  if [ "$flavour" = full ]; then need_mb=7800; else need_mb=1600; fi
+  have_mb=$(du -sm .venv | cut -f1)
+  free_mb=$(df -Pm .venv | awk 'NR==2 {print $4}')
+  if [ $((need_mb - have_mb)) -gt "$free_mb" ]; then
+    echo "bootstrap: the $flavour environment needs about $((need_mb - have_mb)) MB more in $(pwd)/.venv," \
+         "but its disk has only $free_mb MB free." >&2
+    exit 1
+  fi
   .venv/bin/python -m pip install -q --upgrade pip wheel setuptools
   if [ "$flavour" = full ]; then
     .venv/bin/python -m pip install -q -e ".[train,dev,shared]"

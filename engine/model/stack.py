@@ -33,6 +33,7 @@ from torch import nn
 from engine.errors import BundleError
 from engine.model import backbone
 from engine.model.exportable import ExportSpec
+from engine.model.heads.caption_words import CaptionWordHead, CaptionWordsConfig
 from engine.model.heads.dmae import DmaeConfig, DmaeInteraction, TpmCl, neg_nce
 from engine.model.heads.fusion import FusionConfig, ScoreFusion
 from engine.model.heads.hbci import HbciConfig, HbciHead, hbci_losses
@@ -70,6 +71,7 @@ class StackConfig:
     vop: VopConfig = field(default_factory=VopConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     layout: LayoutConfig = field(default_factory=LayoutConfig)  # frame vectors that say where things are
+    caption_words: CaptionWordsConfig = field(default_factory=CaptionWordsConfig)  # training-only word loss
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StackConfig":
@@ -170,6 +172,9 @@ class VideoTextModel(nn.Module):
             self.tpm = TpmCl(width, self.context_length, t, cfg.dmae)
         if cfg.hbci.enabled:
             self.hbci = HbciHead(width, cfg.hbci)
+        if cfg.caption_words.enabled:
+            self.caption_words = CaptionWordHead(width, backbone.text_tower(clip).token_embedding.weight.shape[1],
+                                                 cfg.caption_words.logit_scale)
         active = ["stage1", "max_mean"] + [h for h in ("hcmi", "vtc", "dmae", "hbci") if getattr(cfg, h).enabled]
         self.fusion = ScoreFusion(active, cfg.fusion)
         self.prompt_only = cfg.vop.enabled and cfg.vop.prompt_only
@@ -364,6 +369,11 @@ class VideoTextModel(nn.Module):
             out["dmae_tpm"] = d.tpm_weight * tpm
         if cfg.hbci.enabled:
             out.update(hbci_losses(extras["hbci_levels"], extras["hbci_concepts"], positives, cfg.hbci))
+        if cfg.caption_words.enabled:
+            source = video.vector if cfg.caption_words.source == "video" else masked_mean(
+                features, mask.unsqueeze(-1), dim=1)
+            out["caption_words"] = cfg.caption_words.weight * self.caption_words(
+                source, batch["token_ids"], text.word_mask, backbone.text_tower(self.clip).token_embedding.weight)
         f = cfg.fusion
         out["fused_nce"] = f.fused_weight * symmetric_nce(fused, positives, f.logit_scale)
         out["distill"] = f.distill_weight * distill_kl(stage1, fused, f.logit_scale)
