@@ -17,6 +17,7 @@ from engine.model.train_config import DataSource
 
 RENDER_SHORT_SIDE_RANGE = 2.0          # shorter side drawn from [MIN_SHORT_SIDE, 2 x MIN_SHORT_SIDE) pixels
 RENDER_ASPECTS = (1.0, 4 / 3, 16 / 9)  # width / height
+ROWS, COLUMNS = ("top", "middle", "bottom"), ("left", "centre", "right")   # thirds named by still_places
 
 
 def clips_for_source(source: DataSource, frames_per_clip: int, image_size: int, sample_fps: float,
@@ -24,6 +25,9 @@ def clips_for_source(source: DataSource, frames_per_clip: int, image_size: int, 
     if source.kind == "annotations":
         records = load_annotations(Path(source.annotations), source.split)
         clips = load_clips(records, Sampling(sample_fps, frames_per_clip, image_size, resize), cache_dir)
+    elif source.kind == "shapes" and source.still:
+        clips = shapes_still_clips(source.clips, source.seed, frames_per_clip, image_size, resize,
+                                   places=source.still_places)
     elif source.kind == "shapes":
         clips = shapes_clips(source.clips, source.seed, frames_per_clip, image_size, source.temporal_fraction,
                              resize)
@@ -40,16 +44,13 @@ def shapes_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
                  temporal_fraction: float = 0.3, resize: str = "center_crop") -> ClipSet:
     """``n_clips`` freshly rendered shapes-world clips; a pure function of its arguments."""
     from engine.shapes.language import format_event, format_temporal, random_event
-    from engine.shapes.render import MIN_SHORT_SIDE
 
     rng = np.random.default_rng(seed)
     T, S = frames_per_clip, image_size
     pixels = np.zeros((n_clips, T, S, S, 3), np.uint8)
     captions: list[list[str]] = []
     for i in range(n_clips):
-        short = int(rng.integers(MIN_SHORT_SIDE, round(MIN_SHORT_SIDE * RENDER_SHORT_SIDE_RANGE)))
-        aspect = float(RENDER_ASPECTS[rng.integers(len(RENDER_ASPECTS))])
-        width, height = (round(short * aspect), short) if rng.random() < 0.85 else (short, round(short * aspect))
+        width, height = _frame_size(rng)
         first = random_event(rng)
         if T >= 2 and rng.random() < temporal_fraction:
             second = random_event(rng)
@@ -64,6 +65,52 @@ def shapes_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
             captions.append([format_event(first)])
         pixels[i] = np.stack([square_frame(f, S, resize) for f in frames])
     return ClipSet(pixels, np.ones((n_clips, T), bool), captions, [f"shapes{seed}_{i}" for i in range(n_clips)])
+
+
+def shapes_still_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
+                       resize: str = "center_crop", places: bool = False) -> ClipSet:
+    """Still frames for pre-training the frame encoder, as CLIP's image pre-training precedes video methods.
+
+    Each clip is ``frames_per_clip`` frames (usually 1) at random times of one shot whose object keeps its
+    size, captioned with the object alone ("a big red circle"): a still cannot show a motion. 2 x 6 x 4 = 48
+    captions, so every batch contrasts shapes, colours and sizes directly, at 1/T of a video clip's cost.
+    With ``places`` the caption also says in which third of the frame, across and down, the object is at the
+    first frame ("a big red circle at the top left"), so the frame vector must keep where things are.
+    """
+    from engine.shapes.language import COLORS, SHAPES, SIZE_KEEPING_MOTIONS, SIZES, Event, format_object
+    from engine.shapes.render import ShotRenderer, sample_render_params, shape_at
+
+    rng = np.random.default_rng([seed, 5])
+    T, S = frames_per_clip, image_size
+    pixels = np.zeros((n_clips, T, S, S, 3), np.uint8)
+    captions: list[list[str]] = []
+    for i in range(n_clips):
+        width, height = _frame_size(rng)
+        event = Event(*(str(rng.choice(words)) for words in (SIZES, COLORS, SHAPES, SIZE_KEEPING_MOTIONS)))
+        fps = float(rng.choice([10.0, 15.0, 24.0, 25.0, 30.0]))
+        params = sample_render_params(event, rng, width, height, fps)
+        times = np.sort(rng.uniform(0.0, params.duration, T))
+        frames = ShotRenderer(event, params).frames_at(times)
+        pixels[i] = np.stack([square_frame(f, S, resize) for f in frames])
+        caption = format_object(event)
+        if places:
+            x, y, _ = shape_at(params, float(times[0]))
+            caption += f" at the {_third(y / height, ROWS)} {_third(x / width, COLUMNS)}"
+        captions.append([caption])
+    return ClipSet(pixels, np.ones((n_clips, T), bool), captions, [f"still{seed}_{i}" for i in range(n_clips)])
+
+
+def _third(fraction: float, words: tuple[str, str, str]) -> str:
+    return words[min(2, max(0, int(fraction * 3)))]
+
+
+def _frame_size(rng: np.random.Generator) -> tuple[int, int]:
+    """A random frame size and aspect, landscape 85 % of the time; (width, height)."""
+    from engine.shapes.render import MIN_SHORT_SIDE
+
+    short = int(rng.integers(MIN_SHORT_SIDE, round(MIN_SHORT_SIDE * RENDER_SHORT_SIDE_RANGE)))
+    aspect = float(RENDER_ASPECTS[rng.integers(len(RENDER_ASPECTS))])
+    return (round(short * aspect), short) if rng.random() < 0.85 else (short, round(short * aspect))
 
 
 def _render_shot(event, rng: np.random.Generator, width: int, height: int, count: int) -> np.ndarray:

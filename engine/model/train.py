@@ -99,6 +99,9 @@ def train(config_path: str | Path, out_dir: str | Path, resume: bool = False,
 
     stack_cfg = StackConfig.from_dict(previous.stack_config) if previous else StackConfig.from_json(cfg.stack)
     model = build_model(stack_cfg)
+    if cfg.init_from:
+        start = _start_from(model, Path(cfg.init_from)) if previous is None else _checkpoint_file(Path(cfg.init_from))
+        model.weights_source = f"checkpoint:{start}"
     spec = model.export_spec()
 
     report(TrainProgress("data", message="preparing training clips"))
@@ -312,6 +315,37 @@ def _previous_run(out: Path, resume: bool) -> Checkpoint | None:
     return load_checkpoint(path)
 
 
+def _start_from(model, source: Path) -> Path:
+    """Copy the backbone weights of an earlier run (e.g. still-frame pre-training) into ``model``.
+
+    Only the open_clip towers ("clip.*") are taken, by name and shape; the method heads start fresh.
+    Returns the checkpoint file read.
+    """
+    path = _checkpoint_file(source)
+    try:
+        earlier = load_checkpoint(path)
+    except ClipSeekError as exc:
+        raise TrainError(f"init_from: {exc}") from exc
+    if not earlier.finished:
+        raise TrainError(f"init_from: {path} is a run that has not finished; finish it first (--resume)")
+    theirs = earlier.stack_config.get("backbone")
+    if theirs != model.cfg.backbone:
+        raise TrainError(f"init_from: {path} trained backbone {theirs!r}, this stack uses {model.cfg.backbone!r}")
+    own = model.state_dict()
+    taken = {k: v for k, v in earlier.model_state.items()
+             if k.startswith("clip.") and k in own and own[k].shape == v.shape}
+    untouched = [k for k in own if k.startswith("clip.") and k not in taken]
+    if not taken or len(untouched) > len(taken):
+        raise TrainError(f"init_from: {path} fits only {len(taken)} of this model's backbone tensors "
+                         f"({len(untouched)} do not); was it trained with another architecture?")
+    model.load_state_dict(taken, strict=False)
+    return path
+
+
+def _checkpoint_file(source: Path) -> Path:
+    return source / FILE_NAME if source.is_dir() else source
+
+
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -386,14 +420,25 @@ def _export(model, bundle: Path, record: dict | None = None) -> Path:
 
 
 def training_record(checkpoint: Checkpoint) -> dict:
-    """What bundle.json says about how the model was trained: the whole config, its seed, steps, time."""
-    return {"config": checkpoint.train_config, "seed": checkpoint.seed, "steps": checkpoint.step,
-            "elapsed_seconds": round(checkpoint.elapsed_seconds, 1)}
+    """What bundle.json says about how the model was trained: the whole config, its seed, steps, time,
+    and the same of the run its backbone started from (``init_from``), when there was one."""
+    record = {"config": checkpoint.train_config, "seed": checkpoint.seed, "steps": checkpoint.step,
+              "elapsed_seconds": round(checkpoint.elapsed_seconds, 1)}
+    start = checkpoint.train_config.get("init_from")
+    if start:
+        path = _checkpoint_file(Path(start))
+        try:
+            record["started_from"] = training_record(load_checkpoint(path))
+        except ClipSeekError:
+            record["started_from"] = {"checkpoint": str(path), "note": "not on disk when this bundle was exported"}
+    return record
 
 
 def export_checkpoint(checkpoint_path: Path, bundle: Path) -> Path:
     """Export a trained checkpoint as a bundle, recording its training config and seed."""
     model, checkpoint = load_trained_model(Path(checkpoint_path))
+    if checkpoint.train_config.get("init_from"):
+        model.weights_source = f"checkpoint:{_checkpoint_file(Path(checkpoint.train_config['init_from']))}"
     return _export(model, Path(bundle), training_record(checkpoint))
 
 

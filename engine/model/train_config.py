@@ -29,6 +29,8 @@ class DataSource:
     clips: int = 1000                  # shapes: number of clips rendered
     temporal_fraction: float = 0.3     # shapes: share of clips that are two shots with an "A, then B" caption
     order_pairs: int = 0               # extra "A, then B" / "B, then A" pairs built from the same frames
+    still: bool = False                # shapes: still frames captioned "a {size} {color} {shape}" (pre-training)
+    still_places: bool = False         # still: the caption also says where, in thirds ("... at the top left")
     cache_dir: str | None = None       # pixel cache; default: <out_dir>/cache
 
     def validate(self, where: str) -> DataSource:
@@ -38,6 +40,10 @@ class DataSource:
             raise TrainConfigError(f"{where}: kind \"annotations\" needs \"annotations\": the path of the file")
         if self.kind == "shapes" and self.clips < 2:
             raise TrainConfigError(f"{where}: shapes data needs at least 2 clips, not {self.clips}")
+        if self.still_places and not self.still:
+            raise TrainConfigError(f"{where}: \"still_places\" needs \"still\": true")
+        if self.still and (self.kind != "shapes" or self.order_pairs):
+            raise TrainConfigError(f"{where}: \"still\" is for shapes data without order_pairs")
         if not 0.0 <= self.temporal_fraction <= 1.0:
             raise TrainConfigError(f"{where}: temporal_fraction must be within 0..1, not {self.temporal_fraction}")
         return self
@@ -67,6 +73,7 @@ class TrainConfig:
     sample_fps: float = 2.0            # frames per second taken from videos, as indexing does
     threads: int = 0                   # torch CPU threads; 0 = torch's default
     export_after: str | None = None    # write a model bundle here when training ends
+    init_from: str | None = None       # checkpoint.pt (or run folder) of an earlier run: its backbone starts this one
     name: str = ""                     # bundle / run name; default: the config file's stem
     source: str = ""                   # the file this was read from (filled in by load)
 
@@ -163,8 +170,10 @@ def load_train_config(name_or_path: str | Path) -> TrainConfig:
             value = getattr(source, key)
             if value and not Path(value).expanduser().is_absolute():
                 setattr(source, key, str((path.parent / value).resolve()))
-    if cfg.export_after and not Path(cfg.export_after).expanduser().is_absolute():
-        cfg.export_after = str((path.parent / cfg.export_after).resolve())
+    for key in ("export_after", "init_from"):
+        value = getattr(cfg, key)
+        if value and not Path(value).expanduser().is_absolute():
+            setattr(cfg, key, str((path.parent / value).resolve()))
     cfg.name = cfg.name or path.stem
     cfg.source = str(path.resolve())
     return cfg

@@ -16,6 +16,7 @@ SIZES = ("small", "big")
 COLORS = ("red", "green", "blue", "yellow", "purple", "white")
 SHAPES = ("circle", "square", "triangle", "star")
 MOTIONS = ("moving left", "moving right", "moving up", "moving down", "staying still", "growing", "shrinking")
+SIZE_KEEPING_MOTIONS = MOTIONS[:5]     # a still frame of these shows the size the caption names
 
 # The plain hue each colour word names, RGB; renders stay within COLOR_TOLERANCE per channel.
 COLOR_RGB: dict[str, tuple[int, int, int]] = {
@@ -60,6 +61,11 @@ class Event:
 
 def format_event(event: Event) -> str:
     return f"a {event.size} {event.color} {event.shape} {event.motion}"
+
+
+def format_object(event: Event) -> str:
+    """The object alone, ``a {size} {color} {shape}``: what one still frame shows (training captions only)."""
+    return f"a {event.size} {event.color} {event.shape}"
 
 
 def format_temporal(first: Event, second: Event) -> str:

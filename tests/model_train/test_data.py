@@ -179,3 +179,34 @@ def test_hard_groups_put_caption_neighbours_in_the_same_batch():
         for anchor in anchors:                        # each anchor arrives with neighbours of its own
             assert sum(int(c) in set(near[anchor].tolist()) for c in clips) >= 2
         assert plan.batch(step, captions)[0].tolist() == clips.tolist()
+
+
+def test_still_frames_are_captioned_with_the_object_alone():
+    from engine.model.datasets import shapes_still_clips
+    from engine.shapes.language import COLORS, SHAPES, SIZES
+
+    clips = shapes_still_clips(60, seed=4, frames_per_clip=1, image_size=32)
+    again = shapes_still_clips(60, seed=4, frames_per_clip=1, image_size=32)
+    assert clips.pixels.shape == (60, 1, 32, 32, 3) and np.array_equal(clips.pixels, again.pixels)
+    assert clips.captions == again.captions
+    for (caption,) in clips.captions:
+        article, size, color, shape = caption.split()
+        assert article == "a" and size in SIZES and color in COLORS and shape in SHAPES
+    assert len({c[0] for c in clips.captions}) > 20
+    other = shapes_still_clips(60, seed=5, frames_per_clip=1, image_size=32)
+    assert not np.array_equal(clips.pixels, other.pixels)
+
+
+def test_still_frames_with_places_say_which_third_the_object_is_in():
+    from engine.model.datasets import shapes_still_clips
+
+    plain = shapes_still_clips(40, seed=4, frames_per_clip=1, image_size=32)
+    placed = shapes_still_clips(40, seed=4, frames_per_clip=1, image_size=32, places=True)
+    assert np.array_equal(plain.pixels, placed.pixels)              # the same pictures, longer captions
+    places = set()
+    for (short,), (long,) in zip(plain.captions, placed.captions):
+        assert long.startswith(short + " at the ")
+        row, column = long[len(short) + len(" at the "):].split()
+        assert row in ("top", "middle", "bottom") and column in ("left", "centre", "right")
+        places.add((row, column))
+    assert len(places) >= 5
