@@ -33,12 +33,13 @@ def test_config_file_roundtrip_and_relative_paths(tmp_path):
     path = tmp_path / "sub" / "train_x.json"
     path.write_text(json.dumps({"comment": "a test", "stack": "plain", "steps": 5, "batch_size": 4, "seed": 7,
                                 "data": {"kind": "annotations", "annotations": "../ann.json"},
-                                "export_after": "../bundles/x"}))
+                                "export_after": "../bundles/x", "init_from": "../runs/still"}))
     cfg = load_train_config(path)
     assert cfg.seed == 7 and cfg.steps == 5 and cfg.name == "train_x"
     assert cfg.data.annotations == str((tmp_path / "ann.json").resolve())
     # where the bundle goes does not depend on the folder training was started from
     assert cfg.export_after == str((tmp_path / "bundles" / "x").resolve())
+    assert cfg.init_from == str((tmp_path / "runs" / "still").resolve())
     assert TrainConfig.from_dict(cfg.to_dict()).to_dict() == cfg.to_dict()
     assert cfg.total_steps(n_clips=100) == 5
     cfg.steps, cfg.epochs = None, 2
@@ -52,6 +53,8 @@ def test_config_file_roundtrip_and_relative_paths(tmp_path):
     ({"learning_rate": 1e-3}, "unknown key"),
     ({"data": {"kind": "webvid"}}, "data kind"),
     ({"data": {"kind": "annotations"}}, "needs \"annotations\""),
+    ({"data": {"kind": "shapes", "still": True, "order_pairs": 10}}, "still"),
+    ({"data": {"kind": "shapes", "still_places": True}}, "still_places"),
 ])
 def test_bad_configs_name_the_problem(data, message):
     with pytest.raises(TrainConfigError, match=message):
@@ -73,6 +76,10 @@ def test_bundled_configs_load():
     assert full.steps and plain.steps and plain.steps > full.steps and full.time_budget_minutes is None
     root = CONFIG_DIR.parent.parent.parent
     assert full.export_after == str((root / "assets" / "models" / "clipseek-shapes").resolve())
+    # both start from the backbone that `make train-still` pre-trains on still frames
+    still = load_train_config("shapes_still")
+    assert still.data.still and still.export_after is None
+    assert full.init_from == str((root / "build" / "train" / "still").resolve())
 
 
 def test_unknown_config_name_lists_the_known_ones():

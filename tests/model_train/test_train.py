@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine.model.checkpoint import load_checkpoint, load_trained_model
-from engine.model.train import TrainError, format_progress, train
+from engine.model.train import TrainError, format_progress, train, training_record
 from engine.model.train_config import TrainConfig
 
 pytestmark = pytest.mark.slow
@@ -64,3 +64,47 @@ def test_wall_clock_budget_stops_the_run_and_says_so(tmp_path):
     assert load_checkpoint(result.checkpoint).finished
     assert seen[0].startswith("[data]") and seen[-1].startswith("[done]")
     assert any(line.startswith("[#") or line.startswith("[-") for line in seen)
+
+
+def test_a_run_can_start_from_an_earlier_runs_backbone(tmp_path):
+    from engine.model.stack import StackConfig, build_model
+    from engine.model.train import _start_from
+
+    still = _config(steps=2, data={"kind": "shapes", "clips": 12, "seed": 3, "still": True})
+    first = train("", tmp_path / "still", config=still)
+    model = build_model(StackConfig.from_json("stack_plain"))
+    fresh = {k: v.clone() for k, v in model.state_dict().items()}
+    assert _start_from(model, tmp_path / "still") == first.checkpoint
+    earlier = load_checkpoint(first.checkpoint).model_state
+    backbone = [k for k in fresh if k.startswith("clip.")]
+    assert backbone
+    for key in backbone:
+        torch.testing.assert_close(model.state_dict()[key], earlier[key], msg=key)
+    assert any(not torch.equal(fresh[k], earlier[k]) for k in backbone)   # training moved them
+
+    second = train("", tmp_path / "video", config=_config(init_from=str(tmp_path / "still")))
+    assert json.loads((second.out_dir / "config.json").read_text())["init_from"] == str(tmp_path / "still")
+    record = training_record(load_checkpoint(second.checkpoint))      # what bundle.json will say
+    assert record["steps"] == 4 and record["started_from"]["steps"] == 2
+    assert record["started_from"]["config"]["data"]["still"] is True
+
+
+def test_init_from_refuses_an_unfinished_run_and_another_backbone(tmp_path):
+    from engine.model.stack import StackConfig, build_model
+    from engine.model.train import _start_from
+
+    def stop_after_three(progress):
+        if progress.step == 3:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        train("", tmp_path / "cut", config=_config(), progress=stop_after_three)
+    model = build_model(StackConfig.from_json("stack_plain"))
+    with pytest.raises(TrainError, match="not finished"):
+        _start_from(model, tmp_path / "cut")
+    with pytest.raises(TrainError, match="no checkpoint"):
+        _start_from(model, tmp_path / "nowhere")
+    other = train("", tmp_path / "other", config=_config(stack="stack_shapes_still", steps=1,
+                                                          data={"kind": "shapes", "clips": 8, "seed": 3, "still": True}))
+    with pytest.raises(TrainError, match="clipseek-shapes"):
+        _start_from(model, other.out_dir)
