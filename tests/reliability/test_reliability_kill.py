@@ -125,7 +125,9 @@ def test_sigkill_at_random_moments_never_breaks_the_library(tmp_path, tiny_bundl
     kills = runs = kills_after_a_file = 0
     while kills < KILLS:
         runs += 1
-        assert runs < 60, f"only {kills} kills landed in {runs} runs"
+        # Once every file is indexed, a run is only start-up; a kill lands in it when it fires before the run
+        # ends, which on a fast machine is a minority of runs: allow enough of them.
+        assert runs < 150, f"only {kills} kills landed in {runs} runs"
         scanned = len(unfinished) + len(finished) == total
         pending_before = set(unfinished)
         run = IndexRun(library, tiny_bundle)
