@@ -63,6 +63,9 @@ class ClipSet:
     frame_mask: np.ndarray             # [N, T] bool; False marks padding
     captions: list[list[str]]          # per clip, at least one
     names: list[str] = field(default_factory=list)
+    # [N] bool, where the data knows: played backwards, the clip no longer fits its caption ("moving left",
+    # "A, then B"); None where it does not know (annotation files), which is taken as False for every clip
+    order_matters: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not self.names:
@@ -71,6 +74,9 @@ class ClipSet:
         if self.pixels.shape[0] != n or self.frame_mask.shape[0] != n or len(self.names) != n:
             raise DataError(f"clip set parts disagree: {self.pixels.shape[0]} pixel clips, "
                             f"{self.frame_mask.shape[0]} masks, {n} caption lists, {len(self.names)} names")
+        if self.order_matters is not None and self.order_matters.shape != (n,):
+            raise DataError(f"clip set parts disagree: order_matters has shape {self.order_matters.shape}, "
+                            f"expected ({n},)")
         empty = [self.names[i] for i, c in enumerate(self.captions) if not c]
         if empty:
             raise DataError(f"clips without a caption: {', '.join(empty[:5])}; every clip needs at least one")
@@ -95,12 +101,17 @@ class ClipSet:
     def subset(self, indices: Iterable[int]) -> ClipSet:
         idx = np.asarray(list(indices), dtype=np.int64)
         return ClipSet(self.pixels[idx], self.frame_mask[idx], [self.captions[i] for i in idx],
-                       [self.names[i] for i in idx])
+                       [self.names[i] for i in idx],
+                       None if self.order_matters is None else self.order_matters[idx])
 
     @staticmethod
     def concat(parts: list[ClipSet]) -> ClipSet:
+        order = None
+        if any(p.order_matters is not None for p in parts):
+            order = np.concatenate([p.order_matters if p.order_matters is not None else np.zeros(len(p), bool)
+                                    for p in parts])
         return ClipSet(np.concatenate([p.pixels for p in parts]), np.concatenate([p.frame_mask for p in parts]),
-                       [c for p in parts for c in p.captions], [n for p in parts for n in p.names])
+                       [c for p in parts for c in p.captions], [n for p in parts for n in p.names], order)
 
 
 # ---------------------------------------------------------------- annotation files
@@ -361,7 +372,8 @@ def compose_order_pairs(single: ClipSet, n_pairs: int, rng: np.random.Generator,
             mask[2 * k + j, :len(frames)] = True
             captions.append([cap])
             names.append(f"order{k}{'ab'[j]}")
-    return ClipSet(pixels, mask, captions, names)
+    # backwards, "A, then B" shows B first: order always matters
+    return ClipSet(pixels, mask, captions, names, np.ones(2 * n_pairs, bool))
 
 
 def _half_clip(clips: ClipSet, index: int, count: int) -> np.ndarray:

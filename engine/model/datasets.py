@@ -43,12 +43,13 @@ def clips_for_source(source: DataSource, frames_per_clip: int, image_size: int, 
 def shapes_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
                  temporal_fraction: float = 0.3, resize: str = "center_crop") -> ClipSet:
     """``n_clips`` freshly rendered shapes-world clips; a pure function of its arguments."""
-    from engine.shapes.language import format_event, format_temporal, random_event
+    from engine.shapes.language import STILL, format_event, format_temporal, random_event
 
     rng = np.random.default_rng(seed)
     T, S = frames_per_clip, image_size
     pixels = np.zeros((n_clips, T, S, S, 3), np.uint8)
     captions: list[list[str]] = []
+    order_matters = np.zeros(n_clips, bool)
     for i in range(n_clips):
         width, height = _frame_size(rng)
         first = random_event(rng)
@@ -60,11 +61,14 @@ def shapes_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
             frames = np.concatenate([_render_shot(first, rng, width, height, half),
                                      _render_shot(second, rng, width, height, T - half)])
             captions.append([format_temporal(first, second)])
+            order_matters[i] = True
         else:
             frames = _render_shot(first, rng, width, height, T)
             captions.append([format_event(first)])
+            order_matters[i] = T >= 2 and first.motion != STILL
         pixels[i] = np.stack([square_frame(f, S, resize) for f in frames])
-    return ClipSet(pixels, np.ones((n_clips, T), bool), captions, [f"shapes{seed}_{i}" for i in range(n_clips)])
+    return ClipSet(pixels, np.ones((n_clips, T), bool), captions, [f"shapes{seed}_{i}" for i in range(n_clips)],
+                   order_matters)
 
 
 def shapes_still_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,

@@ -34,6 +34,7 @@ from engine.errors import BundleError
 from engine.model import backbone
 from engine.model.exportable import ExportSpec
 from engine.model.heads.caption_words import CaptionWordHead, CaptionWordsConfig
+from engine.model.heads.reversal import ReversalConfig, reversal_loss, reverse_frames
 from engine.model.heads.dmae import DmaeConfig, DmaeInteraction, TpmCl, neg_nce
 from engine.model.heads.fusion import FusionConfig, ScoreFusion
 from engine.model.heads.hbci import HbciConfig, HbciHead, hbci_losses
@@ -72,6 +73,7 @@ class StackConfig:
     fusion: FusionConfig = field(default_factory=FusionConfig)
     layout: LayoutConfig = field(default_factory=LayoutConfig)  # frame vectors that say where things are
     caption_words: CaptionWordsConfig = field(default_factory=CaptionWordsConfig)  # training-only word loss
+    reversal: ReversalConfig = field(default_factory=ReversalConfig)  # training-only time-reversal negatives
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StackConfig":
@@ -375,10 +377,25 @@ class VideoTextModel(nn.Module):
             out["caption_words"] = cfg.caption_words.weight * self.caption_words(
                 source, batch["token_ids"], text.word_mask, backbone.text_tower(self.clip).token_embedding.weight)
         f = cfg.fusion
+        order_matters = batch.get("order_matters")
+        if cfg.reversal.enabled and order_matters is not None and bool(order_matters.any()):
+            out["reversal"] = cfg.reversal.weight * self._reversal(text, features, mask, order_matters, stage1,
+                                                                   fused, logit_scale)
         out["fused_nce"] = f.fused_weight * symmetric_nce(fused, positives, f.logit_scale)
         out["distill"] = f.distill_weight * distill_kl(stage1, fused, f.logit_scale)
         out["total"] = sum(out.values())
         return out
+
+    def _reversal(self, text: TextOut, features: torch.Tensor, mask: torch.Tensor, order_matters: torch.Tensor,
+                  stage1: torch.Tensor, fused: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
+        """Each caption whose clip's order matters against that clip played backwards (heads/reversal.py)."""
+        rows = torch.nonzero(order_matters, as_tuple=True)[0]
+        backward = self.encode_video(reverse_frames(features[rows], mask[rows]), mask[rows])
+        stage1_back = (unit(text.vector[rows]) * unit(backward.vector)).sum(-1)
+        fused_back, _, _ = self._stage2(text, backward, mask[rows], frozenset())   # [B, b]
+        picked = torch.arange(len(rows), device=rows.device)
+        return (reversal_loss(stage1[rows, rows], stage1_back, logit_scale) +
+                reversal_loss(fused[rows, rows], fused_back[rows, picked], self.cfg.fusion.logit_scale))
 
     # --- VTC caption bank ---------------------------------------------------------------------
 

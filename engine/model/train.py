@@ -261,6 +261,8 @@ class _Run:
             # BatchPlan keeps clips and captions distinct within a batch: only the diagonal is positive
             "video_ids": torch.as_tensor(clip_idx),
         }
+        if self.clips.order_matters is not None:
+            batch["order_matters"] = torch.as_tensor(self.clips.order_matters[clip_idx])
         if self.frame_features is not None:
             batch["frame_features"] = self.frame_features[torch.as_tensor(clip_idx)]
         else:

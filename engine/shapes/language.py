@@ -17,6 +17,7 @@ COLORS = ("red", "green", "blue", "yellow", "purple", "white")
 SHAPES = ("circle", "square", "triangle", "star")
 MOTIONS = ("moving left", "moving right", "moving up", "moving down", "staying still", "growing", "shrinking")
 SIZE_KEEPING_MOTIONS = MOTIONS[:5]     # a still frame of these shows the size the caption names
+STILL = MOTIONS[4]                     # the one motion that looks the same played backwards
 
 # The plain hue each colour word names, RGB; renders stay within COLOR_TOLERANCE per channel.
 COLOR_RGB: dict[str, tuple[int, int, int]] = {

@@ -210,3 +210,26 @@ def test_still_frames_with_places_say_which_third_the_object_is_in():
         assert row in ("top", "middle", "bottom") and column in ("left", "centre", "right")
         places.add((row, column))
     assert len(places) >= 5
+
+
+def test_shapes_clips_say_where_order_matters_and_the_flags_follow_subsets_and_pairs():
+    from engine.model.datasets import shapes_clips
+
+    clips = shapes_clips(60, seed=4, frames_per_clip=4, image_size=16, temporal_fraction=0.3)
+    for (caption,), matters in zip(clips.captions, clips.order_matters):
+        # only one shot of an object staying still looks the same played backwards
+        assert matters == (", then " in caption or not caption.endswith("staying still")), caption
+    assert clips.order_matters.any() and not clips.order_matters.all()
+    picked = clips.subset([5, 0, 7])
+    assert picked.order_matters.tolist() == clips.order_matters[[5, 0, 7]].tolist()
+    pairs = compose_order_pairs(_clipset(4), 3, np.random.default_rng(0))
+    assert pairs.order_matters.tolist() == [True] * 6
+    joined = ClipSet.concat([_clipset(2), pairs])       # a part that does not know counts as False
+    assert joined.order_matters.tolist() == [False, False] + [True] * 6
+    assert ClipSet.concat([_clipset(2), _clipset(3)]).order_matters is None
+
+
+def test_order_flags_of_the_wrong_length_are_refused():
+    with pytest.raises(DataError, match="order_matters"):
+        ClipSet(np.zeros((2, 1, 4, 4, 3), np.uint8), np.ones((2, 1), bool), [["a"], ["b"]],
+                order_matters=np.ones(3, bool))

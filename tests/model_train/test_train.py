@@ -108,3 +108,15 @@ def test_init_from_refuses_an_unfinished_run_and_another_backbone(tmp_path):
                                                           data={"kind": "shapes", "clips": 8, "seed": 3, "still": True}))
     with pytest.raises(TrainError, match="clipseek-shapes"):
         _start_from(model, other.out_dir)
+
+
+def test_time_reversal_negatives_reach_the_loss_log_from_the_shapes_data(tmp_path):
+    from engine.model.stack import StackConfig
+
+    stack = StackConfig.from_json("stack_full").to_dict()
+    stack.update(frames_per_clip=4, reversal={"enabled": True, "weight": 1.0})
+    (tmp_path / "stack.json").write_text(json.dumps(stack))
+    result = train("", tmp_path / "run", config=_config(stack=str(tmp_path / "stack.json"), steps=2))
+    lines = [json.loads(line) for line in result.log.read_text().splitlines()]
+    # shapes clips mark which captions their reversal contradicts; the order pairs all do
+    assert all(line["reversal"] > 0 for line in lines)
