@@ -116,3 +116,14 @@ def test_frame_differences_put_the_whole_change_into_the_tokens(frames_of):
         assert torch.allclose(encoder(noisy, mask), tokens, atol=1e-6)  # padding never leaks in
         backwards = encoder(frames.flip(1), torch.ones(2, 6))
         assert torch.allclose(backwards[0].sum(0) - frames[0].sum(0), -change[0], atol=1e-5)
+
+
+def test_difference_gain_scales_the_change_the_tokens_start_with(frames_of):
+    torch.manual_seed(0)
+    encoder = TemporalFrameEncoder(64, 6, HcmiConfig(frame_differences=True, difference_gain=8.0))
+    with torch.no_grad():
+        encoder.proj.weight.zero_()
+    frames = frames_of(1)
+    with torch.no_grad():
+        change = encoder(frames, torch.ones(1, 6)).sum(dim=1) - frames.sum(dim=1)
+    assert torch.allclose(change[0], 8.0 * (frames[0, 5] - frames[0, 0]), atol=1e-4)

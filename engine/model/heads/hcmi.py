@@ -28,6 +28,9 @@ Choices where the sources are silent (each is a config value):
   changes telescope, so any pooling of the tokens holds last minus first frame: a direction of motion
   that attention alone, learning from a residual that starts at zero, did not find within the shapes
   recipe's hour (benchmarks/shapes_probe.py: the clip vector told motion no better than before).
+  ``difference_gain`` starts the map at a multiple of the identity: the pooled video vector holds about
+  gain/T of last minus first, so at gain 1 and T = 8 the direction is an eighth of a frame's change, and the
+  shapes model still missed it (RESULTS.md, "Louder frame differences").
 - Adaptive label denoising: P(i) = {i} ∪ {j: cos(v_i, v_j) > cos(v_i, v_i')} on stop-gradient
   video vectors of two frame samplings; marginal sample enhancement: symmetric triplet on the hardest
   in-batch negative of the fused HCMI score (margin 0.15, the middle of the proposed 0.1–0.2).
@@ -63,6 +66,7 @@ class HcmiConfig:
     margin_weight: float = 0.5         # loss weight of the triplet
     denoise: bool = True               # add latent positives when a second frame sampling is given
     frame_differences: bool = False    # add each frame's change from the one before to its token (CLIP2Video's TDB)
+    difference_gain: float = 1.0       # the difference map starts as the identity times this
 
 
 class TemporalFrameEncoder(nn.Module):
@@ -81,7 +85,8 @@ class TemporalFrameEncoder(nn.Module):
             # Starts as the identity: the tokens then sum to the frames plus (last - first frame) from the start,
             # the direction of motion when frame vectors keep position (heads/layout.py).
             self.difference = nn.Linear(width, width)
-            nn.init.eye_(self.difference.weight)
+            with torch.no_grad():
+                self.difference.weight.copy_(torch.eye(width) * cfg.difference_gain)
             nn.init.zeros_(self.difference.bias)
 
     def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
