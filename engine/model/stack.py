@@ -34,7 +34,6 @@ from engine.errors import BundleError
 from engine.model import backbone
 from engine.model.exportable import ExportSpec
 from engine.model.heads.caption_words import CaptionWordHead, CaptionWordsConfig
-from engine.model.heads.reversal import ReversalConfig, reversal_loss, reverse_frames
 from engine.model.heads.dmae import DmaeConfig, DmaeInteraction, TpmCl, neg_nce
 from engine.model.heads.fusion import FusionConfig, ScoreFusion
 from engine.model.heads.hbci import HbciConfig, HbciHead, hbci_losses
@@ -44,6 +43,7 @@ from engine.model.heads.hcmi import (
 from engine.model.heads.layers import masked_mean, prior_pool, unit
 from engine.model.heads.layout import FrameLayout, LayoutConfig
 from engine.model.heads.losses import distill_kl, positive_matrix, symmetric_nce
+from engine.model.heads.reversal import ReversalConfig, reversal_loss, reverse_frames
 from engine.model.heads.vop import TextPrompts, VisionPrompts, VopConfig
 from engine.model.heads.vtc import (
     QueryClusterer, VideoQueue, VtcAttention, VtcConfig, cluster_triplet_loss, queue_nce, sweeper_loss)

@@ -30,7 +30,7 @@ Choices where the sources are silent (each is a config value):
   recipe's hour (benchmarks/shapes_probe.py: the clip vector told motion no better than before).
   ``difference_gain`` starts the map at a multiple of the identity: the pooled video vector holds about
   gain/T of last minus first, so at gain 1 and T = 8 the direction is an eighth of a frame's change, and the
-  shapes model still missed it (RESULTS.md, "Louder frame differences").
+  shapes model still missed it (RESULTS.md, "Three more pilots").
 - Adaptive label denoising: P(i) = {i} ∪ {j: cos(v_i, v_j) > cos(v_i, v_i')} on stop-gradient
   video vectors of two frame samplings; marginal sample enhancement: symmetric triplet on the hardest
   in-batch negative of the fused HCMI score (margin 0.15, the middle of the proposed 0.1–0.2).
@@ -82,8 +82,8 @@ class TemporalFrameEncoder(nn.Module):
         nn.init.normal_(self.proj.weight, std=0.02)
         nn.init.zeros_(self.proj.bias)
         if cfg.frame_differences:
-            # Starts as the identity: the tokens then sum to the frames plus (last - first frame) from the start,
-            # the direction of motion when frame vectors keep position (heads/layout.py).
+            # Starts as the identity (times difference_gain): the tokens then sum to the frames plus (last - first
+            # frame) from the start, the direction of motion when frame vectors keep position (heads/layout.py).
             self.difference = nn.Linear(width, width)
             with torch.no_grad():
                 self.difference.weight.copy_(torch.eye(width) * cfg.difference_gain)
