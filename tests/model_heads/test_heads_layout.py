@@ -100,8 +100,9 @@ def test_function_variant_adds_the_layout_per_frame(make_model):
 
 
 @pytest.mark.slow
-def test_frame_encoder_with_layout_exports(make_model, tmp_path):
-    model = make_model("stack_full", layout=LayoutConfig(enabled=True)).eval()
+@pytest.mark.parametrize("centroids", [False, True])
+def test_frame_encoder_with_layout_exports(make_model, tmp_path, centroids):
+    model = make_model("stack_full", layout=LayoutConfig(enabled=True, centroids=centroids)).eval()
     example = graph_examples(model, model.export_spec())["frame_encoder"]
     export_graph(example, GRAPH_IO["frame_encoder"], tmp_path / "frame_encoder.onnx")
     session = ort.InferenceSession(str(tmp_path / "frame_encoder.onnx"), providers=["CPUExecutionProvider"])
@@ -119,3 +120,47 @@ def test_shapes_stack_turns_layout_and_differences_on_and_older_configs_leave_th
     legacy = StackConfig.from_json("stack_shapes").to_dict()
     legacy.pop("layout")  # a bundle.json written before the layout existed
     assert StackConfig.from_dict(legacy).layout == dataclasses.replace(LayoutConfig(), enabled=False)
+
+
+def _layout_with_centroids() -> FrameLayout:
+    torch.manual_seed(0)
+    layout = FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True, maps=2, centroids=True))
+    with torch.no_grad():
+        layout.saliency.weight.zero_()
+        layout.saliency.bias.zero_()
+        layout.saliency.weight[0, 0] = 40.0
+    return layout
+
+
+def test_centroids_say_where_the_object_is_in_image_coordinates():
+    layout = _layout_with_centroids()  # a 4 x 4 grid, cells numbered row by row
+    top_left, bottom_right, row_1_column_2 = (layout.centroids(_hot_patches(c))[0, 0] for c in (0, 15, 6))
+    assert torch.allclose(top_left, torch.tensor([-0.75, -0.75]), atol=1e-3)
+    assert torch.allclose(bottom_right, torch.tensor([0.75, 0.75]), atol=1e-3)
+    assert torch.allclose(row_1_column_2, torch.tensor([0.25, -0.25]), atol=1e-3)
+    # a map that sees nothing spreads evenly and sits in the middle
+    assert torch.allclose(layout.centroids(_hot_patches(0))[0, 1], torch.zeros(2), atol=1e-5)
+
+
+def test_a_move_reads_the_same_wherever_it_starts():
+    """One column to the left is one vector from the centroids, from any start: what 'moving left' needs."""
+    layout = _layout_with_centroids()
+    with torch.no_grad():
+        layout.project.weight.zero_()  # leave only the centroid path
+        left_from_1 = layout(_hot_patches(0)) - layout(_hot_patches(1))
+        left_from_11 = layout(_hot_patches(10)) - layout(_hot_patches(11))
+        up_from_5 = layout(_hot_patches(1)) - layout(_hot_patches(5))
+    assert torch.allclose(left_from_1, left_from_11, atol=1e-3)
+    assert not torch.allclose(left_from_1, up_from_5, atol=1e-2)
+    assert float(left_from_1.norm()) > 0.1
+
+
+def test_centroid_columns_start_at_the_configured_norm_and_need_a_square_grid():
+    layout = FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True, maps=3, centroids=True, centroid_scale=2.5))
+    assert torch.allclose(layout.place.weight.norm(dim=0), torch.full((6,), 2.5))
+    assert "cell_xy" not in layout.state_dict()  # derived from the grid, not a weight
+    with pytest.raises(ValueError, match="square"):
+        FrameLayout(WIDTH, 12, DIM, LayoutConfig(enabled=True, centroids=True))
+    with pytest.raises(ValueError, match="no centroids"):
+        FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True)).centroids(_hot_patches(0))
+

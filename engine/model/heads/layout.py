@@ -8,9 +8,16 @@ no temporal head can tell them apart. The patch tokens still sit on their grid, 
 of the maps to the class-token embedding. Position is given by which grid cell lights up, so it needs
 no learning; what the maps attend to does. The frame encoder stays per-frame ([N,3,S,S] -> [N,D]),
 which keeps it exportable, unlike VoP^F's joint spatio-temporal attention.
+
+With ``centroids`` each map's centre of mass on the grid (x, y in [-1, 1], a soft-argmax as in Finn
+et al.'s deep spatial autoencoders) is projected and added as well. A linear map of the saliency maps
+turns a move from cell a to cell b into a vector that depends on a and b; the centre of mass turns it
+into the same vector wherever the move starts, so "moving left" is one direction for every start
+position, which a frame-difference head can read directly.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +28,8 @@ from torch import nn
 class LayoutConfig:
     enabled: bool = False   # off for pretrained CLIP, whose frame vectors it would change
     maps: int = 4           # saliency maps over the patch grid
+    centroids: bool = False     # also each map's centre of mass (x, y), projected
+    centroid_scale: float = 1.0  # norm of each coordinate's column in the projection at the start
 
 
 class FrameLayout(nn.Module):
@@ -31,6 +40,20 @@ class FrameLayout(nn.Module):
         self.grid_cells = grid_cells
         self.saliency = nn.Linear(token_width, cfg.maps)
         self.project = nn.Linear(cfg.maps * grid_cells, embed_dim)
+        self.place = None
+        if cfg.centroids:
+            side = math.isqrt(grid_cells)
+            if side * side != grid_cells:
+                raise ValueError(f"layout.centroids needs a square patch grid, got {grid_cells} cells")
+            # open_clip flattens the patch grid row by row: cell = row * side + column
+            centre = (torch.arange(side, dtype=torch.float32) + 0.5) * (2.0 / side) - 1.0
+            rows, columns = torch.meshgrid(centre, centre, indexing="ij")
+            self.register_buffer("cell_xy", torch.stack([columns.flatten(), rows.flatten()], dim=1),
+                                 persistent=False)
+            self.place = nn.Linear(2 * cfg.maps, embed_dim, bias=False)
+            with torch.no_grad():
+                weight = torch.randn(embed_dim, 2 * cfg.maps)
+                self.place.weight.copy_(weight / weight.norm(dim=0, keepdim=True) * cfg.centroid_scale)
 
     def maps(self, patches: torch.Tensor) -> torch.Tensor:
         """patch tokens [N,G,W] -> saliency maps [N,M,G], each summing to G (mean 1 per cell)."""
@@ -38,6 +61,19 @@ class FrameLayout(nn.Module):
             raise ValueError(f"layout expects {self.grid_cells} patch tokens per frame, got {patches.shape[1]}")
         return self.saliency(patches).softmax(dim=1).transpose(1, 2) * self.grid_cells
 
+    def centroids(self, patches: torch.Tensor) -> torch.Tensor:
+        """patch tokens [N,G,W] -> each map's centre of mass [N,M,2] as (x, y), -1 left/top to 1 right/bottom."""
+        if self.place is None:
+            raise ValueError("this layout has no centroids (layout.centroids is false)")
+        return self._centres(self.maps(patches))
+
+    def _centres(self, maps: torch.Tensor) -> torch.Tensor:
+        return (maps / self.grid_cells) @ self.cell_xy
+
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         """patch tokens [N,G,W] -> layout embedding [N,D] (added to the frame embedding before normalising)."""
-        return self.project(self.maps(patches).flatten(1))
+        maps = self.maps(patches)
+        out = self.project(maps.flatten(1))
+        if self.place is not None:
+            out = out + self.place(self._centres(maps).flatten(1))
+        return out
