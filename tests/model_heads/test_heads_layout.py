@@ -116,6 +116,7 @@ def test_frame_encoder_with_layout_exports(make_model, tmp_path, centroids):
 def test_shapes_stack_turns_layout_and_differences_on_and_older_configs_leave_them_off():
     shapes, full = StackConfig.from_json("stack_shapes"), StackConfig.from_json("stack_full")
     assert shapes.layout.enabled and shapes.hcmi.frame_differences  # where the object is, and how that changes
+    assert shapes.layout.centroids  # a move reads the same from any start
     assert not full.layout.enabled and not full.hcmi.frame_differences
     legacy = StackConfig.from_json("stack_shapes").to_dict()
     legacy.pop("layout")  # a bundle.json written before the layout existed
