@@ -22,9 +22,9 @@ def _hot_patches(cell: int) -> torch.Tensor:
     return patches
 
 
-def _layout_watching_channel_0() -> FrameLayout:
+def _layout_watching_channel_0(centroids: bool = False) -> FrameLayout:
     torch.manual_seed(0)
-    layout = FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True, maps=2))
+    layout = FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True, maps=2, centroids=centroids))
     with torch.no_grad():
         layout.saliency.weight.zero_()
         layout.saliency.bias.zero_()
@@ -123,18 +123,8 @@ def test_shapes_stack_turns_layout_and_differences_on_and_older_configs_leave_th
     assert StackConfig.from_dict(legacy).layout == dataclasses.replace(LayoutConfig(), enabled=False)
 
 
-def _layout_with_centroids() -> FrameLayout:
-    torch.manual_seed(0)
-    layout = FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True, maps=2, centroids=True))
-    with torch.no_grad():
-        layout.saliency.weight.zero_()
-        layout.saliency.bias.zero_()
-        layout.saliency.weight[0, 0] = 40.0
-    return layout
-
-
 def test_centroids_say_where_the_object_is_in_image_coordinates():
-    layout = _layout_with_centroids()  # a 4 x 4 grid, cells numbered row by row
+    layout = _layout_watching_channel_0(centroids=True)  # a 4 x 4 grid, cells numbered row by row
     top_left, bottom_right, row_1_column_2 = (layout.centroids(_hot_patches(c))[0, 0] for c in (0, 15, 6))
     assert torch.allclose(top_left, torch.tensor([-0.75, -0.75]), atol=1e-3)
     assert torch.allclose(bottom_right, torch.tensor([0.75, 0.75]), atol=1e-3)
@@ -145,7 +135,7 @@ def test_centroids_say_where_the_object_is_in_image_coordinates():
 
 def test_a_move_reads_the_same_wherever_it_starts():
     """One column to the left is one vector from the centroids, from any start: what 'moving left' needs."""
-    layout = _layout_with_centroids()
+    layout = _layout_watching_channel_0(centroids=True)
     with torch.no_grad():
         layout.project.weight.zero_()  # leave only the centroid path
         left_from_1 = layout(_hot_patches(0)) - layout(_hot_patches(1))
