@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import quality_shapes  # noqa: E402
+from engine.model.postprocess import logsumexp  # noqa: E402
 
 
 def bank_scores(model, embeddings) -> tuple[np.ndarray, np.ndarray]:
@@ -40,12 +41,6 @@ def bank_scores(model, embeddings) -> tuple[np.ndarray, np.ndarray]:
                                          embeddings.frame_mask))
     cosines = bank_vectors.astype(np.float64) @ embeddings.vectors.astype(np.float64).T
     return np.asarray(reranked, np.float64), cosines
-
-
-def log_normaliser(bank: np.ndarray, beta: float) -> np.ndarray:
-    """log sum over the bank of exp(beta * score), per segment [G]."""
-    top = bank.max(axis=0)
-    return np.log(np.exp(beta * (bank - top)).sum(axis=0)) + beta * top
 
 
 def main(argv=None) -> int:
@@ -91,8 +86,8 @@ def main(argv=None) -> int:
 
     rows = [("no normalisation", None)]
     for beta in args.betas:
-        fused = log_normaliser(reranked, beta)
-        stage1 = log_normaliser(cosines, beta)
+        fused = logsumexp(beta * reranked, axis=0)   # log sum over the bank, per segment
+        stage1 = logsumexp(beta * cosines, axis=0)
         rows.append((f"reranker bank, beta {beta:g}",
                      lambda s, cols, b=beta, n=fused: (b * s - n[cols]).astype(np.float32)))
         rows.append((f"stage-1 bank, beta {beta:g}",

@@ -33,7 +33,7 @@ def qb_norm(sim: np.ndarray, bank_sim: np.ndarray, beta: float = 20.0, k: int = 
     top_k = np.argsort(-bank_sim, axis=1, kind="stable")[:, :k].reshape(-1)
     hub_counts = np.bincount(top_k, minlength=sim.shape[1])
     hubs = hub_counts >= theta
-    log_normaliser = _logsumexp(beta * bank_sim, axis=0)          # [G]
+    log_normaliser = logsumexp(beta * bank_sim, axis=0)          # [G]
     out = sim.copy()
     rows = hubs[np.argmax(sim, axis=1)]
     out[rows] = beta * sim[rows] - log_normaliser[None, :]
@@ -46,6 +46,6 @@ def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+def logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
     peak = x.max(axis=axis, keepdims=True)
     return (peak + np.log(np.exp(x - peak).sum(axis=axis, keepdims=True))).squeeze(axis)
