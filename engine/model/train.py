@@ -28,12 +28,14 @@ import numpy as np
 import torch
 
 from engine.errors import ClipSeekError
+from engine.model.augment import BatchVariant, SymmetryAugmenter
 from engine.model.checkpoint import FILE_NAME, Checkpoint, load_checkpoint, load_trained_model, save_checkpoint
 from engine.model.data import BatchPlan, ClipSet, caption_neighbours
 from engine.model.datasets import clips_for_source
 from engine.model.schedule import lr_factor, training_progress
 from engine.model.tensors import Normalizer, encode_frames_batched, tokenize
 from engine.model.train_config import TrainConfig, load_train_config
+from engine.shapes.language import CaptionError
 from engine.util.atomic import atomic_write_text
 
 LOG_NAME = "loss_log.jsonl"
@@ -151,13 +153,16 @@ class _Run:
         self.trainable = [p for g in self.optimizer.param_groups for p in g["params"]]
 
         texts = sorted({c for caps in clips.captions for c in caps})
+        self.augmenter = _augmenter(cfg, texts)
+        self.bank_size = len(texts)          # the caption bank holds training captions, not rewritten ones
+        texts += self.augmenter.variants() if self.augmenter else []
         self.caption_row = {c: i for i, c in enumerate(texts)}
         self.token_table = tokenize(model.tokenizer_model(), texts)
         owner = {}
         for clip, caps in enumerate(clips.captions):
             for c in caps:
                 owner.setdefault(c, clip)
-        self.caption_owner = torch.as_tensor([owner[c] for c in texts])
+        self.caption_owner = torch.as_tensor([owner[c] for c in texts[:self.bank_size]])
         self.bank: dict | None = None          # VTC caption bank, refreshed as the text tower learns
         self.frame_features = self._frozen_frame_features()
 
@@ -184,7 +189,8 @@ class _Run:
     def refresh_bank(self) -> None:
         if not self.model.cfg.vtc.enabled:
             return
-        self.bank = _caption_bank(self.model, list(self.caption_row), self.token_table, self.caption_owner)
+        captions = list(self.caption_row)[:self.bank_size]
+        self.bank = _caption_bank(self.model, captions, self.token_table[:self.bank_size], self.caption_owner)
         self.model.set_caption_bank(self.bank["embeddings"], self.bank["captions"], self.bank["video_ids"])
 
     def checkpoint(self, finished: bool) -> Path:
@@ -231,7 +237,7 @@ class _Run:
 
     def _one_step(self) -> tuple[dict[str, float], float]:
         clip_idx, caption_idx = self.plan.batch(self.step, self.clips.captions)
-        batch = self._batch(clip_idx, caption_idx)
+        batch = self._batch(self.step, clip_idx, caption_idx)
         self.model.train()
         losses = self.model.losses(batch)
         total = losses["total"]
@@ -252,21 +258,29 @@ class _Run:
         self.optimizer.step()
         return {k: float(v.detach()) for k, v in losses.items() if torch.is_tensor(v) and v.numel() == 1}, grad_norm
 
-    def _batch(self, clip_idx: np.ndarray, caption_idx: list[int]) -> dict[str, torch.Tensor]:
+    def _batch(self, step: int, clip_idx: np.ndarray, caption_idx: list[int]) -> dict[str, torch.Tensor]:
         texts = [self.clips.captions[c][j] for c, j in zip(clip_idx, caption_idx)]
+        mask = self.clips.frame_mask[clip_idx]
+        variant = None
+        if self.augmenter is not None:
+            variant, texts = self.augmenter.draw(step, texts)
         rows = torch.as_tensor([self.caption_row[t] for t in texts])
+        # BatchPlan keeps clips and captions distinct within a batch: only the diagonal is positive. A
+        # rewritten clip is another video than the one the caption bank names (VTC's Sweeper labels).
+        video_ids = clip_idx if variant is None else clip_idx + len(self.clips) * variant.codes
         batch = {
-            "frame_mask": torch.as_tensor(self.clips.frame_mask[clip_idx]),
+            "frame_mask": torch.as_tensor(mask),
             "token_ids": self.token_table[rows],
-            # BatchPlan keeps clips and captions distinct within a batch: only the diagonal is positive
-            "video_ids": torch.as_tensor(clip_idx),
+            "video_ids": torch.as_tensor(video_ids),
         }
         if self.clips.order_matters is not None:
             batch["order_matters"] = torch.as_tensor(self.clips.order_matters[clip_idx])
         if self.frame_features is not None:
-            batch["frame_features"] = self.frame_features[torch.as_tensor(clip_idx)]
+            features = self.frame_features[torch.as_tensor(clip_idx)]
+            batch["frame_features"] = features if variant is None else _reverse_features(features, mask, variant)
         else:
-            batch["pixels"] = self.normalizer(self.clips.pixels[clip_idx])
+            pixels = self.clips.pixels[clip_idx]
+            batch["pixels"] = self.normalizer(pixels if variant is None else self.augmenter.apply(pixels, mask, variant))
         return batch
 
     def _frozen_frame_features(self) -> torch.Tensor | None:
@@ -307,6 +321,27 @@ class _Run:
 
 
 # ---------------------------------------------------------------- helpers
+
+def _augmenter(cfg: TrainConfig, captions: list[str]) -> SymmetryAugmenter | None:
+    if not (cfg.mirror_probability or cfg.reverse_probability):
+        return None
+    if cfg.mirror_probability and cfg.lr_backbone == 0:
+        raise TrainError("mirror_probability needs a trainable frame encoder (lr_backbone > 0): with a frozen "
+                         "one, frame features are computed once, unflipped")
+    try:
+        return SymmetryAugmenter(captions, cfg.mirror_probability, cfg.reverse_probability, cfg.seed)
+    except CaptionError as exc:
+        raise TrainError(f"mirror_probability and reverse_probability need shapes-world captions: {exc}") from exc
+
+
+def _reverse_features(features: torch.Tensor, mask: np.ndarray, variant: BatchVariant) -> torch.Tensor:
+    """Cached [B,T,D] frame features in the variant's frame order (only reversal reaches here)."""
+    out = features.clone()
+    for i in np.flatnonzero(variant.reversed):
+        n = int(mask[i].sum())
+        out[i, :n] = features[i, :n].flip(0)
+    return out
+
 
 def _previous_run(out: Path, resume: bool) -> Checkpoint | None:
     path = out / FILE_NAME

@@ -59,6 +59,8 @@ class TrainConfig:
     batch_size: int = 32
     hard_negative_groups: int = 0      # per batch: clips that each bring caption neighbours (data.caption_neighbours)
     hard_negative_group_size: int = 4  # clips per such group, the anchor included
+    mirror_probability: float = 0.0    # shapes data: share of batches flipped left to right (model/augment.py)
+    reverse_probability: float = 0.0   # shapes data: share of batches played backwards where the world allows
     lr_backbone: float = 1e-4          # open_clip towers (0 freezes them; frame features are then cached)
     lr_heads: float = 1e-3             # method heads, prompts, logit scale
     warmup_fraction: float = 0.1       # of the run, linear from 0; cosine decay after
@@ -113,6 +115,11 @@ class TrainConfig:
             (0 <= self.hard_negative_groups * self.hard_negative_group_size <= self.batch_size
              and self.hard_negative_group_size >= 2,
              "hard_negative_groups x hard_negative_group_size must fit in batch_size, and groups hold at least 2"),
+            (0 <= self.mirror_probability <= 1 and 0 <= self.reverse_probability <= 1,
+             "mirror_probability and reverse_probability must be within 0..1"),
+            (self.data.kind == "shapes" or not (self.mirror_probability or self.reverse_probability),
+             "mirror_probability and reverse_probability rewrite shapes-world captions; "
+             "they need data of kind \"shapes\""),
             (self.steps is None or self.steps > 0, f"steps must be positive, not {self.steps}"),
             (self.epochs is None or self.epochs > 0, f"epochs must be positive, not {self.epochs}"),
             (self.time_budget_minutes is None or self.time_budget_minutes > 0, "time_budget_minutes must be > 0"),

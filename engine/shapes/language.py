@@ -99,6 +99,36 @@ def parse_caption(caption: str) -> tuple[Event, ...]:
     return (parse_event(caption),)
 
 
+# What the world looks like seen in a mirror (left and right swap) or played backwards (every move turns
+# round and the two events of "A, then B" change places). Growing and shrinking have no backwards sentence:
+# the size word names the size at the start of a shot, so a small object growing, played backwards, starts
+# big and is no clip the world would caption "small".
+MIRRORED_MOTIONS = {"moving left": "moving right", "moving right": "moving left"}
+REVERSED_MOTIONS = {"moving left": "moving right", "moving right": "moving left", "moving up": "moving down",
+                    "moving down": "moving up", STILL: STILL}
+
+
+def mirror_caption(caption: str) -> str:
+    """The caption of the same clip flipped left to right."""
+    return _join(*(_with_motion(e, MIRRORED_MOTIONS.get(e.motion, e.motion)) for e in parse_caption(caption)))
+
+
+def reverse_caption(caption: str) -> str | None:
+    """The caption of the same clip played backwards; None when an event grows or shrinks (see above)."""
+    events = parse_caption(caption)
+    if any(e.motion not in REVERSED_MOTIONS for e in events):
+        return None
+    return _join(*(_with_motion(e, REVERSED_MOTIONS[e.motion]) for e in reversed(events)))
+
+
+def _with_motion(event: Event, motion: str) -> Event:
+    return Event(event.size, event.color, event.shape, motion)
+
+
+def _join(*events: Event) -> str:
+    return THEN.join(format_event(e) for e in events)
+
+
 def all_events() -> list[Event]:
     """Every event of the language (2 x 6 x 4 x 7 = 336), in vocabulary order."""
     return [Event(*words) for words in itertools.product(SIZES, COLORS, SHAPES, MOTIONS)]

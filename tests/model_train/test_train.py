@@ -120,3 +120,22 @@ def test_time_reversal_negatives_reach_the_loss_log_from_the_shapes_data(tmp_pat
     lines = [json.loads(line) for line in result.log.read_text().splitlines()]
     # shapes clips mark which captions their reversal contradicts; the order pairs all do
     assert all(line["reversal"] > 0 for line in lines)
+
+
+def test_symmetry_augmented_runs_train_and_resume_to_the_same_weights(tmp_path):
+    config = _config(mirror_probability=0.5, reverse_probability=0.5, steps=4)
+    straight = train("", tmp_path / "straight", config=config)
+    assert load_checkpoint(straight.checkpoint).train_config["mirror_probability"] == 0.5
+
+    def stop_after_three(progress):
+        if progress.step == 3:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        train("", tmp_path / "cut", config=config, progress=stop_after_three)
+    resumed = train("", tmp_path / "cut", config=config, resume=True)
+    a, b = load_checkpoint(straight.checkpoint), load_checkpoint(resumed.checkpoint)
+    for key, value in a.model_state.items():
+        torch.testing.assert_close(value, b.model_state[key], msg=key)
+    with pytest.raises(TrainError, match="frozen"):
+        train("", tmp_path / "frozen", config=_config(mirror_probability=0.5, lr_backbone=0.0))
