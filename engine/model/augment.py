@@ -1,12 +1,12 @@
 """Symmetry augmentation of shapes-world batches: a batch seen in a mirror, or played backwards.
 
-By the end of the one-hour recipe the training clips fit their captions almost perfectly, while held-out clips
-get their direction of motion wrong a third of the time: among 4,000 clips, which way one moves can be
-remembered from its background, colours and start position instead of being read from the motion. A batch
-flipped left to right, with "left" and "right" swapped in its captions, or played backwards with every move
-turned round (``engine.shapes.language``), shows the same pictures under the other direction word, so only the
-motion itself can tell the two apart. ``tests/shapes/test_symmetry.py`` checks that the world's own pixel
-checks read the flipped and reversed frames as exactly the rewritten captions.
+A check of one explanation for direction-of-motion misses: that the model remembers which way each training clip
+moves from its looks (background, colours, start place) instead of reading the motion. A batch flipped left to
+right, with "left" and "right" swapped in its captions, or played backwards with every move turned round
+(``engine.shapes.language``), shows the same pictures under the other direction word, so only the motion itself
+can tell the two apart. A full-length trial gave no gain (benchmarks/RESULTS.md, "Mirrored and backwards
+batches"), so the shipped configs leave it off. ``tests/shapes/test_symmetry.py`` checks that the world's own
+pixel checks read the flipped and reversed frames as exactly the rewritten captions.
 
 A batch is mirrored as a whole, so its captions stay distinct (the rewrite is one-to-one). Played backwards are
 only the clips whose every event keeps its size: growing and shrinking have no backwards caption, and those
