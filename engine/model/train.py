@@ -32,6 +32,7 @@ from engine.model.augment import BatchVariant, SymmetryAugmenter
 from engine.model.checkpoint import FILE_NAME, Checkpoint, load_checkpoint, load_trained_model, save_checkpoint
 from engine.model.data import BatchPlan, ClipSet, caption_neighbours
 from engine.model.datasets import clips_for_source
+from engine.model.heads.reversal import reverse_frames
 from engine.model.schedule import lr_factor, training_progress
 from engine.model.tensors import Normalizer, encode_frames_batched, tokenize
 from engine.model.train_config import TrainConfig, load_train_config
@@ -336,11 +337,8 @@ def _augmenter(cfg: TrainConfig, captions: list[str]) -> SymmetryAugmenter | Non
 
 def _reverse_features(features: torch.Tensor, mask: np.ndarray, variant: BatchVariant) -> torch.Tensor:
     """Cached [B,T,D] frame features in the variant's frame order (only reversal reaches here)."""
-    out = features.clone()
-    for i in np.flatnonzero(variant.reversed):
-        n = int(mask[i].sum())
-        out[i, :n] = features[i, :n].flip(0)
-    return out
+    backward = reverse_frames(features, torch.as_tensor(mask))
+    return torch.where(torch.as_tensor(variant.reversed)[:, None, None], backward, features)
 
 
 def _previous_run(out: Path, resume: bool) -> Checkpoint | None:
