@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+from onnx import numpy_helper
 import onnxruntime as ort
 import torch
 from torch import nn
@@ -180,6 +181,50 @@ def export_graph(example: GraphExample, names: tuple[tuple[str, ...], tuple[str,
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
     _restore_unused_inputs(path, example, names[0])
+    _merge_duplicate_constants(path)
+
+
+MERGE_MIN_ELEMENTS = 256   # smaller constants (shapes, scalars) are not worth comparing
+
+
+def _merge_duplicate_constants(path: Path) -> None:
+    """The TorchScript exporter writes a buffer once per use (the caption bank: once for its cosines, once
+    for gathering neighbours); keep one copy of each large constant and point every use at it."""
+    graph_model = onnx.load(str(path))
+    graph = graph_model.graph
+    if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in graph.node for a in n.attribute):
+        return  # renaming inside subgraphs is not needed by these graphs; leave such a graph as it is
+    first: dict[tuple, str] = {}
+    rename: dict[str, str] = {}
+
+    def seen(tensor: onnx.TensorProto, name: str) -> bool:
+        values = numpy_helper.to_array(tensor)
+        if values.size < MERGE_MIN_ELEMENTS:
+            return False
+        key = (tensor.data_type, tuple(tensor.dims), values.tobytes())
+        if key in first:
+            rename[name] = first[key]
+            return True
+        first[key] = name
+        return False
+
+    initializers = [t for t in graph.initializer if not seen(t, t.name)]
+    nodes = [n for n in graph.node
+             if not (n.op_type == "Constant" and len(n.attribute) == 1 and n.attribute[0].name == "value"
+                     and seen(n.attribute[0].t, n.output[0]))]
+    if not rename:
+        return
+    for node in nodes:
+        for i, name in enumerate(node.input):
+            node.input[i] = rename.get(name, name)
+    for output in graph.output:
+        if output.name in rename:
+            return  # a graph output that is a duplicated constant: not a shape these graphs have
+    del graph.initializer[:]
+    graph.initializer.extend(initializers)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.save(graph_model, str(path))
 
 
 def _restore_unused_inputs(path: Path, example: GraphExample, input_names: tuple[str, ...]) -> None:

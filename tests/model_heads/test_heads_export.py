@@ -31,7 +31,7 @@ def exported(tmp_path_factory):
             export_graph(examples[graph], GRAPH_IO[graph], folder / f"{graph}.onnx")
     finally:
         torch.set_num_threads(threads)
-    return folder, examples
+    return folder, examples, model.query_clusterer.bank.embeddings.numpy()
 
 
 def _grown(inputs, names, dynamic):
@@ -41,7 +41,7 @@ def _grown(inputs, names, dynamic):
 
 @pytest.mark.parametrize("graph", GRAPHS)
 def test_graph_matches_torch(exported, graph):
-    folder, examples = exported
+    folder, examples, _ = exported
     example = examples[graph]
     input_names, output_names = GRAPH_IO[graph]
     session = ort.InferenceSession(str(folder / f"{graph}.onnx"), providers=["CPUExecutionProvider"])
@@ -58,7 +58,7 @@ def test_graph_matches_torch(exported, graph):
 
 
 def test_reranker_graph_ignores_padded_frames(exported):
-    folder, examples = exported
+    folder, examples, _ = exported
     names = GRAPH_IO["reranker"][0]
     inputs = {n: x.numpy().copy() for n, x in zip(names, examples["reranker"].inputs)}
     session = ort.InferenceSession(str(folder / "reranker.onnx"), providers=["CPUExecutionProvider"])
@@ -68,3 +68,19 @@ def test_reranker_graph_ignores_padded_frames(exported):
     inputs["frame_tokens"][padded] = 5.0
     after = session.run(None, inputs)[0]
     assert np.abs(before - after).max() < 1e-5
+
+
+@pytest.mark.parametrize("graph", ("text_encoder", "reranker"))
+def test_graph_holds_the_caption_bank_once(exported, graph):
+    """The bank is the largest constant of a trained bundle; a folded transposed copy would double it."""
+    import onnx
+    from onnx import numpy_helper
+
+    folder, _, bank = exported
+    model = onnx.load(str(folder / f"{graph}.onnx"))
+    tensors = [numpy_helper.to_array(t) for t in model.graph.initializer]
+    tensors += [numpy_helper.to_array(a.t) for n in model.graph.node if n.op_type == "Constant"
+                for a in n.attribute if a.name == "value"]
+    copies = [t.shape for t in tensors
+              if (t.shape == bank.shape and np.allclose(t, bank)) or (t.shape == bank.T.shape and np.allclose(t, bank.T))]
+    assert copies == [bank.shape]

@@ -97,7 +97,9 @@ class CaptionBank(nn.Module):
 
     def neighbours(self, query: torch.Tensor, self_match_cos: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """query [N, D] unit -> (members [N,Kc,D], mask [N,Kc], index [N,Kc])."""
-        cos = query @ self.embeddings.t()  # [N, M]
+        # bank @ query^T, not query @ bank^T: exported, the bank is a constant, and a transposed constant
+        # would be folded into a second copy of it in the graph
+        cos = (self.embeddings @ query.t()).t()  # [N, M]
         usable = (self.valid > 0) & (cos < self_match_cos)
         scored = torch.where(usable, cos, torch.full_like(cos, 2 * NEG))
         top, index = scored.topk(self.cluster_size, dim=1)
