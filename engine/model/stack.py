@@ -261,14 +261,9 @@ class VideoTextModel(nn.Module):
         return VideoOut(self.video_vector(clip_tokens, frame_tokens, mask), clip_tokens, frame_tokens)
 
     def encode_text(self, token_ids: torch.Tensor) -> TextOut:
-        if self.cfg.vop.enabled:
-            hidden = self.text_prompts.hidden(self.clip, token_ids)
-        else:
-            hidden = backbone.text_hidden(self.clip, token_ids)
-        words = backbone.project_text(self.clip, hidden)  # [N, L, D]
+        words = self._words(token_ids)
         mask = backbone.word_mask(self.clip, token_ids)
-        rows = torch.arange(words.shape[0], device=words.device)
-        raw = unit(words[rows, backbone.eot_positions(self.clip, token_ids)])
+        raw = self._sentence(words, token_ids)
         if self.cfg.hcmi.enabled:
             phrases = self.phrase_pooler(words, mask)
         else:
@@ -277,6 +272,22 @@ class VideoTextModel(nn.Module):
         if self.cfg.vtc.enabled:  # with an empty bank the expansion returns the raw vector
             vector = self.query_clusterer.expand(self.query_clusterer.cluster(raw))
         return TextOut(vector, words, phrases, mask, raw)
+
+    def sentence_vectors(self, token_ids: torch.Tensor) -> torch.Tensor:
+        """encode_text's raw_vector alone: what the caption bank holds. Without the query expansion,
+        which would compare every bank caption with the whole bank."""
+        return self._sentence(self._words(token_ids), token_ids)
+
+    def _words(self, token_ids: torch.Tensor) -> torch.Tensor:
+        if self.cfg.vop.enabled:
+            hidden = self.text_prompts.hidden(self.clip, token_ids)
+        else:
+            hidden = backbone.text_hidden(self.clip, token_ids)
+        return backbone.project_text(self.clip, hidden)  # [N, L, D]
+
+    def _sentence(self, words: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:
+        rows = torch.arange(words.shape[0], device=words.device)
+        return unit(words[rows, backbone.eot_positions(self.clip, token_ids)])
 
     # --- scores -------------------------------------------------------------------------------
 

@@ -428,7 +428,8 @@ def _caption_bank(model, captions: list[str], token_table: torch.Tensor, owners:
     """Raw (unexpanded) sentence vectors of every training caption, with the clip each belongs to."""
     was_training = model.training
     model.eval()
-    vectors = [model.encode_text(token_table[i:i + chunk]).raw_vector for i in range(0, len(captions), chunk)]
+    with torch.no_grad():
+        vectors = [model.sentence_vectors(token_table[i:i + chunk]) for i in range(0, len(captions), chunk)]
     model.train(was_training)
     return {"embeddings": torch.cat(vectors).float(), "captions": captions, "video_ids": owners}
 
