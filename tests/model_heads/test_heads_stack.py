@@ -205,6 +205,17 @@ def test_caption_bank_is_exported_and_checked(make_model, frames_of):
         make_model("stack_plain").set_caption_bank(torch.randn(2, 64), ["a", "b"])
 
 
+def test_sentence_vectors_are_the_raw_text_vectors_a_bank_holds(make_model, tokenize, frames_of):
+    model = make_model("stack_full").eval()
+    model.set_caption_bank(frames_of(1, 12, seed=5)[0], [f"caption {i}" for i in range(12)])
+    tokens = tokenize(CAPTIONS)
+    with torch.no_grad():
+        text = model.encode_text(tokens)
+        raw = model.sentence_vectors(tokens)
+    assert torch.equal(raw, text.raw_vector)
+    assert not torch.allclose(raw, text.vector)   # the bank expands the query; the bank's own vectors are not
+
+
 def test_export_spec_records_the_stack(make_model):
     spec = make_model("stack_full").export_spec()
     assert (spec.embed_dim, spec.frames_per_clip, spec.clip_tokens, spec.phrase_tokens) == (64, 6, 4, 4)
