@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 import onnxruntime as ort
 import torch
+from onnx import numpy_helper
 from torch import nn
 
 from engine import __version__
@@ -212,14 +212,11 @@ def _merge_duplicate_constants(path: Path) -> None:
     nodes = [n for n in graph.node
              if not (n.op_type == "Constant" and len(n.attribute) == 1 and n.attribute[0].name == "value"
                      and seen(n.attribute[0].t, n.output[0]))]
-    if not rename:
-        return
+    if not rename or any(output.name in rename for output in graph.output):
+        return  # nothing to merge, or a graph output that is a duplicated constant (no graph here has one)
     for node in nodes:
         for i, name in enumerate(node.input):
             node.input[i] = rename.get(name, name)
-    for output in graph.output:
-        if output.name in rename:
-            return  # a graph output that is a duplicated constant: not a shape these graphs have
     del graph.initializer[:]
     graph.initializer.extend(initializers)
     del graph.node[:]

@@ -4,9 +4,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from onnx import numpy_helper
 
 from engine.model.export import GRAPH_IO, export_graph, graph_examples
 from engine.model.stack import StackConfig, build_model
@@ -73,9 +75,6 @@ def test_reranker_graph_ignores_padded_frames(exported):
 @pytest.mark.parametrize("graph", ("text_encoder", "reranker"))
 def test_graph_holds_the_caption_bank_once(exported, graph):
     """The bank is the largest constant of a trained bundle; a folded transposed copy would double it."""
-    import onnx
-    from onnx import numpy_helper
-
     folder, _, bank = exported
     model = onnx.load(str(folder / f"{graph}.onnx"))
     tensors = [numpy_helper.to_array(t) for t in model.graph.initializer]
