@@ -286,6 +286,32 @@ def generate_dataset(out_dir: Path, n_videos: int, seed: int, options: VideoOpti
     return records
 
 
+def generate_order_pairs(out_dir: Path, n_pairs: int, seed: int, options: VideoOptions = VideoOptions(),
+                         progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Write ``n_pairs`` pairs of two-shot videos, "A then B" and "B then A", and their annotations.
+
+    The two videos of a pair show the same two events in the other order, each drawn on its own
+    (size, frame rate, codec, positions, speeds, backgrounds), so in this set a temporal caption is
+    found by order alone: a model blind to order can at best pick one of the pair by chance.
+    """
+    if n_pairs < 1:
+        raise ClipSeekError(f"the number of order pairs must be at least 1, not {n_pairs}")
+    options = replace(options, shots=(2, 2)).validate()
+    out_dir = Path(out_dir)
+    deck = _EventDeck(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**32 - 1,))))
+    records = []
+    for pair in range(n_pairs):
+        first, second = deck.deal(2)
+        for side, events in enumerate(((first, second), (second, first))):
+            rng = video_rng(seed, 2 * pair + side)
+            video = generate_video(out_dir / VIDEO_FOLDER / f"order_{pair:05d}_{'ab'[side]}", rng, options, events)
+            records.append(video.annotation(out_dir))
+        if progress is not None:
+            progress(pair + 1, n_pairs)
+    atomic_write_text(out_dir / ANNOTATIONS, json.dumps(records, indent=1))
+    return records
+
+
 def load_annotations(out_dir: Path) -> list[dict]:
     path = Path(out_dir) / ANNOTATIONS
     try:

@@ -16,7 +16,8 @@ from engine.shapes.checks import background_difference, detect_cuts, infer_event
 from engine.shapes.cli import main as cli_main
 from engine.shapes.encode import FORMATS
 from engine.shapes.generate import (ANNOTATIONS, FAST_OPTIONS, MIN_CUT_CHANGE, VideoOptions, _EventDeck,
-                                    generate_dataset, generate_video, load_annotations, plan_video, video_rng)
+                                    generate_dataset, generate_order_pairs, generate_video, load_annotations,
+                                    plan_video, video_rng)
 from engine.shapes.language import Event, all_events, parse_event, parse_temporal
 from engine.shapes.render import MIN_SHORT_SIDE, render_background
 
@@ -160,6 +161,29 @@ def test_distinct_captions_deal_every_event_before_repeating(tmp_path):
     records = generate_dataset(tmp_path, 3, seed=5, options=TINY, distinct_captions=True)
     captions = [s["caption"] for r in records for s in r["shots"]]
     assert len(captions) == len(set(captions))
+
+
+def test_order_pairs_show_the_same_two_events_in_both_orders(tmp_path):
+    records = generate_order_pairs(tmp_path / "a", 2, seed=21, options=TINY)
+    assert records == load_annotations(tmp_path / "a")
+    assert records == generate_order_pairs(tmp_path / "b", 2, seed=21, options=TINY)
+    assert len(records) == 4
+    for forward, backward in zip(records[::2], records[1::2]):
+        assert len(forward["shots"]) == len(backward["shots"]) == 2
+        first, second = (s["caption"] for s in forward["shots"])
+        assert first != second
+        assert [s["caption"] for s in backward["shots"]] == [second, first]
+        (there,), (back,) = forward["temporal"], backward["temporal"]
+        assert parse_temporal(there["caption"]) == parse_temporal(back["caption"])[::-1]
+        # Each video of a pair is drawn on its own: only the events are shared.
+        assert forward["shots"][0]["render"] != backward["shots"][1]["render"]
+        for record in (forward, backward):
+            frames, _, _ = decode_pyav(tmp_path / "a" / record["video"])
+            cut = record["shots"][1]["first_frame"]
+            assert infer_event(frames[:cut]).caption == record["shots"][0]["caption"]
+            assert infer_event(frames[cut:]).caption == record["shots"][1]["caption"]
+    with pytest.raises(ClipSeekError, match="at least 1"):
+        generate_order_pairs(tmp_path / "c", 0, seed=21)
 
 
 def test_bad_requests_name_the_fix(tmp_path):
