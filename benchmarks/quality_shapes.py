@@ -11,6 +11,12 @@ the full model with stage 1 only, and the mean-pooling baseline:
                      with temporal IoU >= 0.5 (for temporal captions: the union of the two shots)
   file R@1           the top result is in the right file
 A caption that occurs in several shots (the world has 336 events) counts a hit on any of them.
+
+In such a library the other order of two events rarely occurs, so a model blind to order finds most
+"A, then B" moments by what the two shots show. A second held-out set isolates order: --order-pairs
+pairs of two-shot videos, "A, then B" and "B, then A", each drawn on its own (engine.shapes.generate.
+generate_order_pairs); its temporal captions are asked over a library of those videos alone, where an
+order-blind model can at best pick the right one of a pair by chance ("order-set temporal R@1").
 Prints a table and writes results.json.
 """
 from __future__ import annotations
@@ -123,23 +129,27 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--videos", type=int, default=40)
     ap.add_argument("--seed", type=int, default=7301, help="held-out seed (training used 1 and 2)")
+    ap.add_argument("--order-pairs", type=int, default=40,
+                    help="pairs of videos showing two events in both orders (0: skip that set)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "quality")
     ap.add_argument("--full-model", type=Path, default=MODELS["full"])
     ap.add_argument("--baseline-model", type=Path, default=MODELS["mean-pooling"])
     args = ap.parse_args(argv)
 
-    from engine.runtime.bundle import open_bundle
-    from engine.shapes.generate import generate_dataset, load_annotations
+    from engine.shapes.generate import generate_dataset, generate_order_pairs, load_annotations
 
     out = args.out
-    data = out / f"heldout-seed{args.seed}"
-    if not (data / "annotations.json").is_file():
-        t = time.perf_counter()
-        generate_dataset(data, n_videos=args.videos, seed=args.seed)
-        print(f"generated {args.videos} held-out videos in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    data = held_out(out / f"heldout-seed{args.seed}", lambda d: generate_dataset(d, n_videos=args.videos,
+                                                                                 seed=args.seed))
     annotations = load_annotations(data)
     events, temporal = queries_from(annotations, data)
     captions = sorted(events) + sorted(temporal)
+    order_temporal: dict[str, list] = {}
+    if args.order_pairs > 0:
+        # Another seed than the main set's, so that the two sets share no render.
+        order_data = held_out(out / f"order-seed{args.seed}-{args.order_pairs}",
+                              lambda d: generate_order_pairs(d, args.order_pairs, seed=args.seed + 1))
+        _, order_temporal = queries_from(load_annotations(order_data), order_data)
 
     runs = [("full model", args.full_model, False), ("full model, stage 1 only", args.full_model, True),
             ("mean-pooling model", args.baseline_model, False)]
@@ -148,12 +158,8 @@ def main(argv=None) -> int:
         if not (model / "bundle.json").is_file():
             print(f"skipping {label}: no bundle at {model}", file=sys.stderr)
             continue
-        # One library per model *version*: a retrained bundle at the same path gets a fresh index.
-        library = out / f"library-{open_bundle(model).fingerprint[:12]}-{model.name}"
-        if not (library / "catalog.sqlite").exists():
-            cli("--library", library, "--model", model, "add-folder", data)
         t = time.perf_counter()
-        cli("--library", library, "--model", model, "index", "--json-progress")
+        library = indexed_library(out, "library", model, data)
         index_s = time.perf_counter() - t
         t = time.perf_counter()
         results = run_searches(library, model, captions, out, stage1)
@@ -162,23 +168,51 @@ def main(argv=None) -> int:
         table[label] = {"events": ev, "temporal": tp, "index_seconds": round(index_s, 1),
                         "search_seconds": round(search_s, 1), "model": str(model),
                         "shot_misses_by_attribute": misses_by_attribute(results, annotations, data)}
+        if order_temporal:
+            order_library = indexed_library(out, "order-library", model, order_data)
+            order_results = run_searches(order_library, model, sorted(order_temporal), out, stage1)
+            table[label]["order_set_temporal"] = score(order_results, order_temporal)
     print_table(table)
     out.mkdir(parents=True, exist_ok=True)
     summary = {"seed": args.seed, "videos": len(annotations), "event_queries": len(events),
-               "temporal_queries": len(temporal), "results": table}
+               "temporal_queries": len(temporal), "order_pairs": args.order_pairs,
+               "order_set_temporal_queries": len(order_temporal), "results": table}
     (out / "results.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print(f"\nwrote {out / 'results.json'}")
     return 0
 
 
+def held_out(folder: Path, generate) -> Path:
+    """``folder``, generated by ``generate(folder)`` unless an earlier run left it complete."""
+    if not (folder / "annotations.json").is_file():
+        t = time.perf_counter()
+        generate(folder)
+        print(f"generated {folder.name} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    return folder
+
+
+def indexed_library(out: Path, prefix: str, model: Path, data: Path) -> Path:
+    """A library of ``data`` indexed with ``model``: one per model *version*, so a retrained bundle at the
+    same path gets a fresh index."""
+    from engine.runtime.bundle import open_bundle
+
+    library = out / f"{prefix}-{open_bundle(model).fingerprint[:12]}-{model.name}"
+    if not (library / "catalog.sqlite").exists():
+        cli("--library", library, "--model", model, "add-folder", data)
+    cli("--library", library, "--model", model, "index", "--json-progress")
+    return library
+
+
 def print_table(table: dict) -> None:
-    head = f"{'model':28s} {'moment R@1':>10s} {'moment R@5':>10s} {'file R@1':>9s} {'temporal R@1':>12s}"
+    head = (f"{'model':28s} {'moment R@1':>10s} {'moment R@5':>10s} {'file R@1':>9s} {'temporal R@1':>12s} "
+            f"{'order-set temporal R@1':>22s}")
     print(head)
     print("-" * len(head))
     for label, row in table.items():
         ev, tp = row["events"], row["temporal"]
+        order = row.get("order_set_temporal")
         print(f"{label:28s} {ev['moment_R@1']:10.3f} {ev['moment_R@5']:10.3f} {ev['file_R@1']:9.3f} "
-              f"{tp['moment_R@1']:12.3f}")
+              f"{tp['moment_R@1']:12.3f} {order['moment_R@1'] if order else float('nan'):22.3f}")
     print("\nwrong top results of shot captions, by what the shown shot differs in")
     for label, row in table.items():
         misses = row["shot_misses_by_attribute"]
