@@ -245,6 +245,11 @@ class _EventDeck:
     rng: np.random.Generator
     cards: list[Event] = field(default_factory=list)
 
+    @classmethod
+    def for_data_set(cls, seed: int) -> _EventDeck:
+        """The deck of data set ``seed``: its own stream, apart from every video's (video_rng)."""
+        return cls(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**32 - 1,))))
+
     def deal(self, count: int) -> list[Event]:
         dealt: list[Event] = []
         while len(dealt) < count:
@@ -271,7 +276,7 @@ def generate_dataset(out_dir: Path, n_videos: int, seed: int, options: VideoOpti
         raise ClipSeekError(f"the number of videos must be at least 1, not {n_videos}")
     options.validate()
     out_dir = Path(out_dir)
-    deck = _EventDeck(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**32 - 1,))))
+    deck = _EventDeck.for_data_set(seed)
     records = []
     for index in range(n_videos):
         rng = video_rng(seed, index)
@@ -298,7 +303,7 @@ def generate_order_pairs(out_dir: Path, n_pairs: int, seed: int, options: VideoO
         raise ClipSeekError(f"the number of order pairs must be at least 1, not {n_pairs}")
     options = replace(options, shots=(2, 2)).validate()
     out_dir = Path(out_dir)
-    deck = _EventDeck(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**32 - 1,))))
+    deck = _EventDeck.for_data_set(seed)
     records = []
     for pair in range(n_pairs):
         first, second = deck.deal(2)
