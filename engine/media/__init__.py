@@ -8,6 +8,10 @@
 """
 from __future__ import annotations
 
+from engine.media.native_logs import quiet_native_logs
+
+quiet_native_logs()
+
 from engine.media.decode import FrameSampler, sample_frames
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
 from engine.media.pipeline import SegmentStream, analyse, iter_segments

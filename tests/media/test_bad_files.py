@@ -1,7 +1,10 @@
 """Broken, odd and hostile files: a MediaError with the right reason, never a crash."""
 from __future__ import annotations
 
+import os
 import resource
+import subprocess
+import sys
 
 import pytest
 
@@ -90,3 +93,20 @@ def test_bad_arguments_are_programming_errors(plain_video):
         list(sample_frames(plain_video.path, 2, 0))
     with pytest.raises(ValueError):
         probe(plain_video.path, backend="gstreamer")
+
+
+def test_the_native_libraries_print_nothing_about_a_bad_file(plain_video, tmp_path):
+    """The reason goes into the MediaError; OpenCV and FFmpeg write nothing to the terminal themselves."""
+    cut = videogen.remove_moov(plain_video.path, tmp_path / "cut.mp4")
+    noise = videogen.write_random_bytes(tmp_path / "noise.mp4")
+    script = ("import sys\nfrom engine.errors import MediaError\nfrom engine.media import probe\n"
+              "for path in sys.argv[1:]:\n"
+              "    for backend in ('auto', 'opencv'):\n"
+              "        try:\n            probe(path, backend=backend)\n"
+              "        except MediaError as exc:\n            print(exc)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCV_")}
+    done = subprocess.run([sys.executable, "-c", script, str(cut), str(noise)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("truncated or corrupt") == 2 and done.stdout.count("not a video file") == 2, done.stdout
+    assert done.stderr == ""
