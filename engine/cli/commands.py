@@ -109,9 +109,9 @@ def cmd_watch(args) -> int:
 # -- search ----------------------------------------------------------------------------------
 def _search_one(lib, args, query: str | None):
     common = dict(folders=args.folder, min_score=args.min_score, sort=args.sort)
-    if args.image:
+    if args.image is not None:
         return lib.search_image(args.image, k=args.k, **common)
-    if args.similar:
+    if args.similar is not None:
         from engine.api.types import Moment
 
         path, _, at = args.similar.rpartition("@")
@@ -127,11 +127,14 @@ def _search_one(lib, args, query: str | None):
 def cmd_search(args) -> int:
     if args.k < 1:
         raise QueryError(f"-k must be at least 1, not {args.k}")
-    given = sum(bool(x) for x in (args.query, args.batch, args.image, args.similar))
+    given = sum(x is not None for x in (args.query, args.batch, args.image, args.similar))  # "" is an empty query
     if given != 1:
         raise QueryError("give exactly one of: a QUERY, --batch FILE, --image PATH or --similar PATH@SECONDS")
+    for option, usage in (("batch", "FILE"), ("image", "PATH"), ("similar", "PATH@SECONDS")):
+        if getattr(args, option) == "":
+            raise QueryError(f"--{option} needs a {usage}, not an empty string")
     with _open(args) as lib:
-        if args.batch:
+        if args.batch is not None:
             return _search_batch(lib, args)
         moments = _search_one(lib, args, args.query)
         label = args.query or args.image or args.similar

@@ -137,6 +137,10 @@ def test_errors_are_one_sentence_on_stderr(tmp_path, tiny_bundle):
 
     r = cli("--library", lib, "--model", tiny_bundle, "search", "   ")
     assert r.returncode != 0 and "Traceback" not in r.stderr and r.stderr.startswith("clipseek: ")
+    r = cli("--library", lib, "--model", tiny_bundle, "search", "")   # an empty query, not a missing one
+    assert r.returncode != 0 and r.stderr.startswith("clipseek: type a few words"), r.stderr
+    r = cli("--library", lib, "--model", tiny_bundle, "search", "--image", "")
+    assert r.returncode != 0 and r.stderr.startswith("clipseek: --image needs a PATH"), r.stderr
     broken = tmp_path / "broken-bundle"
     broken.mkdir()
     (broken / "bundle.json").write_text("{not json", encoding="utf-8")
