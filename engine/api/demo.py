@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from engine.api.types import Progress
+from engine.errors import ClipSeekError
 from engine.paths import demo_library_dir
 
 DEMO_QUERIES = (
@@ -30,6 +31,8 @@ def create_demo_library(path: Path | None = None, videos: int = 30, seed: int = 
     from engine.api.library import Library
     from engine.shapes.generate import VideoOptions, generate_dataset
 
+    if videos < 1:
+        raise ClipSeekError(f"the demo needs at least 1 video, not {videos}")
     stage = on_stage or (lambda _s: None)
     path = Path(path) if path else demo_library_dir()
     folder = demo_videos_dir(path)

@@ -68,8 +68,12 @@ class Library:
         path = Path(path or default_library_dir()).expanduser().resolve()
         if path.exists() and not path.is_dir():
             raise LibraryError(f"{path} is a file; a library is a folder")
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "thumbs").mkdir(exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            (path / "thumbs").mkdir(exist_ok=True)
+        except OSError as exc:
+            raise LibraryError(f"cannot make the library folder {path}: {exc.strerror or exc}; "
+                               "choose a folder you can write to") from exc
         settings = (settings or Settings.load(path / "settings.json")).validate()
         catalog = Catalog.open(path, url=settings.catalog_url or None)
         try:

@@ -16,7 +16,7 @@ import pytest
 
 from engine.api.library import Library
 from engine.catalog import SCHEMA_VERSION
-from engine.errors import CatalogError
+from engine.errors import CatalogError, LibraryError
 from engine.settings import Settings
 from reliability_helpers import clipseek, integrity
 
@@ -195,6 +195,18 @@ def test_a_corrupt_catalog_gives_a_clear_error_with_what_to_do(library_copy, tin
     done = clipseek(library_copy, tiny_bundle, "status")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("clipseek: ") and "damaged" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_a_library_folder_that_cannot_be_made_is_one_sentence(tmp_path, tiny_bundle):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    with pytest.raises(LibraryError, match="is a file; a library is a folder"):
+        Library.open(a_file, model=tiny_bundle)
+    with pytest.raises(LibraryError, match="cannot make the library folder .*: Not a directory"):
+        Library.open(a_file / "library", model=tiny_bundle)
+    done = clipseek(a_file / "library", tiny_bundle, "status")
+    assert done.returncode == 2 and done.stderr.startswith("clipseek: cannot make the library folder"), done.stderr
+    assert len(done.stderr.splitlines()) == 1 and a_file.read_text() == "not a folder"
 
 
 def _downgrade_to_schema_1(db: Path) -> None:
