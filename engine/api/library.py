@@ -221,8 +221,7 @@ class Library:
         folder = str(Path(path).expanduser().resolve())
         known = [f.path for f in self.catalog.folder_rows()]
         if folder not in known:
-            raise LibraryError(f"{folder} is not a folder of this library; its folders are: "
-                               + (", ".join(known) or "none yet"))
+            raise LibraryError(_not_a_library_folder(folder, known))
         with self._writing():
             self.catalog.remove_folder(folder)
             self._sync_vectors()
@@ -310,7 +309,7 @@ class Library:
     # -- search --------------------------------------------------------------------
     def search(self, query: str, k: int = 10, folders=None, min_score: float | None = None,
                sort: str = "relevance", date_range=None, duration_range=None, rerank: bool = True) -> list[Moment]:
-        filters = SearchFilters.make(folders, date_range, duration_range, min_score)
+        filters = self._filters(folders, date_range, duration_range, min_score)
         self._catch_up()
         moments = self.searcher.search_text(query, k, filters, rerank=rerank)
         return _sorted(moments, sort)
@@ -318,7 +317,7 @@ class Library:
     def search_image(self, image, k: int = 10, folders=None, min_score: float | None = None,
                      sort: str = "relevance", date_range=None, duration_range=None) -> list[Moment]:
         rgb = image if isinstance(image, np.ndarray) else _read_image(image)
-        filters = SearchFilters.make(folders, date_range, duration_range, min_score)
+        filters = self._filters(folders, date_range, duration_range, min_score)
         self._catch_up()
         return _sorted(self.searcher.search_rgb(rgb, k, filters), sort)
 
@@ -330,8 +329,20 @@ class Library:
         emb = self.catalog.segment_embeddings(ids)
         vector = emb.vectors.mean(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-6)
-        filters = SearchFilters.make(folders)
+        filters = self._filters(folders)
         return _sorted(self.searcher.search_vector(vector, k, filters, exclude=set(ids)), sort)
+
+    def _filters(self, folders=None, date_range=None, duration_range=None, min_score=None) -> SearchFilters:
+        """Search filters whose folders are this library's; any other folder would silently match nothing."""
+        if isinstance(folders, (str, Path)):
+            folders = [folders]
+        if folders:
+            known = [f.path for f in self.catalog.folder_rows()]
+            folders = [str(Path(f).expanduser().resolve()) for f in folders]
+            for folder in folders:
+                if folder not in known:
+                    raise QueryError(_not_a_library_folder(folder, known))
+        return SearchFilters.make(folders, date_range, duration_range, min_score)
 
     def _catch_up(self) -> None:
         """Apply what other processes wrote to the catalog since (another indexer, another machine).
@@ -417,6 +428,10 @@ def _sorted(moments: list[Moment], sort: str) -> list[Moment]:
     if sort == "date":
         return sorted(moments, key=lambda m: (-m.file_mtime, m.path, m.start))
     raise QueryError(f"sort must be 'relevance' or 'date', not {sort!r}")
+
+
+def _not_a_library_folder(folder: str, known: list[str]) -> str:
+    return f"{folder} is not a folder of this library; its folders are: " + (", ".join(known) or "none yet")
 
 
 def _inside(child: Path, parent: Path) -> bool:

@@ -119,7 +119,8 @@ def test_filters_and_similar(indexed, capsys):
     code, out, _ = run_cli(capsys, *base, "search", "anything", "--folder", folder, "--json", "-k", "20")
     assert code == 0 and json.loads(out)["results"]
     code, out, err = run_cli(capsys, *base, "search", "anything", "--folder", sub, "--json")
-    assert code == 0 and json.loads(out)["results"] == []
+    assert code == 2 and not out    # not a folder of the library: said, rather than an empty result
+    assert err.startswith(f"clipseek: {sub.resolve()} is not a folder of this library; its folders are: "), err
     target = (folder / "city.mkv").resolve()
     code, out, _ = run_cli(capsys, *base, "search", "--similar", f"{target}@1.0", "--json", "-k", "3")
     results = json.loads(out)["results"]
