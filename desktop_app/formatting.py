@@ -18,6 +18,13 @@ def time_range(start: float, end: float) -> str:
     return f"{clock(start)} – {clock(end)}"
 
 
+def sentence(text: str) -> str:
+    """The engine's messages start in lower case (they also end CLI lines); the window starts them with a capital.
+    A message that starts with a file name ("clip.mp4 is ...") or a path keeps it as it is."""
+    first = text.split(" ", 1)[0]
+    return text[:1].upper() + text[1:] if first.isalpha() and first.islower() else text
+
+
 def moment_title(moment: Moment) -> str:
     return os.path.basename(moment.path)
 

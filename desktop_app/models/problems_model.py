@@ -8,6 +8,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from desktop_app import theme
+from desktop_app.formatting import sentence
 from desktop_app.models.roles import ItemRole
 from engine.api.types import FileStatus, Problem
 
@@ -20,7 +21,7 @@ def reason_text(problem: Problem) -> str:
     """The reason without a leading "PATH: " (the row already names the file)."""
     prefix = f"{problem.path}: "
     reason = problem.reason[len(prefix):] if problem.reason.startswith(prefix) else problem.reason
-    return reason[:1].upper() + reason[1:]
+    return sentence(reason)
 
 
 class ProblemsModel(QAbstractTableModel):

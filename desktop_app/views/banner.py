@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 from desktop_app import theme
+from desktop_app.formatting import sentence
 
 
 class Banner(QWidget):
@@ -38,7 +39,7 @@ class Banner(QWidget):
         self.setStyleSheet(f"Banner {{ background: {c.surface}; border: 1px solid {color};"
                            f" border-left: 4px solid {color}; border-radius: 8px; }}")
         self.close_button.setIcon(theme.icon("close", c.muted, 14))
-        self.text.setText(text)
+        self.text.setText(sentence(text))
         self.show()
         if kind == "error":
             self._timer.stop()

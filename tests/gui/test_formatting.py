@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from desktop_app.formatting import clock, duration, hours, progress_fraction, progress_summary, size
+from desktop_app.formatting import clock, duration, hours, progress_fraction, progress_summary, sentence, size
 from engine.api.types import Progress
 
 
@@ -22,3 +22,12 @@ def test_progress_summary_and_fraction():
     assert progress_fraction(Progress(1, 4, 0, 0, 0, None)) == 0.25
     assert progress_fraction(Progress(0, 0, 0, 0, 0, None)) == 0.0
     assert progress_summary(Progress(1, 2, 60, 120, 1.0, 3, state="paused")).endswith("paused")
+
+
+def test_sentence_capitalises_words_but_not_file_names_or_paths():
+    assert sentence("the query is empty") == "The query is empty"
+    assert sentence("not a video file (contents not recognised)") == "Not a video file (contents not recognised)"
+    assert sentence("clip.mp4 is not an image") == "clip.mp4 is not an image"
+    assert sentence("/videos/a.mp4: file not found") == "/videos/a.mp4: file not found"
+    assert sentence("--image needs a PATH") == "--image needs a PATH"
+    assert sentence("") == ""

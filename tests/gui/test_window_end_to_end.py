@@ -134,6 +134,20 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     qtbot.waitUntil(lambda: window.problems_model.rowCount() == 1, timeout=10_000)
 
 
+def test_a_bad_query_is_one_sentence_in_the_window(qtbot, window, tmp_path):
+    qtbot.waitSignal(window.library_refreshed, timeout=10_000).wait()
+    window.search("word " * 500)
+    qtbot.waitUntil(lambda: window.banner.kind == "error" and bool(window.banner.text.text()), timeout=30_000)
+    assert window.banner.text.text() == "The query is 2500 characters long; keep it under 2000"
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("not a picture")
+    window.banner.show_message("")
+    window.search_image(not_an_image)
+    qtbot.waitUntil(lambda: "is not an image" in window.banner.text.text(), timeout=30_000)
+    assert window.banner.kind == "error" and "Traceback" not in window.banner.text.text()
+    assert window.filter_bar.summary.text() == ""
+
+
 def test_the_window_opens_the_model_before_the_first_search(qtbot, window):
     # Loading it holds the GIL for a moment; that must happen as the window opens, not mid-search.
     qtbot.waitUntil(lambda: window.library._model is not None and window.library._vectors is not None,
