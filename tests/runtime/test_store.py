@@ -62,15 +62,17 @@ def test_import_tar_gz_flat(runtime_bundle, tmp_path):
 def test_corrupt_bundle_is_not_imported(bundle_copy, tmp_path):
     (bundle_copy / "text_encoder.onnx").write_bytes(b"garbage")
     models = tmp_path / "models"
-    with pytest.raises(BundleError, match="fingerprint"):
+    with pytest.raises(BundleError, match="fingerprint") as caught:
         import_bundle(bundle_copy, models)
     assert list(models.iterdir()) == []
+    assert ".import-" not in str(caught.value) and f"imported: {bundle_copy}: fingerprint" in str(caught.value)
 
 
 def test_partial_bundle_is_not_imported(bundle_copy, tmp_path):
     (bundle_copy / "tokenizer.json").unlink()
-    with pytest.raises(BundleError, match="tokenizer.json"):
+    with pytest.raises(BundleError, match="tokenizer.json") as caught:
         import_bundle(zip_bundle(bundle_copy, tmp_path / "b.zip"), tmp_path / "models")
+    assert ".import-" not in str(caught.value) and str(tmp_path / "b.zip") in str(caught.value)
     assert list((tmp_path / "models").iterdir()) == []
 
 
