@@ -158,7 +158,7 @@ class Library:
                                                   self.bundle_info.embed_dim, self.bundle_info.fingerprint,
                                                   self.catalog, collection_prefix=f"clipseek_{self.library_id}")
                 for notice in self._vectors.notices:
-                    self._notice(notice)
+                    self.notice(notice)
             return self._vectors
 
     @property
@@ -190,14 +190,15 @@ class Library:
     def subscribe(self, callback: Callable[[str, object], None]) -> Callable[[], None]:
         return self.events.subscribe(callback)
 
-    def _notice(self, text: str) -> None:
+    def notice(self, text: str) -> None:
+        """Something the user should read: kept in ``notices`` (the CLI prints them) and sent as a "notice" event."""
         self.notices.append(text)
         self.events.emit("notice", text)
 
     def _emit(self, name: str, payload: object = None) -> None:
         """Events of parts below the facade; their notices are kept in ``notices`` like ours."""
         if name == "notice":
-            self._notice(str(payload))
+            self.notice(str(payload))
         else:
             self.events.emit(name, payload)
 

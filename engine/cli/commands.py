@@ -99,9 +99,11 @@ def cmd_watch(args) -> int:
     sink, close = _progress_sink(args.json_progress)
     with _open(args) as lib:
         print(f"watching {len(lib.folders())} folder(s); Ctrl+C to stop", file=sys.stderr)
+        unsubscribe = lib.subscribe(lambda name, text: name == "notice" and print(f"note: {text}", file=sys.stderr))
         try:
             watch_library(lib, progress=sink)
         finally:
+            unsubscribe()
             close()
     return 0
 

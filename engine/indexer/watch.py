@@ -6,6 +6,8 @@ import time
 
 from engine.indexer.scan import is_video_name
 
+POLL_FALLBACK_SECONDS = 30.0
+
 
 class _ChangeFlag:
     """Set by file-system events; read after a quiet period (debounce)."""
@@ -40,11 +42,18 @@ def watch_library(lib, progress=None, stop: threading.Event | None = None, poll:
             if event.is_directory or any(is_video_name(str(p)) for p in paths if p):
                 flag.touch()
 
-    observer = Observer()
-    for folder in lib.folders():
-        if folder.state != "missing":
-            observer.schedule(Handler(), folder.path, recursive=True)
-    observer.start()
+    folders = [f.path for f in lib.folders() if f.state != "missing"]
+    try:
+        observer = _started(Observer(), folders, Handler)
+    except OSError as exc:
+        # Linux gives each user a fixed number of inotify watches (one per folder; 8,192 on many systems)
+        # and instances; a large tree runs out. Look for changes by listing the folders instead.
+        from watchdog.observers.polling import PollingObserver
+
+        lib.notice(f"the system's limit on watched folders was reached ({exc.strerror or exc}); ClipSeek now "
+                    f"looks for changes every {POLL_FALLBACK_SECONDS:.0f} s instead. To watch instantly, raise "
+                    "fs.inotify.max_user_watches (sysctl)")
+        observer = _started(PollingObserver(timeout=POLL_FALLBACK_SECONDS), folders, Handler)
     stop = stop or threading.Event()
     try:
         lib.index(progress=progress)
@@ -54,3 +63,14 @@ def watch_library(lib, progress=None, stop: threading.Event | None = None, poll:
     finally:
         observer.stop()
         observer.join(5)
+
+
+def _started(observer, folders: list[str], handler_class):
+    try:
+        for folder in folders:
+            observer.schedule(handler_class(), folder, recursive=True)
+        observer.start()
+    except OSError:
+        observer.stop()
+        raise
+    return observer

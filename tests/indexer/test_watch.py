@@ -1,6 +1,8 @@
 """`clipseek watch`: files that appear, change or disappear are picked up without a rescan command."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import threading
@@ -25,15 +27,9 @@ def wait_until(check, timeout=90.0):
     return False
 
 
-def test_watch_indexes_new_files_and_drops_deleted_ones(tmp_path, tiny_bundle):
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    first = make_video(videos / "first.mp4", shots=[ShotSpec(2.0)]).path
-    spare = make_video(tmp_path / "spare.mp4", shots=[ShotSpec(2.0, background=(10, 200, 10))]).path
-    old = time.time() - 60
-    os.utime(first, (old, old))
-    lib = Library.open(tmp_path / "lib", model=tiny_bundle, settings=Settings(watch_debounce_seconds=0.5))
-    lib.add_folder(videos)
+@contextlib.contextmanager
+def watching(lib):
+    """``watch_library`` on a thread for the ``with`` block; any error it raised fails the test after."""
     stop = threading.Event()
     errors = []
 
@@ -45,15 +41,65 @@ def test_watch_indexes_new_files_and_drops_deleted_ones(tmp_path, tiny_bundle):
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
-        indexed = lambda: {f.path for f in lib.catalog.files(status="indexed")}  # noqa: E731
-        assert wait_until(lambda: str(first) in indexed()), errors
-        arrived = videos / "arrived later.mp4"
-        shutil.copy(spare, arrived)
-        assert wait_until(lambda: str(arrived) in indexed()), errors
-        first.unlink()
-        assert wait_until(lambda: lib.catalog.file_by_path(str(first)) is None), errors
+        yield errors
     finally:
         stop.set()
         thread.join(30)
         lib.close()
     assert not errors and not thread.is_alive()
+
+
+def indexed_paths(lib) -> set[str]:
+    return {f.path for f in lib.catalog.files(status="indexed")}
+
+
+def test_watch_indexes_new_files_and_drops_deleted_ones(tmp_path, tiny_bundle):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    first = make_video(videos / "first.mp4", shots=[ShotSpec(2.0)]).path
+    spare = make_video(tmp_path / "spare.mp4", shots=[ShotSpec(2.0, background=(10, 200, 10))]).path
+    old = time.time() - 60
+    os.utime(first, (old, old))
+    lib = Library.open(tmp_path / "lib", model=tiny_bundle, settings=Settings(watch_debounce_seconds=0.5))
+    lib.add_folder(videos)
+    with watching(lib) as errors:
+        assert wait_until(lambda: str(first) in indexed_paths(lib)), errors
+        arrived = videos / "arrived later.mp4"
+        shutil.copy(spare, arrived)
+        assert wait_until(lambda: str(arrived) in indexed_paths(lib)), errors
+        first.unlink()
+        assert wait_until(lambda: lib.catalog.file_by_path(str(first)) is None), errors
+
+
+class _NoWatchesLeft:
+    """An inotify observer on a system whose watches are used up: starting it fails as Linux does."""
+
+    def schedule(self, *args, **kwargs):
+        pass
+
+    def start(self):
+        raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    def stop(self):
+        pass
+
+
+def test_watch_falls_back_to_listing_folders_when_the_system_has_no_watches_left(tmp_path, tiny_bundle,
+                                                                                 monkeypatch):
+    import watchdog.observers
+
+    from engine.indexer import watch
+
+    monkeypatch.setattr(watchdog.observers, "Observer", _NoWatchesLeft)
+    monkeypatch.setattr(watch, "POLL_FALLBACK_SECONDS", 0.5)
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    spare = make_video(tmp_path / "spare.mp4", shots=[ShotSpec(2.0, background=(10, 200, 10))]).path
+    lib = Library.open(tmp_path / "lib", model=tiny_bundle, settings=Settings(watch_debounce_seconds=0.5))
+    lib.add_folder(videos)
+    with watching(lib) as errors:
+        assert wait_until(lambda: any("limit on watched folders" in n for n in lib.notices)), errors
+        arrived = videos / "arrived.mp4"
+        shutil.copy(spare, arrived)
+        assert wait_until(lambda: str(arrived) in indexed_paths(lib)), errors
+    assert "fs.inotify.max_user_watches" in lib.notices[0]
