@@ -45,9 +45,9 @@ bench: venv
 	$(PY) benchmarks/scaling.py
 
 # The backbone is pre-trained on still frames (both cores, about 8 minutes); then the full stack trains from it
-# on 12,000 rendered clips (both cores, fixed step count, 42-47 minutes) and exports to
-# assets/models/clipseek-shapes, the built-in model: within the hour. Its mean-pooling baseline follows, from
-# the same backbone and clips, for the same time.
+# on 12,000 rendered clips of 6 frames (both cores, fixed step count, 52-57 minutes) and exports to
+# assets/models/clipseek-shapes, the built-in model: a little over the hour (64-69 minutes measured). Its
+# mean-pooling baseline follows, from the same backbone and clips, for about the same time.
 train-demo-model: venv
 	$(MAKE) train-still
 	$(MAKE) train-full
