@@ -92,11 +92,25 @@ class Library:
         in_use = [f for f in self.catalog.fingerprints_in_use() if f != fp]
         if active is None or (active != fp and not in_use):
             self._record_active_model()
+        elif active != fp and not explicit and self.catalog.get_meta(ACTIVE_MODEL_NAME_KEY) == self.bundle_info.name:
+            self._reindex_for_updated_model(in_use)
         elif active != fp:
             raise LibraryError(
                 f"this library was indexed with another model ({self.catalog.get_meta(ACTIVE_MODEL_NAME_KEY)}); "
                 f"searching it with {self.bundle_info.name} would mix two models. Open it without --model, or "
                 f"switch models with `clipseek model use {self.bundle_info.name}` (this re-indexes every file)")
+
+    def _reindex_for_updated_model(self, stale: list[str]) -> None:
+        """The model of this name is another version now (ClipSeek or the bundle was updated) and the old one is
+        gone: its embeddings cannot be searched with the new one, so the files are indexed again."""
+        with self._writing():
+            count = sum(f.indexed for f in self.catalog.folders())
+            for fingerprint in stale:
+                self.catalog.purge_fingerprint(fingerprint)
+            self._record_active_model()
+            self._sync_vectors()
+        self.notice(f"the model {self.bundle_info.name} was updated since this library was indexed; its {count} "
+                    "indexed file(s) will be indexed again with the new version")
 
     def _record_active_model(self) -> None:
         self.catalog.set_meta(ACTIVE_MODEL_KEY, self.bundle_info.fingerprint)
@@ -254,7 +268,7 @@ class Library:
         with self._writing():
             summary = reconcile(self.catalog)
             for folder in summary.missing_folders:
-                self._notice(f"{folder} cannot be reached (unplugged drive?); its files are kept as they were")
+                self.notice(f"{folder} cannot be reached (unplugged drive?); its files are kept as they were")
             self._sync_vectors()
             self.events.emit("folders_changed")
             self.events.emit("index_started")
@@ -304,7 +318,7 @@ class Library:
         except OSError as exc:
             # The catalog holds everything; a cache that cannot be saved is rebuilt from it next time.
             log.error("could not save the vector index: %s", exc)
-            self._notice(f"Could not save the search index ({exc.strerror or exc}); it will be rebuilt "
+            self.notice(f"Could not save the search index ({exc.strerror or exc}); it will be rebuilt "
                          "from the catalog next time.")
 
     # -- search --------------------------------------------------------------------
