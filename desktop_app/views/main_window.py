@@ -239,6 +239,8 @@ class MainWindow(QMainWindow):
         self.events.folders_changed.connect(self._schedule_refresh)
         self.events.file_done.connect(lambda *_: self._schedule_refresh())
         self.events.notice.connect(lambda text: self.banner.show_message(text))
+        if library.notices:     # said while the library opened, before anyone listened
+            self.banner.show_message(library.notices[-1])
         self.search_worker = SearchWorker(library, self)
         self.search_worker.results.connect(self._on_results)
         self.search_worker.failed.connect(self._on_search_failed)

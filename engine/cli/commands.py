@@ -22,7 +22,11 @@ def _open(args, model=None):
         settings.device = args.device
     if getattr(args, "workers", None):
         settings.workers = args.workers
-    return Library.open(args.library, model=model or args.model, settings=settings)
+    lib = Library.open(args.library, model=model or args.model, settings=settings)
+    for notice in lib.notices:    # said while opening (a model update, say); later ones are the command's
+        print(f"note: {notice}", file=sys.stderr)
+    lib.notices.clear()
+    return lib
 
 
 # -- folders and indexing ------------------------------------------------------------------
@@ -306,7 +310,7 @@ def _confirm(prompt: str) -> bool:
 
 # -- demo, shapes, training -------------------------------------------------------------------------
 def cmd_demo(args) -> int:
-    from engine.api.demo import DEMO_QUERIES, create_demo_library
+    from engine.api.demo import create_demo_library, demo_queries
 
     bar = TerminalBar()
     try:
@@ -321,7 +325,7 @@ def cmd_demo(args) -> int:
             from desktop_app.__main__ import main as gui_main
 
             return gui_main(["--library", str(lib.path)] + (["--model", args.model] if args.model else []))
-        for query in DEMO_QUERIES:
+        for query in demo_queries(lib.path):
             start = time.perf_counter()
             moments = lib.search(query, k=3)
             ms = (time.perf_counter() - start) * 1000

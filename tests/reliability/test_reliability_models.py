@@ -65,6 +65,39 @@ def test_two_models_never_mix_and_model_use_reindexes(tmp_path, tiny_bundle, oth
         Library.open(library, model=tiny_bundle)
 
 
+@pytest.mark.slow
+def test_an_updated_model_of_the_same_name_reindexes_the_library_and_says_so(tmp_path, tiny_bundle, other_bundle,
+                                                                             plain_videos):
+    """A ClipSeek update ships new weights under the built-in model's name: the old ones are gone, so the
+    library's files are indexed again with the new version instead of the library refusing to open."""
+    from engine.settings import Settings
+
+    assert json.loads((other_bundle / "bundle.json").read_text())["name"] == "clipseek-tiny-random"
+    models = tmp_path / "models"
+    installed = models / "clipseek-tiny-random"
+    shutil.copytree(tiny_bundle, installed)
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for video in sorted(plain_videos.glob("*.mp4"))[:2]:
+        shutil.copy(video, folder)
+    library = tmp_path / "library"
+    with Library.open(library, model="clipseek-tiny-random", models_dir=models, settings=Settings(workers=1)) as lib:
+        lib.add_folder(folder)
+        assert lib.index().indexed == 2
+    shutil.rmtree(installed)
+    shutil.copytree(other_bundle, installed)     # the update: the same name, other weights
+
+    with Library.open(library, models_dir=models, settings=Settings(workers=1)) as lib:
+        assert lib.bundle_info.fingerprint == _fingerprint(other_bundle)
+        assert any("the model clipseek-tiny-random was updated" in n and "2 indexed file(s)" in n for n in lib.notices)
+        assert lib.status().files["pending"] == 2 and lib.catalog.fingerprints_in_use() == {}
+        assert lib.index().indexed == 2
+        assert list(lib.catalog.fingerprints_in_use()) == [_fingerprint(other_bundle)]
+        assert lib.search("a red circle", k=1)
+    with pytest.raises(LibraryError, match="would mix two models"):
+        Library.open(library, model=tiny_bundle)    # asking for another version by path is still refused
+
+
 class _RunsCodeWhenUnpickled:
     """What a malicious checkpoint carries: unpickling it creates a file (it could do anything)."""
 
