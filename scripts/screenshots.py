@@ -25,7 +25,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--model", default=None, help="model bundle (default: the built-in one)")
     parser.add_argument("--data-dir", type=Path, default=None, help="ClipSeek data folder (default: a temporary one)")
-    parser.add_argument("--query", default=None, help="the search to show (default: the first demo query)")
+    parser.add_argument("--query", default=None, help="the search to show (default: the first of the demo library's own searches)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed for making and indexing the demo")
     return parser.parse_args()
 
@@ -86,7 +86,7 @@ def main() -> int:
     from desktop_app.__main__ import demo_factory
     from desktop_app.views.main_window import MainWindow
     from engine.api import Library
-    from engine.api.demo import DEMO_QUERIES
+    from engine.api.demo import demo_queries
 
     app = QApplication(sys.argv[:1])
     app.setApplicationName("ClipSeek")
@@ -119,7 +119,7 @@ def main() -> int:
 
     shown = []
     window.results_shown.connect(shown.append)
-    QTest.keyClicks(window.search_field, args.query or DEMO_QUERIES[0])
+    QTest.keyClicks(window.search_field, args.query or demo_queries(window.library.path)[0])
     QTest.keyClick(window.search_field, Qt.Key.Key_Return)
     shooter.wait(lambda: shown, 60, "search results")
     if not shown[-1]:

@@ -12,16 +12,22 @@ from engine.api.types import Progress
 from engine.errors import ClipSeekError
 from engine.paths import demo_library_dir
 
-DEMO_QUERIES = (
-    "a big red circle moving left",
-    "a small blue star growing",
-    "a yellow square staying still",
-    "a big green triangle moving up, then a small white circle shrinking",
-)
 
 
 def demo_videos_dir(library: Path) -> Path:
     return library / "videos"
+
+
+def demo_queries(library: Path, events: int = 3) -> list[str]:
+    """Searches with an answer in this demo library: the first shot of a few videos spread over it, and one
+    "A, then B" (the library holds whatever its seed and size drew, so fixed sentences might not be there)."""
+    from engine.shapes.generate import load_annotations
+
+    videos = load_annotations(demo_videos_dir(Path(library)))
+    step = max(1, len(videos) // events)
+    queries = [video["shots"][0]["caption"] for video in videos[::step]][:events]
+    temporal = next((t["caption"] for video in videos for t in video.get("temporal", [])), None)
+    return queries + ([temporal] if temporal else [])
 
 
 def create_demo_library(path: Path | None = None, videos: int = 30, seed: int = 2026, model=None,
