@@ -64,7 +64,10 @@ class Library:
     # -- opening ---------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path | None = None, model: str | Path | None = None,
-             settings: Settings | None = None, models_dir: Path | None = None) -> "Library":
+             settings: Settings | None = None, models_dir: Path | None = None,
+             switching_model: bool = False) -> "Library":
+        """Open (or create) the library at ``path``. ``switching_model``: opened only to change its model with
+        ``set_model``, so a library whose model is not installed any more can still be switched."""
         path = Path(path or default_library_dir()).expanduser().resolve()
         if path.exists() and not path.is_dir():
             raise LibraryError(f"{path} is a file; a library is a folder")
@@ -80,7 +83,8 @@ class Library:
             registry = ModelRegistry(models_dir)
             bundle_dir = registry.resolve(model, catalog.get_meta(ACTIVE_MODEL_NAME_KEY))
             lib = cls(path, catalog, registry, bundle_dir, settings)
-            lib._check_model_matches(explicit=model is not None)
+            if not switching_model:
+                lib._check_model_matches(explicit=model is not None)
         except BaseException:
             catalog.close()
             raise
@@ -94,6 +98,12 @@ class Library:
             self._record_active_model()
         elif active != fp and not explicit and self.catalog.get_meta(ACTIVE_MODEL_NAME_KEY) == self.bundle_info.name:
             self._reindex_for_updated_model(in_use)
+        elif active != fp and not explicit:
+            name = self.catalog.get_meta(ACTIVE_MODEL_NAME_KEY)
+            raise LibraryError(
+                f"this library was indexed with the model {name}, which is not installed any more; import it again "
+                f"(`clipseek model import PATH`) or switch to {self.bundle_info.name} with "
+                f"`clipseek model use {self.bundle_info.name}` (this re-indexes every file)")
         elif active != fp:
             raise LibraryError(
                 f"this library was indexed with another model ({self.catalog.get_meta(ACTIVE_MODEL_NAME_KEY)}); "
@@ -413,7 +423,8 @@ class Library:
         """
         bundle_dir = self.registry.resolve(name_or_path, None)
         info = self.registry.read_info(bundle_dir)
-        if info.fingerprint == self.bundle_info.fingerprint:
+        stale = [f for f in self.catalog.fingerprints_in_use() if f != info.fingerprint]
+        if not stale and self.catalog.get_meta(ACTIVE_MODEL_KEY) == info.fingerprint:
             return 0
         with self._writing():
             with self._open_lock:
@@ -423,7 +434,8 @@ class Library:
                 self._searcher = None
                 self._model = None
             count = sum(f.indexed for f in self.catalog.folders())
-            self.catalog.purge_fingerprint(self.bundle_info.fingerprint)
+            for fingerprint in stale:
+                self.catalog.purge_fingerprint(fingerprint)
             self.bundle_dir, self.bundle_info = bundle_dir, info
             self._record_active_model()
             self._sync_vectors()

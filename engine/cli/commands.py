@@ -12,7 +12,7 @@ from engine.errors import ClipSeekError, ModelInstallError, QueryError
 from engine.settings import Settings
 
 
-def _open(args, model=None):
+def _open(args, model=None, switching_model: bool = False):
     from engine.api.library import Library
     from engine.paths import default_library_dir
 
@@ -22,7 +22,7 @@ def _open(args, model=None):
         settings.device = args.device
     if getattr(args, "workers", None):
         settings.workers = args.workers
-    lib = Library.open(args.library, model=model or args.model, settings=settings)
+    lib = Library.open(args.library, model=model or args.model, settings=settings, switching_model=switching_model)
     for notice in lib.notices:    # said while opening (a model update, say); later ones are the command's
         print(f"note: {notice}", file=sys.stderr)
     lib.notices.clear()
@@ -291,7 +291,7 @@ def _model_export(args) -> int:
 
 
 def _model_use(args) -> int:
-    with _open(args) as lib:
+    with _open(args, switching_model=True) as lib:
         if not args.yes:
             total = sum(f.indexed for f in lib.folders())
             if total and not _confirm(f"switching models re-indexes {total} file(s); continue? [y/N] "):

@@ -97,6 +97,15 @@ def test_an_updated_model_of_the_same_name_reindexes_the_library_and_says_so(tmp
     with pytest.raises(LibraryError, match="would mix two models"):
         Library.open(library, model=tiny_bundle)    # asking for another version by path is still refused
 
+    shutil.rmtree(installed)                         # uninstalled: said, and `model use` can still switch
+    with pytest.raises(LibraryError, match="indexed with the model clipseek-tiny-random, which is not installed"):
+        Library.open(library, models_dir=models)
+    with Library.open(library, models_dir=models, switching_model=True, settings=Settings(workers=1)) as lib:
+        assert lib.set_model(tiny_bundle) == 2
+        assert lib.status().files["pending"] == 2 and lib.catalog.fingerprints_in_use() == {}
+    with Library.open(library, model=tiny_bundle, settings=Settings(workers=1)) as lib:
+        assert lib.index().indexed == 2
+
 
 class _RunsCodeWhenUnpickled:
     """What a malicious checkpoint carries: unpickling it creates a file (it could do anything)."""
