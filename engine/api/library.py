@@ -93,34 +93,28 @@ class Library:
     def _check_model_matches(self, explicit: bool) -> None:
         fp = self.bundle_info.fingerprint
         active = self.catalog.get_meta(ACTIVE_MODEL_KEY)
+        active_name = self.catalog.get_meta(ACTIVE_MODEL_NAME_KEY)
         in_use = [f for f in self.catalog.fingerprints_in_use() if f != fp]
         if active is None or (active != fp and not in_use):
             self._record_active_model()
-        elif active != fp and not explicit and self.catalog.get_meta(ACTIVE_MODEL_NAME_KEY) == self.bundle_info.name:
-            self._reindex_for_updated_model(in_use)
-        elif active != fp and not explicit:
-            name = self.catalog.get_meta(ACTIVE_MODEL_NAME_KEY)
+        elif active == fp:
+            return
+        elif explicit:
             raise LibraryError(
-                f"this library was indexed with the model {name}, which is not installed any more; import it again "
-                f"(`clipseek model import PATH`) or switch to {self.bundle_info.name} with "
-                f"`clipseek model use {self.bundle_info.name}` (this re-indexes every file)")
-        elif active != fp:
-            raise LibraryError(
-                f"this library was indexed with another model ({self.catalog.get_meta(ACTIVE_MODEL_NAME_KEY)}); "
+                f"this library was indexed with another model ({active_name}); "
                 f"searching it with {self.bundle_info.name} would mix two models. Open it without --model, or "
                 f"switch models with `clipseek model use {self.bundle_info.name}` (this re-indexes every file)")
-
-    def _reindex_for_updated_model(self, stale: list[str]) -> None:
-        """The model of this name is another version now (ClipSeek or the bundle was updated) and the old one is
-        gone: its embeddings cannot be searched with the new one, so the files are indexed again."""
-        with self._writing():
-            count = sum(f.indexed for f in self.catalog.folders())
-            for fingerprint in stale:
-                self.catalog.purge_fingerprint(fingerprint)
-            self._record_active_model()
-            self._sync_vectors()
-        self.notice(f"the model {self.bundle_info.name} was updated since this library was indexed; its {count} "
-                    "indexed file(s) will be indexed again with the new version")
+        elif active_name == self.bundle_info.name:
+            # Another version under the same name (an update of ClipSeek or of the bundle): the old one is gone
+            # and its embeddings cannot be searched with the new one, so the files are indexed again.
+            count = self.set_model(self.bundle_dir)
+            self.notice(f"the model {active_name} was updated since this library was indexed; its {count} "
+                        "indexed file(s) will be indexed again with the new version")
+        else:
+            raise LibraryError(
+                f"this library was indexed with the model {active_name}, which is not installed any more; import "
+                f"it again (`clipseek model import PATH`) or switch to {self.bundle_info.name} with "
+                f"`clipseek model use {self.bundle_info.name}` (this re-indexes every file)")
 
     def _record_active_model(self) -> None:
         self.catalog.set_meta(ACTIVE_MODEL_KEY, self.bundle_info.fingerprint)
