@@ -13,7 +13,6 @@ from engine.errors import ClipSeekError
 from engine.paths import demo_library_dir
 
 
-
 def demo_videos_dir(library: Path) -> Path:
     return library / "videos"
 

@@ -51,8 +51,8 @@ def watch_library(lib, progress=None, stop: threading.Event | None = None, poll:
         from watchdog.observers.polling import PollingObserver
 
         lib.notice(f"the system's limit on watched folders was reached ({exc.strerror or exc}); ClipSeek now "
-                    f"looks for changes every {POLL_FALLBACK_SECONDS:.0f} s instead. To watch instantly, raise "
-                    "fs.inotify.max_user_watches (sysctl)")
+                   f"looks for changes every {POLL_FALLBACK_SECONDS:.0f} s instead. To watch instantly, raise "
+                   "fs.inotify.max_user_watches (sysctl)")
         observer = _started(PollingObserver(timeout=POLL_FALLBACK_SECONDS), folders, Handler)
     stop = stop or threading.Event()
     try:

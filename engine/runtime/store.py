@@ -100,7 +100,8 @@ def import_bundle(source: Path | str, models_dir: Path | None = None, replace: b
         problems = verify(root)
         if problems:   # named as the user knows them, not by the staging copy's path
             shown = str(source) if source.is_dir() else f"{source}:"
-            raise BundleError(f"{source} was not imported: " + "; ".join(p.replace(str(root), shown) for p in problems))
+            raise BundleError(f"{source} was not imported: "
+                              + "; ".join(problem.replace(str(root), shown) for problem in problems))
         info = open_bundle(root)
         if not is_bundle_name(info.name):
             raise BundleError(f"{source}: bundle name {info.name!r} cannot be a folder name; re-export with --name")
