@@ -3,21 +3,32 @@
 Shapes clips are rendered straight at the times the indexer would sample (no video encoding), at a random
 frame size and aspect, then squared exactly like the runtime's preprocessing. A clip is one shot with an
 event caption, or (``temporal_fraction`` of them) two shots with a hard cut and a temporal caption
-"A, then B", each shot giving half of the T frames.
+"A, then B", each shot giving half of the T frames. Every random choice of a clip is drawn first, in order;
+the pixels are then rendered by one process per core when there are many clips.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from engine.model.data import ClipSet, DataError, Sampling, compose_order_pairs, load_annotations, load_clips
 from engine.model.data import square_frame
 from engine.model.train_config import DataSource
+from engine.shapes.language import (COLORS, SHAPES, SIZE_KEEPING_MOTIONS, SIZES, STILL, Event, format_event,
+                                    format_object, format_temporal, random_event)
+from engine.shapes.render import MIN_SHORT_SIDE, RenderParams, ShotRenderer, sample_render_params, shape_at
 
 RENDER_SHORT_SIDE_RANGE = 2.0          # shorter side drawn from [MIN_SHORT_SIDE, 2 x MIN_SHORT_SIDE) pixels
 RENDER_ASPECTS = (1.0, 4 / 3, 16 / 9)  # width / height
 ROWS, COLUMNS = ("top", "middle", "bottom"), ("left", "centre", "right")   # thirds named by still_places
+MIN_CLIPS_PER_WORKER = 500             # below this a process's start-up (about a second) outweighs its share
+CHUNKS_PER_WORKER = 4                  # smaller pieces even out the processes' finishing times
 
 
 def clips_for_source(source: DataSource, frames_per_clip: int, image_size: int, sample_fps: float,
@@ -43,11 +54,9 @@ def clips_for_source(source: DataSource, frames_per_clip: int, image_size: int, 
 def shapes_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
                  temporal_fraction: float = 0.3, resize: str = "center_crop") -> ClipSet:
     """``n_clips`` freshly rendered shapes-world clips; a pure function of its arguments."""
-    from engine.shapes.language import STILL, format_event, format_temporal, random_event
-
     rng = np.random.default_rng(seed)
-    T, S = frames_per_clip, image_size
-    pixels = np.zeros((n_clips, T, S, S, 3), np.uint8)
+    T = frames_per_clip
+    plans: list[tuple[ShotPlan, ...]] = []
     captions: list[list[str]] = []
     order_matters = np.zeros(n_clips, bool)
     for i in range(n_clips):
@@ -58,15 +67,15 @@ def shapes_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
             while second == first:
                 second = random_event(rng)
             half = T // 2
-            frames = np.concatenate([_render_shot(first, rng, width, height, half),
-                                     _render_shot(second, rng, width, height, T - half)])
+            plans.append((_plan_shot(first, rng, width, height, half),
+                          _plan_shot(second, rng, width, height, T - half)))
             captions.append([format_temporal(first, second)])
             order_matters[i] = True
         else:
-            frames = _render_shot(first, rng, width, height, T)
+            plans.append((_plan_shot(first, rng, width, height, T),))
             captions.append([format_event(first)])
             order_matters[i] = T >= 2 and first.motion != STILL
-        pixels[i] = np.stack([square_frame(f, S, resize) for f in frames])
+    pixels = render_clips(plans, T, image_size, resize)
     return ClipSet(pixels, np.ones((n_clips, T), bool), captions, [f"shapes{seed}_{i}" for i in range(n_clips)],
                    order_matters)
 
@@ -81,27 +90,72 @@ def shapes_still_clips(n_clips: int, seed: int, frames_per_clip: int, image_size
     With ``places`` the caption also says in which third of the frame, across and down, the object is at the
     first frame ("a big red circle at the top left"), so the frame vector must keep where things are.
     """
-    from engine.shapes.language import COLORS, SHAPES, SIZE_KEEPING_MOTIONS, SIZES, Event, format_object
-    from engine.shapes.render import ShotRenderer, sample_render_params, shape_at
-
     rng = np.random.default_rng([seed, 5])
-    T, S = frames_per_clip, image_size
-    pixels = np.zeros((n_clips, T, S, S, 3), np.uint8)
+    T = frames_per_clip
+    plans: list[tuple[ShotPlan, ...]] = []
     captions: list[list[str]] = []
-    for i in range(n_clips):
+    for _ in range(n_clips):
         width, height = _frame_size(rng)
         event = Event(*(str(rng.choice(words)) for words in (SIZES, COLORS, SHAPES, SIZE_KEEPING_MOTIONS)))
         fps = float(rng.choice([10.0, 15.0, 24.0, 25.0, 30.0]))
         params = sample_render_params(event, rng, width, height, fps)
         times = np.sort(rng.uniform(0.0, params.duration, T))
-        frames = ShotRenderer(event, params).frames_at(times)
-        pixels[i] = np.stack([square_frame(f, S, resize) for f in frames])
+        plans.append((ShotPlan(event, params, times),))
         caption = format_object(event)
         if places:
             x, y, _ = shape_at(params, float(times[0]))
             caption += f" at the {_third(y / height, ROWS)} {_third(x / width, COLUMNS)}"
         captions.append([caption])
+    pixels = render_clips(plans, T, image_size, resize)
     return ClipSet(pixels, np.ones((n_clips, T), bool), captions, [f"still{seed}_{i}" for i in range(n_clips)])
+
+
+@dataclass(frozen=True)
+class ShotPlan:
+    """Everything random about one rendered shot, drawn up front: the pixels follow from it alone."""
+    event: Event
+    params: RenderParams
+    times: np.ndarray                  # seconds into the shot of the frames to render
+
+
+def render_clips(plans: Sequence[tuple[ShotPlan, ...]], frames_per_clip: int, image_size: int,
+                 resize: str, workers: int | None = None) -> np.ndarray:
+    """[N,T,S,S,3] uint8: each clip's shots rendered one after the other, squared like the runtime does.
+
+    Large sets are rendered by one process per core (12,000 training clips take minutes on one); the plans
+    already hold every random draw, so the pixels are the same whichever process renders them.
+    """
+    count = len(plans)
+    if workers is None:
+        workers = min(_usable_cores(), count // MIN_CLIPS_PER_WORKER)
+    if workers <= 1:
+        return _render_chunk(plans, frames_per_clip, image_size, resize)
+    pixels = np.empty((count, frames_per_clip, image_size, image_size, 3), np.uint8)
+    bounds = np.linspace(0, count, workers * CHUNKS_PER_WORKER + 1).round().astype(int)
+    spans = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        jobs = {pool.submit(_render_chunk, plans[a:b], frames_per_clip, image_size, resize): (a, b)
+                for a, b in spans}
+        for job in as_completed(jobs):
+            a, b = jobs[job]
+            pixels[a:b] = job.result()
+    return pixels
+
+
+def _render_chunk(plans: Sequence[tuple[ShotPlan, ...]], frames_per_clip: int, image_size: int,
+                  resize: str) -> np.ndarray:
+    pixels = np.zeros((len(plans), frames_per_clip, image_size, image_size, 3), np.uint8)
+    for i, shots in enumerate(plans):
+        frames = np.concatenate([ShotRenderer(s.event, s.params).frames_at(s.times) for s in shots])
+        pixels[i] = np.stack([square_frame(f, image_size, resize) for f in frames])
+    return pixels
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:             # not on Linux
+        return os.cpu_count() or 1
 
 
 def _third(fraction: float, words: tuple[str, str, str]) -> str:
@@ -110,20 +164,15 @@ def _third(fraction: float, words: tuple[str, str, str]) -> str:
 
 def _frame_size(rng: np.random.Generator) -> tuple[int, int]:
     """A random frame size and aspect, landscape 85 % of the time; (width, height)."""
-    from engine.shapes.render import MIN_SHORT_SIDE
-
     short = int(rng.integers(MIN_SHORT_SIDE, round(MIN_SHORT_SIDE * RENDER_SHORT_SIDE_RANGE)))
     aspect = float(RENDER_ASPECTS[rng.integers(len(RENDER_ASPECTS))])
     return (round(short * aspect), short) if rng.random() < 0.85 else (short, round(short * aspect))
 
 
-def _render_shot(event, rng: np.random.Generator, width: int, height: int, count: int) -> np.ndarray:
+def _plan_shot(event: Event, rng: np.random.Generator, width: int, height: int, count: int) -> ShotPlan:
     """``count`` frames spread over one shot as the indexer's sampler would pick them."""
-    from engine.shapes.render import ShotRenderer, sample_render_params
-
     fps = float(rng.choice([10.0, 15.0, 24.0, 25.0, 30.0]))
     params = sample_render_params(event, rng, width, height, fps)
-    renderer = ShotRenderer(event, params)
     # sampled at 2 fps from ~0.25 s in, then `count` spread evenly: first and last samples near the ends
     times = np.linspace(0.25, max(0.25, params.duration - 0.25), count)
-    return renderer.frames_at(times)
+    return ShotPlan(event, params, times)

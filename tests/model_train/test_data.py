@@ -233,3 +233,16 @@ def test_order_flags_of_the_wrong_length_are_refused():
     with pytest.raises(DataError, match="order_matters"):
         ClipSet(np.zeros((2, 1, 4, 4, 3), np.uint8), np.ones((2, 1), bool), [["a"], ["b"]],
                 order_matters=np.ones(3, bool))
+
+
+def test_clips_rendered_by_several_processes_are_the_clips_one_process_renders():
+    from engine.model.datasets import _plan_shot, render_clips
+    from engine.shapes.language import random_event
+
+    rng = np.random.default_rng(11)
+    plans = [(_plan_shot(random_event(rng), rng, 160, 120, 2), _plan_shot(random_event(rng), rng, 160, 120, 2))
+             for _ in range(12)]
+    alone = render_clips(plans, 4, 24, "squash", workers=1)
+    shared = render_clips(plans, 4, 24, "squash", workers=2)
+    assert alone.shape == (12, 4, 24, 24, 3) and alone.any()
+    assert np.array_equal(alone, shared)
