@@ -8,9 +8,11 @@ the pixels are then rendered by one process per core when there are many clips.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -24,6 +26,8 @@ from engine.shapes.language import (COLORS, SHAPES, SIZE_KEEPING_MOTIONS, SIZES,
                                     format_object, format_temporal, random_event)
 from engine.shapes.render import MIN_SHORT_SIDE, RenderParams, ShotRenderer, sample_render_params, shape_at
 
+log = logging.getLogger(__name__)
+
 RENDER_SHORT_SIDE_RANGE = 2.0          # shorter side drawn from [MIN_SHORT_SIDE, 2 x MIN_SHORT_SIDE) pixels
 RENDER_ASPECTS = (1.0, 4 / 3, 16 / 9)  # width / height
 ROWS, COLUMNS = ("top", "middle", "bottom"), ("left", "centre", "right")   # thirds named by still_places
@@ -32,16 +36,17 @@ CHUNKS_PER_WORKER = 4                  # smaller pieces even out the processes' 
 
 
 def clips_for_source(source: DataSource, frames_per_clip: int, image_size: int, sample_fps: float,
-                     cache_dir: Path | None, resize: str = "center_crop") -> ClipSet:
+                     cache_dir: Path | None, resize: str = "center_crop", workers: int | None = None) -> ClipSet:
+    """The source's clips; ``workers`` processes render shapes clips (None: one per core for large sets)."""
     if source.kind == "annotations":
         records = load_annotations(Path(source.annotations), source.split)
         clips = load_clips(records, Sampling(sample_fps, frames_per_clip, image_size, resize), cache_dir)
     elif source.kind == "shapes" and source.still:
         clips = shapes_still_clips(source.clips, source.seed, frames_per_clip, image_size, resize,
-                                   places=source.still_places)
+                                   places=source.still_places, workers=workers)
     elif source.kind == "shapes":
         clips = shapes_clips(source.clips, source.seed, frames_per_clip, image_size, source.temporal_fraction,
-                             resize)
+                             resize, workers=workers)
     else:
         raise DataError(f"unknown data kind {source.kind!r}")
     if source.order_pairs:
@@ -52,7 +57,7 @@ def clips_for_source(source: DataSource, frames_per_clip: int, image_size: int, 
 
 
 def shapes_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
-                 temporal_fraction: float = 0.3, resize: str = "center_crop") -> ClipSet:
+                 temporal_fraction: float = 0.3, resize: str = "center_crop", workers: int | None = None) -> ClipSet:
     """``n_clips`` freshly rendered shapes-world clips; a pure function of its arguments."""
     rng = np.random.default_rng(seed)
     T = frames_per_clip
@@ -75,13 +80,13 @@ def shapes_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
             plans.append((_plan_shot(first, rng, width, height, T),))
             captions.append([format_event(first)])
             order_matters[i] = T >= 2 and first.motion != STILL
-    pixels = render_clips(plans, T, image_size, resize)
+    pixels = render_clips(plans, T, image_size, resize, workers)
     return ClipSet(pixels, np.ones((n_clips, T), bool), captions, [f"shapes{seed}_{i}" for i in range(n_clips)],
                    order_matters)
 
 
 def shapes_still_clips(n_clips: int, seed: int, frames_per_clip: int, image_size: int,
-                       resize: str = "center_crop", places: bool = False) -> ClipSet:
+                       resize: str = "center_crop", places: bool = False, workers: int | None = None) -> ClipSet:
     """Still frames for pre-training the frame encoder, as CLIP's image pre-training precedes video methods.
 
     Each clip is ``frames_per_clip`` frames (usually 1) at random times of one shot whose object keeps its
@@ -106,7 +111,7 @@ def shapes_still_clips(n_clips: int, seed: int, frames_per_clip: int, image_size
             x, y, _ = shape_at(params, float(times[0]))
             caption += f" at the {_third(y / height, ROWS)} {_third(x / width, COLUMNS)}"
         captions.append([caption])
-    pixels = render_clips(plans, T, image_size, resize)
+    pixels = render_clips(plans, T, image_size, resize, workers)
     return ClipSet(pixels, np.ones((n_clips, T), bool), captions, [f"still{seed}_{i}" for i in range(n_clips)])
 
 
@@ -133,12 +138,18 @@ def render_clips(plans: Sequence[tuple[ShotPlan, ...]], frames_per_clip: int, im
     pixels = np.empty((count, frames_per_clip, image_size, image_size, 3), np.uint8)
     bounds = np.linspace(0, count, workers * CHUNKS_PER_WORKER + 1).round().astype(int)
     spans = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        jobs = {pool.submit(_render_chunk, plans[a:b], frames_per_clip, image_size, resize): (a, b)
-                for a, b in spans}
-        for job in as_completed(jobs):
-            a, b = jobs[job]
-            pixels[a:b] = job.result()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            jobs = {pool.submit(_render_chunk, plans[a:b], frames_per_clip, image_size, resize): (a, b)
+                    for a, b in spans}
+            for job in as_completed(jobs):
+                a, b = jobs[job]
+                pixels[a:b] = job.result()
+    except BrokenProcessPool:
+        # A new process imports the caller's main module again; a script without an
+        # `if __name__ == "__main__":` guard makes that fail. The clips are the same from one process.
+        log.warning("rendering %d clips in this process: the worker processes could not start", count)
+        return _render_chunk(plans, frames_per_clip, image_size, resize)
     return pixels
 
 

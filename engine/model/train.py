@@ -435,12 +435,13 @@ def _caption_bank(model, captions: list[str], token_table: torch.Tensor, owners:
 
 
 def _evaluate_after(model, cfg: TrainConfig, spec, out: Path) -> dict:
-    from engine.model.evaluate import evaluate_clips, write_results
+    from engine.model.evaluate import encode_set, evaluate_clips, write_results
 
     clips = clips_for_source(cfg.eval_data, spec.frames_per_clip, spec.image_size, cfg.sample_fps,
                              resize=spec.resize, cache_dir=_cache_dir(cfg.eval_data.cache_dir, out))
-    results = {"full": evaluate_clips(model, clips, stage="full"),
-               "stage1": evaluate_clips(model, clips, stage="stage1")}
+    encoded = encode_set(model, clips)
+    results = {"full": evaluate_clips(model, clips, stage="full", encoded=encoded),
+               "stage1": evaluate_clips(model, clips, stage="stage1", encoded=encoded)}
     write_results(results, out / "eval.json")
     return results
 

@@ -1,7 +1,11 @@
-"""Annotation files, frame picking, the pixel cache, batches and order pairs."""
+"""Annotation files, frame picking, the pixel cache, batches, order pairs and rendered shapes clips."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +14,8 @@ from engine.model.data import (
     BatchPlan, ClipRecord, ClipSet, DataError, Sampling, caption_neighbours, clip_pixels, compose_order_pairs,
     load_annotations, load_clips, pick_uniform, square_frame,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _frames(n: int, h: int = 12, w: int = 16) -> np.ndarray:
@@ -246,3 +252,22 @@ def test_clips_rendered_by_several_processes_are_the_clips_one_process_renders()
     shared = render_clips(plans, 4, 24, "squash", workers=2)
     assert alone.shape == (12, 4, 24, 24, 3) and alone.any()
     assert np.array_equal(alone, shared)
+
+
+def test_a_script_without_a_main_guard_still_gets_its_clips_from_one_process(tmp_path):
+    # spawned workers import the caller's main module again; without the guard they cannot start
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from engine.model.datasets import _plan_shot, render_clips\n"
+        "from engine.shapes.language import random_event\n"
+        "rng = np.random.default_rng(3)\n"
+        "plans = [(_plan_shot(random_event(rng), rng, 160, 120, 2),) for _ in range(6)]\n"
+        "shared = render_clips(plans, 2, 16, 'squash', workers=2)\n"
+        "assert np.array_equal(shared, render_clips(plans, 2, 16, 'squash', workers=1))\n"
+        "print('rendered', shared.shape)\n")
+    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "rendered (6, 2, 16, 16, 3)" in done.stdout
+    assert "could not start" in done.stderr
