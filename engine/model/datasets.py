@@ -132,7 +132,7 @@ def render_clips(plans: Sequence[tuple[ShotPlan, ...]], frames_per_clip: int, im
     """
     count = len(plans)
     if workers is None:
-        workers = min(_usable_cores(), count // MIN_CLIPS_PER_WORKER)
+        workers = min(os.cpu_count() or 1, count // MIN_CLIPS_PER_WORKER)
     if workers <= 1:
         return _render_chunk(plans, frames_per_clip, image_size, resize)
     pixels = np.empty((count, frames_per_clip, image_size, image_size, 3), np.uint8)
@@ -160,13 +160,6 @@ def _render_chunk(plans: Sequence[tuple[ShotPlan, ...]], frames_per_clip: int, i
         frames = np.concatenate([ShotRenderer(s.event, s.params).frames_at(s.times) for s in shots])
         pixels[i] = np.stack([square_frame(f, image_size, resize) for f in frames])
     return pixels
-
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:             # not on Linux
-        return os.cpu_count() or 1
 
 
 def _third(fraction: float, words: tuple[str, str, str]) -> str:
