@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         stage.update(time_short_run(cfg, args.steps))
         stage["estimate_s"] = (stage["data_s"] + stage["steps"] * stage["step_s"] + stage["eval_s"]
                                + stage["export_s"])
-        stage["measured_run"] = measured_run(args.runs / folder, cfg)
+        stage["measured_run"] = run = measured_run(args.runs / folder, cfg)
+        stage["with_measured_run_s"] = (stage["estimate_s"] - stage["steps"] * stage["step_s"] + run["seconds"]
+                                        if run else None)
         stages.append(stage)
         print(f"{name}: {json.dumps(stage)}", flush=True)
 
@@ -69,13 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         run = s["measured_run"]
         rows.append([s["config"], s["clips"], _min(s["data_s"]), _min(s.get("data_one_process_s")),
                      f"{s['step_s']:.3f}", s["steps"], _min(s["steps"] * s["step_s"]),
-                     _min(run["seconds"]) if run else "-", _min(s["eval_s"] + s["export_s"]), _min(s["estimate_s"]),
-                     _min(s["estimate_s"] - s["steps"] * s["step_s"] + run["seconds"]) if run else "-"])
+                     _min(run["seconds"] if run else None), _min(s["eval_s"] + s["export_s"]), _min(s["estimate_s"]),
+                     _min(s["with_measured_run_s"])])
     total = sum(s["estimate_s"] for s in stages)
-    with_runs = [s for s in stages if s["measured_run"]]
-    measured_total = (sum(s["estimate_s"] - s["steps"] * s["step_s"] + s["measured_run"]["seconds"]
-                          for s in stages) if len(with_runs) == len(stages) else None)
-    rows.append(["recipe", "", "", "", "", "", "", "", "", _min(total), _min(measured_total) if measured_total else "-"])
+    measured_total = (sum(s["with_measured_run_s"] for s in stages)
+                      if all(s["measured_run"] for s in stages) else None)
+    rows.append(["recipe", "", "", "", "", "", "", "", "", _min(total), _min(measured_total)])
     print()
     print_table(["config", "clips", "data min", "data, 1 process", "s/step", "steps", "steps min",
                  "measured run min", "eval+export min", "estimate min", "with measured run min"], rows)
