@@ -35,6 +35,7 @@ from engine.model.datasets import clips_for_source
 from engine.model.heads.reversal import reverse_frames
 from engine.model.schedule import lr_factor, training_progress
 from engine.model.tensors import Normalizer, encode_frames_batched, tokenize
+from engine.model.token_rows import UsedTokenRows
 from engine.model.train_config import TrainConfig, load_train_config
 from engine.shapes.language import CaptionError
 from engine.util.atomic import atomic_write_text
@@ -147,18 +148,21 @@ class _Run:
         self.stopped_by_budget = False
         self.last_loss: float | None = None
 
-        groups = model.param_groups(cfg.lr_backbone, cfg.lr_heads)
-        self.optimizer = torch.optim.AdamW(_decay_split(groups, cfg.weight_decay), betas=(0.9, 0.98), eps=1e-6)
-        for group in self.optimizer.param_groups:
-            group["base_lr"] = group["lr"]
-        self.trainable = [p for g in self.optimizer.param_groups for p in g["params"]]
-
         texts = sorted({c for caps in clips.captions for c in caps})
         self.augmenter = _augmenter(cfg, texts)
         self.bank_size = len(texts)          # the caption bank holds training captions, not rewritten ones
         texts += self.augmenter.variants() if self.augmenter else []
         self.caption_row = {c: i for i, c in enumerate(texts)}
         self.token_table = tokenize(model.tokenizer_model(), texts)
+
+        groups = model.param_groups(cfg.lr_backbone, cfg.lr_heads)
+        self.token_rows = UsedTokenRows.of(model, self.token_table)
+        if self.token_rows is not None:
+            groups = self.token_rows.substitute(groups)
+        self.optimizer = torch.optim.AdamW(_decay_split(groups, cfg.weight_decay), betas=(0.9, 0.98), eps=1e-6)
+        for group in self.optimizer.param_groups:
+            group["base_lr"] = group["lr"]
+        self.trainable = [p for g in self.optimizer.param_groups for p in g["params"]]
         owner = {}
         for clip, caps in enumerate(clips.captions):
             for c in caps:
@@ -166,6 +170,9 @@ class _Run:
         self.caption_owner = torch.as_tensor([owner[c] for c in texts[:self.bank_size]])
         self.bank: dict | None = None          # VTC caption bank, refreshed as the text tower learns
         self.frame_features = self._frozen_frame_features()
+        if self.token_rows is not None and not self.token_rows.rows.requires_grad:
+            self.token_rows.table.requires_grad_(False)     # the backbone's learning rate is 0
+            self.token_rows = None
 
     # -- state
 
@@ -174,8 +181,11 @@ class _Run:
 
     def restore(self, previous: Checkpoint) -> None:
         self.model.load_state_dict(previous.model_state, strict=True)
+        if self.token_rows is not None:
+            self.token_rows.pull()
         if previous.optimizer_state is not None:
             self.optimizer.load_state_dict(previous.optimizer_state)
+            _check_optimizer_shapes(self.optimizer, self.out)
         self.step = previous.step
         self.elapsed_before = previous.elapsed_seconds
         self.started = time.monotonic()
@@ -196,6 +206,8 @@ class _Run:
 
     def checkpoint(self, finished: bool) -> Path:
         path = self.out / FILE_NAME
+        if self.token_rows is not None:
+            self.token_rows.settle()
         save_checkpoint(path, Checkpoint(
             model_state=self.model.state_dict(), stack_config=_stack_dict(self.model),
             train_config=self.cfg.to_dict(), step=self.step, elapsed_seconds=self.elapsed(), finished=finished,
@@ -252,11 +264,15 @@ class _Run:
                              f"(now {self.cfg.lr_heads}/{self.cfg.lr_backbone}) or resume from the last checkpoint")
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
+        if self.token_rows is not None:
+            self.token_rows.gather_grad()
         if self.cfg.clip_norm > 0:
             grad_norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, self.cfg.clip_norm))
         else:
             grad_norm = float(torch.norm(torch.stack([p.grad.norm() for p in self.trainable if p.grad is not None])))
         self.optimizer.step()
+        if self.token_rows is not None:
+            self.token_rows.write_back(self.optimizer)
         return {k: float(v.detach()) for k, v in losses.items() if torch.is_tensor(v) and v.numel() == 1}, grad_norm
 
     def _batch(self, step: int, clip_idx: np.ndarray, caption_idx: list[int]) -> dict[str, torch.Tensor]:
@@ -393,6 +409,15 @@ def _cache_dir(configured: str | None, out: Path) -> Path:
 
 def _stack_dict(model) -> dict:
     return model.cfg.to_dict()
+
+
+def _check_optimizer_shapes(optimizer: torch.optim.Optimizer, out: Path) -> None:
+    """A checkpoint written before the optimiser held only the used token rows cannot be resumed."""
+    for param, state in optimizer.state.items():
+        moment = state.get("exp_avg")
+        if moment is not None and moment.shape != param.shape:
+            raise TrainError(f"{out}: its optimiser state was written by an older version of the trainer "
+                             "and cannot be resumed; start the run again in a new folder")
 
 
 def _decay_split(groups: list[dict], weight_decay: float) -> list[dict]:

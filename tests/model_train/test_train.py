@@ -88,6 +88,12 @@ def test_a_run_can_start_from_an_earlier_runs_backbone(tmp_path):
     assert record["steps"] == 4 and record["started_from"]["steps"] == 2
     assert record["started_from"]["config"]["data"]["still"] is True
 
+    # the optimiser held the rows of the token table that the captions use, not the whole table
+    table = next(v for k, v in earlier.items() if k.endswith("token_embedding.weight"))
+    moments = [s["exp_avg"] for s in load_checkpoint(second.checkpoint).optimizer_state["state"].values()]
+    assert moments and all(m.shape != table.shape for m in moments)
+    assert any(m.shape[1:] == table.shape[1:] and m.shape[0] < 200 for m in moments)
+
 
 def test_init_from_refuses_an_unfinished_run_and_another_backbone(tmp_path):
     from engine.model.stack import StackConfig, build_model
@@ -139,3 +145,18 @@ def test_symmetry_augmented_runs_train_and_resume_to_the_same_weights(tmp_path):
         torch.testing.assert_close(value, b.model_state[key], msg=key)
     with pytest.raises(TrainError, match="frozen"):
         train("", tmp_path / "frozen", config=_config(mirror_probability=0.5, lr_backbone=0.0))
+
+
+def test_optimiser_state_of_another_shape_is_refused_in_a_sentence(tmp_path):
+    from engine.model.train import _check_optimizer_shapes
+
+    table = torch.nn.Parameter(torch.zeros(10, 4))
+    older = torch.optim.AdamW([table])
+    table.grad = torch.ones_like(table)
+    older.step()
+    rows = torch.nn.Parameter(torch.zeros(3, 4))
+    newer = torch.optim.AdamW([rows])
+    newer.load_state_dict(older.state_dict())
+    with pytest.raises(TrainError, match="older version of the trainer"):
+        _check_optimizer_shapes(newer, tmp_path)
+    _check_optimizer_shapes(older, tmp_path)
