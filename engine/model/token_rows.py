@@ -2,7 +2,7 @@
 
 A token table holds a row for every vocabulary entry (49,408 for CLIP's tokenizer), and AdamW reads and writes
 every element of every parameter it holds at each step, also where the gradient is always zero. The shapes
-world's captions use a few dozen rows; updating the whole table was a quarter of a still-frame step
+world's captions use 16 to 27 rows; updating the whole table was a quarter of a still-frame step
 (benchmarks/RESULTS.md). The optimiser is given a compact copy of the used rows instead: after each backward
 pass their gradient is gathered from the table's, and after each update their values are written back, so the
 model, its checkpoints and its exports keep the whole table.

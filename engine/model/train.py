@@ -163,6 +163,7 @@ class _Run:
         for group in self.optimizer.param_groups:
             group["base_lr"] = group["lr"]
         self.trainable = [p for g in self.optimizer.param_groups for p in g["params"]]
+
         owner = {}
         for clip, caps in enumerate(clips.captions):
             for c in caps:
