@@ -111,11 +111,12 @@ def encode_set(model, clips: ClipSet, chunk: int = 64) -> EncodedSet:
     frame_mask = torch.as_tensor(clips.frame_mask)
     video = _cat([model.encode_video(features[s], frame_mask[s]) for s in iterate_chunks(len(clips), chunk)])
     texts, caption_video = clips.caption_table()
-    return EncodedSet(video, frame_mask, _encode_texts(model, texts, chunk), caption_video)
+    return EncodedSet(video, frame_mask, encode_texts(model, texts, chunk), caption_video)
 
 
 @torch.no_grad()
-def _encode_texts(model, texts: Sequence[str], chunk: int = 64):
+def encode_texts(model, texts: Sequence[str], chunk: int = 64):
+    """The model's text side (TextOut) of ``texts``, ``chunk`` at a time."""
     tokens = tokenize(model.tokenizer_model(), texts)
     return _cat([model.encode_text(tokens[s]) for s in iterate_chunks(len(texts), chunk)])
 
@@ -206,7 +207,7 @@ def _bank_text(model, query_bank: Sequence[str] | None):
     if not captions:
         raise EvaluationError("QB-Norm needs a query bank: train a model with a caption bank, or pass "
                               "query_bank (training captions)")
-    return _encode_texts(model, captions)
+    return encode_texts(model, captions)
 
 
 def _model_bank_captions(model) -> list[str]:
