@@ -45,9 +45,9 @@ bench: venv
 	$(PY) benchmarks/scaling.py
 	$(PY) benchmarks/training_time.py
 
-# The backbone is pre-trained on still frames (both cores, 9-12 minutes); then the full stack trains from it on
-# 12,000 rendered clips of 6 frames (both cores, fixed step count, 41-54 minutes) and exports to
-# assets/models/clipseek-shapes, the built-in model: 50-66 minutes in all, by the machine's hour
+# The backbone is pre-trained on still frames (both cores, 9-18 minutes); then the full stack trains from it on
+# 12,000 rendered clips of 6 frames (both cores, fixed step count, 32-54 minutes) and exports to
+# assets/models/clipseek-shapes, the built-in model: 42-72 minutes in all, by the machine's hour
 # (benchmarks/RESULTS.md). Its mean-pooling baseline follows, from the same backbone and clips, for about the same time.
 train-demo-model: venv
 	$(MAKE) train-still
