@@ -2,11 +2,11 @@
 
     .venv/bin/python benchmarks/shapes_probe.py [--model assets/models/clipseek-shapes] [--clips 600]
 
-Renders single-shot clips of 8 frames (seed 11, 128x128), finds the object in every frame from its
+Renders single-shot clips of as many frames as the bundle's clip encoder takes (seed 11, 128x128), finds the object in every frame from its
 pixels (engine.shapes.checks.object_masks), and fits ridge regressions on 70 % of the clips:
 - frame vector -> the object's centre (x, y): R^2 on the other 30 %. Motion direction can only be
   read from a clip if its frame vectors say where the object is.
-- motion (7 classes) from the last minus the first frame vector, from all 8 frame vectors, and from
+- motion (7 classes) from the last minus the first frame vector, from all frame vectors, and from
   the clip vector (the ANN vector): held-out accuracy (chance 1/7); shape (4 classes) from the clip
   vector likewise. A probe that reads an attribute the captions miss means the video side holds it
   and the text side or the alignment loses it.
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import ROOT, print_table, write_json  # noqa: E402
 
-SIZE, FRAMES, SEED = 128, 8, 11
+SIZE, SEED = 128, 11
 ATTRIBUTES = ("size", "color", "shape", "motion")
 
 
@@ -35,8 +35,9 @@ def render(model, n: int):
     from engine.shapes.checks import object_masks
     from engine.shapes.clips import ClipOptions, generate_training_clips
 
+    frames_per_clip = model.info.frames_per_clip
     features, centres, events, clips = [], [], [], []
-    options = ClipOptions(width=SIZE, height=SIZE, frames=FRAMES)
+    options = ClipOptions(width=SIZE, height=SIZE, frames=frames_per_clip)
     for clip in generate_training_clips(np.random.default_rng(SEED), n, options):
         masks = object_masks(clip.frames)
         if not masks.any(axis=(1, 2)).all():
@@ -45,7 +46,7 @@ def render(model, n: int):
         centres.append(np.stack([[x.mean() / SIZE for x in xs], [y.mean() / SIZE for y in ys]], axis=1))
         frames = model.encode_frames(clip.frames)
         features.append(frames)
-        clips.append(model.encode_clips(frames[None], np.ones((1, FRAMES), np.float32)).vector[0])
+        clips.append(model.encode_clips(frames[None], np.ones((1, frames_per_clip), np.float32)).vector[0])
         events.append(clip.events[0])
     return np.array(features), np.array(centres), events, np.array(clips)
 
@@ -80,11 +81,11 @@ def main() -> None:
 
     model = load_model(args.model, device="cpu", graphs=("frame_encoder", "clip_encoder", "text_encoder"))
     features, centres, events, clip_vectors = render(model, args.clips)
-    n = len(features)
+    n, frames = features.shape[:2]
     train = np.arange(n) < int(n * 0.7)
 
-    frames_train = np.repeat(train, FRAMES)
-    flat, where = features.reshape(n * FRAMES, -1), centres.reshape(n * FRAMES, 2)
+    frames_train = np.repeat(train, frames)
+    flat, where = features.reshape(n * frames, -1), centres.reshape(n * frames, 2)
     held = ~frames_train
     predicted = ridge(flat, where, frames_train, 1e-2)[held]
     r2 = 1 - ((predicted - where[held]) ** 2).sum(0) / ((where[held] - where[held].mean(0)) ** 2).sum(0)
@@ -100,14 +101,14 @@ def main() -> None:
     rows = [["frame vector -> object centre x, R^2", float(r2[0])],
             ["frame vector -> object centre y, R^2", float(r2[1])],
             ["last - first frame vector -> motion, accuracy", motion_accuracy(features[:, -1] - features[:, 0])],
-            ["8 frame vectors -> motion, accuracy", motion_accuracy(features.reshape(n, -1))],
+            [f"{frames} frame vectors -> motion, accuracy", motion_accuracy(features.reshape(n, -1))],
             ["clip vector -> motion, accuracy", motion_accuracy(clip_vectors)],
             ["chance (motion)", 1 / 7],
             ["clip vector -> shape, accuracy", probe_accuracy(clip_vectors, "shape")],
             ["chance (shape)", 1 / 4]]
     rows += [[f"best of 336 captions: {a} right", v]
              for a, v in caption_accuracy(model, events, clip_vectors).items()]
-    print(f"{Path(args.model).name}: {n} clips of {FRAMES} frames (seed {SEED}), 70/30 split")
+    print(f"{Path(args.model).name}: {n} clips of {frames} frames (seed {SEED}), 70/30 split")
     print_table(["probe", "held-out"], rows)
     path = write_json(args.out, {"model": args.model, "clips": n,
                                  "probes": {name: value for name, value in rows}})
