@@ -367,11 +367,15 @@ def _previous_run(out: Path, resume: bool) -> Checkpoint | None:
     return load_checkpoint(path)
 
 
+FRAME_ENCODER_PREFIXES = ("clip.", "layout.")      # what init_from carries over
+
+
 def _start_from(model, source: Path) -> Path:
     """Copy the backbone weights of an earlier run (e.g. still-frame pre-training) into ``model``.
 
-    Only the open_clip towers ("clip.*") are taken, by name and shape; the method heads start fresh.
-    Returns the checkpoint file read.
+    The open_clip towers ("clip.*") are taken, by name and shape, and the frame layout ("layout.*") when
+    both runs have one: it is part of the frame encoder, and the still stage's captions that name places
+    teach its maps where the object is. The method heads start fresh. Returns the checkpoint file read.
     """
     path = _checkpoint_file(source)
     try:
@@ -385,7 +389,7 @@ def _start_from(model, source: Path) -> Path:
         raise TrainError(f"init_from: {path} trained backbone {theirs!r}, this stack uses {model.cfg.backbone!r}")
     own = model.state_dict()
     taken = {k: v for k, v in earlier.model_state.items()
-             if k.startswith("clip.") and k in own and own[k].shape == v.shape}
+             if k.startswith(FRAME_ENCODER_PREFIXES) and k in own and own[k].shape == v.shape}
     untouched = [k for k in own if k.startswith("clip.") and k not in taken]
     if not taken or len(untouched) > len(taken):
         raise TrainError(f"init_from: {path} fits only {len(taken)} of this model's backbone tensors "

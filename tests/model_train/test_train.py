@@ -95,6 +95,30 @@ def test_a_run_can_start_from_an_earlier_runs_backbone(tmp_path):
     assert any(m.shape[1:] == table.shape[1:] and m.shape[0] < 200 for m in moments)
 
 
+def test_init_from_carries_the_frame_layout_when_both_runs_have_one(tmp_path):
+    from engine.model.stack import CONFIG_DIR, StackConfig, build_model
+    from engine.model.train import _start_from
+
+    still_stack = json.loads((CONFIG_DIR / "stack_shapes_still.json").read_text())
+    still_stack["layout"] = json.loads((CONFIG_DIR / "stack_shapes.json").read_text())["layout"]
+    (tmp_path / "still_stack.json").write_text(json.dumps(still_stack))
+    still = _config(stack=str(tmp_path / "still_stack.json"), steps=2, lr_backbone=1e-2, lr_heads=1e-2,
+                    data={"kind": "shapes", "clips": 12, "seed": 3, "still": True, "still_places": True})
+    first = train("", tmp_path / "still", config=still)
+    earlier = load_checkpoint(first.checkpoint).model_state
+    layout = [k for k in earlier if k.startswith("layout.")]
+    assert layout
+
+    video = build_model(StackConfig.from_json("stack_shapes"))
+    fresh = {k: v.clone() for k, v in video.state_dict().items()}
+    _start_from(video, tmp_path / "still")
+    for key in layout:
+        torch.testing.assert_close(video.state_dict()[key], earlier[key], msg=key)
+    assert any(not torch.equal(fresh[k], earlier[k]) for k in layout)
+    heads = [k for k in fresh if k.startswith("temporal.")]
+    assert heads and all(torch.equal(video.state_dict()[k], fresh[k]) for k in heads)   # heads start fresh
+
+
 def test_init_from_refuses_an_unfinished_run_and_another_backbone(tmp_path):
     from engine.model.stack import StackConfig, build_model
     from engine.model.train import _start_from
