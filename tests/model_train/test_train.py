@@ -96,13 +96,11 @@ def test_a_run_can_start_from_an_earlier_runs_backbone(tmp_path):
 
 
 def test_init_from_carries_the_frame_layout_when_both_runs_have_one(tmp_path):
-    from engine.model.stack import CONFIG_DIR, StackConfig, build_model
+    from engine.model.stack import StackConfig, build_model
     from engine.model.train import _start_from
 
-    still_stack = json.loads((CONFIG_DIR / "stack_shapes_still.json").read_text())
-    still_stack["layout"] = json.loads((CONFIG_DIR / "stack_shapes.json").read_text())["layout"]
-    (tmp_path / "still_stack.json").write_text(json.dumps(still_stack))
-    still = _config(stack=str(tmp_path / "still_stack.json"), steps=2, lr_backbone=1e-2, lr_heads=1e-2,
+    assert StackConfig.from_json("stack_shapes_still").layout == StackConfig.from_json("stack_shapes").layout
+    still = _config(stack="stack_shapes_still", steps=2, lr_backbone=1e-2, lr_heads=1e-2,
                     data={"kind": "shapes", "clips": 12, "seed": 3, "still": True, "still_places": True})
     first = train("", tmp_path / "still", config=still)
     earlier = load_checkpoint(first.checkpoint).model_state
