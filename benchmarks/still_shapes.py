@@ -5,8 +5,11 @@
 Renders still frames of the shapes world as the still stage's data does (engine.model.datasets
 shapes_still_clips; seed 44, which no training config uses), scores each against the 48 object
 captions ("a small red circle") by the run's stage-1 score, and counts how often the best caption
-names the right size, colour and shape, for small and big objects apart. Small objects (radius 5-9 %
-of the shorter side, 10-17 pixels across at the model's 96) are where shape is lost. It also fits a
+names the right size, colour and shape, for small and big objects apart. The rows marked "placed" score
+each still against the 48 captions at its own place ("a small red circle at the top left"), as the still
+stage's captions read, so that a frame vector which says where the object is does not count against it.
+Small objects (radius 5-9 % of the shorter side, 10-17 pixels across at the model's 96) are where shape is
+lost. It also fits a
 ridge probe from the frame vector to the object's centre (found from the pixels,
 engine.shapes.checks.object_masks) on 70 % of the stills and reports R^2 on the rest: a video stage
 learns which way things move only from frame vectors that say where they are. A quick check of a
@@ -42,14 +45,28 @@ def look_at_stills(run: Path, stills: int) -> dict[str, float]:
 
     model, _ = load_trained_model(run)
     spec = model.export_spec()
-    clips = shapes_still_clips(stills, SEED, 1, spec.image_size, resize=spec.resize, workers=1)
-    captions = [f"a {s} {c} {h}" for s in SIZES for c in COLORS for h in SHAPES]
-    with torch.no_grad():
-        scores = model.stage1_scores(encode_texts(model, captions), encode_set(model, clips).video)
-        frame_vectors = encode_frames_batched(model, clips.pixels, Normalizer(spec.mean, spec.std))[:, 0].numpy()
+    clips = shapes_still_clips(stills, SEED, 1, spec.image_size, resize=spec.resize, places=True,
+                               workers=1)
+    objects = [f"a {s} {c} {h}" for s in SIZES for c in COLORS for h in SHAPES]
     truth = [c[0] for c in clips.captions]
-    best = [captions[i] for i in scores.argmax(0).tolist()]
-    return accuracy(truth, best) | position_r2(frame_vectors, clips.pixels[:, 0])
+    places = sorted({place_of(t) for t in truth})
+    with torch.no_grad():
+        videos = encode_set(model, clips).video
+        scores = model.stage1_scores(encode_texts(model, objects), videos)
+        placed = model.stage1_scores(encode_texts(model, [o + p for p in places for o in objects]), videos)
+        frame_vectors = encode_frames_batched(model, clips.pixels, Normalizer(spec.mean, spec.std))[:, 0].numpy()
+    best = [objects[i] for i in scores.argmax(0).tolist()]
+    # each still against the 48 objects at its own place: what it is, with where already right
+    placed = placed.reshape(len(places), len(objects), -1)
+    rows = torch.tensor([places.index(place_of(t)) for t in truth])
+    best_placed = [objects[i] for i in placed[rows, :, torch.arange(len(truth))].argmax(1).tolist()]
+    at_place = {f"{k}, placed": v for k, v in accuracy(truth, best_placed).items()}
+    return accuracy(truth, best) | at_place | position_r2(frame_vectors, clips.pixels[:, 0])
+
+
+def place_of(caption: str) -> str:
+    """The place a caption names (" at the top left"), or "" when it names none."""
+    return caption[caption.index(" at the "):] if " at the " in caption else ""
 
 
 def position_r2(frame_vectors: np.ndarray, frames: np.ndarray) -> dict[str, float]:
