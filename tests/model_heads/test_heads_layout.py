@@ -22,9 +22,10 @@ def _hot_patches(cell: int) -> torch.Tensor:
     return patches
 
 
-def _layout_watching_channel_0(centroids: bool = False) -> FrameLayout:
+def _layout_watching_channel_0(centroids: bool = False, map_projection: bool = True) -> FrameLayout:
     torch.manual_seed(0)
-    layout = FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True, maps=2, centroids=centroids))
+    layout = FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True, maps=2, centroids=centroids,
+                                                         map_projection=map_projection))
     with torch.no_grad():
         layout.saliency.weight.zero_()
         layout.saliency.bias.zero_()
@@ -100,9 +101,10 @@ def test_function_variant_adds_the_layout_per_frame(make_model):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("centroids", [False, True])
-def test_frame_encoder_with_layout_exports(make_model, tmp_path, centroids):
-    model = make_model("stack_full", layout=LayoutConfig(enabled=True, centroids=centroids)).eval()
+@pytest.mark.parametrize("centroids, map_projection", [(False, True), (True, True), (True, False)])
+def test_frame_encoder_with_layout_exports(make_model, tmp_path, centroids, map_projection):
+    layout = LayoutConfig(enabled=True, centroids=centroids, map_projection=map_projection)
+    model = make_model("stack_full", layout=layout).eval()
     example = graph_examples(model, model.export_spec())["frame_encoder"]
     export_graph(example, GRAPH_IO["frame_encoder"], tmp_path / "frame_encoder.onnx")
     session = ort.InferenceSession(str(tmp_path / "frame_encoder.onnx"), providers=["CPUExecutionProvider"])
@@ -117,6 +119,8 @@ def test_shapes_stack_turns_layout_and_differences_on_and_older_configs_leave_th
     shapes, full = StackConfig.from_json("stack_shapes"), StackConfig.from_json("stack_full")
     assert shapes.layout.enabled and shapes.hcmi.frame_differences  # where the object is, and how that changes
     assert shapes.layout.centroids  # a move reads the same from any start
+    still = StackConfig.from_json("stack_shapes_still")
+    assert still.layout == shapes.layout  # init_from hands the still stage's layout to the video stage as it is
     assert not full.layout.enabled and not full.hcmi.frame_differences
     legacy = StackConfig.from_json("stack_shapes").to_dict()
     legacy.pop("layout")  # a bundle.json written before the layout existed
@@ -155,3 +159,37 @@ def test_centroid_columns_start_at_the_configured_norm_and_need_a_square_grid():
     with pytest.raises(ValueError, match="no centroids"):
         FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True)).centroids(_hot_patches(0))
 
+
+
+def test_centres_alone_say_where_without_projecting_the_maps():
+    layout = _layout_watching_channel_0(centroids=True, map_projection=False)
+    assert layout.project is None and not any(n.startswith("project") for n in layout.state_dict())
+    with torch.no_grad():
+        want = layout.place(layout.centroids(_hot_patches(6)).flatten(1))
+        left_from_1 = layout(_hot_patches(0)) - layout(_hot_patches(1))
+        left_from_11 = layout(_hot_patches(10)) - layout(_hot_patches(11))
+    assert torch.allclose(layout(_hot_patches(6)), want, atol=1e-6)
+    assert torch.allclose(left_from_1, left_from_11, atol=1e-3) and float(left_from_1.norm()) > 0.1
+    with pytest.raises(ValueError, match="map_projection, centroids or both"):
+        FrameLayout(WIDTH, CELLS, DIM, LayoutConfig(enabled=True, map_projection=False))
+
+
+def test_centres_alone_learn_from_the_losses(make_model, tokenize):
+    model = make_model("stack_full", layout=LayoutConfig(enabled=True, centroids=True, map_projection=False)).train()
+    batch = {"pixels": torch.randn(2, 6, 3, 64, 64), "frame_mask": torch.ones(2, 6),
+             "token_ids": tokenize(["a big red circle moving left", "a big red circle moving right"])}
+    model.losses(batch)["total"].backward()
+    assert float(model.layout.saliency.weight.grad.abs().sum()) > 0
+    assert float(model.layout.place.weight.grad.abs().sum()) > 0
+
+
+def test_without_patch_gradient_the_layout_learns_but_leaves_the_tower_alone():
+    patches = torch.randn(3, CELLS, WIDTH, requires_grad=True)
+    cfg = LayoutConfig(enabled=True, centroids=True, map_projection=False)
+    for patch_gradient in (True, False):
+        torch.manual_seed(0)
+        layout = FrameLayout(WIDTH, CELLS, DIM, dataclasses.replace(cfg, patch_gradient=patch_gradient))
+        patches.grad = None
+        layout(patches).pow(2).sum().backward()
+        assert float(layout.saliency.weight.grad.abs().sum()) > 0
+        assert (patches.grad is not None) == patch_gradient

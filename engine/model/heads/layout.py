@@ -14,6 +14,14 @@ et al.'s deep spatial autoencoders) is projected and added as well. A linear map
 turns a move from cell a to cell b into a vector that depends on a and b; the centre of mass turns it
 into the same vector wherever the move starts, so "moving left" is one direction for every start
 position, which a frame-difference head can read directly.
+
+``map_projection`` false drops the linear map of the saliency maps and keeps only the centres. That
+projection is as large as the class-token embedding itself (norm 14 against 18 in the still stage with
+both), so it crowds out what the object is; the centres carry where it is in eight numbers.
+
+``patch_gradient`` false reads the maps off the patch tokens without training the tower through them:
+the tower then learns only from the class token, as without the layout, and the layout's few weights
+learn where the object is from patch tokens that already tell object from background.
 """
 from __future__ import annotations
 
@@ -30,6 +38,8 @@ class LayoutConfig:
     maps: int = 4           # saliency maps over the patch grid
     centroids: bool = False     # also each map's centre of mass (x, y), projected
     centroid_scale: float = 1.0  # norm of each coordinate's column in the projection at the start
+    map_projection: bool = True  # the saliency maps themselves, projected (false: the centres alone)
+    patch_gradient: bool = True  # the layout's losses also train the tower through its patch tokens
 
 
 class FrameLayout(nn.Module):
@@ -38,8 +48,11 @@ class FrameLayout(nn.Module):
         if cfg.maps < 1:
             raise ValueError(f"layout.maps must be at least 1, got {cfg.maps}")
         self.grid_cells = grid_cells
+        self.patch_gradient = cfg.patch_gradient
         self.saliency = nn.Linear(token_width, cfg.maps)
-        self.project = nn.Linear(cfg.maps * grid_cells, embed_dim)
+        if not cfg.map_projection and not cfg.centroids:
+            raise ValueError("layout needs map_projection, centroids or both")
+        self.project = nn.Linear(cfg.maps * grid_cells, embed_dim) if cfg.map_projection else None
         self.place = None
         if cfg.centroids:
             side = math.isqrt(grid_cells)
@@ -59,6 +72,8 @@ class FrameLayout(nn.Module):
         """patch tokens [N,G,W] -> saliency maps [N,M,G], each summing to G (mean 1 per cell)."""
         if patches.shape[1] != self.grid_cells:
             raise ValueError(f"layout expects {self.grid_cells} patch tokens per frame, got {patches.shape[1]}")
+        if not self.patch_gradient:
+            patches = patches.detach()
         return self.saliency(patches).softmax(dim=1).transpose(1, 2) * self.grid_cells
 
     def centroids(self, patches: torch.Tensor) -> torch.Tensor:
@@ -73,7 +88,7 @@ class FrameLayout(nn.Module):
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         """patch tokens [N,G,W] -> layout embedding [N,D] (added to the frame embedding before normalising)."""
         maps = self.maps(patches)
-        out = self.project(maps.flatten(1))
-        if self.place is not None:
-            out = out + self.place(self._centres(maps).flatten(1))
-        return out
+        if self.place is None:
+            return self.project(maps.flatten(1))
+        out = self.place(self._centres(maps).flatten(1))
+        return out if self.project is None else out + self.project(maps.flatten(1))
