@@ -4,7 +4,7 @@ PY := .venv/bin/python
 export HF_HUB_OFFLINE ?= 1
 
 .PHONY: demo test test-fast venv venv-runtime lint screenshots bench bench-quality bench-scaling train-demo-model \
-	train-still train-full train-plain installer installer-gpu check-installer clean
+	train-still train-layout train-full train-plain installer installer-gpu check-installer clean
 
 venv:
 	scripts/bootstrap.sh full
@@ -45,17 +45,22 @@ bench: venv
 	$(PY) benchmarks/scaling.py
 	$(PY) benchmarks/training_time.py
 
-# The backbone is pre-trained on still frames (both cores, 9-18 minutes); then the full stack trains from it on
-# 12,000 rendered clips of 6 frames (both cores, fixed step count, 32-54 minutes) and exports to
-# assets/models/clipseek-shapes, the built-in model: 42-72 minutes in all, by the machine's hour
-# (benchmarks/RESULTS.md). Its mean-pooling baseline follows, from the same backbone and clips, for about the same time.
+# The backbone is pre-trained on still frames (both cores, 9-18 minutes); the frame layout learns on the same
+# stills with the backbone frozen (3-4 minutes); then the full stack trains from both on 12,000 rendered clips
+# of 6 frames (both cores, fixed step count, 32-54 minutes) and exports to assets/models/clipseek-shapes, the
+# built-in model: 45-76 minutes in all, by the machine's hour (benchmarks/RESULTS.md). Its mean-pooling
+# baseline follows, from the same backbone and clips, for about the same time.
 train-demo-model: venv
 	$(MAKE) train-still
+	$(MAKE) train-layout
 	$(MAKE) train-full
 	$(MAKE) train-plain
 
 train-still:
 	$(PY) -m engine.cli.main train --config engine/model/configs/train_shapes_still.json --out build/train/still
+
+train-layout:
+	$(PY) -m engine.cli.main train --config engine/model/configs/train_shapes_layout.json --out build/train/layout
 
 train-full:
 	$(PY) -m engine.cli.main train --config engine/model/configs/train_shapes_full.json --out build/train/full

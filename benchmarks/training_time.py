@@ -2,9 +2,10 @@
 
     .venv/bin/python benchmarks/training_time.py [--steps 40] [--runs build/train] [--out training_time.json]
 
-The recipe (`make train-demo-model`, issue: at most 60 minutes on 2 cores) is two runs: the still-frame stage
-(train_shapes_still) and the full stack (train_shapes_full, which starts from the still stage's backbone and
-exports the bundle). For each config this script measures:
+The recipe (`make train-demo-model`, issue: at most 60 minutes on 2 cores) is three runs: the still-frame stage
+(train_shapes_still), the frame layout on the same stills with the towers frozen (train_shapes_layout), and the
+full stack (train_shapes_full, which starts from the layout run and exports the bundle). For each config this
+script measures:
 
   data        rendering the config's training clips and finding every clip's caption neighbours (the hard
               negatives), with the clips rendered by one process per core (as training does) and, beside
@@ -14,8 +15,8 @@ exports the bundle). For each config this script measures:
   eval+export rendering and scoring the config's evaluation clips, and exporting the bundle (that short
               run does both when the config does)
   estimate    data + steps x step + eval+export
-Where a finished run of the config is found under --runs (build/train/still, build/train/full, as the Makefile
-writes them) with the config's step count, its own optimisation time (loss_log.jsonl) is shown beside the
+Where a finished run of the config is found under --runs (build/train/still, build/train/layout, build/train/full,
+as the Makefile writes them) with the config's step count, its own optimisation time (loss_log.jsonl) is shown beside the
 estimate. Prints a table and writes benchmarks/out/<--out>.
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import ROOT, print_table, write_json  # noqa: E402
 
 CONFIGS = ROOT / "engine" / "model" / "configs"
-RECIPE = {"still": "train_shapes_still", "full": "train_shapes_full"}   # run folder -> config, in order
+RECIPE = {"still": "train_shapes_still", "layout": "train_shapes_layout", "full": "train_shapes_full"}   # run folder -> config, in order
 WARM_UP_STEPS = 5
 SHORT_RUN_CLIPS = 600
 

@@ -171,6 +171,9 @@ class _Run:
         self.caption_owner = torch.as_tensor([owner[c] for c in texts[:self.bank_size]])
         self.bank: dict | None = None          # VTC caption bank, refreshed as the text tower learns
         self.frame_features = self._frozen_frame_features()
+        if not any(p.requires_grad for p in self.trainable):
+            raise TrainError(f"nothing to train: lr_backbone is 0 and stack {cfg.stack!r} has no head, layout or "
+                             "prompt of its own; give lr_backbone a value or enable a head")
         if self.token_rows is not None and not self.token_rows.rows.requires_grad:
             self.token_rows.table.requires_grad_(False)     # the backbone's learning rate is 0
             self.token_rows = None

@@ -119,8 +119,8 @@ def test_shapes_stack_turns_layout_and_differences_on_and_older_configs_leave_th
     shapes, full = StackConfig.from_json("stack_shapes"), StackConfig.from_json("stack_full")
     assert shapes.layout.enabled and shapes.hcmi.frame_differences  # where the object is, and how that changes
     assert shapes.layout.centroids  # a move reads the same from any start
-    still = StackConfig.from_json("stack_shapes_still")
-    assert still.layout == shapes.layout  # init_from hands the still stage's layout to the video stage as it is
+    stills = StackConfig.from_json("stack_shapes_still_layout")
+    assert stills.layout == shapes.layout  # learned on stills, handed to the video stage as it is (init_from)
     assert not full.layout.enabled and not full.hcmi.frame_differences
     legacy = StackConfig.from_json("stack_shapes").to_dict()
     legacy.pop("layout")  # a bundle.json written before the layout existed

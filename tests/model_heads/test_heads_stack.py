@@ -12,7 +12,7 @@ from engine.errors import ClipSeekError
 from engine.model.stack import StackConfig, StackConfigError, build_model, stack_config_names
 
 ALL_CONFIGS = ["stack_full", "stack_plain", "method_hcmi", "method_vtc", "method_dmae", "method_hbci", "method_vop"]
-DEMO_CONFIGS = ["stack_shapes", "stack_shapes_plain", "stack_shapes_still"]   # the built-in model's recipe
+DEMO_CONFIGS = ["stack_shapes", "stack_shapes_plain", "stack_shapes_still", "stack_shapes_still_layout"]   # the built-in model's recipe
 CAPTIONS = ["a big red circle moving left", "a small blue star growing",
             "a big red circle moving left, then a small blue star growing", "a white square staying still"]
 
@@ -25,6 +25,9 @@ def test_every_shipped_config_loads_and_names_its_heads():
     assert StackConfig.from_json("stack_shapes_plain").enabled_heads() == []
     still = StackConfig.from_json("stack_shapes_still")        # still-frame pre-training of the same backbone
     assert still.enabled_heads() == [] and still.frames_per_clip == 1 and still.backbone == "clipseek-shapes"
+    with_layout = StackConfig.from_json("stack_shapes_still_layout")   # then the frame layout, on the same stills
+    assert dataclasses.replace(with_layout, name=still.name, layout=still.layout) == still
+    assert with_layout.layout.enabled and not still.layout.enabled
     for head in ("hcmi", "vtc", "dmae", "hbci", "vop"):
         assert StackConfig.from_json(f"method_{head}").enabled_heads() == [head]
 

@@ -76,10 +76,13 @@ def test_bundled_configs_load():
     assert full.steps and plain.steps and plain.steps > full.steps and full.time_budget_minutes is None
     root = CONFIG_DIR.parent.parent.parent
     assert full.export_after == str((root / "assets" / "models" / "clipseek-shapes").resolve())
-    # both start from the backbone that `make train-still` pre-trains on still frames
-    still = load_train_config("shapes_still")
-    assert still.data.still and still.export_after is None
-    assert full.init_from == str((root / "build" / "train" / "still").resolve())
+    # both start from `make train-layout`: the towers `make train-still` pre-trains on still frames, frozen
+    # there while the frame layout learns on the same stills
+    still, layout = load_train_config("shapes_still"), load_train_config("shapes_layout")
+    assert still.data.still and still.export_after is None and still.init_from is None
+    assert layout.data == still.data and layout.lr_backbone == 0 and layout.export_after is None
+    assert layout.init_from == str((root / "build" / "train" / "still").resolve())
+    assert full.init_from == str((root / "build" / "train" / "layout").resolve())
 
 
 def test_unknown_config_name_lists_the_known_ones():

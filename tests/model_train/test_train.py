@@ -95,26 +95,39 @@ def test_a_run_can_start_from_an_earlier_runs_backbone(tmp_path):
     assert any(m.shape[1:] == table.shape[1:] and m.shape[0] < 200 for m in moments)
 
 
-def test_init_from_carries_the_frame_layout_when_both_runs_have_one(tmp_path):
+def test_the_layout_stage_trains_the_layout_alone_and_init_from_hands_on_both(tmp_path):
     from engine.model.stack import StackConfig, build_model
     from engine.model.train import _start_from
 
-    assert StackConfig.from_json("stack_shapes_still").layout == StackConfig.from_json("stack_shapes").layout
-    still = _config(stack="stack_shapes_still", steps=2, lr_backbone=1e-2, lr_heads=1e-2,
-                    data={"kind": "shapes", "clips": 12, "seed": 3, "still": True, "still_places": True})
-    first = train("", tmp_path / "still", config=still)
-    earlier = load_checkpoint(first.checkpoint).model_state
-    layout = [k for k in earlier if k.startswith("layout.")]
-    assert layout
+    assert StackConfig.from_json("stack_shapes_still_layout").layout == StackConfig.from_json("stack_shapes").layout
+    assert not StackConfig.from_json("stack_shapes_still").layout.enabled
+    data = {"kind": "shapes", "clips": 12, "seed": 3, "still": True, "still_places": True}
+    still = train("", tmp_path / "still", config=_config(stack="stack_shapes_still", steps=2, data=data))
+    with_layout = train("", tmp_path / "layout", config=_config(
+        stack="stack_shapes_still_layout", steps=2, lr_backbone=0.0, lr_heads=1e-2, data=data,
+        init_from=str(tmp_path / "still")))
+    before = load_checkpoint(still.checkpoint).model_state
+    after = load_checkpoint(with_layout.checkpoint).model_state
+    towers = [k for k in before if k.startswith("clip.")]
+    assert towers and all(torch.equal(before[k], after[k]) for k in towers)   # lr_backbone 0: frozen
+    layout = [k for k in after if k.startswith("layout.")]
+    assert layout and not any(k.startswith("layout.") for k in before)
+    lines = [json.loads(line) for line in with_layout.log.read_text().splitlines()]
+    assert all(line["grad_norm"] > 0 for line in lines)                      # the layout alone learned
 
     video = build_model(StackConfig.from_json("stack_shapes"))
     fresh = {k: v.clone() for k, v in video.state_dict().items()}
-    _start_from(video, tmp_path / "still")
-    for key in layout:
-        torch.testing.assert_close(video.state_dict()[key], earlier[key], msg=key)
-    assert any(not torch.equal(fresh[k], earlier[k]) for k in layout)
+    _start_from(video, tmp_path / "layout")
+    for key in towers + layout:
+        torch.testing.assert_close(video.state_dict()[key], after[key], msg=key)
     heads = [k for k in fresh if k.startswith("temporal.")]
     assert heads and all(torch.equal(video.state_dict()[k], fresh[k]) for k in heads)   # heads start fresh
+
+
+def test_a_run_with_nothing_to_train_is_refused_in_a_sentence(tmp_path):
+    data = {"kind": "shapes", "clips": 8, "seed": 3, "still": True}
+    with pytest.raises(TrainError, match="nothing to train"):
+        train("", tmp_path / "frozen", config=_config(stack="stack_shapes_still", lr_backbone=0.0, data=data))
 
 
 def test_init_from_refuses_an_unfinished_run_and_another_backbone(tmp_path):
