@@ -16,8 +16,8 @@ script measures:
               run does both when the config does)
   estimate    data + steps x step + eval+export
 Where a finished run of the config is found under --runs (build/train/still, build/train/layout, build/train/full,
-as the Makefile writes them) with the config's step count, its own optimisation time (loss_log.jsonl) is shown beside the
-estimate. Prints a table and writes benchmarks/out/<--out>.
+as the Makefile writes them) with the config's step count, its own optimisation time (loss_log.jsonl) is shown
+beside the estimate. Prints a table and writes benchmarks/out/<--out>.
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import ROOT, print_table, write_json  # noqa: E402
 
 CONFIGS = ROOT / "engine" / "model" / "configs"
-RECIPE = {"still": "train_shapes_still", "layout": "train_shapes_layout", "full": "train_shapes_full"}   # run folder -> config, in order
+# run folder -> config, in order
+RECIPE = {"still": "train_shapes_still", "layout": "train_shapes_layout", "full": "train_shapes_full"}
 WARM_UP_STEPS = 5
 SHORT_RUN_CLIPS = 600
 

@@ -12,7 +12,8 @@ from engine.errors import ClipSeekError
 from engine.model.stack import StackConfig, StackConfigError, build_model, stack_config_names
 
 ALL_CONFIGS = ["stack_full", "stack_plain", "method_hcmi", "method_vtc", "method_dmae", "method_hbci", "method_vop"]
-DEMO_CONFIGS = ["stack_shapes", "stack_shapes_plain", "stack_shapes_still", "stack_shapes_still_layout"]   # the built-in model's recipe
+# the built-in model's recipe
+DEMO_CONFIGS = ["stack_shapes", "stack_shapes_plain", "stack_shapes_still", "stack_shapes_still_layout"]
 CAPTIONS = ["a big red circle moving left", "a small blue star growing",
             "a big red circle moving left, then a small blue star growing", "a white square staying still"]
 
