@@ -3,6 +3,10 @@
     .venv/bin/python benchmarks/index_throughput.py [--fps 2] [--precisions int8,fp32] [--sets all]
                                                    [--no-baseline] [--no-profile] [--smoke]
 
+Precisions: fp32; int8 (the runtime's choice of weight type: signed on CPUs with VNNI, see
+engine/runtime/int8_weights.py); int8-unsigned (the same bundle with CLIPSEEK_INT8_WEIGHTS=unsigned,
+the weights as exported).
+
 For each kind of video (1080p with a keyframe every 1 s, 1080p every 8 s, 720p every 2 s; 216 s
 each, made with the ffmpeg CLI and cached under benchmarks/out/videos):
 
@@ -35,13 +39,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import (OUT, PYTHON, ROOT, CpuMeter, VideoSet, ensure_bundle, ensure_videos,  # noqa: E402
                                print_table, video_sets, write_json)
 
+from engine.runtime.int8_weights import ENV as INT8_ENV, wanted as signed_int8_wanted  # noqa: E402
+
 TARGETS = {"1080p-gop1s": 30.0, "1080p-gop8s": 15.0}
 BASELINE_TARGET = 4.0
 
 
 # -- clipseek end to end ------------------------------------------------------------------------------
-def run_clipseek(video_set: VideoSet, bundle: Path, fps: float, workers: int) -> dict:
-    library = OUT / "index_libraries" / f"{video_set.specs[0].category}-{bundle.name}"
+def run_clipseek(video_set: VideoSet, bundle: Path, fps: float, workers: int, precision: str) -> dict:
+    library = OUT / "index_libraries" / f"{video_set.specs[0].category}-{precision}"
+    env = dict(os.environ)
+    if precision == "int8-unsigned":
+        env[INT8_ENV] = "unsigned"
     shutil.rmtree(library, ignore_errors=True)
     library.mkdir(parents=True)
     (library / "settings.json").write_text(json.dumps({"sample_fps": fps, "workers": workers}), encoding="utf-8")
@@ -49,7 +58,7 @@ def run_clipseek(video_set: VideoSet, bundle: Path, fps: float, workers: int) ->
     subprocess.run(base + ["add-folder", str(video_set.folder)], check=True, cwd=ROOT, capture_output=True)
     with CpuMeter() as meter:
         done = subprocess.run(base + ["index", "--json-progress"], check=True, cwd=ROOT, capture_output=True,
-                              text=True)
+                              text=True, env=env)
     final = json.loads(done.stdout.strip().splitlines()[-1])
     if final.get("indexed") != len(video_set.specs):
         raise SystemExit(f"clipseek indexed {final.get('indexed')} of {len(video_set.specs)} files: {done.stderr}")
@@ -231,7 +240,7 @@ def main() -> None:
         wanted = set(args.sets.split(","))
         sets = [s for s in sets if s.specs[0].category in wanted]
     ensure_videos(sets)
-    bundles = {p: ensure_bundle(p) for p in args.precisions.split(",")}
+    bundles = {p: ensure_bundle(p.removesuffix("-unsigned")) for p in args.precisions.split(",")}
     threads = max(1, (os.cpu_count() or 2) // max(1, args.workers or max(1, (os.cpu_count() or 2) // 2)))
 
     results = []
@@ -241,7 +250,7 @@ def main() -> None:
                        "seconds_of_video": video_set.seconds, "clipseek": {}}
         for precision, bundle in bundles.items():
             print(f"[{kind}] clipseek index, {precision}...", flush=True)
-            entry["clipseek"][precision] = run_clipseek(video_set, bundle, args.fps, args.workers)
+            entry["clipseek"][precision] = run_clipseek(video_set, bundle, args.fps, args.workers, precision)
         if not args.no_baseline:
             print(f"[{kind}] baseline (OpenCV every frame + open_clip fp32)...", flush=True)
             entry["baseline"] = run_baseline(video_set, args.fps)
@@ -261,7 +270,8 @@ def main() -> None:
         if base:
             rows.append([e["kind"], "baseline", base["x_real_time"], base["wall_s"], base["cpu_s_per_video_s"],
                          "/".join(f"{b:.0%}" for b in base["core_busy"]), "1.0x", ""])
-    print(f"\nsampling {args.fps:g} frames/s; {os.cpu_count()} cores")
+    int8_weights = "signed at load (VNNI)" if signed_int8_wanted() else "unsigned, as exported"
+    print(f"\nsampling {args.fps:g} frames/s; {os.cpu_count()} cores; int8 weights {int8_weights}")
     print_table(["video", "pipeline", "x real time", "wall s", "CPU s per video s", "core busy", "vs baseline",
                  "target"], rows)
     for e in results:
@@ -284,13 +294,14 @@ def main() -> None:
                   f"in one process without start-up: {p['file_seconds'] / m['wall_s']:.1f}x real time, "
                   f"{m['cpu_s'] / m['wall_s']:.2f} cores busy")
     path = write_json(args.out, {"sample_fps": args.fps, "workers": args.workers or "default",
+                                 "int8_weights": int8_weights,
                                  "targets": {"x_real_time_int8": TARGETS, "vs_baseline_int8": BASELINE_TARGET},
                                  "results": results})
     print(f"\nwrote {path.relative_to(ROOT)}")
 
 
 def _target(kind: str, precision: str, r: dict, base: dict | None) -> str:
-    if precision != "int8":
+    if not precision.startswith("int8"):
         return ""
     notes = []
     if kind in TARGETS:

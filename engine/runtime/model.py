@@ -301,7 +301,8 @@ def load_model(bundle_dir: Path | str, device: str = "auto", verify_fingerprint:
     if unknown or not graphs:
         raise ValueError(f"graphs must be some of {', '.join(GRAPHS)}, not {list(graphs)}")
     info = open_bundle(bundle_dir)
-    make = runner_factory or (lambda path, dev: OrtRunner(path, dev, intra_threads=intra_threads))
+    int8 = info.precision == "int8"
+    make = runner_factory or (lambda path, dev: OrtRunner(path, dev, intra_threads=intra_threads, int8=int8))
     wanted = [graph for graph in GRAPHS if graph in graphs]
     # The sessions build on a thread (onnxruntime builds them without the GIL) while this one hashes the
     # files and reads the tokenizer: ViT-B-32's text graphs are ready about 0.25 s sooner. A damaged file is

@@ -1,0 +1,178 @@
+"""Unsigned int8 weights made signed at load time: same outputs, only where it is safe, only on VNNI."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: E402
+
+from engine.errors import BundleError  # noqa: E402
+from engine.runtime import int8_weights  # noqa: E402
+from engine.runtime.int8_weights import _ints, cpu_has_vnni, signed_weights, wanted  # noqa: E402
+from engine.runtime.sessions import OrtRunner  # noqa: E402
+
+
+def _float_model(path, extra_use: bool = False):
+    """x [n,16] -> MatMul W1 -> Relu -> MatMul W2 -> y [n,8]; ``extra_use``: W2 is also an output."""
+    rng = np.random.default_rng(0)
+    w1 = numpy_helper.from_array(rng.standard_normal((16, 32)).astype(np.float32), "W1")
+    w2 = numpy_helper.from_array(rng.standard_normal((32, 8)).astype(np.float32), "W2")
+    nodes = [helper.make_node("MatMul", ["x", "W1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("MatMul", ["r", "W2"], ["y"])]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 8])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 16])],
+                              outputs, [w1, w2])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), str(path))
+    return path
+
+
+@pytest.fixture
+def quantized(tmp_path):
+    """Dynamic int8 with unsigned per-channel weights, as `clipseek model export --int8` writes them."""
+    out = tmp_path / "q.onnx"
+    quantize_dynamic(str(_float_model(tmp_path / "f.onnx")), str(out), weight_type=QuantType.QUInt8,
+                     per_channel=True, op_types_to_quantize=["MatMul"])
+    return out
+
+
+def _initializers(path):
+    return {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+
+
+def _run(runner, x):
+    return runner.run({"x": x})["y"]
+
+
+def test_weights_and_zero_points_shift_by_128(quantized):
+    original = _initializers(quantized)
+    shifted = signed_weights(quantized)
+    unsigned = {name for name, values in original.items() if values.dtype == np.uint8}
+    assert set(shifted) == unsigned and len(unsigned) == 4     # two weights, two per-channel zero points
+    for name, values in shifted.items():
+        assert values.dtype == np.int8 and values.shape == original[name].shape
+        np.testing.assert_array_equal(values.astype(np.int16), original[name].astype(np.int16) - 128)
+
+
+def test_signed_session_computes_the_same_numbers(quantized, monkeypatch):
+    x = np.random.default_rng(1).standard_normal((5, 16)).astype(np.float32)
+    monkeypatch.setenv(int8_weights.ENV, "unsigned")
+    plain = OrtRunner(quantized, "cpu", intra_threads=1, int8=True)
+    monkeypatch.setenv(int8_weights.ENV, "signed")
+    signed = OrtRunner(quantized, "cpu", intra_threads=1, int8=True)
+    assert plain.signed_weights == {} and len(signed.signed_weights) == 4
+    np.testing.assert_array_equal(_run(signed, x), _run(plain, x))
+
+
+def test_the_replacement_is_really_used(quantized):
+    """A wrong zero point changes the output, so the equality above is not the file's own weights."""
+    import onnxruntime as ort
+
+    x = np.random.default_rng(1).standard_normal((5, 16)).astype(np.float32)
+    reference = ort.InferenceSession(str(quantized), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    options, keep = ort.SessionOptions(), []
+    for name, values in signed_weights(quantized).items():
+        keep.append(ort.OrtValue.ortvalue_from_numpy(values + np.int8(3) if "zero_point" in name else values))
+        options.add_initializer(name, keep[-1])
+    damaged = ort.InferenceSession(str(quantized), options, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert np.abs(damaged - reference).max() > 1e-3
+
+
+def test_float_graph_and_fp32_bundles_are_left_alone(tmp_path, monkeypatch):
+    path = _float_model(tmp_path / "f.onnx")
+    assert signed_weights(path) == {}
+    monkeypatch.setenv(int8_weights.ENV, "signed")
+    assert OrtRunner(path, "cpu", int8=True).signed_weights == {}
+    assert OrtRunner(path, "cpu", int8=False).signed_weights == {}
+
+
+def test_a_weight_read_elsewhere_keeps_its_type_with_its_zero_point(quantized, tmp_path):
+    model = onnx.load(str(quantized))
+    first = next(n for n in model.graph.node if n.op_type == "MatMulInteger")
+    weight, zero_point = first.input[1], first.input[3]
+    model.graph.node.append(helper.make_node("Cast", [weight], ["w_seen"], to=TensorProto.FLOAT))
+    model.graph.output.append(helper.make_tensor_value_info("w_seen", TensorProto.FLOAT, None))
+    shared = tmp_path / "shared.onnx"
+    onnx.save(model, str(shared))
+    shifted = signed_weights(shared)
+    assert len(shifted) == 2 and weight not in shifted and zero_point not in shifted
+
+
+def test_a_zero_point_shared_with_a_kept_weight_keeps_its_type(quantized, tmp_path):
+    model = onnx.load(str(quantized))
+    matmuls = [n for n in model.graph.node if n.op_type == "MatMulInteger"]
+    # Both matmuls share one zero point (same shape is not needed for the check: only the reader runs).
+    matmuls[1].input[3] = matmuls[0].input[3]
+    model.graph.node.append(helper.make_node("Cast", [matmuls[1].input[1]], ["w_seen"], to=TensorProto.FLOAT))
+    shared = tmp_path / "shared_zp.onnx"
+    onnx.save(model, str(shared))
+    assert signed_weights(shared) == {}
+
+
+def test_truncated_graph_is_a_bundle_error_not_a_trace(quantized, tmp_path, monkeypatch, caplog):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(quantized.read_bytes()[: quantized.stat().st_size // 2])
+    monkeypatch.setenv(int8_weights.ENV, "signed")
+    with caplog.at_level(logging.WARNING), pytest.raises(BundleError, match="cannot load this graph"):
+        OrtRunner(broken, "cpu", int8=True)
+
+
+def test_packed_varints_decode():
+    def varint(n):
+        out = bytearray()
+        while True:
+            byte, n = n & 0x7F, n >> 7
+            out.append(byte | (0x80 if n else 0))
+            if not n:
+                return bytes(out)
+
+    values = [0, 1, 127, 128, 255, 300, 16_384, 2**31 + 5]
+    packed = memoryview(b"".join(varint(v) for v in values))
+    assert _ints(2, packed).tolist() == values
+    assert _ints(2, memoryview(bytes([1, 2, 127]))).tolist() == [1, 2, 127]
+    assert _ints(0, 300).tolist() == [300]
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ("fpu avx2 avx512f avx512_vnni", True), ("fpu avx2 avx_vnni", True), ("fpu avx2 amx_int8", True),
+    ("fpu avx2 avx512f", False), ("", False)])
+def test_cpu_flags_decide(tmp_path, monkeypatch, flags, expected):
+    monkeypatch.setattr(int8_weights.sys, "platform", "linux")
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: {flags}\n\n")
+    assert cpu_has_vnni(cpuinfo) is expected
+    assert cpu_has_vnni(tmp_path / "missing") is False
+
+
+def test_environment_overrides_the_cpu(monkeypatch, caplog):
+    monkeypatch.delenv(int8_weights.ENV, raising=False)
+    assert wanted(has_vnni=True) and not wanted(has_vnni=False)
+    assert wanted("signed", has_vnni=False) and not wanted("unsigned", has_vnni=True)
+    monkeypatch.setenv(int8_weights.ENV, "Unsigned")
+    assert not wanted(has_vnni=True)
+    monkeypatch.setenv(int8_weights.ENV, "fast")
+    with caplog.at_level(logging.WARNING):
+        assert wanted(has_vnni=True)
+    assert "fast" in caplog.text and "auto" in caplog.text
+
+
+def test_int8_bundle_loads_signed_and_encodes_the_same(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from engine.model.export import export_bundle
+    from engine.runtime.model import load_model
+
+    bundle = export_bundle("clipseek-tiny", tmp_path / "int8", random_weights=True, int8=True, frames_per_clip=4)
+    frames = np.random.default_rng(0).integers(0, 256, size=(6, 40, 50, 3), dtype=np.uint8)
+    encoded = {}
+    for choice in ("unsigned", "signed"):
+        monkeypatch.setenv(int8_weights.ENV, choice)
+        model = load_model(bundle, device="cpu")
+        signed = {graph: len(runner.signed_weights) for graph, runner in model._runners.items()}
+        assert all(signed[g] > 0 for g in ("frame_encoder", "text_encoder")) is (choice == "signed")
+        text = model.encode_text(["a red circle moves left"])
+        encoded[choice] = (model.encode_frames(frames), text.vector, text.word_tokens)
+    for unsigned, signed in zip(encoded["unsigned"], encoded["signed"]):
+        np.testing.assert_array_equal(unsigned, signed)
