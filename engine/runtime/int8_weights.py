@@ -12,7 +12,9 @@ the shifted tensors replace the originals through ``SessionOptions.add_initializ
 """
 from __future__ import annotations
 
+import functools
 import logging
+import mmap
 import os
 import sys
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ UINT8, INT8 = 2, 3                     # onnx TensorProto.DataType
 EXTERNAL = 1                           # onnx TensorProto.DataLocation
 
 
+@functools.lru_cache(maxsize=4)
 def cpu_has_vnni(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """True when the CPU flags list an int8 dot product; False where they cannot be read."""
     if not sys.platform.startswith("linux"):
@@ -185,7 +188,11 @@ def _graph(model: memoryview) -> tuple[list[_Node], dict[str, _Tensor]]:
 def signed_weights(path: Path) -> dict[str, np.ndarray]:
     """Initializer name -> its int8 replacement, for every unsigned weight and zero point that only
     integer matmuls/convolutions use; empty when the graph has none (fp32, or already signed)."""
-    nodes, tensors = _graph(memoryview(Path(path).read_bytes()))
+    with open(path, "rb") as file:
+        # Mapped, not read: the weights not shifted (a text encoder's token table) are never copied.
+        # The map closes when the last view of it goes, after the shifted copies are made.
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    nodes, tensors = _graph(memoryview(mapped))
     if any(node.op_type in CONTROL_FLOW for node in nodes):
         return {}
 
