@@ -229,5 +229,5 @@ def signed_weights(path: Path) -> dict[str, np.ndarray]:
         if keep_unsigned.intersection(pair):
             continue
         for name in pair:
-            shifted[name] = (values[name] ^ np.uint8(0x80)).view(np.int8)  # w - 128, as int8 bits
+            shifted[name] = np.asarray(values[name] ^ np.uint8(0x80)).view(np.int8)  # w - 128, as int8 bits
     return shifted

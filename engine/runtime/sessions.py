@@ -99,10 +99,10 @@ class OrtRunner:
         if not shifted:
             return None
         options = cpu_session_options(intra_threads)
-        self.signed_weights = {name: ort.OrtValue.ortvalue_from_numpy(values) for name, values in shifted.items()}
-        for name, value in self.signed_weights.items():
-            options.add_initializer(name, value)
         try:
+            self.signed_weights = {name: ort.OrtValue.ortvalue_from_numpy(values) for name, values in shifted.items()}
+            for name, value in self.signed_weights.items():
+                options.add_initializer(name, value)
             session = ort.InferenceSession(str(self.path), sess_options=options, providers=["CPUExecutionProvider"])
         except Exception as exc:
             log.warning("%s: signed int8 weights not accepted (%s); using them unsigned", self.path.name, exc)

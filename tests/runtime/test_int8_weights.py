@@ -67,6 +67,20 @@ def test_signed_session_computes_the_same_numbers(quantized, monkeypatch):
     np.testing.assert_array_equal(_run(signed, x), _run(plain, x))
 
 
+def test_per_tensor_weights_shift_too(tmp_path, monkeypatch):
+    """One zero point per weight (a scalar tensor), as quantize_dynamic writes without per_channel."""
+    out = tmp_path / "per_tensor.onnx"
+    quantize_dynamic(str(_float_model(tmp_path / "f.onnx")), str(out), weight_type=QuantType.QUInt8,
+                     per_channel=False, op_types_to_quantize=["MatMul"])
+    assert any(values.ndim == 0 for values in signed_weights(out).values())
+    x = np.random.default_rng(1).standard_normal((5, 16)).astype(np.float32)
+    monkeypatch.setenv(int8_weights.ENV, "signed")
+    signed = OrtRunner(out, "cpu", int8=True)
+    monkeypatch.setenv(int8_weights.ENV, "unsigned")
+    assert len(signed.signed_weights) == 4
+    np.testing.assert_array_equal(_run(signed, x), _run(OrtRunner(out, "cpu", int8=True), x))
+
+
 def test_the_replacement_is_really_used(quantized):
     """A wrong zero point changes the output, so the equality above is not the file's own weights."""
     import onnxruntime as ort
@@ -176,3 +190,60 @@ def test_int8_bundle_loads_signed_and_encodes_the_same(tmp_path, monkeypatch):
         encoded[choice] = (model.encode_frames(frames), text.vector, text.word_tokens)
     for unsigned, signed in zip(encoded["unsigned"], encoded["signed"]):
         np.testing.assert_array_equal(unsigned, signed)
+
+
+def test_refused_replacements_fall_back_to_the_file(quantized, monkeypatch, caplog):
+    x = np.random.default_rng(1).standard_normal((5, 16)).astype(np.float32)
+    # onnxruntime checks no shapes when it takes a replacement; an object array it cannot take at all
+    refused = {name: np.array([None] * values.size, dtype=object) for name, values in signed_weights(quantized).items()}
+    monkeypatch.setattr(int8_weights, "signed_weights", lambda path: refused)
+    monkeypatch.setenv(int8_weights.ENV, "signed")
+    with caplog.at_level(logging.WARNING):
+        runner = OrtRunner(quantized, "cpu", int8=True)
+    assert runner.signed_weights == {} and "not accepted" in caplog.text
+    monkeypatch.setenv(int8_weights.ENV, "unsigned")
+    np.testing.assert_array_equal(_run(runner, x), _run(OrtRunner(quantized, "cpu", int8=True), x))
+
+
+def _integer_op_model(op: str, path):
+    """One node of ``op`` with an unsigned weight "B" and zero point "B_zp" (shapes for its kernel)."""
+    rng = np.random.default_rng(2)
+    zp = numpy_helper.from_array(rng.integers(100, 160, (8,)).astype(np.uint8), "B_zp")
+    a_zp = numpy_helper.from_array(np.array(9, np.uint8), "a_zp")
+    scale_a = numpy_helper.from_array(np.array(0.02, np.float32), "a_scale")
+    scale_b = numpy_helper.from_array(np.full(8, 0.03, np.float32), "B_scale")
+    weight = numpy_helper.from_array(rng.integers(0, 256, (16, 8)).astype(np.uint8), "B")
+    a_type, a_shape, y_type = TensorProto.UINT8, [5, 16], TensorProto.INT32
+    if op == "ConvInteger":
+        weight = numpy_helper.from_array(rng.integers(0, 256, (8, 3, 3, 3)).astype(np.uint8), "B")
+        zp = numpy_helper.from_array(np.array(131, np.uint8), "B_zp")     # its kernel takes one per tensor
+        node, extra, a_shape = helper.make_node(op, ["a", "B", "a_zp", "B_zp"], ["y"]), [a_zp], [1, 3, 6, 6]
+    elif op == "MatMulInteger":
+        node, extra = helper.make_node(op, ["a", "B", "a_zp", "B_zp"], ["y"]), [a_zp]
+    elif op == "MatMulIntegerToFloat":
+        node = helper.make_node(op, ["a", "B", "a_scale", "B_scale", "a_zp", "B_zp"], ["y"], domain="com.microsoft")
+        extra, y_type = [scale_a, scale_b, a_zp], TensorProto.FLOAT
+    else:   # DynamicQuantizeMatMul
+        node = helper.make_node(op, ["a", "B", "B_scale", "B_zp"], ["y"], domain="com.microsoft")
+        extra, a_type, y_type = [scale_b], TensorProto.FLOAT, TensorProto.FLOAT
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("a", a_type, a_shape)],
+                              [helper.make_tensor_value_info("y", y_type, None)], [weight, zp] + extra)
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    onnx.save(helper.make_model(graph, opset_imports=opsets, ir_version=9), str(path))
+    a = rng.integers(0, 256, a_shape).astype(np.uint8) if a_type == TensorProto.UINT8 else \
+        rng.standard_normal(a_shape).astype(np.float32)
+    return {"a": a}
+
+
+@pytest.mark.parametrize("op", list(int8_weights.WEIGHT_SLOTS))
+def test_every_listed_op_gives_the_same_numbers_signed(op, tmp_path, monkeypatch):
+    """onnxruntime takes a replacement of another type without a word, so each op is checked by its output."""
+    feeds = _integer_op_model(op, tmp_path / "op.onnx")
+    assert set(signed_weights(tmp_path / "op.onnx")) == {"B", "B_zp"}
+    outputs = {}
+    for choice in ("unsigned", "signed"):
+        monkeypatch.setenv(int8_weights.ENV, choice)
+        runner = OrtRunner(tmp_path / "op.onnx", "cpu", int8=True)
+        assert bool(runner.signed_weights) is (choice == "signed")
+        outputs[choice] = runner.run(feeds)["y"]
+    np.testing.assert_array_equal(outputs["signed"], outputs["unsigned"])
