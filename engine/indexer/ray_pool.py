@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 RAY_NAMESPACE = "clipseek"
 CONNECT_SECONDS = 5.0
+# Workers that die before any has loaded the model (killed while loading it, out of memory): after this
+# many in a row the run stops rather than respawning them forever.
+MAX_DEATHS_BEFORE_LOADING = 3
 BUNDLE_CACHE = Path(tempfile.gettempdir()) / "clipseek-ray-bundles"
 
 
@@ -149,6 +152,36 @@ def _fingerprint_of(path: Path) -> str | None:
         return None
 
 
+class LoadWatch:
+    """Tells a worker that died at work from workers that cannot load the model.
+
+    Only an exception raised while loading says so at once: every replacement would raise it too. A
+    death alone does not, as the process may have been killed mid-file before its first call's answer
+    reached the indexer; deaths count only while workers keep dying before any has loaded the model.
+    """
+
+    def __init__(self, limit: int = MAX_DEATHS_BEFORE_LOADING) -> None:
+        self.limit = limit
+        self.deaths = 0
+
+    def loaded(self) -> None:
+        self.deaths = 0
+
+    def died(self, loaded: bool, errors: list[BaseException]) -> str | None:
+        """The reason to stop the run, or None to replace the worker. ``errors``: what its calls raised."""
+        for exc in errors:
+            if _init_failed(exc):
+                return _reason(exc)
+        if loaded:
+            self.deaths = 0
+            return None
+        self.deaths += 1
+        if self.deaths >= self.limit:
+            return (f"{self.deaths} workers in a row stopped before loading it (last: {_reason(errors[-1])}); "
+                    "nothing was lost")
+        return None
+
+
 @dataclass
 class _Slot:
     actor: Any
@@ -157,6 +190,7 @@ class _Slot:
     future: Any = None
     started: float = 0.0
     spawned: float = field(default_factory=time.monotonic)
+    loaded: bool = False        # its first call answered: the model is loaded
 
 
 class RayWorkerPool:
@@ -165,6 +199,7 @@ class RayWorkerPool:
     def __init__(self, config: PoolConfig, address: str, fingerprint: str) -> None:
         self.config = config
         self.fatal: str | None = None
+        self._load_watch = LoadWatch()
         self._ray = connect(address)
         self._paused = False
         remote = self._ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(FileEncoder)
@@ -223,8 +258,22 @@ class RayWorkerPool:
                 events.extend(self._collect(futures[future]))
         else:
             time.sleep(timeout)
+        self._note_loaded()
         events.extend(self._check_time_limits())
         return events
+
+    def _note_loaded(self) -> None:
+        waiting = {s.ready: s for s in self._slots if not s.loaded}
+        if not waiting:
+            return
+        answered, _ = self._ray.wait(list(waiting), num_returns=len(waiting), timeout=0)
+        for ref in answered:
+            try:
+                self._ray.get(ref, timeout=0)
+            except Exception:
+                continue   # its death is handled with the file it held
+            waiting[ref].loaded = True
+            self._load_watch.loaded()
 
     def _collect(self, slot: _Slot) -> list[WorkerEvent]:
         task, future = slot.task, slot.future
@@ -245,14 +294,22 @@ class RayWorkerPool:
     def _replace(self, slot: _Slot, task: Task, exc: BaseException) -> list[WorkerEvent]:
         """The actor died (killed, out of memory, node lost) or never loaded the model."""
         self._slots.remove(slot)
-        try:
-            self._ray.get(slot.ready, timeout=0)
-        except Exception as start_exc:   # the model never loaded: every replacement would fail the same way
-            if self.fatal is None and not isinstance(start_exc, self._ray.exceptions.GetTimeoutError):
-                self.fatal = f"a Ray worker could not load the model: {_reason(start_exc)}"
-                return [WorkerEvent("lost", task, self.fatal)]
+        why = self._load_failure(slot, exc)
+        if why is not None:
+            self.fatal = self.fatal or f"a Ray worker could not load the model: {why}"
+            return [WorkerEvent("lost", task, self.fatal)]
         self._slots.append(self._spawn())
         return [WorkerEvent("lost", task, f"the Ray worker holding it stopped ({_reason(exc)})")]
+
+    def _load_failure(self, slot: _Slot, exc: BaseException) -> str | None:
+        errors = [exc]
+        if not slot.loaded:
+            try:
+                self._ray.get(slot.ready, timeout=0)
+                slot.loaded = True
+            except Exception as start_exc:
+                errors.insert(0, start_exc)
+        return self._load_watch.died(slot.loaded, errors)
 
     def _check_time_limits(self) -> list[WorkerEvent]:
         events: list[WorkerEvent] = []
@@ -266,6 +323,11 @@ class RayWorkerPool:
                 events.append(WorkerEvent(
                     "failed", task, f"stopped after {self.config.timeout:.0f} s without finishing (decoder hang?)"))
         return events
+
+
+def _init_failed(exc: BaseException) -> bool:
+    """Ray marks the errors of an actor whose constructor raised."""
+    return bool(getattr(exc, "actor_init_failed", False))
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,9 +1,10 @@
-"""Indexing on a real Ray cluster (loopback): a killed worker's file is claimed again, and two indexers
-sharing one catalog index every file exactly once."""
+"""Indexing on a real Ray cluster (loopback): a killed worker's file is claimed again, a model the workers
+cannot load stops the run with a sentence, and two indexers sharing one catalog index every file exactly once."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine.api.library import Library
+from engine.errors import ClipSeekError
 from engine.indexer.plan import reconcile
 from engine.settings import Settings
 from videogen import ShotSpec, make_video
@@ -49,7 +51,14 @@ def test_a_killed_ray_worker_costs_nothing_its_file_is_claimed_again(ray_cluster
     try:
         lib.add_folder(tmp_path / "videos")
         outcome: dict = {}
-        run = threading.Thread(target=lambda: outcome.update(final=lib.index(ray_address=ray_cluster)))
+
+        def index() -> None:
+            try:
+                outcome["final"] = lib.index(ray_address=ray_cluster)
+            except ClipSeekError as exc:
+                outcome["error"] = str(exc)
+
+        run = threading.Thread(target=index)
         run.start()
         killed = None
         deadline = time.monotonic() + 120
@@ -61,12 +70,34 @@ def test_a_killed_ray_worker_costs_nothing_its_file_is_claimed_again(ray_cluster
             time.sleep(0.05)
         run.join(300)
         assert killed is not None, "no Ray worker was seen working on a file"
+        assert "error" not in outcome, outcome.get("error")
         final = outcome["final"]
         assert final.state == "done" and final.failed == 0 and final.indexed == len(videos)
         files = lib.catalog.files()
         assert {f.status for f in files} == {"indexed"} and all(f.claimed_by is None for f in files)
         assert all(Path(s.thumbnail).is_file() for f in files for s in lib.catalog.segments_of_file(f.id))
         assert lib.search("a textured circle", k=3)
+    finally:
+        lib.close()
+
+
+def test_a_model_the_workers_cannot_load_stops_the_run_with_a_sentence_and_loses_nothing(ray_cluster, tiny_bundle,
+                                                                                        tmp_path):
+    bundle = tmp_path / "damaged"
+    shutil.copytree(tiny_bundle, bundle)
+    files = json.loads((bundle / "bundle.json").read_text())["files"]
+    (bundle / files["frame_encoder"]).write_bytes(b"not an onnx graph")   # the search side still opens
+    _videos(tmp_path / "videos", 2, seconds=2.0)
+    lib = Library.open(tmp_path / "library", model=bundle)
+    try:
+        lib.add_folder(tmp_path / "videos")
+        started = time.monotonic()
+        with pytest.raises(ClipSeekError) as stopped:
+            lib.index(ray_address=ray_cluster)
+        assert "could not load the model" in str(stopped.value) and "damaged" in str(stopped.value)
+        assert "Traceback" not in str(stopped.value) and len(str(stopped.value).splitlines()) == 1
+        assert time.monotonic() - started < 120   # stopped, not respawning workers that fail the same way
+        assert [(f.status, f.claimed_by) for f in lib.catalog.files()] == [("pending", None)] * 2
     finally:
         lib.close()
 
