@@ -248,6 +248,11 @@ def write_json(name: str, data: dict) -> Path:
     return path
 
 
+def shown(path: Path) -> str:
+    """A path as the tables print it: from the repository root when it lies inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _jsonable(value: object) -> object:
     if hasattr(value, "__dataclass_fields__"):
         return asdict(value)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import OUT, ROOT, ensure_bundle, ensure_videos, print_table, video_sets, write_json  # noqa: E402
+from benchmarks.common import OUT, ensure_bundle, ensure_videos, print_table, shown, video_sets, write_json  # noqa: E402
 from benchmarks.search_latency import query_texts  # noqa: E402
 
 TICK_MS = 5
@@ -234,7 +234,7 @@ def main() -> None:
         for where, count in r["gui_thread_during_stalls"]:
             print(f"  {count:4d}  {where}")
     path = write_json(args.out, r)
-    print(f"wrote {path.relative_to(ROOT)}")
+    print(f"wrote {shown(path)}")
 
 
 if __name__ == "__main__":

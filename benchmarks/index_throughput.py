@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (OUT, PYTHON, ROOT, CpuMeter, VideoSet, ensure_bundle, ensure_videos,  # noqa: E402
-                               print_table, video_sets, write_json)
+                               print_table, shown, video_sets, write_json)
 
 from engine.runtime.int8_weights import ENV as INT8_ENV, wanted as signed_int8_wanted  # noqa: E402
 
@@ -297,7 +297,7 @@ def main() -> None:
                                  "int8_weights": int8_weights,
                                  "targets": {"x_real_time_int8": TARGETS, "vs_baseline_int8": BASELINE_TARGET},
                                  "results": results})
-    print(f"\nwrote {path.relative_to(ROOT)}")
+    print(f"\nwrote {shown(path)}")
 
 
 def _target(kind: str, precision: str, r: dict, base: dict | None) -> str:

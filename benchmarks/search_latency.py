@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import moments_gen as gen  # noqa: E402
-from benchmarks.common import OUT, PYTHON, ROOT, ensure_bundle, print_table, write_json  # noqa: E402
+from benchmarks.common import OUT, PYTHON, ROOT, ensure_bundle, print_table, shown, write_json  # noqa: E402
 
 TARGETS = {"p50_ms": 50.0, "p95_ms": 100.0, "recall_at_10": 0.95, "speedup_vs_exact": 50.0, "ready_s": 5.0}
 SUBJECTS = ["a dog", "two children", "a red car", "an old man", "a woman in a blue coat", "a cat", "a cyclist",
@@ -406,7 +406,7 @@ def main() -> None:
           f" ms p50; index opened by hnswlib's load_index {r['baselines']['hnswlib_load_index_s']:.2f} s "
           f"(here {r['index_load_s']:.2f} s)")
     path = write_json(args.out, {"targets": TARGETS, **r})
-    print(f"wrote {path.relative_to(ROOT)}")
+    print(f"wrote {shown(path)}")
 
 
 if __name__ == "__main__":
