@@ -89,9 +89,13 @@ class BundleCopy:
         return cls(fingerprint, {str(p.relative_to(root)): p.read_bytes()
                                  for p in sorted(root.rglob("*")) if p.is_file()})
 
-    def materialise(self) -> Path:
-        target = BUNDLE_CACHE / self.fingerprint
-        if not (target / "bundle.json").is_file():
+    def materialise(self, cache: Path | None = None) -> Path:
+        """The copy as a bundle folder in this node's cache, written again if what is there is damaged
+        (a copy shipped from a damaged bundle, fixed since, has the same fingerprint)."""
+        from engine.runtime.bundle import verify
+
+        target = (cache or BUNDLE_CACHE) / self.fingerprint
+        if not (target / "bundle.json").is_file() or verify(target):
             for name, data in self.files.items():
                 atomic_write_bytes(target / name, data)
         return target
