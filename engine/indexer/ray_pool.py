@@ -272,12 +272,19 @@ class RayWorkerPool:
             return
         answered, _ = self._ray.wait(list(waiting), num_returns=len(waiting), timeout=0)
         for ref in answered:
-            try:
-                self._ray.get(ref, timeout=0)
-            except Exception:
-                continue   # its death is handled with the file it held
-            waiting[ref].loaded = True
-            self._load_watch.loaded()
+            self._first_answer(waiting[ref])   # an error: its death is handled with the file it held
+
+    def _first_answer(self, slot: _Slot) -> BaseException | None:
+        """What the worker's first call raised, if it did; marks the worker loaded once it answered."""
+        if slot.loaded:
+            return None
+        try:
+            self._ray.get(slot.ready, timeout=0)
+        except Exception as exc:
+            return exc
+        slot.loaded = True
+        self._load_watch.loaded()
+        return None
 
     def _collect(self, slot: _Slot) -> list[WorkerEvent]:
         task, future = slot.task, slot.future
@@ -306,14 +313,8 @@ class RayWorkerPool:
         return [WorkerEvent("lost", task, f"the Ray worker holding it stopped ({_reason(exc)})")]
 
     def _load_failure(self, slot: _Slot, exc: BaseException) -> str | None:
-        errors = [exc]
-        if not slot.loaded:
-            try:
-                self._ray.get(slot.ready, timeout=0)
-                slot.loaded = True
-            except Exception as start_exc:
-                errors.insert(0, start_exc)
-        return self._load_watch.died(slot.loaded, errors)
+        start_exc = self._first_answer(slot)
+        return self._load_watch.died(slot.loaded, [start_exc, exc] if start_exc else [exc])
 
     def _check_time_limits(self) -> list[WorkerEvent]:
         events: list[WorkerEvent] = []
