@@ -83,7 +83,7 @@ def test_a_killed_ray_worker_costs_nothing_its_file_is_claimed_again(ray_cluster
 
 def test_a_model_the_workers_cannot_load_stops_the_run_with_a_sentence_and_loses_nothing(ray_cluster, tiny_bundle,
                                                                                         tmp_path):
-    bundle = tmp_path / "damaged"
+    bundle = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, bundle)
     files = json.loads((bundle / "bundle.json").read_text())["files"]
     (bundle / files["frame_encoder"]).write_bytes(b"not an onnx graph")   # the search side still opens
@@ -94,7 +94,7 @@ def test_a_model_the_workers_cannot_load_stops_the_run_with_a_sentence_and_loses
         started = time.monotonic()
         with pytest.raises(ClipSeekError) as stopped:
             lib.index(ray_address=ray_cluster)
-        assert "could not load the model" in str(stopped.value) and "damaged" in str(stopped.value)
+        assert "could not load the model" in str(stopped.value) and "damaged after export" in str(stopped.value)
         assert "Traceback" not in str(stopped.value) and len(str(stopped.value).splitlines()) == 1
         assert time.monotonic() - started < 120   # stopped, not respawning workers that fail the same way
         assert [(f.status, f.claimed_by) for f in lib.catalog.files()] == [("pending", None)] * 2
