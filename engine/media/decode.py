@@ -6,7 +6,9 @@ thrown away are never converted.
 
 Keyframes only: when the sampling interval is at least the keyframe interval seen by
 ``probe`` (``keyframes_only=None``, the default), the decoder skips non-key frames
-(skip_frame="NONKEY"), which is many times faster. Then every kept frame is a keyframe and its
+(skip_frame="NONKEY"), which is many times faster; where the container flags keyframes, the other
+packets never reach the decoder (``KeyPackets``), so its threads decode keyframes side by side. Then
+every kept frame is a keyframe and its
 time may be up to one keyframe interval after the tick it stands for; ``stats.keyframes_only``
 says this happened. Pass ``keyframes_only=False`` to always decode every frame.
 
@@ -21,7 +23,9 @@ GOP tails: when the next keyframe starts afresh (a closed GOP) and no frame betw
 one kept from a GOP and that keyframe can be kept (``engine.media.gop``), those frames are not
 decoded (``skip_gop_tails=None``, the default: on unless ``keyframes_only`` or ``skip_nonref``
 is False). The kept frames are exactly the ones a full decode keeps; only frames that are
-thrown away are saved. ``stats.packets_skipped`` counts them.
+thrown away are saved. ``stats.packets_skipped`` counts them. In H.264, where the packets' headers
+already tell which frames are non-reference, those packets too never reach the decoder, whose frame
+threads then decode the reference frames side by side.
 
 A stream damaged in the middle does not stop the work: what decodes is kept and
 ``sampler.warnings`` says what went wrong. ``sampler.stats`` splits the time spent between
@@ -44,6 +48,7 @@ from engine.media.types import DecodeStats, MediaInfo, SampledFrame
 
 MAX_CONSECUTIVE_ERRORS = 200   # packets in a row the decoder refuses before we give up on the rest
 NONREF_MIN_SOURCE_FRAMES = 5   # skip non-reference frames when a sampling interval spans this many source frames
+KEY_PACKETS_MIN_WAIT = 600     # non-key packets in a row dropped before the decoder is left to skip them (KeyPackets)
 
 
 class FrameSampler:
@@ -143,7 +148,9 @@ class FrameSampler:
             width, height = target_size(self.info.width, self.info.height, self.short_side, self.info.sample_aspect)
             times = _FrameTimes(stream, self.info.fps)
             tails = self._use_skip_gop_tails() and not self.stats.keyframes_only
-            for frame in self._decoded(container, stream, times if tails else None):
+            # The probe saw the container flag keyframes, so non-key packets can be dropped before the decoder.
+            key_packets = self.stats.keyframes_only and self.info.keyframe_interval is not None
+            for frame in self._decoded(container, stream, times if tails else None, key_packets):
                 t = times.of(frame)
                 if not self.clock.wants(t):
                     continue
@@ -156,10 +163,11 @@ class FrameSampler:
                 yield SampledFrame(time=t, rgb=rgb)
 
     def _decoded(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                 times: "_FrameTimes | None" = None) -> Iterator[av.VideoFrame]:
+                 times: "_FrameTimes | None" = None, key_packets: bool = False) -> Iterator[av.VideoFrame]:
         """Decoded frames; damaged packets are counted and skipped, a broken container ends the stream.
 
-        With ``times`` (the frame clock's time mapping), GOP tails nobody wants are skipped.
+        With ``times`` (the frame clock's time mapping), GOP tails nobody wants are skipped. With
+        ``key_packets``, only packets the container flags as keyframes reach the decoder.
         """
         ctx = stream.codec_context
         packets = PacketReader(container.demux(stream))
@@ -169,6 +177,11 @@ class FrameSampler:
         position = 0                     # packets since the last keyframe
         skipping = False                 # dropping packets until the next keyframe
         references = H264References(ctx.extradata) if times is not None and ctx.name == "h264" else None
+        # skip_frame="NONREF" drops these anyway; dropped here they do not hold up the decoder's frame threads
+        # (see KeyPackets), which then decode the reference frames side by side.
+        drop_nonref = references is not None and self.stats.skipped_nonref
+        keys = KeyPackets(max(KEY_PACKETS_MIN_WAIT, 4 * (self.info.keyframe_interval or 0.0) * self.info.fps)
+                          ) if key_packets else None
         while True:
             started = time.perf_counter()
             try:
@@ -178,13 +191,16 @@ class FrameSampler:
             except av.FFmpegError as exc:
                 self.warnings.append(f"reading stopped early: {exc.strerror or exc}")
                 packet = None
+            if keys is not None and packet is not None and packet.size and not keys.wants(packet.is_keyframe):
+                self.stats.packets_skipped += 1
+                continue
             if packet is not None and times is not None and packet.size:
                 if packet.is_keyframe:
                     skipping, position = False, 0
                     plan = self._plan_gop(packets, packet, times, references)
                 else:
                     position += 1
-                    if skipping:
+                    if skipping or (drop_nonref and references.is_reference(packet) is False):
                         self.stats.packets_skipped += 1
                         continue
             try:
@@ -225,6 +241,30 @@ class FrameSampler:
             return GopPlan()
         return plan_gop(key, rest, times.seconds_of_pts, self.clock.interval, self.clock.tolerance, references,
                         skip_nonref=self.stats.skipped_nonref)
+
+
+class KeyPackets:
+    """Which packets reach the decoder when only keyframes are decoded: those the container flags as keyframes.
+
+    skip_frame="NONKEY" alone skips the other frames too, but each of the decoder's frame threads takes one
+    packet, so with skipped packets in flight the threads seldom hold two keyframes at once and decode them
+    one after another; fed keyframes only, they decode them side by side. Should the flags stop (no keyframe
+    for ``give_up_after`` packets), every packet goes through again and the decoder's own skipping decides:
+    the same frames, only slower.
+    """
+
+    def __init__(self, give_up_after: float):
+        self.give_up_after = give_up_after
+        self.since_key = 0
+        self.gave_up = False
+
+    def wants(self, is_keyframe: bool) -> bool:
+        if is_keyframe or self.gave_up:
+            self.since_key = 0
+            return True
+        self.since_key += 1
+        self.gave_up = self.since_key > self.give_up_after
+        return self.gave_up
 
 
 class _FrameTimes:

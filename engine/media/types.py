@@ -71,7 +71,8 @@ class DecodeStats:
     backend: str = ""                 # "pyav" or "opencv"
     keyframes_only: bool = False      # only keyframes were decoded (see engine.media.decode)
     skipped_nonref: bool = False      # non-reference frames were not decoded (see engine.media.decode)
-    packets_skipped: int = 0          # packets after a GOP's last wanted frame, never decoded (see engine.media.decode)
+    packets_skipped: int = 0          # packets never decoded: GOP tails, H.264 non-reference packets, non-key
+                                      # packets when only keyframes are decoded (see engine.media.decode)
     frames_decoded: int = 0           # frames that came out of the decoder
     frames_converted: int = 0         # frames resized + converted to RGB (the sampled ones)
     decode_seconds: float = 0.0       # demuxing + decoding

@@ -88,3 +88,19 @@ def test_the_h264_reference_flag_is_read_from_nal_headers():
     assert avcc.is_reference(Packet(b"\x00\x00\x00\x02\x06\x05")) is None          # no slice: unsure
     annex_b = H264References(None)
     assert annex_b.is_reference(Packet(b"\x00\x00\x00\x01\x09\xf0\x00\x00\x01\x01\x9e")) is False
+
+
+def test_non_reference_packets_never_reach_the_decoder(video_factory):
+    truth = video_factory("gop100_b3.mp4", fps=25, keyint=100, bframes=3,
+                          shots=[ShotSpec(2.0, pattern="pan"), ShotSpec(2.0)])
+    sparse = sample_frames(truth.path, 1, 64)
+    kept = list(sparse)
+    assert sparse.stats.skipped_nonref and len(kept) == 4
+    # one 4-s GOP, ticks up to 3 s: the tail after 3 s (a quarter) and the non-reference B-frames before it
+    # (x264's B-pyramid: two of every three) are never handed to the decoder
+    assert sparse.stats.packets_skipped >= 0.45 * truth.frame_count
+    assert sparse.stats.frames_decoded + sparse.stats.packets_skipped <= truth.frame_count
+    # the decoder, left to drop the same frames itself, gives exactly these
+    decoder_skips = sample_frames(truth.path, 1, 64, skip_gop_tails=False)
+    assert _same(kept, list(decoder_skips))
+    assert decoder_skips.stats.skipped_nonref and decoder_skips.stats.packets_skipped == 0
