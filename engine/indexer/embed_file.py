@@ -10,6 +10,8 @@ moment that holds both. Pairs cost one clip-encoder pass each, no extra decoding
 """
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -24,6 +26,7 @@ from engine.util.atomic import atomic_write_bytes
 THUMB_MIN_SHORT_SIDE = 224
 CLIP_BATCH_SEGMENTS = 8   # segments per clip-encoder call
 PREFETCH_SEGMENTS = 3     # segments decoded ahead of the model
+ENCODER_LANES = 2         # segments whose frames are encoded at the same time
 
 
 @dataclass
@@ -86,18 +89,12 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
                 frame_tokens=clips.frame_tokens[row].astype(np.float16),
                 frame_mask=mask[row].astype(np.uint8)))
 
-    thumbs_written = 0
-
-    def take(item) -> None:
-        """Thumbnail and frame features of one segment, as soon as it arrives."""
-        nonlocal thumbs_written
-        seg = item.segment
-        thumb_path = Path(thumbs_dir) / thumb_key[:2] / f"{thumb_key}_{thumbs_written}.jpg"
-        thumbs_written += 1
+    def take(item, number: int) -> tuple[object, np.ndarray, str]:
+        """Thumbnail and frame features of one segment (the ``number``-th of the file)."""
+        thumb_path = Path(thumbs_dir) / thumb_key[:2] / f"{thumb_key}_{number}.jpg"
         atomic_write_bytes(thumb_path, thumbnail(item.middle_frame.rgb, settings.thumbnail_width))
         chosen = [item.frames[i] for i in pick_frames(len(item.frames), t)]
-        feats = model.encode_frames(np.stack([f.rgb for f in chosen]))
-        pending.append((seg, feats, str(thumb_path)))
+        return item.segment, model.encode_frames(np.stack([f.rgb for f in chosen])), str(thumb_path)
 
     def flush() -> None:
         if not pending:
@@ -119,11 +116,22 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
             on_progress(float(pending[-1][0].end))
         pending.clear()
 
-    # Decoding runs a few segments ahead in its own thread while this one runs the model.
-    for item in prefetch(stream, depth=PREFETCH_SEGMENTS):
-        take(item)
-        if len(pending) >= CLIP_BATCH_SEGMENTS:
-            flush()
+    def settle(in_flight: deque[Future], keep: int) -> None:
+        """Collect finished segments, in file order, until at most ``keep`` are still being encoded."""
+        while len(in_flight) > keep:
+            pending.append(in_flight.popleft().result())
+            if len(pending) >= CLIP_BATCH_SEGMENTS:
+                flush()
+
+    # Decoding runs a few segments ahead in its own thread. The frame encoder runs in ENCODER_LANES threads
+    # (onnxruntime sessions take concurrent calls): one lane alone left a core idle whenever the decoder
+    # was ahead, and more intra-op threads per call cost more than they gave.
+    in_flight: deque[Future] = deque()
+    with ThreadPoolExecutor(ENCODER_LANES, thread_name_prefix="clipseek-encode") as lanes:
+        for number, item in enumerate(prefetch(stream, depth=PREFETCH_SEGMENTS)):
+            in_flight.append(lanes.submit(take, item, number))
+            settle(in_flight, ENCODER_LANES - 1)
+        settle(in_flight, 0)
     flush()
     return FileResult(duration=float(info.duration), fps=float(info.fps), width=int(info.width),
                       height=int(info.height), rotation=int(info.rotation), segments=segments,

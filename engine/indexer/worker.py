@@ -28,13 +28,15 @@ def worker_main(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_di
         import cv2
 
         cv2.setNumThreads(1)
-        from engine.indexer.embed_file import embed_file
+        from engine.indexer.embed_file import ENCODER_LANES, embed_file
         from engine.runtime import load_model
         from engine.settings import Settings
 
         settings = Settings(**settings_dict)
         # Only the graphs embed_file runs: the text encoder would cost every worker a second to start.
-        model = load_model(bundle_dir, device=device, intra_threads=threads, graphs=INDEXING_GRAPHS)
+        # ``threads`` is the model's share of cores, split between the frame encoder's lanes.
+        model = load_model(bundle_dir, device=device, intra_threads=max(1, threads // ENCODER_LANES),
+                           graphs=INDEXING_GRAPHS)
     except Exception as exc:  # the parent shows this and stops indexing
         results.put(("fatal", wid, None, f"the model could not be loaded: {exc}"))
         return
