@@ -5,10 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour="${1:-full}"
 
+# binutils: the installer build (make test builds the Linux archive) reads ELF files with readelf and objdump.
 debian_packages=(ffmpeg xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
                  libxcb-xinerama0 libxcb-xkb1 libxcb-randr0 libxcb-shape0 libxcb-cursor0 libxkbcommon-x11-0
                  libxkbcommon0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 libpulse0
-                 fonts-dejavu-core postgresql)
+                 fonts-dejavu-core postgresql binutils)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${debian_packages[@]}"; do
