@@ -16,6 +16,7 @@ import functools
 import logging
 import mmap
 import os
+import platform
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,15 +58,27 @@ def cpu_has_vnni(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return False
 
 
+def signed_is_exact(has_vnni: bool | None = None, machine: str | None = None) -> bool:
+    """Whether u8 x s8 kernels give the u8 x u8 numbers here: on x86 only with VNNI (see the module doc)."""
+    machine = (machine if machine is not None else platform.machine()).lower()
+    if machine not in ("x86_64", "amd64", "i386", "i686", "x86"):
+        return True
+    return cpu_has_vnni() if has_vnni is None else has_vnni
+
+
 def wanted(choice: str | None = None, has_vnni: bool | None = None) -> bool:
     """Whether to make weights signed: ``CLIPSEEK_INT8_WEIGHTS`` (or ``choice``), else the CPU decides."""
     choice = (choice if choice is not None else os.environ.get(ENV, "auto")).strip().lower() or "auto"
     if choice not in CHOICES:
         log.warning("%s=%r is not one of %s; using auto", ENV, choice, ", ".join(CHOICES))
         choice = "auto"
+    has_vnni = cpu_has_vnni() if has_vnni is None else has_vnni
+    if choice == "signed" and not signed_is_exact(has_vnni):
+        log.warning("%s=signed on a CPU without VNNI: its u8 x s8 kernels saturate, so vectors drift "
+                    "from those of other machines", ENV)
     if choice != "auto":
         return choice == "signed"
-    return cpu_has_vnni() if has_vnni is None else has_vnni
+    return has_vnni
 
 
 # --- protobuf wire format, only what a graph's nodes and initializers need -------------------------
