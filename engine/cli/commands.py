@@ -12,8 +12,8 @@ from engine.errors import ClipSeekError, ModelInstallError, QueryError
 from engine.settings import Settings
 
 
-def _open(args, model=None, switching_model: bool = False):
-    from engine.api.library import Library
+def _settings(args) -> Settings:
+    """The library's settings, with the command line's overrides."""
     from engine.paths import default_library_dir
 
     lib_dir = Path(args.library) if args.library else default_library_dir()
@@ -22,6 +22,13 @@ def _open(args, model=None, switching_model: bool = False):
         settings.device = args.device
     if getattr(args, "workers", None):
         settings.workers = args.workers
+    return settings
+
+
+def _open(args, model=None, switching_model: bool = False, settings: Settings | None = None):
+    from engine.api.library import Library
+
+    settings = settings or _settings(args)
     lib = Library.open(args.library, model=model or args.model, settings=settings, switching_model=switching_model)
     for notice in lib.notices:    # said while opening (a model update, say); later ones are the command's
         print(f"note: {notice}", file=sys.stderr)
@@ -52,14 +59,24 @@ def _progress_sink(json_progress: bool):
 
 
 def cmd_index(args) -> int:
-    sink, close = _progress_sink(args.json_progress)
-    with _open(args) as lib:
-        try:
-            final = lib.index(progress=sink, ray_address=args.ray)
-        finally:
-            close()
-        for notice in lib.notices:
-            print(f"note: {notice}", file=sys.stderr)
+    from engine.indexer.pool import discard_prestarted, local_worker_threads, prestart_workers
+
+    settings = _settings(args)
+    if not args.ray:
+        # The workers import the decoder and onnxruntime while this process opens the library.
+        workers = settings.resolved_workers()
+        prestart_workers(workers, local_worker_threads(workers))
+    try:
+        sink, close = _progress_sink(args.json_progress)
+        with _open(args, settings=settings) as lib:
+            try:
+                final = lib.index(progress=sink, ray_address=args.ray)
+            finally:
+                close()
+            for notice in lib.notices:
+                print(f"note: {notice}", file=sys.stderr)
+    finally:
+        discard_prestarted()
     if not args.json_progress:
         print(f"indexed {final.indexed}, failed {final.failed}, skipped {final.skipped} "
               f"({format_duration(final.seconds_done)} of video at {final.rate:.1f}x real time)")

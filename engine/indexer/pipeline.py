@@ -10,7 +10,6 @@ manifest are saved every few seconds and at the end, with the watermark last.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from engine.api.types import Progress
 from engine.errors import ClipSeekError
 from engine.indexer.claims import LEASE_SECONDS, ClaimQueue, release_stale_claims
 from engine.indexer.control import IndexControl
-from engine.indexer.pool import PoolConfig, Task, WorkerPool
+from engine.indexer.pool import PoolConfig, Task, WorkerPool, local_worker_threads
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -126,8 +125,7 @@ class Indexer:
             config.workers = min(wanted, n_files)
             return RayWorkerPool(config, self.ray_address, self.fingerprint)
         config.workers = min(self.settings.resolved_workers(), n_files)
-        # Each worker's decode thread keeps about one core busy; the model gets the rest of its share.
-        config.threads_per_worker = max(1, (os.cpu_count() or 2) // config.workers - 1)
+        config.threads_per_worker = local_worker_threads(config.workers)
         return WorkerPool(config)
 
     # -- results -------------------------------------------------------------

@@ -17,9 +17,53 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_any
 from typing import Any
 
-from engine.indexer.worker import worker_main
+from engine.indexer.worker import prestarted_worker_main, worker_main
 
 _CTX = mp.get_context("spawn")
+# Worker processes started before their pool (prestart_workers): (process, parent's pipe end, threads).
+_prestarted: list[tuple[Any, Any, int]] = []
+
+
+def local_worker_threads(workers: int) -> int:
+    """Threads for each of ``workers`` local workers: each one's decode thread keeps about one core busy,
+    its model gets the rest of its share."""
+    return max(1, (os.cpu_count() or 2) // workers - 1)
+
+
+def prestart_workers(count: int, threads: int) -> None:
+    """Start ``count`` workers now, before their pool's settings are known, so that their imports overlap
+    the caller's own start-up (`clipseek index` opening the library). The next pool takes those whose
+    ``threads`` match its own and stops the rest; discard_prestarted stops them when no pool came."""
+    for _ in range(count):
+        parent_end, child_end = _CTX.Pipe(duplex=True)
+        proc = _CTX.Process(target=prestarted_worker_main, args=(child_end, threads),
+                            name="clipseek-worker-prestarted", daemon=True)
+        proc.start()
+        child_end.close()
+        _prestarted.append((proc, parent_end, threads))
+
+
+def discard_prestarted() -> None:
+    while _prestarted:
+        proc, conn, _threads = _prestarted.pop()
+        _stop(proc, conn)
+
+
+def _take_prestarted(threads: int) -> tuple[Any, Any] | None:
+    """A prestarted worker for a pool whose workers run ``threads`` threads; others are stopped."""
+    while _prestarted:
+        proc, conn, started_with = _prestarted.pop(0)
+        if started_with == threads and proc.is_alive():
+            return proc, conn
+        _stop(proc, conn)
+    return None
+
+
+def _stop(proc, conn) -> None:
+    """Stop a prestarted worker no pool took: it holds no file and no model yet, so it is simply killed."""
+    proc.kill()
+    proc.join(2)
+    conn.close()
 
 
 @dataclass
@@ -71,22 +115,40 @@ class WorkerPool:
         self.fatal: str | None = None
         for _ in range(config.workers):
             self._spawn()
+        discard_prestarted()   # started for this pool, but more than it needs or with other threads
 
     # -- lifecycle ---------------------------------------------------------
     def _spawn(self) -> _Worker:
         wid = self._next_wid
         self._next_wid += 1
-        parent_end, child_end = _CTX.Pipe(duplex=True)
+        proc, parent_end = self._prestarted(wid) or self._start_process(wid)
+        worker = _Worker(wid, proc, parent_end, spawned=time.monotonic())
+        self._workers.append(worker)
+        return worker
+
+    def _prestarted(self, wid: int) -> tuple[Any, Any] | None:
         c = self.config
+        taken = _take_prestarted(c.threads_per_worker)
+        if taken is None:
+            return None
+        proc, parent_end = taken
+        try:
+            parent_end.send((wid, c.bundle_dir, c.device, c.settings, c.thumbs_dir))
+        except (OSError, ValueError):
+            _stop(proc, parent_end)
+            return None
+        return taken
+
+    def _start_process(self, wid: int) -> tuple[Any, Any]:
+        c = self.config
+        parent_end, child_end = _CTX.Pipe(duplex=True)
         proc = _CTX.Process(
             target=worker_main,
             args=(wid, child_end, c.bundle_dir, c.device, c.threads_per_worker, c.settings, c.thumbs_dir),
             name=f"clipseek-worker-{wid}", daemon=True)
         proc.start()
         child_end.close()
-        worker = _Worker(wid, proc, parent_end, spawned=time.monotonic())
-        self._workers.append(worker)
-        return worker
+        return proc, parent_end
 
     def close(self) -> None:
         self.resume()

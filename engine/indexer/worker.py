@@ -13,17 +13,43 @@ WORKER_NICENESS = 10   # below the window and searches: indexing takes only the 
 
 def worker_main(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir) -> None:
     """Receive tasks on ``conn`` (None = stop); send (kind, wid, task_id, payload) back on it."""
+    _prepare_process(threads)
+    _serve(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir)
 
+
+def prestarted_worker_main(conn, threads) -> None:
+    """A worker started before its pool (``pool.prestart_workers``): it imports what indexing needs while
+    the parent opens the library, then takes the rest of worker_main's arguments from ``conn``
+    as (wid, bundle_dir, device, settings_dict, thumbs_dir); None: not needed after all."""
+    _prepare_process(threads)
+    try:
+        import engine.indexer.embed_file  # noqa: F401  the decoder, numpy, OpenCV
+        import engine.runtime  # noqa: F401  onnxruntime
+    except Exception:
+        pass   # _serve meets the same error and reports it under the worker's id
+    try:
+        args = conn.recv()
+    except (EOFError, OSError):
+        return   # the parent went away
+    if args is not None:
+        wid, bundle_dir, device, settings_dict, thumbs_dir = args
+        _serve(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir)
+
+
+def _prepare_process(threads) -> None:
+    _lower_priority()
+    # Keep native libraries from each starting one thread per core in every worker.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+
+
+def _serve(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir) -> None:
     class _Results:
         @staticmethod
         def put(msg) -> None:
             conn.send(msg)
 
     results = _Results()
-    _lower_priority()
-    # Keep native libraries from each starting one thread per core in every worker.
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(threads))
     try:
         import cv2
 

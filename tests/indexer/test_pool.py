@@ -1,6 +1,7 @@
 """Worker processes: a hung decoder is stopped, a crashed worker costs one file and is replaced."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import time
@@ -8,6 +9,7 @@ from dataclasses import asdict
 
 import pytest
 
+from engine.indexer import pool as pool_module
 from engine.indexer.pool import PoolConfig, Task, WorkerPool
 from engine.settings import Settings
 from videogen import ShotSpec, make_video
@@ -87,3 +89,34 @@ def test_a_crashed_worker_fails_its_file_only(pool_factory, tmp_path):
     pool.submit(Task(2, 2, str(video), "ok"))
     ev, _ = wait_for(pool, {"done", "failed"})
     assert ev.kind == "done", ev.payload
+
+
+def test_a_prestarted_worker_becomes_the_pools_worker(pool_factory, tmp_path):
+    """`clipseek index` starts its worker before opening the library; the pool takes it instead of a new one."""
+    video = make_video(tmp_path / "v.mp4", shots=[ShotSpec(2.0)]).path
+    pool_module.prestart_workers(1, threads=1)
+    prestarted = pool_module._prestarted[0][0]
+    pool = pool_factory()
+    assert pool._workers[0].process is prestarted and pool_module._prestarted == []
+    pool.submit(Task(1, 7, str(video), "abc123"))
+    ev, _ = wait_for(pool, {"done", "failed"})
+    assert ev.kind == "done", ev.payload
+
+
+def test_prestarted_workers_a_pool_cannot_use_are_stopped(pool_factory, tmp_path):
+    pool_module.prestart_workers(2, threads=3)     # the pool below runs one thread per worker
+    unused = [proc for proc, _conn, _threads in pool_module._prestarted]
+    pool = pool_factory()
+    assert pool._workers[0].process not in unused and pool_module._prestarted == []
+    assert not any(proc.is_alive() for proc in unused)
+    video = make_video(tmp_path / "v.mp4", shots=[ShotSpec(2.0)]).path
+    pool.submit(Task(1, 7, str(video), "abc123"))
+    assert wait_for(pool, {"done", "failed"})[0].kind == "done"
+
+
+def test_index_with_nothing_to_do_leaves_no_worker_behind(tmp_path):
+    from engine.cli.main import main
+
+    assert main(["--library", str(tmp_path / "lib"), "index"]) == 0
+    assert pool_module._prestarted == []
+    assert not [p for p in multiprocessing.active_children() if p.name.startswith("clipseek-worker")]
