@@ -152,7 +152,7 @@ class Library:
     def model(self):
         with self._open_lock:
             if self._model is None:
-                from engine.runtime import load_model
+                from engine.runtime.model import load_model
 
                 # What a text search runs; the frame and clip encoders open at the first search by image.
                 self._model = load_model(self.bundle_dir, device=self.settings.device,

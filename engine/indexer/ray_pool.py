@@ -111,7 +111,7 @@ class FileEncoder:
         import cv2
 
         from engine.indexer.worker import INDEXING_GRAPHS
-        from engine.runtime import load_model
+        from engine.runtime.model import load_model
         from engine.settings import Settings
 
         cv2.setNumThreads(1)

@@ -24,7 +24,7 @@ def prestarted_worker_main(conn, threads) -> None:
     _prepare_process(threads)
     try:
         import engine.indexer.embed_file  # noqa: F401  the decoder, numpy, OpenCV
-        import engine.runtime  # noqa: F401  onnxruntime
+        import engine.runtime.model  # noqa: F401  onnxruntime
     except Exception:
         pass   # _serve meets the same error and reports it under the worker's id
     try:
@@ -55,7 +55,7 @@ def _serve(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir) ->
 
         cv2.setNumThreads(1)
         from engine.indexer.embed_file import ENCODER_LANES, embed_file
-        from engine.runtime import load_model
+        from engine.runtime.model import load_model
         from engine.settings import Settings
 
         settings = Settings(**settings_dict)
