@@ -30,9 +30,9 @@ def render(p: Progress, width: int) -> str:
 
 
 class TerminalBar:
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None) -> None:
+        self.stream = stream if stream is not None else sys.stderr   # the one in use now, not at import
+        self.tty = self.stream.isatty()
         self._last_line = ""
 
     def __call__(self, p: Progress) -> None:

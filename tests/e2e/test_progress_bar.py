@@ -1,0 +1,26 @@
+"""The terminal progress bar of `clipseek index`."""
+from __future__ import annotations
+
+import io
+import sys
+
+from engine.api.types import Progress
+from engine.cli.progress_bar import TerminalBar, format_duration, render
+
+
+def test_the_bar_writes_to_the_stderr_in_use_when_it_is_made(monkeypatch):
+    """Not the one in use when the module was imported (an embedding program may have replaced it since)."""
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    bar = TerminalBar()
+    bar(Progress(files_done=1, files_total=2, seconds_done=30, seconds_total=60, rate=12.5, eta_seconds=3))
+    bar(Progress(2, 2, 60, 60, 12.5, None, state="done"))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and "1/2 files" in lines[0] and "0:30 of 1:00 video" in lines[0]
+    assert lines[1].startswith("[" + "#" * 10) and "2/2 files" in lines[1]
+
+
+def test_durations_and_a_paused_run_read_as_a_person_expects():
+    assert [format_duration(s) for s in (None, 5, 65, 3_725)] == ["--:--", "0:05", "1:05", "1:02:05"]
+    line = render(Progress(0, 4, 0, 0, 0.0, None, state="paused"), 100)
+    assert line.startswith("[" + "." * 10) and line.endswith("(paused)") and len(line) < 100
