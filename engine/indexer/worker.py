@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 import traceback
 from pathlib import Path
 
@@ -44,29 +45,43 @@ def _prepare_process(threads) -> None:
 
 
 def _serve(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir) -> None:
+    sending = threading.Lock()   # the model's loading thread reports too
+
     class _Results:
         @staticmethod
         def put(msg) -> None:
-            conn.send(msg)
+            with sending:
+                conn.send(msg)
 
     results = _Results()
+
+    def report_load(error: Exception | None) -> None:
+        # "ready" starts the parent's clock for the file in hand; "fatal" stops the run, leaving it pending.
+        try:
+            results.put(("ready", wid, None, None) if error is None
+                        else ("fatal", wid, None, f"the model could not be loaded: {error}"))
+        except (OSError, ValueError):
+            pass   # the parent went away
+
     try:
         import cv2
 
         cv2.setNumThreads(1)
+        from engine.indexer.background_model import BackgroundModel, ModelLoadFailed
         from engine.indexer.embed_file import ENCODER_LANES, embed_file
         from engine.runtime.model import load_model
         from engine.settings import Settings
 
         settings = Settings(**settings_dict)
         # Only the graphs embed_file runs: the text encoder would cost every worker a second to start.
-        # ``threads`` is the model's share of cores, split between the frame encoder's lanes.
-        model = load_model(bundle_dir, device=device, intra_threads=max(1, threads // ENCODER_LANES),
-                           graphs=INDEXING_GRAPHS)
+        # ``threads`` is the model's share of cores, split between the frame encoder's lanes. The sessions
+        # build while the first file is probed and decoded.
+        model = BackgroundModel(bundle_dir, lambda: load_model(
+            bundle_dir, device=device, intra_threads=max(1, threads // ENCODER_LANES), graphs=INDEXING_GRAPHS))
     except Exception as exc:  # the parent shows this and stops indexing
         results.put(("fatal", wid, None, f"the model could not be loaded: {exc}"))
         return
-    results.put(("ready", wid, None, None))
+    model.when_loaded(report_load)
     while True:
         try:
             task = conn.recv()
@@ -81,6 +96,8 @@ def _serve(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir) ->
                 on_probe=lambda info: results.put(("probed", wid, tid, float(info.duration))),
                 on_progress=lambda sec: results.put(("progress", wid, tid, sec)))
             results.put(("done", wid, tid, result))
+        except ModelLoadFailed:
+            return   # report_load has told the parent; the file stays pending
         except OSError as exc:
             if exc.errno != errno.ENOSPC:
                 results.put(("failed", wid, tid, file_failure(exc)))

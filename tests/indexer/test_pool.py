@@ -7,6 +7,7 @@ import signal
 import time
 from dataclasses import asdict
 
+import numpy as np
 import pytest
 
 from engine.indexer import pool as pool_module
@@ -120,3 +121,137 @@ def test_index_with_nothing_to_do_leaves_no_worker_behind(tmp_path):
     assert main(["--library", str(tmp_path / "lib"), "index"]) == 0
     assert pool_module._prestarted == []
     assert not [p for p in multiprocessing.active_children() if p.name.startswith("clipseek-worker")]
+
+
+def test_a_model_that_fails_to_load_while_the_first_file_decodes_stops_the_run_and_loses_nothing(tiny_bundle,
+                                                                                               tmp_path):
+    """The worker decodes its first file while the model loads: a load that fails then is the model's fault."""
+    import json
+    import shutil
+
+    from engine.api import Library
+    from engine.errors import ClipSeekError
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    files = json.loads((bundle / "bundle.json").read_text())["files"]
+    (bundle / files["frame_encoder"]).write_bytes(b"not an onnx graph")   # the search side still opens
+    (tmp_path / "videos").mkdir()
+    for i in range(2):
+        make_video(tmp_path / "videos" / f"v{i}.mp4", shots=[ShotSpec(2.0)])
+    lib = Library.open(tmp_path / "library", model=bundle)
+    try:
+        lib.add_folder(tmp_path / "videos")
+        with pytest.raises(ClipSeekError) as stopped:
+            lib.index()
+        message = str(stopped.value)
+        assert "the model could not be loaded" in message and "damaged after export" in message, message
+        assert "Traceback" not in message
+        assert [f.status for f in lib.catalog.files()] == ["pending"] * 2
+    finally:
+        lib.close()
+
+
+def test_a_worker_decodes_its_first_file_while_the_model_loads(tiny_bundle, tmp_path):
+    import threading
+
+    from engine.indexer.background_model import BackgroundModel, ModelLoadFailed
+    from engine.runtime.model import load_model
+
+    release = threading.Event()
+
+    def slow_load():
+        release.wait(10)
+        return load_model(tiny_bundle, device="cpu", graphs=("frame_encoder", "clip_encoder"))
+
+    model = BackgroundModel(tiny_bundle, slow_load)
+    assert model.info.frames_per_clip > 0          # bundle.json is read at once
+    outcome = []
+    model.when_loaded(outcome.append)
+    assert outcome == []
+    release.set()
+    frames = np.zeros((2, 64, 64, 3), np.uint8)
+    assert model.encode_frames(frames).shape == (2, model.info.embed_dim)
+    assert outcome == [None]
+
+    def broken():
+        raise ValueError("the frame encoder is not an ONNX graph")
+
+    failing = BackgroundModel(tiny_bundle, broken)
+    with pytest.raises(ModelLoadFailed, match="not an ONNX graph"):
+        failing.encode_frames(frames)
+    seen = []
+    failing.when_loaded(seen.append)
+    assert isinstance(seen[0], ValueError)
+
+
+def _serve_in_thread(tiny_bundle, tmp_path, monkeypatch, load):
+    """worker._serve on a thread with ``load`` as load_model; its first file handed over before it starts."""
+    import threading
+    from multiprocessing import Pipe
+
+    import cv2
+
+    import engine.runtime.model as runtime_model
+    from engine.indexer import worker
+
+    monkeypatch.setattr(runtime_model, "load_model", load)
+    threads = cv2.getNumThreads()
+    video = make_video(tmp_path / "v.mp4", shots=[ShotSpec(2.0)]).path
+    parent, child = Pipe()
+    parent.send(Task(1, 7, str(video), "abc123"))
+    parent.send(None)
+    serving = threading.Thread(target=worker._serve, args=(0, child, str(tiny_bundle), "cpu", 1, asdict(Settings()),
+                                                            str(tmp_path / "thumbs")))
+    serving.start()
+    yield parent
+    serving.join(60)
+    cv2.setNumThreads(threads)
+    assert not serving.is_alive()
+
+
+def _messages_until(conn, kinds):
+    seen = []
+    while not seen or seen[-1][0] not in kinds:
+        assert conn.poll(60), f"the worker went quiet after {seen}"
+        seen.append(conn.recv())
+    return [m[0] for m in seen]
+
+
+def test_a_worker_probes_its_first_file_while_the_model_loads(tiny_bundle, tmp_path, monkeypatch):
+    import threading
+
+    from engine.runtime.model import load_model
+
+    loaded = threading.Event()
+    release = threading.Event()
+
+    def slow_load(*args, **kwargs):
+        release.wait(30)
+        model = load_model(*args, **kwargs)
+        loaded.set()
+        return model
+
+    for parent in _serve_in_thread(tiny_bundle, tmp_path, monkeypatch, slow_load):
+        assert _messages_until(parent, {"probed"}) == ["probed"] and not loaded.is_set()
+        release.set()
+        kinds = _messages_until(parent, {"done", "failed", "fatal"})
+        assert kinds[0] == "ready" and kinds[-1] == "done", kinds
+
+
+def test_a_model_load_that_fails_mid_file_is_fatal_and_not_the_files_failure(tiny_bundle, tmp_path, monkeypatch):
+    import threading
+
+    release = threading.Event()
+
+    def failing_load(*args, **kwargs):
+        release.wait(30)
+        raise RuntimeError("no session for frame_encoder.onnx")
+
+    for parent in _serve_in_thread(tiny_bundle, tmp_path, monkeypatch, failing_load):
+        assert _messages_until(parent, {"probed"}) == ["probed"]
+        release.set()
+        assert parent.poll(60)
+        kind, _wid, _tid, message = parent.recv()
+        assert kind == "fatal" and message == "the model could not be loaded: no session for frame_encoder.onnx"
+        assert not parent.poll(2)    # nothing else: the file is neither done nor failed
