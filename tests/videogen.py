@@ -155,13 +155,14 @@ def _encode(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int], fps
 
 def make_video(path: Path, *, codec: str = "h264", size: tuple[int, int] = (320, 240), fps: float = 25,
                shots: Sequence[ShotSpec] | None = None, keyint: int | None = None, bframes: int = 0,
-               rotate: int = 0, seed: int = 0) -> VideoTruth:
+               rotate: int = 0, seed: int = 0, encoder_args: Sequence[str] = ()) -> VideoTruth:
     """Encode a video of ``shots`` (default: one 2-second shot); the container follows the suffix.
 
     Sizes must be even for the yuv420p codecs (h264, mpeg4, vp9, mjpeg all use 4:2:0 here).
 
     ``keyint`` fixes the keyframe interval (frames); ``bframes`` asks for that many B-frames in a
-    row (h264, mpeg4), which ultrafast h264 otherwise never makes.
+    row (h264, mpeg4), which ultrafast h264 otherwise never makes; ``encoder_args`` go to ffmpeg
+    after the codec's own (e.g. ``["-refs", "3"]``).
     ``rotate`` writes rotation metadata (mp4/mov only) with ffmpeg's ``rotate`` tag; players then
     show ``np.rot90(frame, rotate // 90)`` (checked against ffmpeg's own autorotate in the tests).
     """
@@ -176,7 +177,7 @@ def make_video(path: Path, *, codec: str = "h264", size: tuple[int, int] = (320,
             yield from shot_frames(spec, index, size, fps, rng)
 
     target = path.with_name(f".unrotated-{path.name}") if rotate else path
-    _encode(all_frames(), target, size, fps, codec, keyint, bframes=bframes)
+    _encode(all_frames(), target, size, fps, codec, keyint, extra_args=encoder_args, bframes=bframes)
     if rotate:
         _run([_require_ffmpeg(), "-y", "-loglevel", "error", "-i", str(target), "-c", "copy",
               "-metadata:s:v:0", f"rotate={rotate}", str(path)])

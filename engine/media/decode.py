@@ -17,7 +17,10 @@ source frames (``skip_nonref=None``, the default), frames no other frame depends
 B-frames) are not decoded at all (skip_frame="NONREF"): on typical camera and web video this
 about halves decoding time. A kept frame is then at most a few source frames after its tick
 (its time is still its own exact timestamp); ``stats.skipped_nonref`` says this happened.
-Pass ``skip_nonref=False`` to decode them.
+Pass ``skip_nonref=False`` to decode them. In H.264 GOPs whose P-slices refer only to I- and
+P-pictures (x264 at its faster presets), the B-pictures, reference ones included, are left out
+too; the I- and P-pictures decode the same without them (``engine.media.h264_headers``).
+``stats.gops_without_b`` counts those GOPs; ``skip_b=False`` keeps the B-pictures.
 
 GOP tails: when the next keyframe starts afresh (a closed GOP) and no frame between the last
 one kept from a GOP and that keyframe can be kept (``engine.media.gop``), those frames are not
@@ -41,6 +44,7 @@ import av
 
 from engine.media.decode_cv import iter_opencv
 from engine.media.gop import GopPlan, H264References, PacketReader, plan_gop
+from engine.media.h264_headers import H264Headers
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
 from engine.media.probe import check_readable, open_error, pick_video_stream, probe
 from engine.media.sampling import SampleClock, rotate_for_display, target_size
@@ -61,7 +65,8 @@ class FrameSampler:
 
     def __init__(self, path: str | Path, fps: float, short_side: int, max_frames: int | None = None, *,
                  info: MediaInfo | None = None, keyframes_only: bool | None = None,
-                 skip_nonref: bool | None = None, skip_gop_tails: bool | None = None, backend: str = "auto",
+                 skip_nonref: bool | None = None, skip_gop_tails: bool | None = None, skip_b: bool | None = None,
+                 backend: str = "auto",
                  limits: MediaLimits = DEFAULT_LIMITS):
         if backend not in ("auto", "pyav", "opencv"):
             raise ValueError(f"unknown backend {backend!r}; choose auto, pyav or opencv")
@@ -72,6 +77,7 @@ class FrameSampler:
         self.keyframes_only = keyframes_only
         self.skip_nonref = skip_nonref
         self.skip_gop_tails = skip_gop_tails
+        self.skip_b = skip_b
         self.backend = backend
         self.limits = limits
         self.info = info or probe(self.path, limits=limits, backend="opencv" if backend == "opencv" else "auto")
@@ -127,6 +133,9 @@ class FrameSampler:
             return self.skip_gop_tails
         return self.keyframes_only is not False and self.skip_nonref is not False
 
+    def _use_skip_b(self) -> bool:
+        return self.skip_b is not False and self.stats.skipped_nonref
+
     def _iter_pyav(self) -> Iterator[SampledFrame]:
         check_readable(self.path)
         try:
@@ -148,9 +157,11 @@ class FrameSampler:
             width, height = target_size(self.info.width, self.info.height, self.short_side, self.info.sample_aspect)
             times = _FrameTimes(stream, self.info.fps)
             tails = self._use_skip_gop_tails() and not self.stats.keyframes_only
+            skip_b = self._use_skip_b()
             # The probe saw the container flag keyframes, so non-key packets can be dropped before the decoder.
             key_packets = self.stats.keyframes_only and self.info.keyframe_interval is not None
-            for frame in self._decoded(container, stream, times if tails else None, key_packets):
+            planned = times if tails or skip_b else None
+            for frame in self._decoded(container, stream, planned, key_packets, tails=tails, skip_b=skip_b):
                 t = times.of(frame)
                 if not self.clock.wants(t):
                     continue
@@ -163,10 +174,12 @@ class FrameSampler:
                 yield SampledFrame(time=t, rgb=rgb)
 
     def _decoded(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                 times: "_FrameTimes | None" = None, key_packets: bool = False) -> Iterator[av.VideoFrame]:
+                 times: "_FrameTimes | None" = None, key_packets: bool = False, *, tails: bool = True,
+                 skip_b: bool = False) -> Iterator[av.VideoFrame]:
         """Decoded frames; damaged packets are counted and skipped, a broken container ends the stream.
 
-        With ``times`` (the frame clock's time mapping), GOP tails nobody wants are skipped. With
+        With ``times`` (the frame clock's time mapping) each GOP is planned: with ``tails``, GOP tails nobody
+        wants are skipped; with ``skip_b``, the B-pictures of H.264 GOPs that do not need them. With
         ``key_packets``, only packets the container flags as keyframes reach the decoder.
         """
         ctx = stream.codec_context
@@ -180,6 +193,7 @@ class FrameSampler:
         # skip_frame="NONREF" drops these anyway; dropped here they do not hold up the decoder's frame threads
         # (see KeyPackets), which then decode the reference frames side by side.
         drop_nonref = references is not None and self.stats.skipped_nonref
+        headers = H264Headers.from_extradata(ctx.extradata) if drop_nonref and skip_b else None
         keys = KeyPackets(max(KEY_PACKETS_MIN_WAIT, 4 * (self.info.keyframe_interval or 0.0) * self.info.fps)
                           ) if key_packets else None
         while True:
@@ -197,10 +211,14 @@ class FrameSampler:
             if packet is not None and times is not None and packet.size:
                 if packet.is_keyframe:
                     skipping, position = False, 0
-                    plan = self._plan_gop(packets, packet, times, references)
+                    plan = self._plan_gop(packets, packet, times, references, headers)
+                    if not tails:
+                        plan = GopPlan(dropped=plan.dropped)
+                    self.stats.gops_without_b += bool(plan.dropped)
                 else:
                     position += 1
-                    if skipping or (drop_nonref and references.is_reference(packet) is False):
+                    if (skipping or position in plan.dropped
+                            or (drop_nonref and references.is_reference(packet) is False)):
                         self.stats.packets_skipped += 1
                         continue
             try:
@@ -233,14 +251,14 @@ class FrameSampler:
             self.warnings.append(f"{self.stats.corrupt_frames} frame(s) decoded with damage")
 
     def _plan_gop(self, packets: PacketReader, key: av.Packet, times: "_FrameTimes",
-                  references: H264References | None) -> GopPlan:
+                  references: H264References | None, headers: H264Headers | None) -> GopPlan:
         if key.pts is None:
             return GopPlan()
         rest = packets.gop_ahead()
         if rest is None:
             return GopPlan()
         return plan_gop(key, rest, times.seconds_of_pts, self.clock.interval, self.clock.tolerance, references,
-                        skip_nonref=self.stats.skipped_nonref)
+                        skip_nonref=self.stats.skipped_nonref, headers=headers)
 
 
 class KeyPackets:
@@ -299,8 +317,8 @@ def sample_frames(path: str | Path, fps: float, short_side: int, max_frames: int
                   **options) -> FrameSampler:
     """Frames of ``path`` at ``fps`` per second, shorter side ``short_side``, rotation applied.
 
-    ``options``: info (a MediaInfo from an earlier probe), keyframes_only and skip_nonref
-    (None = automatic, see the module text), backend ("auto", "pyav", "opencv"), limits (MediaLimits).
+    ``options``: info (a MediaInfo from an earlier probe), keyframes_only, skip_nonref, skip_gop_tails and
+    skip_b (None = automatic, see the module text), backend ("auto", "pyav", "opencv"), limits (MediaLimits).
     Raises MediaError for files that cannot be opened at all.
     """
     return FrameSampler(path, fps, short_side, max_frames, **options)

@@ -11,6 +11,8 @@ decoder reads the GOP's packets ahead (headers only, nothing is decoded) and mak
     packet after the last of them in decode order is skipped.
   * ``tail_from`` otherwise: once a frame at or after the time of the last tick the GOP can
     serve has come out (``gop_last_wanted``), no later frame of it can be kept.
+  * ``dropped``: in H.264 GOPs whose P-slices refer to I- and P-pictures only, every B-picture (see
+    ``without_b_pictures`` and ``engine.media.h264_headers``).
 Open GOPs (pictures after the next keyframe that are shown before it and may refer back into
 this GOP) are detected and never skipped.
 """
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import av
+
+from engine.media.h264_headers import B, H264Headers, p_slices_skip_b, split_nals
 
 LOOKAHEAD_PACKETS = 2048   # longest GOP read ahead (68 s at 30 fps); longer ones are decoded whole
 LEADING_CHECK = 16         # packets after a keyframe searched for pictures shown before it
@@ -123,6 +127,7 @@ def gop_last_wanted(stamps: list[int], to_seconds, interval: float, tolerance: f
 class GopPlan:
     tail_from: float | None = None     # frame time from which nothing more of this GOP is kept
     last_needed: int | None = None     # decode-order index (0 = keyframe) of the last packet needed
+    dropped: frozenset[int] = frozenset()   # decode-order indices of B-pictures left out (see without_b_pictures)
 
 
 def needed_packets(times: Sequence[float], output: Sequence[bool], interval: float, tolerance: float) -> int:
@@ -165,24 +170,14 @@ class H264References:
         return refs.pop() if len(refs) == 1 else None
 
     def _headers(self, data: bytes) -> list[int]:
-        out = []
-        if self.length_size:
-            pos, size = 0, self.length_size
-            while pos + size < len(data):
-                length = int.from_bytes(data[pos:pos + size], "big")
-                out.append(data[pos + size])
-                pos += size + length
-            return out
-        pos = data.find(b"\x00\x00\x01")
-        while pos >= 0 and pos + 3 < len(data):
-            out.append(data[pos + 3])
-            pos = data.find(b"\x00\x00\x01", pos + 3)
-        return out
+        return [nal[0] for nal in split_nals(data, self.length_size, head=1)]
 
 
 def plan_gop(key: av.Packet, rest: list[av.Packet], to_seconds: Callable[[int], float | None], interval: float,
-             tolerance: float, references: H264References | None, skip_nonref: bool) -> GopPlan:
-    """What of this GOP to decode (see the module text); ``references`` only for H.264."""
+             tolerance: float, references: H264References | None, skip_nonref: bool,
+             headers: H264Headers | None = None) -> GopPlan:
+    """What of this GOP to decode (see the module text); ``references`` and ``headers`` only for H.264,
+    ``headers`` only when B-pictures may be left out."""
     packets = [key, *rest]
     times = [to_seconds(p.pts) for p in packets]
     if any(t is None for t in times):
@@ -190,6 +185,11 @@ def plan_gop(key: av.Packet, rest: list[av.Packet], to_seconds: Callable[[int], 
     tail_from = gop_last_wanted([p.pts for p in packets], to_seconds, interval, tolerance)
     if references is None:
         return GopPlan(tail_from=tail_from)
+    if headers is not None:
+        kept = without_b_pictures(packets, times, headers, interval)
+        if kept is not None:
+            return GopPlan(tail_from=tail_from, last_needed=needed_packets(times, kept, interval, tolerance),
+                           dropped=frozenset(i for i, keep in enumerate(kept) if not keep))
     if skip_nonref:
         output = [True] + [references.is_reference(p) for p in rest]
         if any(o is None for o in output):
@@ -197,3 +197,21 @@ def plan_gop(key: av.Packet, rest: list[av.Packet], to_seconds: Callable[[int], 
     else:
         output = [True] * len(packets)
     return GopPlan(tail_from=tail_from, last_needed=needed_packets(times, output, interval, tolerance))
+
+
+def without_b_pictures(packets: list[av.Packet], times: list[float], headers: H264Headers,
+                       interval: float) -> list[bool] | None:
+    """Which of an H.264 GOP's packets to decode when its B-pictures can be left out, else None.
+
+    They can when its P-slices refer to I- and P-pictures only (``p_slices_skip_b``): those then decode to
+    the same pixels, and a tick that fell on a B-picture takes the next I- or P-picture, a few source
+    frames later. Only when I- and P-pictures are less than half a sampling interval apart, so that no two
+    ticks fall to the same picture.
+    """
+    pictures = [headers.slices(memoryview(p)) for p in packets]
+    if not p_slices_skip_b(pictures):
+        return None
+    kept = [not any(s.slice_type == B for s in slices) for slices in pictures]
+    shown = sorted(t for t, keep in zip(times, kept) if keep)
+    gaps = [b - a for a, b in zip(shown, shown[1:])] + [max(times) - shown[-1]]
+    return kept if max(gaps) <= interval / 2 else None

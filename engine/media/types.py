@@ -71,6 +71,7 @@ class DecodeStats:
     backend: str = ""                 # "pyav" or "opencv"
     keyframes_only: bool = False      # only keyframes were decoded (see engine.media.decode)
     skipped_nonref: bool = False      # non-reference frames were not decoded (see engine.media.decode)
+    gops_without_b: int = 0           # H.264 GOPs decoded without their B-pictures (see engine.media.decode)
     packets_skipped: int = 0          # packets never decoded: GOP tails, H.264 non-reference packets, non-key
                                       # packets when only keyframes are decoded (see engine.media.decode)
     frames_decoded: int = 0           # frames that came out of the decoder

@@ -17,9 +17,9 @@ def _same(a, b) -> bool:
 def test_skipping_gop_tails_keeps_exactly_the_frames_a_full_decode_keeps(video_factory, rate):
     truth = video_factory("gop25_b3.mp4", fps=25, keyint=25, bframes=3,
                           shots=[ShotSpec(2.0, pattern="pan"), ShotSpec(2.0)])
-    skipping = sample_frames(truth.path, rate, 64)
+    skipping = sample_frames(truth.path, rate, 64, skip_b=False)
     kept = list(skipping)
-    full = sample_frames(truth.path, rate, 64, skip_gop_tails=False)
+    full = sample_frames(truth.path, rate, 64, skip_gop_tails=False, skip_b=False)
     assert _same(kept, list(full))
     assert full.stats.packets_skipped == 0
     assert not skipping.warnings
@@ -93,7 +93,7 @@ def test_the_h264_reference_flag_is_read_from_nal_headers():
 def test_non_reference_packets_never_reach_the_decoder(video_factory):
     truth = video_factory("gop100_b3.mp4", fps=25, keyint=100, bframes=3,
                           shots=[ShotSpec(2.0, pattern="pan"), ShotSpec(2.0)])
-    sparse = sample_frames(truth.path, 1, 64)
+    sparse = sample_frames(truth.path, 1, 64, skip_b=False)
     kept = list(sparse)
     assert sparse.stats.skipped_nonref and len(kept) == 4
     # one 4-s GOP, ticks up to 3 s: the tail after 3 s (a quarter) and the non-reference B-frames before it
@@ -101,6 +101,6 @@ def test_non_reference_packets_never_reach_the_decoder(video_factory):
     assert sparse.stats.packets_skipped >= 0.45 * truth.frame_count
     assert sparse.stats.frames_decoded + sparse.stats.packets_skipped <= truth.frame_count
     # the decoder, left to drop the same frames itself, gives exactly these
-    decoder_skips = sample_frames(truth.path, 1, 64, skip_gop_tails=False)
+    decoder_skips = sample_frames(truth.path, 1, 64, skip_gop_tails=False, skip_b=False)
     assert _same(kept, list(decoder_skips))
     assert decoder_skips.stats.skipped_nonref and decoder_skips.stats.packets_skipped == 0
