@@ -27,6 +27,7 @@ from engine.indexer.plan import reconcile
 from engine.paths import default_library_dir
 from engine.search import SearchFilters, Searcher
 from engine.settings import Settings
+from engine.util.file_names import printable, storable
 from engine.util.filelock import FileLock
 from engine.vectors import BUILT_IN, VectorStore, open_vector_store
 
@@ -273,6 +274,8 @@ class Library:
             summary = reconcile(self.catalog)
             for folder in summary.missing_folders:
                 self.notice(f"{folder} cannot be reached (unplugged drive?); its files are kept as they were")
+            for folder, why in summary.unreadable_folders:
+                self.notice(f"{printable(folder)} cannot be read ({why}); its files are kept as they were")
             self._sync_vectors()
             self.events.emit("folders_changed")
             self.events.emit("index_started")
@@ -280,7 +283,8 @@ class Library:
                               self.settings, self.path / "thumbs", emit=self._emit, ray_address=ray_address,
                               exclusive=self._index_lock.held_by_us)
             try:
-                final = indexer.run(progress=progress, control=control)
+                final = indexer.run(progress=progress, control=control,
+                                    failed_in_scan=summary.failed, skipped_in_scan=summary.skipped)
             finally:
                 self.events.emit("folders_changed")
         self.events.emit("index_finished", final)
