@@ -227,6 +227,9 @@ class Library:
         if not folder.is_dir():
             raise LibraryError(f"{folder} is not a folder that can be read")
         folder = folder.resolve()
+        if not storable(folder):
+            raise LibraryError(f"{printable(folder)} has a name that is not valid UTF-8, so the library cannot "
+                               "store it; rename it (or the folder holding it) and add it again")
         for existing in self.catalog.folder_rows():
             if _inside(folder, Path(existing.path)) or _inside(Path(existing.path), folder):
                 if Path(existing.path) == folder:
@@ -348,7 +351,7 @@ class Library:
         """Moments like ``moment`` (its own segments left out)."""
         ids = list(moment.segment_ids) or self._segments_at(moment)
         if not ids:
-            raise QueryError(f"{moment.path} {moment.start:.1f}-{moment.end:.1f} s is not in this library")
+            raise QueryError(f"{printable(moment.path)} {moment.start:.1f}-{moment.end:.1f} s is not in this library")
         emb = self.catalog.segment_embeddings(ids)
         vector = emb.vectors.mean(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-6)
@@ -380,6 +383,8 @@ class Library:
             self.vectors.apply_changes(self.catalog)
 
     def _segments_at(self, moment: Moment) -> list[int]:
+        if not storable(moment.path):
+            return []      # the catalog holds no such name
         row = self.catalog.file_by_path(os.path.abspath(moment.path))
         if row is None:
             return []
@@ -456,7 +461,7 @@ def _sorted(moments: list[Moment], sort: str) -> list[Moment]:
 
 
 def _not_a_library_folder(folder: str, known: list[str]) -> str:
-    return f"{folder} is not a folder of this library; its folders are: " + (", ".join(known) or "none yet")
+    return f"{printable(folder)} is not a folder of this library; its folders are: " + (", ".join(known) or "none yet")
 
 
 def _inside(child: Path, parent: Path) -> bool:
