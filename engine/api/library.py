@@ -27,6 +27,7 @@ from engine.indexer.plan import reconcile
 from engine.paths import default_library_dir
 from engine.search import SearchFilters, Searcher
 from engine.settings import Settings
+from engine.util.file_names import printable, storable
 from engine.util.filelock import FileLock
 from engine.vectors import BUILT_IN, VectorStore, open_vector_store
 
@@ -226,6 +227,9 @@ class Library:
         if not folder.is_dir():
             raise LibraryError(f"{folder} is not a folder that can be read")
         folder = folder.resolve()
+        if not storable(folder):
+            raise LibraryError(f"{printable(folder)} has a name that is not valid UTF-8, so the library cannot "
+                               "store it; rename it (or the folder holding it) and add it again")
         for existing in self.catalog.folder_rows():
             if _inside(folder, Path(existing.path)) or _inside(Path(existing.path), folder):
                 if Path(existing.path) == folder:
@@ -273,6 +277,8 @@ class Library:
             summary = reconcile(self.catalog)
             for folder in summary.missing_folders:
                 self.notice(f"{folder} cannot be reached (unplugged drive?); its files are kept as they were")
+            for folder, why in summary.unreadable_folders:
+                self.notice(f"{printable(folder)} cannot be read ({why}); its files are kept as they were")
             self._sync_vectors()
             self.events.emit("folders_changed")
             self.events.emit("index_started")
@@ -280,7 +286,8 @@ class Library:
                               self.settings, self.path / "thumbs", emit=self._emit, ray_address=ray_address,
                               exclusive=self._index_lock.held_by_us)
             try:
-                final = indexer.run(progress=progress, control=control)
+                final = indexer.run(progress=progress, control=control,
+                                    failed_in_scan=summary.failed, skipped_in_scan=summary.skipped)
             finally:
                 self.events.emit("folders_changed")
         self.events.emit("index_finished", final)
@@ -344,7 +351,7 @@ class Library:
         """Moments like ``moment`` (its own segments left out)."""
         ids = list(moment.segment_ids) or self._segments_at(moment)
         if not ids:
-            raise QueryError(f"{moment.path} {moment.start:.1f}-{moment.end:.1f} s is not in this library")
+            raise QueryError(f"{printable(moment.path)} {moment.start:.1f}-{moment.end:.1f} s is not in this library")
         emb = self.catalog.segment_embeddings(ids)
         vector = emb.vectors.mean(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-6)
@@ -376,6 +383,8 @@ class Library:
             self.vectors.apply_changes(self.catalog)
 
     def _segments_at(self, moment: Moment) -> list[int]:
+        if not storable(moment.path):
+            return []      # the catalog holds no such name
         row = self.catalog.file_by_path(os.path.abspath(moment.path))
         if row is None:
             return []
@@ -452,7 +461,7 @@ def _sorted(moments: list[Moment], sort: str) -> list[Moment]:
 
 
 def _not_a_library_folder(folder: str, known: list[str]) -> str:
-    return f"{folder} is not a folder of this library; its folders are: " + (", ".join(known) or "none yet")
+    return f"{printable(folder)} is not a folder of this library; its folders are: " + (", ".join(known) or "none yet")
 
 
 def _inside(child: Path, parent: Path) -> bool:

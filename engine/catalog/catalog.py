@@ -292,6 +292,20 @@ class Catalog:
                 s.execute(update(_FILES).where(_FILES.c.id == row.id).values(**values))
             return FileRow(**s.execute(select(_FILES).where(_FILES.c.path == key)).one()._mapping)
 
+    def record_skipped(self, folder_id: int, path: str | Path, reason: str) -> FileRow:
+        """A file the scan will not offer to a decoder, written as skipped in one step: it is never pending,
+        so no indexer sharing the catalog can claim it in between."""
+        key = _path_key(path)
+        with self.tx() as s:
+            row = s.execute(select(_FILES).where(_FILES.c.path == key)).first()
+            values = dict(folder_id=folder_id, status="skipped", error=str(reason)[:MAX_ERROR_CHARS], **_UNCLAIMED)
+            if row is None:
+                s.execute(insert(_FILES).values(path=key, size=0, mtime=0.0, content_hash=None, attempts=0,
+                                                **values))
+            else:
+                s.execute(update(_FILES).where(_FILES.c.id == row.id).values(**values))
+            return FileRow(**s.execute(select(_FILES).where(_FILES.c.path == key)).one()._mapping)
+
     def touch_file(self, file_id: int, mtime: float) -> None:
         """Same bytes, new timestamp: keep everything, remember the new mtime."""
         self._update_file(file_id, mtime=float(mtime))

@@ -56,11 +56,14 @@ class Indexer:
         self._unsaved = False
 
     def run(self, progress: Callable[[Progress], None] | None = None,
-            control: IndexControl | None = None) -> Progress:
+            control: IndexControl | None = None, failed_in_scan: int = 0, skipped_in_scan: int = 0) -> Progress:
+        """``failed_in_scan``, ``skipped_in_scan``: files the scan before this run already failed or skipped
+        (reconcile); they are counted with this run's, so its totals cover every file it looked at."""
         control = control or IndexControl()
         files = self.catalog.files(status="pending")
         release_stale_claims(self.catalog, files, self.exclusive)
         tracker = _Tracker({f.id: _FileState(f.id, f.path, f.size or 0) for f in files})
+        tracker.count_decided(failed=failed_in_scan, skipped=skipped_in_scan)
         report = self._reporter(progress, tracker)
         if not files:
             final = tracker.snapshot("done")
@@ -229,6 +232,13 @@ class _Tracker:
             self.states.pop(st.file_id)
             self.total -= 1
             self.bytes_total -= st.size
+
+    def count_decided(self, failed: int, skipped: int) -> None:
+        """Files that ended before any worker saw them (in the scan)."""
+        for outcome, n in (("failed", failed), ("skipped", skipped)):
+            self.counts[outcome] += n
+            self.done += n
+            self.total += n
 
     def pause(self) -> None:
         if self._paused_at is None:

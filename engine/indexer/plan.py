@@ -3,7 +3,9 @@
 new file -> pending; changed (size/mtime and content) -> pending; unchanged -> nothing;
 moved or renamed (same content hash, old path gone) -> the row follows the file and
 keeps its embeddings; gone -> the file and its segments leave the library. A folder
-that cannot be reached (an unplugged drive) is left alone, never emptied.
+that cannot be reached (an unplugged drive) or read (no permission) is left alone, never
+emptied. An entry with a video's name that is no regular file, or whose name the catalog
+cannot hold, is recorded as skipped with the reason and never opened.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from engine.indexer.scan import FoundFile, content_hash, scan_folder
+from engine.indexer.scan import FoundFile, RefusedFile, content_hash, scan_folder
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,10 @@ class PlanSummary:
     deleted: int = 0
     unchanged: int = 0
     unsettled: int = 0
+    failed: int = 0       # marked failed by the scan itself (cannot be read)
+    skipped: int = 0      # marked skipped by the scan itself (still being copied, not a regular file, name not UTF-8)
     missing_folders: list[str] = field(default_factory=list)
+    unreadable_folders: list[tuple[str, str]] = field(default_factory=list)   # (folder, why)
     removed_segments: list[int] = field(default_factory=list)
 
 
@@ -40,15 +45,24 @@ def reconcile(catalog, now: float | None = None) -> PlanSummary:
     gone: dict[str, object] = {}          # path -> catalog file row no longer on disk
     arrivals: list[tuple[object, FoundFile]] = []  # (folder row, file) not yet in the catalog
     changes: list[tuple[object, FoundFile]] = []   # (catalog row, file) whose size or mtime changed
+    refusals: list[tuple[object, RefusedFile, object]] = []   # (folder row, entry, its catalog row or None)
     for folder in catalog.folder_rows():
         if not os.path.isdir(folder.path):
             summary.missing_folders.append(folder.path)
             continue
-        found = {f.path: f for f in scan_folder(folder.path)}
+        scan = scan_folder(folder.path)
+        summary.unreadable_folders.extend(scan.unreadable)
+        found = {f.path: f for f in scan.files}
+        refused = {r.path: r for r in scan.refused if r.path not in found}
         known = {row.path: row for row in catalog.files(folder=folder.path)}
         for path, row in known.items():
-            if path not in found:
+            if path in refused:
+                refusals.append((folder, refused[path], row))
+                if row.content_hash or row.status == "indexed":
+                    gone[path] = row      # a video was here: its row may follow it, else it leaves
+            elif path not in found and not _below_any(path, scan.unreadable):
                 gone[path] = row
+        refusals.extend((folder, r, None) for path, r in refused.items() if path not in known)
         for path, f in found.items():
             row = known.get(path)
             if row is None:
@@ -72,6 +86,7 @@ def reconcile(catalog, now: float | None = None) -> PlanSummary:
             row = catalog.upsert_pending(folder.id, f.path, f.size, f.mtime, None)
             catalog.mark_failed(row.id, f"cannot be read: {exc.strerror or exc}")
             summary.new += 1
+            summary.failed += 1
             continue
         candidates = by_hash.get(digest)
         if candidates:
@@ -85,7 +100,16 @@ def reconcile(catalog, now: float | None = None) -> PlanSummary:
     for row in gone.values():
         summary.removed_segments.extend(catalog.delete_file(row.id))
         summary.deleted += 1
+    for folder, entry, row in refusals:
+        if row is not None and row.path not in gone and row.status == "skipped" and row.error == entry.reason:
+            continue              # said at an earlier scan
+        catalog.record_skipped(folder.id, entry.path, entry.reason)
+        summary.skipped += 1
     return summary
+
+
+def _below_any(path: str, folders: list[tuple[str, str]]) -> bool:
+    return any(path.startswith(os.path.join(folder, "")) for folder, _why in folders)
 
 
 def _drop_growing(catalog, arrivals, changes, now: float, summary: PlanSummary):
@@ -106,6 +130,7 @@ def _drop_growing(catalog, arrivals, changes, now: float, summary: PlanSummary):
     for owner, f in arrivals + changes:
         if f.path in growing:
             summary.unsettled += 1
+            summary.skipped += 1
             folder_id = owner.folder_id if hasattr(owner, "folder_id") else owner.id
             row = catalog.upsert_pending(folder_id, f.path, f.size, f.mtime, None)
             catalog.mark_skipped(row.id, "still being copied or written; it is indexed once it stops changing")
@@ -118,6 +143,7 @@ def _changed(catalog, row, f: FoundFile, summary: PlanSummary) -> None:
         digest = content_hash(f.path)
     except OSError as exc:
         catalog.mark_failed(row.id, f"cannot be read: {exc.strerror or exc}")
+        summary.failed += 1
         return
     if digest == row.content_hash and row.size == f.size:
         catalog.touch_file(row.id, f.mtime)   # same bytes, new timestamp: keep the embeddings

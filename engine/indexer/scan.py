@@ -6,12 +6,15 @@ and a rename or move never changes those bytes.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.settings import VIDEO_EXTENSIONS
+from engine.util.file_names import printable, storable
 
 _CHUNK = 1 << 20
 
@@ -23,18 +26,44 @@ class FoundFile:
     mtime: float
 
 
+@dataclass(frozen=True)
+class RefusedFile:
+    """An entry with a video's name that is never opened: not a regular file, or a name the catalog cannot hold."""
+    path: str       # as the catalog holds it: a name that is not UTF-8 is written with \xNN escapes
+    reason: str
+
+
+@dataclass
+class FolderScan:
+    files: list[FoundFile] = field(default_factory=list)
+    refused: list[RefusedFile] = field(default_factory=list)
+    # (folder, why) for folders whose entries could not be listed or looked at: what the catalog
+    # knows below them is not known to be gone.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+
 def is_video_name(name: str) -> bool:
     return name.lower().endswith(VIDEO_EXTENSIONS)
 
 
-def scan_folder(folder: str | Path) -> list[FoundFile]:
-    """Video files below ``folder``; follows symlinked folders once (loops are cut)."""
-    found: list[FoundFile] = []
+def scan_folder(folder: str | Path) -> FolderScan:
+    """Video files below ``folder``, the video-named entries refused, and the folders that could not be read.
+
+    Follows symlinked folders once (loops are cut).
+    """
+    scan = FolderScan()
+
+    def unreadable(path: str, exc: OSError) -> None:
+        path = os.path.abspath(path)
+        if all(path != known for known, _why in scan.unreadable):
+            scan.unreadable.append((path, exc.strerror or str(exc)))
+
     seen_dirs: set[tuple[int, int]] = set()
-    for root, dirs, files in os.walk(folder, followlinks=True, onerror=lambda _err: None):
+    for root, dirs, files in os.walk(folder, followlinks=True, onerror=lambda exc: unreadable(exc.filename, exc)):
         try:
             st = os.stat(root)
-        except OSError:
+        except OSError as exc:
+            unreadable(root, exc)
             dirs[:] = []
             continue
         key = (st.st_dev, st.st_ino)
@@ -46,15 +75,68 @@ def scan_folder(folder: str | Path) -> list[FoundFile]:
         for name in sorted(files):
             if name.startswith(".") or not is_video_name(name):
                 continue
-            path = os.path.join(root, name)
             try:
-                fst = os.stat(path)
-            except OSError:
+                entry = _examine(os.path.abspath(os.path.join(root, name)))
+            except OSError as exc:       # listed, but its folder does not let us look at it (no search permission)
+                unreadable(root, exc)
                 continue
-            if not os.path.isfile(path):
-                continue
-            found.append(FoundFile(os.path.abspath(path), fst.st_size, fst.st_mtime))
-    return found
+            if isinstance(entry, FoundFile):
+                scan.files.append(entry)
+            elif isinstance(entry, RefusedFile):
+                scan.refused.append(entry)
+    return scan
+
+
+def _examine(path: str) -> FoundFile | RefusedFile | None:
+    """What a listed entry is, from its metadata alone: a FIFO or a device would block whoever opens it.
+
+    None: it went away since the folder was listed. Raises OSError when it cannot be looked at.
+    """
+    if not storable(path):
+        shown = printable(path)
+        return RefusedFile(shown, f"{shown} has a name that is not valid UTF-8, so the library cannot store it; "
+                                  "rename it to index it")
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if not os.path.islink(path):
+            if isinstance(exc, FileNotFoundError):
+                return None
+            raise
+        return RefusedFile(path, _broken_link_reason(path, exc))
+    if stat.S_ISREG(st.st_mode):
+        return FoundFile(path, st.st_size, st.st_mtime)
+    what = _kind(st.st_mode)
+    if os.path.islink(path):
+        what = f"a link to {_link_target(path)}, {what}"
+    return RefusedFile(path, f"{path} is {what}, not a video file; ClipSeek does not open it")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "something other than a regular file"
+
+
+def _broken_link_reason(path: str, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return f"{path} is a symbolic link loop (following it never reaches a file)"
+    if isinstance(exc, FileNotFoundError):
+        return f"{path} is a link to {_link_target(path)}, which does not exist"
+    return f"{path} is a link to {_link_target(path)}, which cannot be reached ({exc.strerror or exc})"
+
+
+def _link_target(path: str) -> str:
+    try:
+        return printable(os.readlink(path))
+    except OSError:
+        return "a place that cannot be read"
 
 
 def content_hash(path: str | Path) -> str:

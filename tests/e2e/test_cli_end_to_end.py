@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -149,3 +150,30 @@ def test_errors_are_one_sentence_on_stderr(tmp_path, tiny_bundle):
     assert r.returncode != 0 and "Traceback" not in r.stderr and "bundle.json" in r.stderr
     r = cli("--library", lib, "--model", tiny_bundle, "add-folder", tmp_path / "does-not-exist")
     assert r.returncode != 0 and "Traceback" not in r.stderr and "not a folder" in r.stderr
+
+
+def test_a_name_that_is_not_utf8_costs_that_file_only(tmp_path, tiny_bundle, video_set, capsys):
+    root, _ = video_set
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(root / "snow.mp4", folder / "good.mp4")
+    bad = os.fsdecode(os.fsencode(folder) + b"/bad\xffname.mp4")
+    shutil.copy(root / "snow.mp4", bad)
+    os.utime(bad, (1_600_000_000, 1_600_000_000))      # other bytes' times: not taken for a move of good.mp4
+    base = ["--library", tmp_path / "library", "--model", tiny_bundle]
+    assert run_cli(capsys, *base, "add-folder", folder)[0] == 0
+    for expected in ("indexed 1, failed 0, skipped 1", "indexed 0, failed 0, skipped 0"):   # every run goes on
+        code, out, err = run_cli(capsys, *base, "index")
+        assert code == 0 and out.startswith(expected), (out, err)
+    code, out, _ = run_cli(capsys, *base, "problems", "--json")
+    [problem] = json.loads(out)
+    assert problem["status"] == "skipped" and problem["path"] == str(folder / "bad\\xffname.mp4")
+    assert "name that is not valid UTF-8" in problem["reason"]
+
+    odd_folder = os.fsdecode(os.fsencode(tmp_path) + b"/dir\xfe")
+    os.mkdir(odd_folder)
+    code, _, err = run_cli(capsys, *base, "add-folder", odd_folder)
+    assert code == 2 and err == (f"clipseek: {tmp_path}/dir\\xfe has a name that is not valid UTF-8, so the library "
+                                 "cannot store it; rename it (or the folder holding it) and add it again\n")
+    code, _, err = run_cli(capsys, *base, "search", "--similar", f"{bad}@1")
+    assert code == 2 and err == f"clipseek: {folder}/bad\\xffname.mp4 1.0-1.0 s is not in this library\n"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,8 +45,9 @@ def test_scan_finds_videos_skips_hidden_and_survives_symlink_loops(tmp_path):
     write(root / "notes.txt", b"x")
     write(root / ".hidden" / "c.mp4", b"c")
     (root / "sub" / "loop").symlink_to(root, target_is_directory=True)
-    found = sorted(os.path.relpath(f.path, root) for f in scan_folder(root))
-    assert found == ["a.mp4", "sub/B.MKV"]
+    scan = scan_folder(root)
+    assert sorted(os.path.relpath(f.path, root) for f in scan.files) == ["a.mp4", "sub/B.MKV"]
+    assert scan.refused == [] and scan.unreadable == []
 
 
 def test_content_hash_ignores_name_and_sees_content(tmp_path):
@@ -118,3 +120,84 @@ def test_a_file_still_growing_waits_for_the_next_scan(tmp_path, catalog, monkeyp
     os.utime(growing, (OLD, OLD))
     s = reconcile(catalog)
     assert catalog.files()[0].status == "pending"
+
+
+def test_a_name_that_is_not_utf8_is_skipped_and_the_others_are_planned(tmp_path, catalog):
+    root = tmp_path / "v"
+    write(root / "good.mp4", b"g" * 100)
+    write(Path(os.fsdecode(os.fsencode(root) + b"/bad\xffname.mp4")), b"b" * 100)
+    catalog.add_folder(str(root))
+    for _ in range(2):      # and again: the next scan must not stop on it either
+        reconcile(catalog)
+        rows = {os.path.basename(r.path): r for r in catalog.files()}
+        assert rows["good.mp4"].status == "pending"
+        bad = rows["bad\\xffname.mp4"]
+        assert bad.status == "skipped" and "not valid UTF-8" in bad.error and "bad\\xffname.mp4" in bad.error
+
+
+def test_an_unreadable_subfolder_keeps_its_files(tmp_path, catalog, monkeypatch):
+    root = tmp_path / "v"
+    write(root / "ok.mp4", b"o" * 100)
+    write(root / "sub" / "insub.mp4", b"i" * 100)
+    catalog.add_folder(str(root))
+    reconcile(catalog)
+    for row in catalog.files():
+        catalog.record_indexed(row.id, MediaInfo(2.0, 25.0, 10, 10), fake_segments(), "fp")
+    real_scandir = os.scandir
+    denied = str(root / "sub")
+
+    def scandir(path="."):
+        if os.fspath(path) == denied:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+    monkeypatch.setattr(os, "scandir", scandir)
+    s = reconcile(catalog)
+    assert s.deleted == 0 and s.unreadable_folders == [(denied, "Permission denied")]
+    kept = catalog.file_by_path(str(root / "sub" / "insub.mp4"))
+    assert kept.status == "indexed" and len(catalog.segments_of_file(kept.id)) == 2
+    denied = str(root)      # the library folder itself: there, but cannot be listed
+    s = reconcile(catalog)
+    assert s.deleted == 0 and s.unreadable_folders == [(denied, "Permission denied")]
+    assert [r.status for r in catalog.files()] == ["indexed", "indexed"]
+
+
+def test_entries_that_are_not_regular_files_are_skipped_without_being_opened(tmp_path, catalog):
+    root = tmp_path / "v"
+    write(root / "real.mp4", b"r" * 100)
+    os.mkfifo(root / "pipe.mp4")
+    os.symlink(root / "nothing-here.mp4", root / "dangling.mp4")
+    os.symlink("/dev/zero", root / "zero.mp4")
+    os.symlink(root / "loop.mp4", root / "loop.mp4")
+    catalog.add_folder(str(root))
+    s = reconcile(catalog)     # opening the FIFO would block here for ever
+    rows = {os.path.basename(r.path): r for r in catalog.files()}
+    assert rows.pop("real.mp4").status == "pending"
+    reasons = {name: row.error for name, row in rows.items() if row.status == "skipped"}
+    assert set(reasons) == {"pipe.mp4", "dangling.mp4", "zero.mp4", "loop.mp4"}
+    assert "named pipe" in reasons["pipe.mp4"]
+    assert "does not exist" in reasons["dangling.mp4"]
+    assert "device" in reasons["zero.mp4"] and "/dev/zero" in reasons["zero.mp4"]
+    assert "loop" in reasons["loop.mp4"]
+    assert all(str(root / name) in reason for name, reason in reasons.items())
+    assert (s.new, s.skipped) == (1, 4)
+    assert reconcile(catalog).skipped == 0      # said once, not again at every scan
+    catalog.reset_to_pending([r.id for r in rows.values()])    # `clipseek retry`
+    reconcile(catalog)
+    assert {r.status for r in catalog.files() if r.path != str(root / "real.mp4")} == {"skipped"}
+
+
+def test_files_that_fail_during_the_scan_are_counted(tmp_path, catalog, monkeypatch):
+    root = tmp_path / "v"
+    write(root / "secret.mp4", b"s" * 100)
+    write(root / "fine.mp4", b"f" * 100)
+    catalog.add_folder(str(root))
+    real_hash = plan_module.content_hash
+
+    def content_hash_denied(path):
+        if os.path.basename(path) == "secret.mp4":
+            raise PermissionError(13, "Permission denied", path)
+        return real_hash(path)
+    monkeypatch.setattr(plan_module, "content_hash", content_hash_denied)
+    s = reconcile(catalog)
+    assert (s.new, s.failed) == (2, 1)
+    assert catalog.file_by_path(str(root / "secret.mp4")).status == "failed"

@@ -50,10 +50,15 @@ EXPECTED: dict[str, Expect] = {
     "mes vidéos/été à la plage 🎬 01.mp4": Expect("indexed"),
     "long_sparse.mp4": Expect("indexed"),
     "good.mp4": Expect("indexed"),
+    # Named like videos but no regular files: skipped with the reason, never opened (a FIFO or a device would block).
+    "dangling.mp4": Expect("skipped", "which does not exist"),
+    "pipe.mp4": Expect("skipped", "a named pipe (FIFO), not a video file"),
+    "zero.mp4": Expect("skipped", "a link to /dev/zero, a device, not a video file"),
+    "self_loop.mp4": Expect("skipped", "symbolic link loop"),
 }
 
-# Present on disk, never a catalog row: not a regular file, so never offered to a decoder.
-NOT_FILES = ("folder.mp4", "dangling.mp4", "loop")
+# Present on disk, never a catalog row: folders (one named like a video, one a link back to the corpus).
+NOT_FILES = ("folder.mp4", "loop")
 
 LONG_SPARSE_SECONDS = 1200.0     # 20 minutes, one frame every 5 seconds
 
@@ -82,4 +87,7 @@ def make_bad_corpus(folder: Path) -> Path:
     (folder / "folder.mp4").mkdir()                               # a directory with a video's name
     os.symlink(folder / "gone-for-good.mp4", folder / "dangling.mp4")  # a link to nothing
     os.symlink(folder, folder / "loop")                          # a symlink loop inside the watched folder
+    os.mkfifo(folder / "pipe.mp4")
+    os.symlink("/dev/zero", folder / "zero.mp4")
+    os.symlink(folder / "self_loop.mp4", folder / "self_loop.mp4")
     return folder

@@ -1,10 +1,11 @@
 """Bad files: every one ends with a clear per-file status and reason, the rest is indexed, nothing dies.
 
 The corpus (reliability_corpus.py) holds 15 files of 14 bad or unusual kinds beside a good one,
-plus a directory named like a video, a dangling symlink and a symlink loop. Around the index
+plus entries named like videos that are no regular files (a FIFO, a link to a device, a dangling
+link, a link to itself), a directory named like a video and a symlink loop. Around the index
 run the test deletes a queued file and keeps another one growing as a copy would.
-A file without read permission needs a process that permission checks apply to: tests run
-as root, so that case runs the CLI without the capabilities that let root read anything
+A file or folder without read permission needs a process that permission checks apply to: tests
+run as root, so those cases run the CLI without the capabilities that let root read anything
 (``setpriv --bounding-set=-dac_override,-dac_read_search``).
 """
 from __future__ import annotations
@@ -98,6 +99,7 @@ def test_bad_files_end_with_a_status_and_a_reason(tmp_path, tiny_bundle, capsys)
         assert sparse[-1].end == pytest.approx(LONG_SPARSE_SECONDS, rel=0.02)
         assert final.indexed == sum(e.status == "indexed" for e in EXPECTED.values())
         assert final.failed == sum(e.status == "failed" for e in EXPECTED.values()) + 1   # + doomed
+        assert final.skipped == sum(e.status == "skipped" for e in EXPECTED.values()) + 1   # + copying
 
         # What `clipseek problems --json` prints is the same list.
         listed = problems_json(tmp_path / "library", tiny_bundle, capsys)
@@ -137,6 +139,8 @@ def test_a_file_without_read_permission_fails_with_that_reason(tmp_path, tiny_bu
             done = subprocess.run(prefix + base + args, capture_output=True, text=True, env=cli_env(), cwd=REPO,
                                   timeout=120)
             assert done.returncode == 0, done.stderr
+        # The scan found it unreadable, before any worker: the summary counts it all the same.
+        assert done.stdout.startswith("indexed 1, failed 1, skipped 0"), done.stdout
         done = subprocess.run(base + ["problems", "--json"], capture_output=True, text=True, env=cli_env(),
                               cwd=REPO, timeout=60)
     finally:
@@ -144,3 +148,32 @@ def test_a_file_without_read_permission_fails_with_that_reason(tmp_path, tiny_bu
     listed = json.loads(done.stdout)
     assert [(Path(p["path"]).name, p["status"]) for p in listed] == [("secret.mp4", "failed")]
     assert "Permission denied" in listed[0]["reason"] and "cannot be read" in listed[0]["reason"]
+
+
+def test_a_subfolder_that_cannot_be_read_keeps_its_files_and_says_so(tmp_path, tiny_bundle):
+    import subprocess
+
+    folder = tmp_path / "videos"
+    (folder / "sub").mkdir(parents=True)
+    make_video(folder / "ok.mp4", size=(160, 120), fps=10, shots=[ShotSpec(1.0)])
+    make_video(folder / "sub" / "insub.mp4", size=(160, 120), fps=10, seed=3, shots=[ShotSpec(1.0)])
+    library = tmp_path / "library"
+    base = [sys.executable, "-m", "engine.cli.main", "--library", str(library), "--model", str(tiny_bundle)]
+
+    def cli(*args, prefix=()):
+        return subprocess.run([*prefix, *base, *args], capture_output=True, text=True, env=cli_env(), cwd=REPO,
+                              timeout=120)
+    assert cli("add-folder", folder).returncode == 0
+    assert cli("index", "--workers", "1").returncode == 0
+    before = json.loads(cli("status", "--json").stdout)
+    assert before["files"]["indexed"] == 2
+    prefix = _without_read_override()
+    (folder / "sub").chmod(0)
+    try:
+        done = cli("index", "--workers", "1", prefix=prefix)
+    finally:
+        (folder / "sub").chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    assert f"note: {folder / 'sub'} cannot be read (Permission denied); its files are kept as they were" in done.stderr
+    after = json.loads(cli("status", "--json").stdout)
+    assert after["files"]["indexed"] == 2 and after["segments"] == before["segments"]
