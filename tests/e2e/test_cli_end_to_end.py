@@ -149,3 +149,25 @@ def test_errors_are_one_sentence_on_stderr(tmp_path, tiny_bundle):
     assert r.returncode != 0 and "Traceback" not in r.stderr and "bundle.json" in r.stderr
     r = cli("--library", lib, "--model", tiny_bundle, "add-folder", tmp_path / "does-not-exist")
     assert r.returncode != 0 and "Traceback" not in r.stderr and "not a folder" in r.stderr
+
+
+@pytest.mark.parametrize("settings, command", [
+    ([], ["status"]),
+    ({"sample_fps": "abc"}, ["search", "a cat"]),
+    ({"max_segment_seconds": None}, ["problems"]),
+    ({"workers": "x"}, ["index"]),
+    ({"thumbnail_width": 0}, ["index"]),
+    ({"shot_threshold": "hi"}, ["index"]),
+    ({"file_timeout_seconds": -1}, ["index"]),
+], ids=["not-an-object", "text-for-a-number", "null", "workers-text", "zero-width", "threshold-text",
+        "negative-timeout"])
+def test_a_wrong_settings_file_is_one_sentence_and_stays(tmp_path, tiny_bundle, capsys, settings, command):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    path = lib / "settings.json"
+    path.write_text(json.dumps(settings), encoding="utf-8")
+    code, out, err = run_cli(capsys, "--library", lib, "--model", tiny_bundle, *command)
+    assert code == 2 and err.startswith(f"clipseek: {path}") and len(err.splitlines()) == 1, err
+    name = next(iter(settings), None)
+    assert (name is None or f"{name} must be" in err) and "unexpected" not in err, err
+    assert path.read_text(encoding="utf-8") == json.dumps(settings)
