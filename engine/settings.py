@@ -16,7 +16,7 @@ VIDEO_EXTENSIONS = (
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".mts",
 )
 
-MAX_WORKERS = 1024   # a Ray cluster may use hundreds; more than this is a typo
+MAX_WORKERS = 1024   # a Ray cluster may use hundreds; more than this is a typo (local use is capped lower)
 
 # Each number's (whole numbers only, lowest, highest): values the decoder, segmenter, thumbnailer or
 # searcher would refuse, or choke on, file by file, are refused once when the library opens.
@@ -50,8 +50,9 @@ class Settings:
     vector_store: str = ""             # "hnswlib", or Milvus: http://host:19530 (milvus://…), or a Milvus Lite *.db
 
     def resolved_workers(self) -> int:
+        """Worker processes to start on this computer."""
         if self.workers > 0:
-            return self.workers
+            return min(self.workers, max_local_workers())
         return max(1, (os.cpu_count() or 2) // 2)
 
     def validate(self) -> "Settings":
@@ -105,6 +106,13 @@ class Settings:
         from engine.util.atomic import atomic_write_text
 
         atomic_write_text(path, json.dumps(asdict(self), indent=2))
+
+
+def max_local_workers() -> int:
+    """The most worker processes started on this computer. Each decodes on about one core and holds
+    its own copy of the model, so more than two per core only costs memory (and thousands would
+    exhaust it); the second one per core covers a worker waiting on a slow disk."""
+    return 2 * (os.cpu_count() or 1)
 
 
 def _invalid(name: str, problem: str) -> LibraryError:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import fields
+from dataclasses import asdict, fields
 
 import pytest
 
 from engine.errors import LibraryError
-from engine.settings import Settings
+from engine.settings import Settings, max_local_workers
 
 
 def write(tmp_path, data) -> os.PathLike:
@@ -74,3 +74,10 @@ def test_a_file_that_is_not_an_object_is_one_sentence(tmp_path):
         with pytest.raises(LibraryError, match=r"settings\.json must hold a JSON object"):
             Settings.load(path)
 
+
+def test_workers_that_run_here_stay_within_what_the_computer_can_use():
+    assert max_local_workers() == 2 * (os.cpu_count() or 1)
+    assert Settings(workers=1000).resolved_workers() == max_local_workers()
+    assert Settings(workers=1).resolved_workers() == 1
+    assert Settings().resolved_workers() == max(1, (os.cpu_count() or 2) // 2)
+    assert asdict(Settings(workers=1000))["workers"] == 1000    # a Ray cluster may use them all

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from engine.cli.main import print_json
 from engine.cli.progress_bar import TerminalBar, format_duration
-from engine.errors import ClipSeekError, ModelInstallError, QueryError
-from engine.settings import Settings
+from engine.errors import ClipSeekError, LibraryError, ModelInstallError, QueryError
+from engine.settings import MAX_WORKERS, Settings, max_local_workers
 
 
 def _settings(args) -> Settings:
@@ -20,9 +20,23 @@ def _settings(args) -> Settings:
     settings = Settings.load(lib_dir / "settings.json")
     if getattr(args, "device", None):
         settings.device = args.device
-    if getattr(args, "workers", None):
-        settings.workers = args.workers
+    if getattr(args, "workers", None) is not None:
+        settings.workers = _workers_option(args.workers, ray=bool(getattr(args, "ray", None)))
     return settings
+
+
+def _workers_option(workers: int, ray: bool) -> int:
+    """--workers checked; on this computer, no more than it can use (a typed 100000 would fork 100000)."""
+    default = "one per CPU of the cluster" if ray else "one worker per two cores"
+    if workers < 1:
+        raise LibraryError(f"--workers must be at least 1, not {workers}; leave it out for {default}")
+    if ray and workers > MAX_WORKERS:
+        raise LibraryError(f"--workers must be at most {MAX_WORKERS}, not {workers}; leave it out for {default}")
+    if not ray and workers > max_local_workers():
+        print(f"note: --workers {workers} is more than this computer can use; indexing with "
+              f"{max_local_workers()} workers (two per core)", file=sys.stderr)
+        return max_local_workers()
+    return workers
 
 
 def _open(args, model=None, switching_model: bool = False, settings: Settings | None = None):

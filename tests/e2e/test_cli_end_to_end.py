@@ -171,3 +171,25 @@ def test_a_wrong_settings_file_is_one_sentence_and_stays(tmp_path, tiny_bundle, 
     name = next(iter(settings), None)
     assert (name is None or f"{name} must be" in err) and "unexpected" not in err, err
     assert path.read_text(encoding="utf-8") == json.dumps(settings)
+
+
+@pytest.mark.parametrize("workers", ["0", "-1"])
+def test_index_refuses_fewer_than_one_worker(tmp_path, tiny_bundle, capsys, workers):
+    code, _out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "index",
+                              "--workers", workers)
+    assert code == 2 and err == f"clipseek: --workers must be at least 1, not {workers}; leave it out for " \
+                                 "one worker per two cores\n", err
+
+
+def test_index_caps_workers_at_what_the_computer_can_use(tmp_path, tiny_bundle, capsys, monkeypatch):
+    import engine.indexer.pool as pool
+    from engine.settings import max_local_workers
+
+    started: list[int] = []
+    monkeypatch.setattr(pool, "prestart_workers", lambda count, _threads: started.append(count))   # no forks
+    code, _out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "index",
+                              "--workers", "100000")
+    assert code == 0, err
+    assert started == [max_local_workers()]
+    assert err.startswith(f"note: --workers 100000 is more than this computer can use; indexing with "
+                          f"{max_local_workers()} workers"), err
