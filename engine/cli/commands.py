@@ -184,12 +184,10 @@ def cmd_search(args) -> int:
 
 def _search_batch(lib, args) -> int:
     source = sys.stdin if args.batch == "-" else _open_text(args.batch)
+    name = "the batch input on stdin" if args.batch == "-" else f"the batch file {args.batch}"
     failures = 0
     with source:
-        for line in source:
-            query = line.strip()
-            if not query:
-                continue
+        for query in _batch_queries(source, name):
             try:
                 moments = lib.search(query, k=args.k, folders=args.folder, min_score=args.min_score,
                                      sort=args.sort, rerank=not args.stage1)
@@ -198,6 +196,17 @@ def _search_batch(lib, args) -> int:
                 failures += 1
                 print_json({"query": query, "results": [], "error": str(exc)})
     return 1 if failures else 0
+
+
+def _batch_queries(source, name: str):
+    """The non-empty lines of a batch file, stripped (decoded as they are read, so a bad byte shows here)."""
+    try:
+        for line in source:
+            if line.strip():
+                yield line.strip()
+    except UnicodeDecodeError as exc:
+        raise QueryError(f"{name} is not {source.encoding.upper()} text; save it as {source.encoding.upper()} "
+                         "text, one query per line") from exc
 
 
 def _open_text(path: str):

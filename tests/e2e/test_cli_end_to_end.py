@@ -193,3 +193,13 @@ def test_index_caps_workers_at_what_the_computer_can_use(tmp_path, tiny_bundle, 
     assert started == [max_local_workers()]
     assert err.startswith(f"note: --workers 100000 is more than this computer can use; indexing with "
                           f"{max_local_workers()} workers"), err
+
+
+def test_a_batch_file_that_is_not_text_is_one_sentence(tmp_path, tiny_bundle, capsys):
+    video_like = tmp_path / "clip.mp4"
+    video_like.write_bytes(b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00\xff\xd8\xff\xe0" * 64)
+    code, out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "search",
+                             "--batch", video_like)
+    assert code == 2 and out == "", out
+    assert err == f"clipseek: the batch file {video_like} is not UTF-8 text; save it as UTF-8 text, one query " \
+                  "per line\n", err
