@@ -16,6 +16,22 @@ VIDEO_EXTENSIONS = (
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".mts",
 )
 
+MAX_WORKERS = 1024   # a Ray cluster may use hundreds; more than this is a typo (local use is capped lower)
+
+# Each number's (whole numbers only, lowest, highest): values the decoder, segmenter, thumbnailer or
+# searcher would refuse, or choke on, file by file, are refused once when the library opens.
+NUMBERS = {
+    "sample_fps": (False, 0.1, 30),
+    "max_segment_seconds": (False, 1, 600),
+    "min_segment_seconds": (False, 0, 600),
+    "shot_threshold": (False, 0.01, 1),
+    "thumbnail_width": (True, 16, 1920),
+    "workers": (True, 0, MAX_WORKERS),
+    "file_timeout_seconds": (False, 1, 86400),
+    "rerank_depth": (True, 1, 10000),
+    "watch_debounce_seconds": (False, 0, 600),
+}
+
 
 @dataclass
 class Settings:
@@ -34,39 +50,80 @@ class Settings:
     vector_store: str = ""             # "hnswlib", or Milvus: http://host:19530 (milvus://…), or a Milvus Lite *.db
 
     def resolved_workers(self) -> int:
+        """Worker processes to start on this computer."""
         if self.workers > 0:
-            return self.workers
+            return min(self.workers, max_local_workers())
         return max(1, (os.cpu_count() or 2) // 2)
 
     def validate(self) -> "Settings":
-        if not 0.1 <= self.sample_fps <= 30:
-            raise LibraryError(f"sample_fps must be between 0.1 and 30, not {self.sample_fps}")
-        if not 1 <= self.max_segment_seconds <= 600:
-            raise LibraryError(f"max_segment_seconds must be between 1 and 600, not {self.max_segment_seconds}")
+        for name, (whole, low, high) in NUMBERS.items():
+            value = getattr(self, name)
+            if whole and isinstance(value, float) and value.is_integer():
+                value = int(value)
+                setattr(self, name, value)
+            kinds = (int,) if whole else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+                kind = "a whole number" if whole else "a number"
+                extra = " (0: one per two cores)" if name == "workers" else ""
+                raise _invalid(name, f"must be {kind} between {low} and {high}{extra}, not {_shown(value)}")
+        for name in ("catalog_url", "vector_store"):
+            if not isinstance(getattr(self, name), str):
+                raise _invalid(name, f"must be text, not {_shown(getattr(self, name))}")
         if self.device not in ("auto", "cpu", "gpu"):
-            raise LibraryError(f"device must be one of auto, cpu, gpu, not {self.device!r}")
+            raise _invalid("device", f'must be one of "auto", "cpu", "gpu", not {_shown(self.device)}')
         if self.catalog_url and not self.catalog_url.startswith(("postgresql://", "postgresql+psycopg://")):
-            raise LibraryError(f"catalog_url must be a PostgreSQL URL (postgresql://user@host:5432/dbname), not "
-                               f"{self.catalog_url!r}; leave it empty for the library's own catalog.sqlite")
+            raise _invalid("catalog_url", f"must be a PostgreSQL URL (postgresql://user@host:5432/dbname), not "
+                                          f"{self.catalog_url!r}; leave it empty for the library's own catalog.sqlite")
         store = self.vector_store
         if store not in ("", "hnswlib") and not (store.startswith(("http://", "https://", "milvus://"))
                                                  or store.endswith(".db")):
-            raise LibraryError(f"vector_store must be empty or 'hnswlib' (the library's own index), a Milvus URL "
-                               f"(http://host:19530) or a Milvus Lite file ending in .db, not {store!r}")
+            raise _invalid("vector_store", f"must be empty or 'hnswlib' (the library's own index), a Milvus URL "
+                                           f"(http://host:19530) or a Milvus Lite file ending in .db, not {store!r}")
         return self
 
     @classmethod
     def load(cls, path: Path) -> "Settings":
+        """The settings saved at ``path`` (defaults where it is missing); keys it does not know are ignored."""
         if not path.exists():
             return cls()
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise LibraryError(f"{path}: unreadable settings ({exc}); delete the file to restore defaults") from exc
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known}).validate()
+        if not isinstance(data, dict):
+            raise LibraryError(f'{path} must hold a JSON object such as {{"sample_fps": 2.0}}, not '
+                               f"{_shown(data)}; correct it, or delete the file to restore defaults")
+        known = {f.name: f.default for f in fields(cls)}
+        settings = cls(**{k: v for k, v in data.items() if k in known})
+        try:
+            return settings.validate()
+        except LibraryError as exc:
+            default = known[exc.setting]
+            raise LibraryError(f"{path}: {exc}; correct it, or remove it from the file to use the default "
+                               f"({_shown(default)})") from exc
 
     def save(self, path: Path) -> None:
         from engine.util.atomic import atomic_write_text
 
         atomic_write_text(path, json.dumps(asdict(self), indent=2))
+
+
+def max_local_workers() -> int:
+    """The most worker processes started on this computer. Each decodes on about one core and holds
+    its own copy of the model, so more than two per core only costs memory (and thousands would
+    exhaust it); the second one per core covers a worker waiting on a slow disk."""
+    return 2 * (os.cpu_count() or 1)
+
+
+def _invalid(name: str, problem: str) -> LibraryError:
+    error = LibraryError(f"{name} {problem}")
+    error.setting = name   # which one, for Settings.load to add its default
+    return error
+
+
+def _shown(value) -> str:
+    """A value as it is written in settings.json."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)

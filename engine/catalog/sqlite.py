@@ -56,8 +56,12 @@ def check_database_file(db_path: Path) -> None:
     """Refuse a file that is not a readable SQLite database, saying what to do."""
     if not db_path.exists() or db_path.stat().st_size == 0:
         return
-    with open(db_path, "rb") as fh:
-        header = fh.read(len(SQLITE_HEADER))
+    try:
+        with open(db_path, "rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise CatalogError(f"{db_path} cannot be read ({exc.strerror or exc}); check the permissions of the "
+                           f"library folder {db_path.parent} and its files") from exc
     if header != SQLITE_HEADER:
         raise corrupt_error(db_path, "it is not an SQLite database")
     try:
@@ -66,6 +70,13 @@ def check_database_file(db_path: Path) -> None:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         finally:
             conn.close()
+    except sqlite3.OperationalError as exc:
+        # Locked, read-only or unopenable: the file may well be whole, so never call it damaged.
+        # (Even reading needs a writable folder: WAL mode makes catalog.sqlite-shm beside it.)
+        message = str(exc)
+        error = access_error(db_path, message) or CatalogError(
+            f"{db_path} cannot be opened ({message}); check the permissions of the library folder {db_path.parent}")
+        raise error from exc
     except sqlite3.DatabaseError as exc:
         raise corrupt_error(db_path, str(exc)) from exc
 
@@ -81,14 +92,25 @@ def translate_error(db_path: Path, exc: DatabaseError) -> CatalogError | None:
     """The CatalogError for an SQLite failure a person can act on; None for anything else (a bug)."""
     message = str(exc.orig)
     if isinstance(exc, OperationalError):
-        if "locked" in message or "busy" in message:
-            return CatalogError(f"{db_path} is busy: another program keeps it locked ({message}); close other "
-                                "ClipSeek windows or commands using this library and try again")
-        if "disk is full" in message or "disk I/O" in message or "readonly" in message:
-            return CatalogError(f"{db_path} cannot be written ({message}); free disk space or check the "
-                                "folder's permissions")
+        error = access_error(db_path, message)
+        if error is not None:
+            return error
     if "malformed" in message or "not a database" in message:
         return corrupt_error(db_path, message)
+    return None
+
+
+def access_error(db_path: Path, message: str) -> CatalogError | None:
+    """The CatalogError for an SQLite OperationalError that says the file is locked or cannot be written."""
+    if "locked" in message or "busy" in message:
+        return CatalogError(f"{db_path} is busy: another program keeps it locked ({message}); close other "
+                            "ClipSeek windows or commands using this library and try again")
+    if "readonly" in message:
+        return CatalogError(f"the library folder {db_path.parent} cannot be written ({message}); ClipSeek "
+                            "writes there even to search, so check the permissions of the folder and its files")
+    if "disk is full" in message or "disk I/O" in message:
+        return CatalogError(f"{db_path} cannot be written ({message}); free disk space or check the "
+                            "folder's permissions")
     return None
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from engine.cli.main import print_json
 from engine.cli.progress_bar import TerminalBar, format_duration
-from engine.errors import ClipSeekError, ModelInstallError, QueryError
-from engine.settings import Settings
+from engine.errors import ClipSeekError, LibraryError, ModelInstallError, QueryError
+from engine.settings import MAX_WORKERS, Settings, max_local_workers
 
 
 def _settings(args) -> Settings:
@@ -20,9 +20,23 @@ def _settings(args) -> Settings:
     settings = Settings.load(lib_dir / "settings.json")
     if getattr(args, "device", None):
         settings.device = args.device
-    if getattr(args, "workers", None):
-        settings.workers = args.workers
+    if getattr(args, "workers", None) is not None:
+        settings.workers = _workers_option(args.workers, ray=bool(getattr(args, "ray", None)))
     return settings
+
+
+def _workers_option(workers: int, ray: bool) -> int:
+    """--workers checked; on this computer, no more than it can use (a typed 100000 would fork 100000)."""
+    default = "one per CPU of the cluster" if ray else "one worker per two cores"
+    if workers < 1:
+        raise LibraryError(f"--workers must be at least 1, not {workers}; leave it out for {default}")
+    if ray and workers > MAX_WORKERS:
+        raise LibraryError(f"--workers must be at most {MAX_WORKERS}, not {workers}; leave it out for {default}")
+    if not ray and workers > max_local_workers():
+        print(f"note: --workers {workers} is more than this computer can use; indexing with "
+              f"{max_local_workers()} workers (two per core)", file=sys.stderr)
+        return max_local_workers()
+    return workers
 
 
 def _open(args, model=None, switching_model: bool = False, settings: Settings | None = None):
@@ -170,12 +184,10 @@ def cmd_search(args) -> int:
 
 def _search_batch(lib, args) -> int:
     source = sys.stdin if args.batch == "-" else _open_text(args.batch)
+    name = "the batch input on stdin" if args.batch == "-" else f"the batch file {args.batch}"
     failures = 0
     with source:
-        for line in source:
-            query = line.strip()
-            if not query:
-                continue
+        for query in _batch_queries(source, name):
             try:
                 moments = lib.search(query, k=args.k, folders=args.folder, min_score=args.min_score,
                                      sort=args.sort, rerank=not args.stage1)
@@ -184,6 +196,17 @@ def _search_batch(lib, args) -> int:
                 failures += 1
                 print_json({"query": query, "results": [], "error": str(exc)})
     return 1 if failures else 0
+
+
+def _batch_queries(source, name: str):
+    """The non-empty lines of a batch file, stripped (decoded as they are read, so a bad byte shows here)."""
+    try:
+        for line in source:
+            if line.strip():
+                yield line.strip()
+    except UnicodeDecodeError as exc:
+        raise QueryError(f"{name} is not {source.encoding.upper()} text; save it as {source.encoding.upper()} "
+                         "text, one query per line") from exc
 
 
 def _open_text(path: str):

@@ -177,3 +177,57 @@ def test_a_name_that_is_not_utf8_costs_that_file_only(tmp_path, tiny_bundle, vid
                                  "cannot store it; rename it (or the folder holding it) and add it again\n")
     code, _, err = run_cli(capsys, *base, "search", "--similar", f"{bad}@1")
     assert code == 2 and err == f"clipseek: {folder}/bad\\xffname.mp4 1.0-1.0 s is not in this library\n"
+
+
+@pytest.mark.parametrize("settings, command", [
+    ([], ["status"]),
+    ({"sample_fps": "abc"}, ["search", "a cat"]),
+    ({"max_segment_seconds": None}, ["problems"]),
+    ({"workers": "x"}, ["index"]),
+    ({"thumbnail_width": 0}, ["index"]),
+    ({"shot_threshold": "hi"}, ["index"]),
+    ({"file_timeout_seconds": -1}, ["index"]),
+], ids=["not-an-object", "text-for-a-number", "null", "workers-text", "zero-width", "threshold-text",
+        "negative-timeout"])
+def test_a_wrong_settings_file_is_one_sentence_and_stays(tmp_path, tiny_bundle, capsys, settings, command):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    path = lib / "settings.json"
+    path.write_text(json.dumps(settings), encoding="utf-8")
+    code, out, err = run_cli(capsys, "--library", lib, "--model", tiny_bundle, *command)
+    assert code == 2 and err.startswith(f"clipseek: {path}") and len(err.splitlines()) == 1, err
+    name = next(iter(settings), None)
+    assert (name is None or f"{name} must be" in err) and "unexpected" not in err, err
+    assert path.read_text(encoding="utf-8") == json.dumps(settings)
+
+
+@pytest.mark.parametrize("workers", ["0", "-1"])
+def test_index_refuses_fewer_than_one_worker(tmp_path, tiny_bundle, capsys, workers):
+    code, _out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "index",
+                              "--workers", workers)
+    assert code == 2 and err == f"clipseek: --workers must be at least 1, not {workers}; leave it out for " \
+                                 "one worker per two cores\n", err
+
+
+def test_index_caps_workers_at_what_the_computer_can_use(tmp_path, tiny_bundle, capsys, monkeypatch):
+    import engine.indexer.pool as pool
+    from engine.settings import max_local_workers
+
+    started: list[int] = []
+    monkeypatch.setattr(pool, "prestart_workers", lambda count, _threads: started.append(count))   # no forks
+    code, _out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "index",
+                              "--workers", "100000")
+    assert code == 0, err
+    assert started == [max_local_workers()]
+    assert err.startswith(f"note: --workers 100000 is more than this computer can use; indexing with "
+                          f"{max_local_workers()} workers"), err
+
+
+def test_a_batch_file_that_is_not_text_is_one_sentence(tmp_path, tiny_bundle, capsys):
+    video_like = tmp_path / "clip.mp4"
+    video_like.write_bytes(b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00\xff\xd8\xff\xe0" * 64)
+    code, out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "search",
+                             "--batch", video_like)
+    assert code == 2 and out == "", out
+    assert err == f"clipseek: the batch file {video_like} is not UTF-8 text; save it as UTF-8 text, one query " \
+                  "per line\n", err

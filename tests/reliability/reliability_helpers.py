@@ -3,10 +3,13 @@ and SQLite's integrity check."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,9 +69,9 @@ def cli_env(extra_pythonpath: Path | None = None, **env) -> dict[str, str]:
 
 
 def clipseek(library: Path, bundle: Path, *args, env: dict | None = None, timeout: float = 120,
-             **popen) -> subprocess.CompletedProcess:
-    """Run `python -m engine.cli.main --library L --model B ARGS...` to the end."""
-    return subprocess.run([sys.executable, "-m", "engine.cli.main", "--library", str(library), "--model",
+             prefix: list[str] = (), **popen) -> subprocess.CompletedProcess:
+    """Run `python -m engine.cli.main --library L --model B ARGS...` to the end (after ``prefix``, if any)."""
+    return subprocess.run([*prefix, sys.executable, "-m", "engine.cli.main", "--library", str(library), "--model",
                            str(bundle), *map(str, args)], capture_output=True, text=True,
                           env=env or cli_env(), timeout=timeout, cwd=REPO, **popen)
 
@@ -80,3 +83,13 @@ def integrity(db: Path) -> str:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         conn.close()
+
+
+def without_permission_override() -> list[str]:
+    """A command prefix under which file permissions hold for this user too (root drops its override)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without util-linux setpriv: no way to make permissions hold")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -23,7 +22,7 @@ from engine.api.library import Library
 from engine.cli.main import main as cli_main
 from engine.settings import Settings
 from reliability_corpus import EXPECTED, LONG_SPARSE_SECONDS, NOT_FILES, make_bad_corpus
-from reliability_helpers import REPO, cli_env
+from reliability_helpers import REPO, cli_env, without_permission_override
 from videogen import ShotSpec, make_video
 
 pytestmark = pytest.mark.slow
@@ -113,16 +112,6 @@ def test_bad_files_end_with_a_status_and_a_reason(tmp_path, tiny_bundle, capsys)
         assert again.indexed == 1 and again.failed == 0
 
 
-def _without_read_override() -> list[str]:
-    """A command prefix under which file permissions hold for this user too."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root without util-linux setpriv: no way to make a file unreadable")
-    return [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
-
-
 def test_a_file_without_read_permission_fails_with_that_reason(tmp_path, tiny_bundle):
     import subprocess
 
@@ -133,7 +122,7 @@ def test_a_file_without_read_permission_fails_with_that_reason(tmp_path, tiny_bu
     secret.chmod(0)
     library = tmp_path / "library"
     base = [sys.executable, "-m", "engine.cli.main", "--library", str(library), "--model", str(tiny_bundle)]
-    prefix = _without_read_override()
+    prefix = without_permission_override()
     try:
         for args in (["add-folder", str(folder)], ["index", "--workers", "1"]):
             done = subprocess.run(prefix + base + args, capture_output=True, text=True, env=cli_env(), cwd=REPO,
@@ -167,7 +156,7 @@ def test_a_subfolder_that_cannot_be_read_keeps_its_files_and_says_so(tmp_path, t
     assert cli("index", "--workers", "1").returncode == 0
     before = json.loads(cli("status", "--json").stdout)
     assert before["files"]["indexed"] == 2
-    prefix = _without_read_override()
+    prefix = without_permission_override()
     (folder / "sub").chmod(0)
     try:
         done = cli("index", "--workers", "1", prefix=prefix)

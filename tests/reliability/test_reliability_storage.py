@@ -18,7 +18,7 @@ from engine.api.library import Library
 from engine.catalog import SCHEMA_VERSION
 from engine.errors import CatalogError, LibraryError
 from engine.settings import Settings
-from reliability_helpers import clipseek, integrity
+from reliability_helpers import clipseek, integrity, without_permission_override
 
 pytestmark = pytest.mark.slow
 
@@ -195,6 +195,22 @@ def test_a_corrupt_catalog_gives_a_clear_error_with_what_to_do(library_copy, tin
     done = clipseek(library_copy, tiny_bundle, "status")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("clipseek: ") and "damaged" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_a_read_only_library_is_not_called_damaged(library_copy, tiny_bundle):
+    prefix = without_permission_override()
+    before = {p: p.read_bytes() for p in library_copy.rglob("*") if p.is_file()}
+    subprocess.run(["chmod", "-R", "a-w", str(library_copy)], check=True)
+    try:
+        for args in (["status"], ["problems"], ["search", "a red circle"]):
+            done = clipseek(library_copy, tiny_bundle, *args, prefix=prefix)
+            assert done.returncode == 2 and done.stderr.startswith("clipseek: "), (args, done.stderr)
+            assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
+            assert f"library folder {library_copy} cannot be written" in done.stderr, done.stderr
+            assert "permissions" in done.stderr and "damaged" not in done.stderr and "delete" not in done.stderr
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(library_copy)], check=True)
+    assert {p: p.read_bytes() for p in library_copy.rglob("*") if p.is_file()} == before
 
 
 def test_a_library_folder_that_cannot_be_made_is_one_sentence(tmp_path, tiny_bundle):
