@@ -106,6 +106,9 @@ class Indexer:
                     self._save()
                     last_save = time.monotonic()
                 report(tracker.snapshot("running"))
+        except KeyboardInterrupt:
+            pool.kill_all()   # workers ignore Ctrl+C; the files they held stay pending
+            raise
         finally:
             pool.close()
             self.claims.release_all()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_any
@@ -38,9 +39,25 @@ def prestart_workers(count: int, threads: int) -> None:
         parent_end, child_end = _CTX.Pipe(duplex=True)
         proc = _CTX.Process(target=prestarted_worker_main, args=(child_end, threads),
                             name="clipseek-worker-prestarted", daemon=True)
-        proc.start()
+        _start_ignoring_ctrl_c(proc)
         child_end.close()
         _prestarted.append((proc, parent_end, threads))
+
+
+def _start_ignoring_ctrl_c(proc) -> None:
+    """Start a worker that ignores SIGINT from its first instruction (an ignored signal stays ignored across
+    exec, and Python then installs no KeyboardInterrupt handler). A terminal's Ctrl+C reaches the whole
+    process group; the parent stops its workers itself, and a worker's KeyboardInterrupt would only print
+    its traceback. Only the main thread may change handlers: elsewhere (the window's indexing thread) the
+    worker ignores SIGINT once it runs (worker._prepare_process)."""
+    if threading.current_thread() is not threading.main_thread():
+        proc.start()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        proc.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def discard_prestarted() -> None:
@@ -146,7 +163,7 @@ class WorkerPool:
             target=worker_main,
             args=(wid, child_end, c.bundle_dir, c.device, c.threads_per_worker, c.settings, c.thumbs_dir),
             name=f"clipseek-worker-{wid}", daemon=True)
-        proc.start()
+        _start_ignoring_ctrl_c(proc)
         child_end.close()
         return proc, parent_end
 

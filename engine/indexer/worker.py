@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import threading
 import traceback
 from pathlib import Path
@@ -38,6 +39,8 @@ def prestarted_worker_main(conn, threads) -> None:
 
 
 def _prepare_process(threads) -> None:
+    # Ctrl+C in a terminal reaches every process of the group; the parent stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _lower_priority()
     # Keep native libraries from each starting one thread per core in every worker.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

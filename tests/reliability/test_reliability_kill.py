@@ -156,3 +156,26 @@ def test_sigkill_at_random_moments_never_breaks_the_library(tmp_path, tiny_bundl
     assert final.lines[-1]["state"] == "done" and final.lines[-1]["failed"] == 0
     assert not check_library(library, tiny_bundle, finished)
     assert len(finished) == total
+
+
+def test_ctrl_c_stops_index_with_one_sentence_and_loses_nothing(tmp_path, tiny_bundle, plain_videos):
+    library = tmp_path / "library"
+    assert clipseek(library, tiny_bundle, "add-folder", plain_videos).returncode == 0
+    run = IndexRun(library, tiny_bundle)
+    deadline = time.monotonic() + 60
+    while run.proc.poll() is None and time.monotonic() < deadline:
+        if run.lines and run.lines[-1]["seconds_total"] > 0:
+            break                        # a worker has probed a file: it is decoding
+        time.sleep(0.01)
+    assert run.proc.poll() is None, "the run ended before a worker had a file"
+    os.killpg(run.proc.pid, signal.SIGINT)   # what a terminal's Ctrl+C does: every process of the group
+    run.proc.wait(60)
+    run._reader.join(5)
+    assert run.proc.stderr is not None
+    stderr = run.proc.stderr.read()
+    assert run.proc.returncode == 130, stderr
+    # no worker's KeyboardInterrupt traceback: the workers ignore Ctrl+C, the parent stops them
+    assert stderr == "clipseek: interrupted; finished work is kept, run the command again to continue\n", stderr
+    assert check_library(library, tiny_bundle, {})                     # files left pending, library whole
+    assert clipseek(library, tiny_bundle, "index").returncode == 0
+    assert not check_library(library, tiny_bundle, {})
