@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +22,20 @@ BUNDLE_VERSION = 1
 BUNDLE_JSON = "bundle.json"
 GRAPHS = ("frame_encoder", "clip_encoder", "text_encoder", "reranker")
 PRECISIONS = ("fp32", "int8")
+RESIZES = ("center_crop", "squash")
+# bundle.json's sizes: each at least this (a tokenizer's context holds a start and an end token)
+SIZES = {"embed_dim": 1, "frames_per_clip": 1, "clip_tokens": 1, "phrase_tokens": 1, "image_size": 1,
+         "context_length": 2}
+# where each size shows in the graphs' tensors: (graph, tensor, axis)
+SIZE_AXES = {
+    "image_size": [("frame_encoder", "pixels", 2), ("frame_encoder", "pixels", 3)],
+    "embed_dim": [("frame_encoder", "frame_features", 1), ("clip_encoder", "clip_vector", 1),
+                  ("text_encoder", "text_vector", 1)],
+    "frames_per_clip": [("clip_encoder", "frame_features", 1), ("clip_encoder", "frame_tokens", 1)],
+    "clip_tokens": [("clip_encoder", "clip_tokens", 1)],
+    "phrase_tokens": [("text_encoder", "phrase_tokens", 1)],
+    "context_length": [("text_encoder", "token_ids", 1)],
+}
 DEFAULT_FILES = {
     "frame_encoder": "frame_encoder.onnx",
     "clip_encoder": "clip_encoder.onnx",
@@ -231,7 +246,41 @@ def _structure_problems(bundle_dir: Path, info: BundleInfo) -> list[str]:
             problems.append(f"{graph} has inputs {got[0]} and outputs {got[1]}, expected {inputs} and {outputs}")
     if info.variable_text_length and _text_length_axis(info.graphs.get("reranker"), "word_tokens") != TEXT_LENGTH_AXIS:
         problems.append("the text encoder takes texts of any length but the reranker a fixed number of word tokens")
+    return problems + _value_problems(info)
+
+
+def _value_problems(info: BundleInfo) -> list[str]:
+    """Values that would fail file by file at indexing, or make vectors of NaN: bundle.json's own fields are
+    not fingerprinted, so they are checked here, and against the sizes its graph descriptions state."""
+    problems = []
+    for name, least in SIZES.items():
+        value = getattr(info, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            problems.append(f"{name} must be a whole number of at least {least}, not {value!r}")
+            continue
+        for graph, tensor, axis in SIZE_AXES[name]:
+            stated = _axis(info.graphs.get(graph), tensor, axis)
+            if isinstance(stated, int) and stated != value:
+                problems.append(f"{name} is {value} but the {graph}'s {tensor} has {stated}")
+                break
+    for name, positive in (("mean", False), ("std", True)):
+        values = getattr(info, name)
+        if (len(values) != 3 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+                or (positive and min(values) <= 0)):
+            kind = "positive numbers" if positive else "numbers"
+            problems.append(f"{name} must be three {kind} (red, green, blue), not {list(values)!r}")
+    if info.resize not in RESIZES:
+        problems.append(f"resize {info.resize!r} is not one of {', '.join(RESIZES)}")
     return problems
+
+
+def _axis(spec: GraphSpec | None, tensor: str, axis: int) -> int | str | None:
+    if spec is None:
+        return None
+    for t in (*spec.inputs, *spec.outputs):
+        if t.name == tensor and len(t.shape) > axis:
+            return t.shape[axis]
+    return None
 
 
 def _text_length_axis(spec: GraphSpec | None, tensor: str) -> int | str | None:

@@ -90,3 +90,24 @@ def test_file_names_cannot_leave_the_bundle(bundle_copy):
     data["files"]["tokenizer"] = "../tokenizer.json"
     (bundle_copy / "bundle.json").write_text(json.dumps(data))
     assert any("plain name" in p for p in verify(bundle_copy))
+
+
+@pytest.mark.parametrize("field, value, said", [
+    ("context_length", 0, "context_length must be a whole number of at least 2, not 0"),
+    ("image_size", 0, "image_size must be a whole number of at least 1, not 0"),
+    ("frames_per_clip", 0, "frames_per_clip must be a whole number of at least 1"),
+    ("image_size", 112, "image_size is 112 but the frame_encoder's pixels has"),
+    ("embed_dim", 128, "embed_dim is 128 but the frame_encoder's frame_features has"),
+    ("mean", [0.5], "mean must be three numbers (red, green, blue), not [0.5]"),
+    ("std", [0, 0, 0], "std must be three positive numbers (red, green, blue), not [0.0, 0.0, 0.0]"),
+    ("resize", "stretch", "resize 'stretch' is not one of center_crop, squash"),
+])
+def test_bundle_json_values_that_would_fail_every_file_are_refused(bundle_copy, field, value, said):
+    """bundle.json's own fields are not fingerprinted: a value edited there is checked before any video meets it."""
+    data = json.loads((bundle_copy / "bundle.json").read_text())
+    data[field] = value
+    (bundle_copy / "bundle.json").write_text(json.dumps(data))
+    problems = verify(bundle_copy)
+    assert len(problems) == 1 and said in problems[0], problems
+    with pytest.raises(BundleError, match="re-export"):
+        open_bundle(bundle_copy)
