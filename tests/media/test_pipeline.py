@@ -73,3 +73,12 @@ def test_nothing_decodable_is_a_media_error(plain_video, tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(MediaError, match="truncated or corrupt"):
         analyse(path, SETTINGS)
+
+
+def test_a_frame_far_taller_than_wide_gets_a_thumbnail_of_bounded_height():
+    data = thumbnail(np.full((1000, 2, 3), 200, np.uint8), 320)     # a valid 2x1000 video's frame
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape[:2] == (640, 1)
+    portrait = cv2.imdecode(np.frombuffer(thumbnail(np.zeros((1920, 1080, 3), np.uint8), 320), np.uint8),
+                            cv2.IMREAD_COLOR)
+    assert portrait.shape[:2] == (569, 320)                           # phone video keeps its shape
