@@ -384,7 +384,12 @@ def cmd_shapes(args) -> int:
     from engine.shapes.generate import generate_dataset
 
     out = Path(args.out)
-    generate_dataset(out, n_videos=args.videos, seed=args.seed)
+    if out.exists() and not out.is_dir():
+        raise ClipSeekError(f"{out} is a file; give a folder to write the videos and annotations.json into")
+    try:
+        generate_dataset(out, n_videos=args.videos, seed=args.seed)
+    except OSError as exc:
+        raise ClipSeekError(f"cannot write the videos to {out}: {exc.strerror or exc}") from exc
     print(f"wrote {args.videos} videos and annotations.json to {out}")
     return 0
 

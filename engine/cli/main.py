@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -18,6 +19,16 @@ from engine.errors import ClipSeekError
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+
+
+def _finite_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--image", metavar="PATH", help="search with an image instead of words")
     a.add_argument("--similar", metavar="PATH@SECONDS", help="moments like the one at this time of this file")
     a.add_argument("--folder", action="append", help="only in this library folder (repeatable)")
-    a.add_argument("--min-score", type=float, help="drop moments scoring below this")
+    a.add_argument("--min-score", type=_finite_number, help="drop moments scoring below this")
     a.add_argument("--sort", choices=("relevance", "date"), default="relevance")
     a.add_argument("--stage1", action="store_true", help="skip the reranker (stage 1 only)")
 

@@ -231,3 +231,20 @@ def test_a_batch_file_that_is_not_text_is_one_sentence(tmp_path, tiny_bundle, ca
     assert code == 2 and out == "", out
     assert err == f"clipseek: the batch file {video_like} is not UTF-8 text; save it as UTF-8 text, one query " \
                   "per line\n", err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "high"])
+def test_a_minimum_score_that_is_no_finite_number_is_refused(tmp_path, tiny_bundle, capsys, value):
+    with pytest.raises(SystemExit) as stopped:
+        run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "search", "a cat", "--min-score", value)
+    assert stopped.value.code == 2
+    assert f"--min-score: '{value}' is not a" in capsys.readouterr().err
+
+
+def test_shapes_generate_into_a_file_is_one_sentence(tmp_path, capsys):
+    target = tmp_path / "taken.txt"
+    target.write_text("mine")
+    code, _out, err = run_cli(capsys, "shapes", "generate", target)
+    assert code == 2 and err == f"clipseek: {target} is a file; give a folder to write the videos and " \
+                                 "annotations.json into\n", err
+    assert target.read_text() == "mine"
