@@ -25,6 +25,7 @@ from engine.indexer.control import IndexControl
 from engine.indexer.pipeline import Indexer
 from engine.indexer.plan import reconcile
 from engine.paths import default_library_dir
+from engine.runtime.bundle import check_bundle
 from engine.search import SearchFilters, Searcher
 from engine.settings import Settings
 from engine.util.file_names import printable, storable
@@ -425,7 +426,7 @@ class Library:
         Returns the number of files that will be re-indexed. Callers ask the user first.
         """
         bundle_dir = self.registry.resolve(name_or_path, None)
-        info = self.registry.read_info(bundle_dir)
+        info = check_bundle(bundle_dir)   # every file hashed: a damaged copy is refused before anything changes
         stale = [f for f in self.catalog.fingerprints_in_use() if f != info.fingerprint]
         if not stale and self.catalog.get_meta(ACTIVE_MODEL_KEY) == info.fingerprint:
             return 0

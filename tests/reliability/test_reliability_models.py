@@ -158,3 +158,15 @@ def test_every_torch_load_in_the_engine_is_weights_only():
             calls.append((path.relative_to(REPO), match.group(0)))
     assert calls, "no torch.load found: the pattern is stale"
     assert [c for c in calls if "weights_only=True" not in c[1]] == []
+
+
+def test_model_use_refuses_a_damaged_copy_of_the_model_in_use(tmp_path, tiny_bundle):
+    damaged = tmp_path / "damaged"
+    shutil.copytree(tiny_bundle, damaged)
+    graph = damaged / json.loads((damaged / "bundle.json").read_text())["files"]["text_encoder"]
+    graph.write_bytes(graph.read_bytes()[:-100])          # cut short after export: same bundle.json, same fingerprint
+    library = tmp_path / "library"
+    assert clipseek(library, tiny_bundle, "status").returncode == 0
+    used = clipseek(library, tiny_bundle, "model", "use", damaged, "--yes")
+    assert used.returncode == 2 and len(used.stderr.splitlines()) == 1, used.stderr
+    assert "damaged after export" in used.stderr and "now using" not in used.stdout
