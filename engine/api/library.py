@@ -224,6 +224,8 @@ class Library:
 
     # -- folders -------------------------------------------------------------------
     def add_folder(self, path: str | Path) -> FolderInfo:
+        if not str(path).strip():
+            raise LibraryError("no folder given: name the folder of videos to add")
         folder = Path(path).expanduser()
         if not folder.is_dir():
             raise LibraryError(f"{folder} is not a folder that can be read")

@@ -157,7 +157,10 @@ def _extract(source: Path, dest: Path) -> None:
         else:
             _extract_tar(source, dest)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
-        raise BundleError(f"{source}: damaged archive ({exc}); download or copy it again") from exc
+        # tarfile lists every compression it tried, one per line: the first line says enough
+        why = str(exc).splitlines()[0].rstrip(":") if str(exc) else type(exc).__name__
+        raise BundleError(f"{source}: not a readable .tar.gz or .zip model archive ({why}); download or copy it "
+                          "again") from exc
 
 
 def _extract_zip(source: Path, dest: Path) -> None:

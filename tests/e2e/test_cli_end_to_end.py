@@ -248,3 +248,8 @@ def test_shapes_generate_into_a_file_is_one_sentence(tmp_path, capsys):
     assert code == 2 and err == f"clipseek: {target} is a file; give a folder to write the videos and " \
                                  "annotations.json into\n", err
     assert target.read_text() == "mine"
+
+
+def test_add_folder_with_an_empty_name_is_refused(tmp_path, tiny_bundle, capsys):
+    code, _out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "add-folder", "")
+    assert code == 2 and err == "clipseek: no folder given: name the folder of videos to add\n", err

@@ -133,11 +133,13 @@ def test_folder_with_symlink_is_refused(bundle_copy, tmp_path):
         import_bundle(bundle_copy, tmp_path / "models")
 
 
-def test_damaged_archive(tmp_path):
-    archive = tmp_path / "b.zip"
+@pytest.mark.parametrize("name", ["b.zip", "b.tar.gz"])
+def test_damaged_archive_is_one_sentence(tmp_path, name):
+    archive = tmp_path / name
     archive.write_bytes(b"PK\x03\x04 not really")
-    with pytest.raises(BundleError, match="damaged archive"):
+    with pytest.raises(BundleError, match="not a readable .tar.gz or .zip model archive") as refused:
         import_bundle(archive, tmp_path / "models")
+    assert len(str(refused.value).splitlines()) == 1   # tarfile lists each compression it tried on its own line
 
 
 def test_list_reports_broken_bundles(runtime_bundle, tmp_path):
