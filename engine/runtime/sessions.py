@@ -74,20 +74,30 @@ class OrtRunner:
         self.session = self._create(providers, intra_threads, int8)
 
     def _create(self, providers: list[str], intra_threads: int, int8: bool) -> ort.InferenceSession:
+        global _gpu_failed
+        gpu_error = None
         if providers != ["CPUExecutionProvider"] and not _gpu_failed:
-            session = self._try_gpu(providers, cpu_session_options(intra_threads))
+            session, gpu_error = self._try_gpu(providers, cpu_session_options(intra_threads))
             if session is not None:
                 return session
         try:
-            if int8 and int8_weights.wanted():
-                session = self._signed_cpu_session(intra_threads)
-                if session is not None:
-                    return session
-            return ort.InferenceSession(str(self.path), sess_options=cpu_session_options(intra_threads),
-                                        providers=["CPUExecutionProvider"])
+            session = self._cpu_session(intra_threads, int8)
         except Exception as exc:
+            # A graph the CPU cannot load either is damaged: that is the one thing to say (not the GPU's failure).
             raise BundleError(f"{self.path}: onnxruntime cannot load this graph ({exc}); "
                               "re-export the bundle or import a good copy") from exc
+        if gpu_error is not None:   # the GPU, not the graph, failed: said once, later sessions go to the CPU
+            log.warning("%s: GPU session failed (%s); using the CPU", self.path.name, gpu_error)
+            _gpu_failed = True
+        return session
+
+    def _cpu_session(self, intra_threads: int, int8: bool) -> ort.InferenceSession:
+        if int8 and int8_weights.wanted():
+            session = self._signed_cpu_session(intra_threads)
+            if session is not None:
+                return session
+        return ort.InferenceSession(str(self.path), sess_options=cpu_session_options(intra_threads),
+                                    providers=["CPUExecutionProvider"])
 
     def _signed_cpu_session(self, intra_threads: int) -> ort.InferenceSession | None:
         """The graph with its int8 weights made signed, or None (it then loads as it is)."""
@@ -111,25 +121,26 @@ class OrtRunner:
         log.debug("%s: %d int8 weight tensors made signed for this CPU's VNNI", self.path.name, len(shifted))
         return session
 
-    def _try_gpu(self, providers: list[str], options: ort.SessionOptions) -> ort.InferenceSession | None:
-        """A GPU session, or None (remembered for the process) when CUDA is listed but does not work."""
+    def _try_gpu(self, providers: list[str],
+                 options: ort.SessionOptions) -> tuple[ort.InferenceSession | None, Exception | None]:
+        """(a GPU session, None), or (None, the error) when building it failed (the GPU's fault or the graph's:
+        the caller tells them apart), or (None, None) when CUDA is listed but unusable (remembered)."""
         global _gpu_failed
         # onnxruntime logs a missing CUDA library as an error on every session; we say it once.
         ort.set_default_logger_severity(4)
         try:
             session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
-        except Exception as exc:  # a broken CUDA install fails in many ways; the CPU still works
-            log.warning("%s: GPU session failed (%s); using the CPU", self.path.name, exc)
-            session = None
+        except Exception as exc:  # a broken CUDA install fails in many ways; the CPU may still work
+            return None, exc
         finally:
             ort.set_default_logger_severity(2)
-        if session is not None and any(p in session.get_providers() for p in GPU_PROVIDERS):
-            return session
+        if any(p in session.get_providers() for p in GPU_PROVIDERS):
+            return session, None
         # Expected on machines without a usable GPU: say so quietly; `status` shows the providers.
         # The CPU session is built again by the caller, with the CPU's own options (int8 weights).
         log.info("CUDA is installed but unusable here; running ONNX graphs on the CPU")
         _gpu_failed = True
-        return None
+        return None, None
 
     @property
     def providers(self) -> list[str]:

@@ -53,3 +53,13 @@ def test_runner_reports_io(runtime_bundle):
     assert runner.outputs() == ["clip_vector", "clip_tokens", "frame_tokens"]
     assert runner.providers == ["CPUExecutionProvider"]
     assert runner.session.get_session_options().inter_op_num_threads == 1
+
+
+def test_a_damaged_graph_is_reported_as_damaged_not_as_a_gpu_failure(runtime_bundle, tmp_path, monkeypatch, caplog):
+    damaged = tmp_path / "clip_encoder.onnx"
+    damaged.write_bytes((runtime_bundle / "clip_encoder.onnx").read_bytes()[:-200])
+    monkeypatch.setattr(sessions, "_gpu_failed", False)
+    with caplog.at_level("WARNING"), pytest.raises(sessions.BundleError, match="cannot load this graph"):
+        OrtRunner(damaged, device="gpu", available=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert "GPU session failed" not in caplog.text
+    assert not sessions._gpu_failed     # a good graph after it still tries the GPU
