@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -155,7 +156,10 @@ def _search_one(lib, args, query: str | None):
         try:
             t = float(at)
         except ValueError:
-            raise QueryError(f"--similar takes PATH@SECONDS, e.g. clip.mp4@12.5, not {args.similar!r}") from None
+            t = math.nan
+        if not path or not math.isfinite(t) or t < 0:
+            raise QueryError(f"--similar takes PATH@SECONDS with seconds from the start of the file, e.g. "
+                             f"clip.mp4@12.5, not {args.similar!r}")
         target = Moment(path=str(Path(path).resolve()), start=t, end=t + 1e-3, score=0.0, thumbnail=None)
         return lib.similar(target, k=args.k, folders=args.folder, sort=args.sort)
     return lib.search(query, k=args.k, rerank=not args.stage1, **common)

@@ -253,3 +253,10 @@ def test_shapes_generate_into_a_file_is_one_sentence(tmp_path, capsys):
 def test_add_folder_with_an_empty_name_is_refused(tmp_path, tiny_bundle, capsys):
     code, _out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "add-folder", "")
     assert code == 2 and err == "clipseek: no folder given: name the folder of videos to add\n", err
+
+
+@pytest.mark.parametrize("spec", ["clip.mp4@-5", "clip.mp4@nan", "clip.mp4@inf", "@3", "clip.mp4@soon"])
+def test_similar_with_a_time_that_is_no_time_in_a_file_is_one_sentence(tmp_path, tiny_bundle, capsys, spec):
+    code, _out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "search", "--similar", spec)
+    assert code == 2 and err == ("clipseek: --similar takes PATH@SECONDS with seconds from the start of the file, "
+                                 f"e.g. clip.mp4@12.5, not {spec!r}\n"), err
