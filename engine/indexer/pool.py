@@ -101,6 +101,7 @@ class _Worker:
     paused_for: float = 0.0
     ready: bool = False
     spawned: float = 0.0   # when the process started (for the start-up limit)
+    probed: bool = False   # its task's file was probed: it is decoding (its model may still be loading)
 
 
 @dataclass
@@ -130,6 +131,7 @@ class WorkerPool:
         self._next_wid = 0
         self._paused_at: float | None = None
         self.fatal: str | None = None
+        self._hung_before_ready = False   # the last worker stopped for a hang had not loaded its model
         for _ in range(config.workers):
             self._spawn()
         discard_prestarted()   # started for this pool, but more than it needs or with other threads
@@ -207,6 +209,7 @@ class WorkerPool:
                 w.task = task
                 w.started = time.monotonic()
                 w.paused_for = 0.0
+                w.probed = False
                 w.conn.send(task)
                 return
         raise RuntimeError("no idle worker")
@@ -261,6 +264,7 @@ class WorkerPool:
         if kind == "ready":
             if worker:
                 worker.ready = True
+                self._hung_before_ready = False   # the model loads: a hang is a file's
                 # The time limit is for decoding one file, not for starting a worker.
                 worker.started = time.monotonic()
                 worker.paused_for = 0.0
@@ -268,6 +272,8 @@ class WorkerPool:
         if worker is None or worker.task is None or worker.task.task_id != task_id:
             return []  # a late message from a worker already replaced
         task = worker.task
+        if kind == "probed":
+            worker.probed = True
         if kind in ("done", "failed"):
             worker.task = None
         return [WorkerEvent(kind, task, payload)]
@@ -276,7 +282,7 @@ class WorkerPool:
         events: list[WorkerEvent] = []
         now = time.monotonic()
         for w in list(self._workers):
-            if (not w.ready and self._paused_at is None and w.process.is_alive()
+            if (not w.ready and not w.probed and self._paused_at is None and w.process.is_alive()
                     and now - w.spawned > self.config.startup_timeout):
                 # Stuck loading the model (a driver or disk that never answers): every replacement
                 # would hang the same way, so stop the run; its files stay pending.
@@ -300,11 +306,21 @@ class WorkerPool:
                 if self.fatal is None:
                     self._spawn()
                 continue
-            if w.ready and self._paused_at is None and now - w.started - w.paused_for > self.config.timeout:
+            if ((w.ready or w.probed) and self._paused_at is None
+                    and now - w.started - w.paused_for > self.config.timeout):
                 w.process.kill()
                 w.process.join(2)
                 w.conn.close()
                 self._workers.remove(w)
+                if not w.ready:
+                    # It hung decoding while its model loaded (see background_model): the file's fault,
+                    # unless it happens again to the next worker, which points at the model load.
+                    if self._hung_before_ready:
+                        self.fatal = self.fatal or (
+                            "two workers in a row stopped answering before their model was loaded; nothing more "
+                            "was lost. Check the model with `clipseek model verify`, or index with --device cpu")
+                        continue
+                    self._hung_before_ready = True
                 events.append(WorkerEvent(
                     "failed", w.task,
                     f"stopped after {self.config.timeout:.0f} s without finishing (decoder hang?)"))

@@ -255,3 +255,47 @@ def test_a_model_load_that_fails_mid_file_is_fatal_and_not_the_files_failure(tin
         kind, _wid, _tid, message = parent.recv()
         assert kind == "fatal" and message == "the model could not be loaded: no session for frame_encoder.onnx"
         assert not parent.poll(2)    # nothing else: the file is neither done nor failed
+
+
+class _StuckProcess:
+    """A worker process that never answers (as if stopped), for the pool's health checks."""
+    pid = None
+    exitcode = None
+
+    def is_alive(self):
+        return True
+
+    def kill(self):
+        pass
+
+    def join(self, _timeout=None):
+        pass
+
+
+class _Pipe:
+    def close(self):
+        pass
+
+
+def test_a_hang_while_the_model_loads_fails_the_file_once_then_stops_the_run(tmp_path, monkeypatch):
+    """A worker decodes its first file while its model loads: a hang then is the file's fault the first time;
+    the next worker hanging the same way points at the model load, and the run stops with its file pending."""
+    pool = WorkerPool(PoolConfig(workers=0, bundle_dir="unused", device="cpu", threads_per_worker=1,
+                                 settings=asdict(Settings()), thumbs_dir=str(tmp_path), timeout=3.0))
+    spawned = []
+    monkeypatch.setattr(pool, "_spawn", lambda: spawned.append(1))
+
+    def stuck_worker(task_id):
+        worker = pool_module._Worker(task_id, _StuckProcess(), _Pipe(), spawned=time.monotonic())
+        worker.task = Task(task_id, task_id, f"/videos/{task_id}.mp4", "k")
+        worker.probed = True                        # decoding: "probed" came, "ready" did not
+        worker.started = time.monotonic() - 4.0     # past the 3-s limit
+        pool._workers.append(worker)
+
+    stuck_worker(1)
+    [event] = pool._check_health()
+    assert event.kind == "failed" and event.task.task_id == 1 and "stopped after 3 s" in event.payload
+    assert spawned == [1] and pool.fatal is None
+    stuck_worker(2)
+    assert pool._check_health() == [] and spawned == [1]
+    assert "two workers in a row stopped answering before their model was loaded" in pool.fatal
