@@ -225,7 +225,12 @@ def _print_moments(label, moments) -> None:
         print(f"no moments found for {label!r}")
         return
     for rank, m in enumerate(moments, 1):
-        print(f"{rank:3d}. {m.score:7.4f}  {format_duration(m.start)}-{format_duration(m.end)}  {m.path}")
+        print(f"{rank:3d}. {m.score:7.4f}  {format_duration(m.start)}-{format_duration(m.end)}  {_one_line(m.path)}")
+
+
+def _one_line(text: str) -> str:
+    """A path or reason on one line of text output (a file name may hold a newline); --json keeps it as it is."""
+    return text.replace("\n", "\\n").replace("\r", "\\r")
 
 
 # -- status -------------------------------------------------------------------------------------
@@ -252,7 +257,7 @@ def cmd_problems(args) -> int:
         print_json([{"path": p.path, "status": p.status.value, "reason": p.reason} for p in problems])
     else:
         for p in problems:
-            print(f"{p.status.value:8s} {p.path}: {p.reason}")
+            print(f"{p.status.value:8s} {_one_line(p.path)}: {_one_line(p.reason)}")
         if not problems:
             print("no problems")
     return 0

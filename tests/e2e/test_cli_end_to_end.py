@@ -260,3 +260,18 @@ def test_similar_with_a_time_that_is_no_time_in_a_file_is_one_sentence(tmp_path,
     code, _out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "search", "--similar", spec)
     assert code == 2 and err == ("clipseek: --similar takes PATH@SECONDS with seconds from the start of the file, "
                                  f"e.g. clip.mp4@12.5, not {spec!r}\n"), err
+
+
+def test_a_file_name_with_a_newline_stays_on_its_result_line(tmp_path, tiny_bundle, video_set, capsys):
+    root, _ = video_set
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(root / "snow.mp4", folder / "two\nlines.mp4")
+    base = ["--library", tmp_path / "library", "--model", tiny_bundle]
+    assert run_cli(capsys, *base, "add-folder", folder)[0] == 0
+    assert run_cli(capsys, *base, "index")[0] == 0
+    code, out, _ = run_cli(capsys, *base, "search", "snow", "-k", "3")
+    lines = out.splitlines()
+    assert code == 0 and lines and all(line.endswith("two\\nlines.mp4") for line in lines), out
+    code, out, _ = run_cli(capsys, *base, "search", "snow", "-k", "1", "--json")
+    assert json.loads(out)["results"][0]["path"] == str(folder / "two\nlines.mp4")   # JSON keeps the name as it is
