@@ -163,13 +163,13 @@ class H264References:
     def is_reference(self, packet: av.Packet) -> bool | None:
         """True/False when every slice agrees, None when unsure (no slice found, mixed fields)."""
         try:
-            headers = self._headers(bytes(packet))
+            headers = self._headers(memoryview(packet))   # length-prefixed units: no copy of the packet
         except (ValueError, IndexError):
             return None
         refs = {(h >> 5) & 3 != 0 for h in headers if h & 0x1F in self.SLICE_TYPES}
         return refs.pop() if len(refs) == 1 else None
 
-    def _headers(self, data: bytes) -> list[int]:
+    def _headers(self, data) -> list[int]:
         return [nal[0] for nal in split_nals(data, self.length_size, head=1)]
 
 
