@@ -21,6 +21,9 @@ Pass ``skip_nonref=False`` to decode them. In H.264 GOPs whose P-slices refer on
 P-pictures (x264 at its faster presets), the B-pictures, reference ones included, are left out
 too; the I- and P-pictures decode the same without them (``engine.media.h264_headers``).
 ``stats.gops_without_b`` counts those GOPs; ``skip_b=False`` keeps the B-pictures.
+Such sparse H.264 decoding also hands GOPs that start with an IDR picture to ``GopLanes``, which decodes two
+at a time on single-threaded decoders (``engine.media.gop_lanes``; ``stats.gops_in_lanes``): the same frames,
+since such a GOP needs nothing before it. ``gop_lanes=False`` decodes them one after another.
 
 GOP tails: when the next keyframe starts afresh (a closed GOP) and no frame between the last
 one kept from a GOP and that keyframe can be kept (``engine.media.gop``), those frames are not
@@ -37,6 +40,7 @@ decoding and converting (for benchmarks).
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -44,6 +48,7 @@ import av
 
 from engine.media.decode_cv import iter_opencv
 from engine.media.gop import GopPlan, H264References, PacketReader, plan_gop
+from engine.media.gop_lanes import FEED, DROP, NEVER, GopJob, GopLanes
 from engine.media.h264_headers import H264Headers
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
 from engine.media.probe import check_readable, open_error, pick_video_stream, probe
@@ -66,7 +71,7 @@ class FrameSampler:
     def __init__(self, path: str | Path, fps: float, short_side: int, max_frames: int | None = None, *,
                  info: MediaInfo | None = None, keyframes_only: bool | None = None,
                  skip_nonref: bool | None = None, skip_gop_tails: bool | None = None, skip_b: bool | None = None,
-                 backend: str = "auto",
+                 gop_lanes: bool | None = None, backend: str = "auto",
                  limits: MediaLimits = DEFAULT_LIMITS):
         if backend not in ("auto", "pyav", "opencv"):
             raise ValueError(f"unknown backend {backend!r}; choose auto, pyav or opencv")
@@ -78,6 +83,8 @@ class FrameSampler:
         self.skip_nonref = skip_nonref
         self.skip_gop_tails = skip_gop_tails
         self.skip_b = skip_b
+        self.gop_lanes = gop_lanes
+        self._lane_first_error = ""
         self.backend = backend
         self.limits = limits
         self.info = info or probe(self.path, limits=limits, backend="opencv" if backend == "opencv" else "auto")
@@ -161,13 +168,13 @@ class FrameSampler:
             # The probe saw the container flag keyframes, so non-key packets can be dropped before the decoder.
             key_packets = self.stats.keyframes_only and self.info.keyframe_interval is not None
             planned = times if tails or skip_b else None
-            for frame in self._decoded(container, stream, planned, key_packets, tails=tails, skip_b=skip_b):
+            for frame, rotation in self._decoded(container, stream, planned, key_packets, tails=tails, skip_b=skip_b):
                 t = times.of(frame)
                 if not self.clock.wants(t):
                     continue
                 started = time.perf_counter()
                 rgb = frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="AREA")
-                rgb = rotate_for_display(rgb, getattr(frame, "rotation", self.info.rotation) or 0)
+                rgb = rotate_for_display(rgb, rotation)
                 self.stats.convert_seconds += time.perf_counter() - started
                 self.stats.frames_converted += 1
                 self.clock.take(t)
@@ -175,12 +182,14 @@ class FrameSampler:
 
     def _decoded(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream,
                  times: "_FrameTimes | None" = None, key_packets: bool = False, *, tails: bool = True,
-                 skip_b: bool = False) -> Iterator[av.VideoFrame]:
-        """Decoded frames; damaged packets are counted and skipped, a broken container ends the stream.
+                 skip_b: bool = False) -> Iterator[tuple[av.VideoFrame, int]]:
+        """Decoded frames with the rotation to show them at; damaged packets are counted and skipped, a broken
+        container ends the stream.
 
         With ``times`` (the frame clock's time mapping) each GOP is planned: with ``tails``, GOP tails nobody
         wants are skipped; with ``skip_b``, the B-pictures of H.264 GOPs that do not need them. With
-        ``key_packets``, only packets the container flags as keyframes reach the decoder.
+        ``key_packets``, only packets the container flags as keyframes reach the decoder. H.264 GOPs that start
+        afresh go to ``GopLanes`` while the GOPs before them did.
         """
         ctx = stream.codec_context
         packets = PacketReader(container.demux(stream))
@@ -196,59 +205,134 @@ class FrameSampler:
         headers = H264Headers.from_extradata(ctx.extradata) if drop_nonref and skip_b else None
         keys = KeyPackets(max(KEY_PACKETS_MIN_WAIT, 4 * (self.info.keyframe_interval or 0.0) * self.info.fps)
                           ) if key_packets else None
-        while True:
-            started = time.perf_counter()
-            try:
-                packet = packets.next()
-            except StopIteration:
-                break
-            except av.FFmpegError as exc:
-                self.warnings.append(f"reading stopped early: {exc.strerror or exc}")
-                packet = None
-            if keys is not None and packet is not None and packet.size and not keys.wants(packet.is_keyframe):
-                self.stats.packets_skipped += 1
-                continue
-            if packet is not None and times is not None and packet.size:
-                if packet.is_keyframe:
-                    skipping, position = False, 0
-                    plan = self._plan_gop(packets, packet, times, references, headers)
-                    if not tails:
-                        plan = GopPlan(dropped=plan.dropped)
-                    self.stats.gops_without_b += bool(plan.dropped)
-                else:
-                    position += 1
-                    if (skipping or position in plan.dropped
-                            or (drop_nonref and references.is_reference(packet) is False)):
-                        self.stats.packets_skipped += 1
+        lanes = (GopLanes(ctx.name, ctx.extradata, times.at, lambda: SampleClock(self.fps, self.info.fps))
+                 if drop_nonref and self.gop_lanes is not False else None)
+        with lanes or nullcontext():
+            while True:
+                started = time.perf_counter()
+                try:
+                    packet = packets.next()
+                except StopIteration:
+                    break
+                except av.FFmpegError as exc:
+                    self.warnings.append(f"reading stopped early: {exc.strerror or exc}")
+                    packet = None
+                if lanes is not None and packet is not None and packet.is_keyframe and packet.size:
+                    job = self._lane_job(packets, packet, times, references, headers, tails)
+                    self.stats.decode_seconds += time.perf_counter() - started
+                    if job is not None:
+                        if lanes.busy and not (yield from self._frames_of_oldest_gop(lanes)):
+                            lanes = None     # gave up: the rest is not decoded
+                            break
+                        lanes.submit(job)
                         continue
-            try:
-                frames = ctx.decode(packet)
-                consecutive_errors = 0
-            except av.FFmpegError as exc:
-                frames = []
-                plan = GopPlan()         # a damaged GOP is decoded whole
-                self.stats.decode_errors += 1
-                consecutive_errors += 1
-                first_error = first_error or str(exc.strerror or exc)
-            self.stats.decode_seconds += time.perf_counter() - started
-            self.stats.frames_decoded += len(frames)
-            for frame in frames:
-                if frame.is_corrupt:
-                    self.stats.corrupt_frames += 1
-                yield frame
-                if plan.tail_from is not None and times.previous is not None and times.previous >= plan.tail_from:
+                    # Decoded one after another from here: what the lanes hold comes first.
+                    finished = yield from self._frames_of_all_gops(lanes)
+                    lanes = None
+                    if not finished:
+                        break
+                    started = time.perf_counter()
+                if keys is not None and packet is not None and packet.size and not keys.wants(packet.is_keyframe):
+                    self.stats.packets_skipped += 1
+                    continue
+                if packet is not None and times is not None and packet.size:
+                    if packet.is_keyframe:
+                        skipping, position = False, 0
+                        plan = self._plan_gop(packets, packet, times, references, headers)
+                        if not tails:
+                            plan = GopPlan(dropped=plan.dropped)
+                        self.stats.gops_without_b += bool(plan.dropped)
+                    else:
+                        position += 1
+                        if (skipping or position in plan.dropped
+                                or (drop_nonref and references.is_reference(packet) is False)):
+                            self.stats.packets_skipped += 1
+                            continue
+                try:
+                    frames = ctx.decode(packet)
+                    consecutive_errors = 0
+                except av.FFmpegError as exc:
+                    frames = []
+                    plan = GopPlan()         # a damaged GOP is decoded whole
+                    self.stats.decode_errors += 1
+                    consecutive_errors += 1
+                    first_error = first_error or str(exc.strerror or exc)
+                self.stats.decode_seconds += time.perf_counter() - started
+                self.stats.frames_decoded += len(frames)
+                for frame in frames:
+                    if frame.is_corrupt:
+                        self.stats.corrupt_frames += 1
+                    yield frame, getattr(frame, "rotation", self.info.rotation) or 0
+                    if plan.tail_from is not None and times.previous is not None and times.previous >= plan.tail_from:
+                        skipping = True
+                if plan.last_needed is not None and position >= plan.last_needed:
                     skipping = True
-            if plan.last_needed is not None and position >= plan.last_needed:
-                skipping = True
-            if packet is None:
-                break
-            if consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
-                self.warnings.append(f"gave up after {consecutive_errors} undecodable packets in a row")
-                break
+                if packet is None:
+                    break
+                if consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
+                    self.warnings.append(f"gave up after {consecutive_errors} undecodable packets in a row")
+                    break
+            if lanes is not None:
+                yield from self._frames_of_all_gops(lanes)
+        first_error = first_error or self._lane_first_error
         if self.stats.decode_errors:
             self.warnings.append(f"{self.stats.decode_errors} damaged packet(s) skipped (first: {first_error})")
         if self.stats.corrupt_frames:
             self.warnings.append(f"{self.stats.corrupt_frames} frame(s) decoded with damage")
+
+    def _lane_job(self, packets: PacketReader, key: av.Packet, times: "_FrameTimes",
+                  references: H264References, headers: H264Headers | None, tails: bool) -> GopJob | None:
+        """The GOP starting at ``key`` as a job for a lane (its packets taken from ``packets``), or None when it
+        must be decoded after the GOP before it: its keyframe is not an IDR picture, its end is not known, or
+        the GOP after it refers back into it (does not start afresh)."""
+        if key.pts is None or not references.starts_afresh(key):
+            return None
+        rest = packets.gop_ahead()
+        if rest is None:
+            return None
+        following = packets.peek(len(rest))
+        if following is not None and not references.starts_afresh(following):
+            return None
+        plan = plan_gop(key, rest, times.seconds_of_pts, self.clock.interval, self.clock.tolerance, references,
+                        skip_nonref=True, headers=headers)
+        if not tails:
+            plan = GopPlan(dropped=plan.dropped)
+        self.stats.gops_without_b += bool(plan.dropped)
+        kinds = [FEED]
+        for position, packet in enumerate(rest, start=1):
+            if references.is_reference(packet) is False:
+                kinds.append(NEVER)
+            elif position in plan.dropped or (plan.last_needed is not None and position > plan.last_needed):
+                kinds.append(DROP)
+            else:
+                kinds.append(FEED)
+        for _ in rest:
+            packets.next()
+        return GopJob([key, *rest], kinds, tail_from=plan.tail_from)
+
+    def _frames_of_all_gops(self, lanes: GopLanes):
+        """Yield the frames of every GOP in the lanes; False when errors said to stop decoding."""
+        while lanes.pending:
+            if not (yield from self._frames_of_oldest_gop(lanes)):
+                return False
+        return True
+
+    def _frames_of_oldest_gop(self, lanes: GopLanes):
+        """Yield the oldest lane GOP's frames; False when its errors say to stop decoding."""
+        job, frames = lanes.oldest_frames()
+        for frame in frames:
+            yield frame, self.info.rotation     # a lane's decoder does not see the stream's display matrix
+        self.stats.frames_decoded += job.frames_decoded
+        self.stats.packets_skipped += job.packets_skipped
+        self.stats.decode_seconds += job.decode_seconds
+        self.stats.decode_errors += job.decode_errors
+        self.stats.corrupt_frames += job.corrupt_frames
+        self.stats.gops_in_lanes += 1
+        self._lane_first_error = self._lane_first_error or job.first_error
+        if job.most_errors_in_a_row >= MAX_CONSECUTIVE_ERRORS:
+            self.warnings.append(f"gave up after {job.most_errors_in_a_row} undecodable packets in a row")
+            return False
+        return True
 
     def _plan_gop(self, packets: PacketReader, key: av.Packet, times: "_FrameTimes",
                   references: H264References | None, headers: H264Headers | None) -> GopPlan:
@@ -301,6 +385,12 @@ class _FrameTimes:
             return None
         return max(0.0, float((pts - start) * self.time_base))
 
+    def at(self, frame: av.VideoFrame) -> float | None:
+        """What ``of`` will say for this frame, when it has a timestamp and the start is known; no state changes
+        (GopLanes' threads call it)."""
+        ts = frame.pts if frame.pts is not None else frame.dts
+        return self.seconds_of_pts(ts) if ts is not None else None
+
     def of(self, frame: av.VideoFrame) -> float:
         ts = frame.pts if frame.pts is not None else frame.dts
         if ts is not None and self.time_base:
@@ -317,8 +407,8 @@ def sample_frames(path: str | Path, fps: float, short_side: int, max_frames: int
                   **options) -> FrameSampler:
     """Frames of ``path`` at ``fps`` per second, shorter side ``short_side``, rotation applied.
 
-    ``options``: info (a MediaInfo from an earlier probe), keyframes_only, skip_nonref, skip_gop_tails and
-    skip_b (None = automatic, see the module text), backend ("auto", "pyav", "opencv"), limits (MediaLimits).
+    ``options``: info (a MediaInfo from an earlier probe), keyframes_only, skip_nonref, skip_gop_tails, skip_b
+    and gop_lanes (None = automatic, see the module text), backend ("auto", "pyav", "opencv"), limits (MediaLimits).
     Raises MediaError for files that cannot be opened at all.
     """
     return FrameSampler(path, fps, short_side, max_frames, **options)

@@ -74,6 +74,11 @@ class PacketReader:
                 break
         return self._ahead[i] if i < len(self._ahead) else _END
 
+    def peek(self, i: int) -> av.Packet | None:
+        """The packet ``i`` places ahead (0 = what ``next()`` returns), None at the end or a read error."""
+        item = self._peek(i)
+        return None if item is _END or isinstance(item, Exception) or _is_flush(item) else item
+
     def gop_ahead(self) -> list[av.Packet] | None:
         """The packets up to the next keyframe or the end (this GOP's rest, left in the queue); None
         when unknown (a packet without pts, a read error, too long, or pictures after the next
@@ -159,6 +164,7 @@ class H264References:
     def __init__(self, extradata: bytes | None):
         # avcC extradata (MP4, MKV) starts with version 1 and gives the NAL length size; else Annex B.
         self.length_size = (extradata[4] & 3) + 1 if extradata and len(extradata) > 4 and extradata[0] == 1 else 0
+        self.parameter_sets_in_extradata = bool(self.length_size) and _avcc_holds_sps_and_pps(extradata)
 
     def is_reference(self, packet: av.Packet) -> bool | None:
         """True/False when every slice agrees, None when unsure (no slice found, mixed fields)."""
@@ -169,8 +175,28 @@ class H264References:
         refs = {(h >> 5) & 3 != 0 for h in headers if h & 0x1F in self.SLICE_TYPES}
         return refs.pop() if len(refs) == 1 else None
 
+    def starts_afresh(self, packet: av.Packet) -> bool:
+        """Whether the packet is an IDR picture (nothing before it is referred to) whose parameter sets a new
+        decoder has: in the packet, or in avcC extradata that holds them."""
+        try:
+            types = {h & 0x1F for h in self._headers(memoryview(packet))}
+        except (ValueError, IndexError):
+            return False
+        return 5 in types and ({7, 8} <= types or self.parameter_sets_in_extradata)
+
     def _headers(self, data) -> list[int]:
         return [nal[0] for nal in split_nals(data, self.length_size, head=1)]
+
+
+def _avcc_holds_sps_and_pps(avcc: bytes) -> bool:
+    """avcC: byte 5 counts the SPS, each 2-byte-length prefixed, then one byte counts the PPS (ISO 14496-15)."""
+    try:
+        count, pos = avcc[5] & 0x1F, 6
+        for _ in range(count):
+            pos += 2 + int.from_bytes(avcc[pos:pos + 2], "big")
+        return count > 0 and avcc[pos] > 0
+    except IndexError:
+        return False
 
 
 def plan_gop(key: av.Packet, rest: list[av.Packet], to_seconds: Callable[[int], float | None], interval: float,

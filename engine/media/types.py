@@ -72,11 +72,12 @@ class DecodeStats:
     keyframes_only: bool = False      # only keyframes were decoded (see engine.media.decode)
     skipped_nonref: bool = False      # non-reference frames were not decoded (see engine.media.decode)
     gops_without_b: int = 0           # H.264 GOPs decoded without their B-pictures (see engine.media.decode)
+    gops_in_lanes: int = 0            # H.264 GOPs decoded two at a time (see engine.media.gop_lanes)
     packets_skipped: int = 0          # packets never decoded: GOP tails, H.264 non-reference packets, non-key
                                       # packets when only keyframes are decoded (see engine.media.decode)
     frames_decoded: int = 0           # frames that came out of the decoder
     frames_converted: int = 0         # frames resized + converted to RGB (the sampled ones)
-    decode_seconds: float = 0.0       # demuxing + decoding
+    decode_seconds: float = 0.0       # demuxing + decoding (GOPs in lanes: summed over the lanes)
     convert_seconds: float = 0.0      # swscale resize/convert + rotation
     decode_errors: int = 0            # packets the decoder refused
     corrupt_frames: int = 0           # frames the decoder flagged as corrupt

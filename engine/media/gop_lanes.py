@@ -1,0 +1,181 @@
+"""H.264 GOPs that start afresh, decoded two at a time, each on a single-threaded decoder of its own.
+
+Without its B-pictures (``engine.media.h264_headers``) a GOP is one chain of P-pictures, each needing the
+one before, and the decoder's frame threads find little to do side by side: 1.1 of 2 cores for 1080p with
+8-s keyframes, measured. A GOP whose keyframe is an IDR picture needs nothing decoded before it, and when the
+next GOP's keyframe is one too, nothing after it refers back into it; two such GOPs can be decoded at once, on
+two decoders of one thread each (no frame threads waiting on each other). Sampling that 1080p file at 1 frame/s:
+6.9-7.1 s -> 3.5-3.9 s of wall time, and a little less CPU.
+
+Each GOP is a ``GopJob``: its packets, each marked FEED (decoded), DROP (left out by the GOP's plan, decoded
+only once the GOP had a decoding error, as a damaged GOP is decoded whole) or NEVER (non-reference pictures,
+which sparse sampling never shows). A lane passes on only the frames the sampling clock could keep (a clock
+of its own, which keeps every frame the sampler's clock will keep and a few more); the sampler takes the
+jobs' frames in the stream's order (``GopLanes.oldest_frames``).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import av
+
+from engine.media.sampling import SampleClock
+
+FEED, DROP, NEVER = range(3)
+LANES = 2
+FRAMES_AHEAD = 8         # frames a lane holds for the sampler before it waits (about 3 MB each at 1080p)
+_DONE = object()
+
+
+@dataclass
+class GopJob:
+    """One GOP for a lane; what came of it is read after the sampler took its frames."""
+    packets: list[av.Packet]
+    kinds: list[int]
+    tail_from: float | None = None            # frame time from which nothing more of the GOP is kept (else None)
+    frames_decoded: int = 0
+    packets_skipped: int = 0
+    decode_seconds: float = 0.0
+    decode_errors: int = 0
+    most_errors_in_a_row: int = 0
+    first_error: str = ""
+    corrupt_frames: int = 0
+    frames: queue.Queue = field(default_factory=lambda: queue.Queue(maxsize=FRAMES_AHEAD))
+
+
+class GopLanes:
+    """Decodes submitted GOPs on ``lanes`` threads; ``oldest_frames`` gives their frames in submission order.
+
+    ``to_seconds(frame)`` is the sampler's frame time (None when the frame has no timestamp); ``clock`` makes
+    each lane's own sampling clock.
+    Use as a context manager: leaving it stops the lanes, also when the sampler's consumer stops early.
+    """
+
+    def __init__(self, codec_name: str, extradata: bytes | None,
+                 to_seconds: Callable[[av.VideoFrame], float | None],
+                 clock: Callable[[], SampleClock], lanes: int = LANES):
+        self.codec_name = codec_name
+        self.extradata = extradata
+        self.to_seconds = to_seconds
+        self.clock = clock
+        self.lanes = lanes
+        self._pool = ThreadPoolExecutor(lanes, thread_name_prefix="clipseek-gop-lane")
+        self._pending: deque[tuple[GopJob, Future]] = deque()
+        self._stop = threading.Event()
+
+    def __enter__(self) -> "GopLanes":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for job, _ in self._pending:
+            _empty(job.frames)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, job: GopJob) -> None:
+        self._pending.append((job, self._pool.submit(self._decode, job)))
+
+    @property
+    def pending(self) -> int:
+        """GOPs submitted whose frames the sampler has not taken."""
+        return len(self._pending)
+
+    @property
+    def busy(self) -> bool:
+        """Whether every lane has a GOP (take the oldest one's frames before submitting another)."""
+        return len(self._pending) >= self.lanes
+
+    def oldest_frames(self) -> tuple[GopJob, Iterator[av.VideoFrame]]:
+        """The oldest job and an iterator over its frames; read the job's counts once the iterator ends."""
+        job, future = self._pending.popleft()
+        return job, self._frames_of(job, future)
+
+    def _frames_of(self, job: GopJob, future: Future) -> Iterator[av.VideoFrame]:
+        while True:
+            item = job.frames.get()
+            if item is _DONE:
+                break
+            yield item
+        future.result()          # a lane's own failure (not a decoding error) surfaces here
+
+    def _decode(self, job: GopJob) -> None:
+        try:
+            self._decode_gop(job)
+        finally:
+            self._put(job, _DONE)
+
+    def _decode_gop(self, job: GopJob) -> None:
+        ctx = av.CodecContext.create(self.codec_name, "r")
+        if self.extradata:
+            ctx.extradata = self.extradata
+        ctx.thread_count = 1
+        ctx.skip_frame = "NONREF"
+        clock = self.clock()
+        damaged = tail = False
+        in_a_row = 0
+        for packet, kind in zip(job.packets, job.kinds):
+            if self._stop.is_set():
+                return
+            if kind == NEVER or (not damaged and (kind == DROP or tail)):
+                job.packets_skipped += 1
+                continue
+            frames = self._send(ctx, job, packet)
+            if frames is None:
+                damaged = True
+                in_a_row += 1
+                job.most_errors_in_a_row = max(job.most_errors_in_a_row, in_a_row)
+                continue
+            in_a_row = 0
+            for frame in frames:
+                t = self._pass_on(job, clock, frame)
+                if job.tail_from is not None and t is not None and t >= job.tail_from:
+                    tail = True
+        for frame in self._send(ctx, job, None) or []:
+            self._pass_on(job, clock, frame)
+
+    def _send(self, ctx: av.CodecContext, job: GopJob, packet: av.Packet | None) -> list[av.VideoFrame] | None:
+        started = time.perf_counter()
+        try:
+            frames = ctx.decode(packet)
+        except av.FFmpegError as exc:
+            job.decode_errors += 1
+            job.first_error = job.first_error or str(exc.strerror or exc)
+            return None
+        finally:
+            job.decode_seconds += time.perf_counter() - started
+        job.frames_decoded += len(frames)
+        return frames
+
+    def _pass_on(self, job: GopJob, clock: SampleClock, frame: av.VideoFrame) -> float | None:
+        if frame.is_corrupt:
+            job.corrupt_frames += 1
+        t = self.to_seconds(frame)
+        # Frames without a time or out of time order go to the sampler's clock, which decides; this clock
+        # keeps a superset of what the sampler's keeps (it starts each GOP at tick 0).
+        if t is None or t <= clock.last_time or clock.wants(t):
+            if t is not None and t > clock.last_time:
+                clock.take(t)
+            self._put(job, frame)
+        return t
+
+    def _put(self, job: GopJob, item) -> None:
+        while not self._stop.is_set():
+            try:
+                job.frames.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+
+def _empty(frames: queue.Queue) -> None:
+    while True:
+        try:
+            frames.get_nowait()
+        except queue.Empty:
+            return
