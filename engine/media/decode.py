@@ -320,11 +320,15 @@ class FrameSampler:
     def _frames_of_oldest_gop(self, lanes: GopLanes):
         """Yield the oldest lane GOP's frames; False when its errors say to stop decoding."""
         job, frames = lanes.oldest_frames()
-        for frame in frames:
+        while True:
+            started = time.perf_counter()          # decode_seconds: how long this thread waits for the lanes
+            frame = next(frames, None)
+            self.stats.decode_seconds += time.perf_counter() - started
+            if frame is None:
+                break
             yield frame, self.info.rotation     # a lane's decoder does not see the stream's display matrix
         self.stats.frames_decoded += job.frames_decoded
         self.stats.packets_skipped += job.packets_skipped
-        self.stats.decode_seconds += job.decode_seconds
         self.stats.decode_errors += job.decode_errors
         self.stats.corrupt_frames += job.corrupt_frames
         self.stats.gops_in_lanes += 1

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,7 +40,6 @@ class GopJob:
     tail_from: float | None = None            # frame time from which nothing more of the GOP is kept (else None)
     frames_decoded: int = 0
     packets_skipped: int = 0
-    decode_seconds: float = 0.0
     decode_errors: int = 0
     most_errors_in_a_row: int = 0
     first_error: str = ""
@@ -140,15 +138,12 @@ class GopLanes:
             self._pass_on(job, clock, frame)
 
     def _send(self, ctx: av.CodecContext, job: GopJob, packet: av.Packet | None) -> list[av.VideoFrame] | None:
-        started = time.perf_counter()
         try:
             frames = ctx.decode(packet)
         except av.FFmpegError as exc:
             job.decode_errors += 1
             job.first_error = job.first_error or str(exc.strerror or exc)
             return None
-        finally:
-            job.decode_seconds += time.perf_counter() - started
         job.frames_decoded += len(frames)
         return frames
 

@@ -77,7 +77,7 @@ class DecodeStats:
                                       # packets when only keyframes are decoded (see engine.media.decode)
     frames_decoded: int = 0           # frames that came out of the decoder
     frames_converted: int = 0         # frames resized + converted to RGB (the sampled ones)
-    decode_seconds: float = 0.0       # demuxing + decoding (GOPs in lanes: summed over the lanes)
+    decode_seconds: float = 0.0       # demuxing + decoding, as the reading thread waits for them
     convert_seconds: float = 0.0      # swscale resize/convert + rotation
     decode_errors: int = 0            # packets the decoder refused
     corrupt_frames: int = 0           # frames the decoder flagged as corrupt
