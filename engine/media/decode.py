@@ -238,10 +238,8 @@ class FrameSampler:
                 if packet is not None and times is not None and packet.size:
                     if packet.is_keyframe:
                         skipping, position = False, 0
-                        plan = self._plan_gop(packets, packet, times, references, headers)
-                        if not tails:
-                            plan = GopPlan(dropped=plan.dropped)
-                        self.stats.gops_without_b += bool(plan.dropped)
+                        rest = packets.gop_ahead() if packet.pts is not None else None
+                        plan = self._plan_gop(packet, rest, times, references, headers, tails)
                     else:
                         position += 1
                         if (skipping or position in plan.dropped
@@ -293,11 +291,7 @@ class FrameSampler:
         following = packets.peek(len(rest))
         if following is not None and not references.starts_afresh(following):
             return None
-        plan = plan_gop(key, rest, times.seconds_of_pts, self.clock.interval, self.clock.tolerance, references,
-                        skip_nonref=True, headers=headers)
-        if not tails:
-            plan = GopPlan(dropped=plan.dropped)
-        self.stats.gops_without_b += bool(plan.dropped)
+        plan = self._plan_gop(key, rest, times, references, headers, tails)
         kinds = [FEED]
         for position, packet in enumerate(rest, start=1):
             if references.is_reference(packet) is False:
@@ -338,15 +332,18 @@ class FrameSampler:
             return False
         return True
 
-    def _plan_gop(self, packets: PacketReader, key: av.Packet, times: "_FrameTimes",
-                  references: H264References | None, headers: H264Headers | None) -> GopPlan:
-        if key.pts is None:
+    def _plan_gop(self, key: av.Packet, rest: list[av.Packet] | None, times: "_FrameTimes",
+                  references: H264References | None, headers: H264Headers | None, tails: bool) -> GopPlan:
+        """What of the GOP of ``key`` and ``rest`` (None: not known) to decode; without ``tails`` only the
+        B-pictures left out are kept of the plan."""
+        if key.pts is None or rest is None:
             return GopPlan()
-        rest = packets.gop_ahead()
-        if rest is None:
-            return GopPlan()
-        return plan_gop(key, rest, times.seconds_of_pts, self.clock.interval, self.clock.tolerance, references,
+        plan = plan_gop(key, rest, times.seconds_of_pts, self.clock.interval, self.clock.tolerance, references,
                         skip_nonref=self.stats.skipped_nonref, headers=headers)
+        if not tails:
+            plan = GopPlan(dropped=plan.dropped)
+        self.stats.gops_without_b += bool(plan.dropped)
+        return plan
 
 
 class KeyPackets:
