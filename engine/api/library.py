@@ -19,7 +19,7 @@ import numpy as np
 from engine.api.events import EventHub
 from engine.api.model_registry import ModelEntry, ModelRegistry
 from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, Problem, Progress
-from engine.catalog import Catalog
+from engine.catalog import CATALOG_FILE, Catalog
 from engine.errors import LibraryError, QueryError
 from engine.indexer.control import IndexControl
 from engine.indexer.pipeline import Indexer
@@ -64,6 +64,12 @@ class Library:
         self.bundle_info = registry.read_info(bundle_dir)
 
     # -- opening ---------------------------------------------------------------
+    @staticmethod
+    def exists_at(path: str | Path) -> bool:
+        """Whether ``path`` holds a library: its own catalog.sqlite, or the settings of a shared one."""
+        path = Path(path).expanduser()
+        return (path / CATALOG_FILE).is_file() or (path / "settings.json").is_file()
+
     @classmethod
     def open(cls, path: str | Path | None = None, model: str | Path | None = None,
              settings: Settings | None = None, models_dir: Path | None = None,

@@ -40,9 +40,23 @@ def _workers_option(workers: int, ray: bool) -> int:
     return workers
 
 
-def _open(args, model=None, switching_model: bool = False, settings: Settings | None = None):
+def _require_library(args) -> None:
+    """A command that reads a library refuses a --library folder that holds none, rather than making an empty
+    one there: a mistyped path would otherwise search nothing, and a folder of videos would gain a catalog."""
     from engine.api.library import Library
 
+    if args.library and not Library.exists_at(args.library):
+        raise LibraryError(f"there is no ClipSeek library in {args.library}; check the path, or start a library "
+                           f"there with `clipseek --library {args.library} add-folder FOLDER`")
+
+
+def _open(args, model=None, switching_model: bool = False, settings: Settings | None = None,
+          creating: bool = False):
+    """The library named by --library (or the default one). Only ``creating`` commands may make a new one."""
+    from engine.api.library import Library
+
+    if not creating:
+        _require_library(args)
     settings = settings or _settings(args)
     lib = Library.open(args.library, model=model or args.model, settings=settings, switching_model=switching_model)
     for notice in lib.notices:    # said while opening (a model update, say); later ones are the command's
@@ -53,7 +67,7 @@ def _open(args, model=None, switching_model: bool = False, settings: Settings | 
 
 # -- folders and indexing ------------------------------------------------------------------
 def cmd_add_folder(args) -> int:
-    with _open(args) as lib:
+    with _open(args, creating=True) as lib:
         info = lib.add_folder(args.folder)
     print(f"added {info.path}; run `clipseek index` to index it")
     return 0
@@ -77,6 +91,7 @@ def cmd_index(args) -> int:
     from engine.indexer.pool import discard_prestarted, local_worker_threads, prestart_workers
 
     settings = _settings(args)
+    _require_library(args)
     if not args.ray:
         # The workers import the decoder and onnxruntime while this process opens the library.
         workers = settings.resolved_workers()

@@ -23,6 +23,14 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
     return code, out, err
 
 
+def empty_library(path: Path, bundle: Path) -> Path:
+    """A library with no folders yet (what `add-folder` would start), for commands that need one."""
+    from engine.api.library import Library
+
+    Library.open(path, model=bundle).close()
+    return path
+
+
 def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")]
 
@@ -131,7 +139,7 @@ def test_filters_and_similar(indexed, capsys):
 
 def test_errors_are_one_sentence_on_stderr(tmp_path, tiny_bundle):
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    lib = tmp_path / "lib"
+    lib = empty_library(tmp_path / "lib", tiny_bundle)
 
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "engine.cli.main", *map(str, args)],
@@ -150,6 +158,34 @@ def test_errors_are_one_sentence_on_stderr(tmp_path, tiny_bundle):
     assert r.returncode != 0 and "Traceback" not in r.stderr and "bundle.json" in r.stderr
     r = cli("--library", lib, "--model", tiny_bundle, "add-folder", tmp_path / "does-not-exist")
     assert r.returncode != 0 and "Traceback" not in r.stderr and "not a folder" in r.stderr
+
+
+@pytest.mark.parametrize("command", [["status"], ["search", "a cat"], ["problems"], ["retry"], ["index"], ["watch"],
+                                     ["remove-folder", "videos"], ["model", "use", "other", "--yes"]],
+                         ids=lambda command: command[0] if command[0] != "model" else "model-use")
+@pytest.mark.parametrize("where", ["missing", "videos"])
+def test_a_library_path_that_holds_no_library_is_one_sentence_and_stays_untouched(tmp_path, tiny_bundle, capsys,
+                                                                                   command, where):
+    """A mistyped --library used to become a new, empty library; a folder of videos gained a catalog."""
+    target = tmp_path / "libary" if where == "missing" else tmp_path / "videos"
+    if where == "videos":
+        target.mkdir()
+        (target / "holiday.mp4").write_bytes(b"not read")
+    before = sorted(p.name for p in target.iterdir()) if target.exists() else None
+    code, out, err = run_cli(capsys, "--library", target, "--model", tiny_bundle, *command)
+    assert code == 2 and out == "", out
+    assert err == (f"clipseek: there is no ClipSeek library in {target}; check the path, or start a library there "
+                   f"with `clipseek --library {target} add-folder FOLDER`\n"), err
+    assert (sorted(p.name for p in target.iterdir()) if target.exists() else None) == before
+
+
+def test_add_folder_starts_a_library_where_there_was_none(tmp_path, tiny_bundle, capsys):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    library = tmp_path / "new" / "library"
+    assert run_cli(capsys, "--library", library, "--model", tiny_bundle, "add-folder", videos)[0] == 0
+    code, out, _err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "status")
+    assert code == 0 and f"folder   {videos}: 0 indexed, 0 pending" in out, out
 
 
 def test_a_name_that_is_not_utf8_costs_that_file_only(tmp_path, tiny_bundle, video_set, capsys):
@@ -215,7 +251,7 @@ def test_index_caps_workers_at_what_the_computer_can_use(tmp_path, tiny_bundle, 
 
     started: list[int] = []
     monkeypatch.setattr(pool, "prestart_workers", lambda count, _threads: started.append(count))   # no forks
-    code, _out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "index",
+    code, _out, err = run_cli(capsys, "--library", empty_library(tmp_path / "lib", tiny_bundle), "--model", tiny_bundle, "index",
                               "--workers", "100000")
     assert code == 0, err
     assert started == [max_local_workers()]
@@ -226,8 +262,8 @@ def test_index_caps_workers_at_what_the_computer_can_use(tmp_path, tiny_bundle, 
 def test_a_batch_file_that_is_not_text_is_one_sentence(tmp_path, tiny_bundle, capsys):
     video_like = tmp_path / "clip.mp4"
     video_like.write_bytes(b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00\xff\xd8\xff\xe0" * 64)
-    code, out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "search",
-                             "--batch", video_like)
+    code, out, err = run_cli(capsys, "--library", empty_library(tmp_path / "lib", tiny_bundle), "--model",
+                             tiny_bundle, "search", "--batch", video_like)
     assert code == 2 and out == "", out
     assert err == f"clipseek: the batch file {video_like} is not UTF-8 text; save it as UTF-8 text, one query " \
                   "per line\n", err
@@ -257,7 +293,8 @@ def test_add_folder_with_an_empty_name_is_refused(tmp_path, tiny_bundle, capsys)
 
 @pytest.mark.parametrize("spec", ["clip.mp4@-5", "clip.mp4@nan", "clip.mp4@inf", "@3", "clip.mp4@soon"])
 def test_similar_with_a_time_that_is_no_time_in_a_file_is_one_sentence(tmp_path, tiny_bundle, capsys, spec):
-    code, _out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "search", "--similar", spec)
+    code, _out, err = run_cli(capsys, "--library", empty_library(tmp_path / "lib", tiny_bundle), "--model",
+                              tiny_bundle, "search", "--similar", spec)
     assert code == 2 and err == ("clipseek: --similar takes PATH@SECONDS with seconds from the start of the file, "
                                  f"e.g. clip.mp4@12.5, not {spec!r}\n"), err
 

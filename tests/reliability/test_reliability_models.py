@@ -166,7 +166,8 @@ def test_model_use_refuses_a_damaged_copy_of_the_model_in_use(tmp_path, tiny_bun
     graph = damaged / json.loads((damaged / "bundle.json").read_text())["files"]["text_encoder"]
     graph.write_bytes(graph.read_bytes()[:-100])          # cut short after export: same bundle.json, same fingerprint
     library = tmp_path / "library"
-    assert clipseek(library, tiny_bundle, "status").returncode == 0
+    (tmp_path / "videos").mkdir()
+    assert clipseek(library, tiny_bundle, "add-folder", tmp_path / "videos").returncode == 0
     used = clipseek(library, tiny_bundle, "model", "use", damaged, "--yes")
     assert used.returncode == 2 and len(used.stderr.splitlines()) == 1, used.stderr
     assert "damaged after export" in used.stderr and "now using" not in used.stdout

@@ -220,7 +220,7 @@ def test_a_library_folder_that_cannot_be_made_is_one_sentence(tmp_path, tiny_bun
         Library.open(a_file, model=tiny_bundle)
     with pytest.raises(LibraryError, match="cannot make the library folder .*: Not a directory"):
         Library.open(a_file / "library", model=tiny_bundle)
-    done = clipseek(a_file / "library", tiny_bundle, "status")
+    done = clipseek(a_file / "library", tiny_bundle, "add-folder", tmp_path)
     assert done.returncode == 2 and done.stderr.startswith("clipseek: cannot make the library folder"), done.stderr
     assert len(done.stderr.splitlines()) == 1 and a_file.read_text() == "not a folder"
 
