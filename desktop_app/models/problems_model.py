@@ -18,10 +18,8 @@ COLUMNS = ("File", "Status", "Reason", "Folder")
 
 
 def reason_text(problem: Problem) -> str:
-    """The reason without a leading "PATH: " (the row already names the file)."""
-    prefix = f"{problem.path}: "
-    reason = problem.reason[len(prefix):] if problem.reason.startswith(prefix) else problem.reason
-    return sentence(reason)
+    """The reason as a sentence, without the path the row already shows."""
+    return sentence(problem.cause)
 
 
 class ProblemsModel(QAbstractTableModel):

@@ -48,6 +48,12 @@ class Problem:
     reason: str
     file_id: int = 0
 
+    @property
+    def cause(self) -> str:
+        """The reason without its leading "PATH: ", for a line or row that already names the file."""
+        prefix = f"{self.path}: "
+        return self.reason[len(prefix):] if self.reason.startswith(prefix) else self.reason
+
 
 @dataclass(frozen=True)
 class Progress:

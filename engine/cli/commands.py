@@ -272,7 +272,7 @@ def cmd_problems(args) -> int:
         print_json([{"path": p.path, "status": p.status.value, "reason": p.reason} for p in problems])
     else:
         for p in problems:
-            print(f"{p.status.value:8s} {_one_line(p.path)}: {_one_line(p.reason)}")
+            print(f"{p.status.value:8s} {_one_line(p.path)}: {_one_line(p.cause)}")
         if not problems:
             print("no problems")
     return 0

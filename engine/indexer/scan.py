@@ -94,7 +94,7 @@ def _examine(path: str) -> FoundFile | RefusedFile | None:
     """
     if not storable(path):
         shown = printable(path)
-        return RefusedFile(shown, f"{shown} has a name that is not valid UTF-8, so the library cannot store it; "
+        return RefusedFile(shown, f"{shown}: a name that is not valid UTF-8, so the library cannot store it; "
                                   "rename it to index it")
     try:
         st = os.stat(path)
@@ -109,7 +109,7 @@ def _examine(path: str) -> FoundFile | RefusedFile | None:
     what = _kind(st.st_mode)
     if os.path.islink(path):
         what = f"a link to {_link_target(path)}, {what}"
-    return RefusedFile(path, f"{path} is {what}, not a video file; ClipSeek does not open it")
+    return RefusedFile(path, f"{path}: {what}, not a video file; ClipSeek does not open it")
 
 
 def _kind(mode: int) -> str:
@@ -126,10 +126,10 @@ def _kind(mode: int) -> str:
 
 def _broken_link_reason(path: str, exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
-        return f"{path} is a symbolic link loop (following it never reaches a file)"
+        return f"{path}: a symbolic link loop (following it never reaches a file)"
     if isinstance(exc, FileNotFoundError):
-        return f"{path} is a link to {_link_target(path)}, which does not exist"
-    return f"{path} is a link to {_link_target(path)}, which cannot be reached ({exc.strerror or exc})"
+        return f"{path}: a link to {_link_target(path)}, which does not exist"
+    return f"{path}: a link to {_link_target(path)}, which cannot be reached ({exc.strerror or exc})"
 
 
 def _link_target(path: str) -> str:

@@ -104,6 +104,13 @@ def test_bad_files_end_with_a_status_and_a_reason(tmp_path, tiny_bundle, capsys)
         listed = problems_json(tmp_path / "library", tiny_bundle, capsys)
         assert set(listed) == {Path(p).name for p in problems}
         assert listed["copying.mp4"]["status"] == "skipped" and listed["empty.mp4"]["status"] == "failed"
+        # Its plain lines name each file once: "failed   PATH: why", not "PATH: PATH: why".
+        assert cli_main(["--library", str(tmp_path / "library"), "--model", str(tiny_bundle), "problems"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert len(lines) == len(problems) and not [line for line in lines if f"{corpus}/" in line.split(": ", 1)[1]
+                                                     and "a link to" not in line], lines
+        empty = str(corpus / "empty.mp4")
+        assert f"failed   {empty}: {problems['empty.mp4'].reason[len(empty) + 2:]}" in lines, lines
 
         # Next run: the finished copy is indexed, the deleted file has left the library.
         again = lib.index()
