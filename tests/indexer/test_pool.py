@@ -116,8 +116,10 @@ def test_prestarted_workers_a_pool_cannot_use_are_stopped(pool_factory, tmp_path
 
 
 def test_index_with_nothing_to_do_leaves_no_worker_behind(tmp_path):
+    from engine.api import Library
     from engine.cli.main import main
 
+    Library.open(tmp_path / "lib").close()             # a library with no folders
     assert main(["--library", str(tmp_path / "lib"), "index"]) == 0
     assert pool_module._prestarted == []
     assert not [p for p in multiprocessing.active_children() if p.name.startswith("clipseek-worker")]
