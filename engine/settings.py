@@ -45,6 +45,7 @@ class Settings:
     file_timeout_seconds: float = 600.0  # a worker stuck this long on one file is stopped, the file failed
     rerank_depth: int = 100            # stage-1 candidates rescored by the reranker
     watch_debounce_seconds: float = 2.0  # quiet time before a changed file is (re)indexed by `watch`
+    watch_folders: bool = True         # the window indexes changes in its folders while it is open
     # A shared library (docs/scaling.md): "" keeps catalog.sqlite and the hnswlib index in the library folder.
     catalog_url: str = ""              # postgresql://user@host:5432/dbname
     vector_store: str = ""             # "hnswlib", or Milvus: http://host:19530 (milvus://…), or a Milvus Lite *.db
@@ -69,6 +70,8 @@ class Settings:
         for name in ("catalog_url", "vector_store"):
             if not isinstance(getattr(self, name), str):
                 raise _invalid(name, f"must be text, not {_shown(getattr(self, name))}")
+        if not isinstance(self.watch_folders, bool):
+            raise _invalid("watch_folders", f"must be true or false, not {_shown(self.watch_folders)}")
         if self.device not in ("auto", "cpu", "gpu"):
             raise _invalid("device", f'must be one of "auto", "cpu", "gpu", not {_shown(self.device)}')
         if self.catalog_url and not self.catalog_url.startswith(("postgresql://", "postgresql+psycopg://")):

@@ -48,6 +48,8 @@ def test_unknown_keys_are_ignored_and_harmless_spellings_accepted(tmp_path):
                                              "not Infinity"),
     ({"rerank_depth": 0}, "rerank_depth must be a whole number between 1 and 10000, not 0"),
     ({"watch_debounce_seconds": [2]}, "watch_debounce_seconds must be a number between 0 and 600, not [2]"),
+    ({"watch_folders": "yes"}, 'watch_folders must be true or false, not "yes"'),
+    ({"watch_folders": 1}, "watch_folders must be true or false, not 1"),
     ({"device": 1}, 'device must be one of "auto", "cpu", "gpu", not 1'),
     ({"catalog_url": 5}, "catalog_url must be text"),
     ({"vector_store": None}, "vector_store must be text"),

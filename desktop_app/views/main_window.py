@@ -31,8 +31,10 @@ from desktop_app.workers import IndexWorker, SearchWorker, TaskRunner
 if TYPE_CHECKING:
     from engine.api import Library
     from engine.api.types import Moment
+    from engine.indexer.watch import FolderWatcher
 
 RECENT_KEY = "search/recent"
+WATCH_CHECK_MS = 500
 LAST_LIBRARY_KEY = "library/last"
 THEME_KEY = "appearance/theme"
 
@@ -84,6 +86,14 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(400)
         self._refresh_timer.timeout.connect(self.refresh_library)
+        # While the window is open its folders are watched: videos copied in, changed or deleted are
+        # indexed (or leave the library) once they have been quiet for the library's debounce time.
+        self.watcher: "FolderWatcher" | None = None
+        self._watched: list[str] | None = None      # the folders of the watcher in use or being started
+        self._watch_timer = QTimer(self)
+        self._watch_timer.setInterval(WATCH_CHECK_MS)
+        self._watch_timer.timeout.connect(self._index_if_folders_changed)
+        self._watch_timer.start()
         self.set_library(library)
 
     # === construction ============================================================================
@@ -234,6 +244,7 @@ class MainWindow(QMainWindow):
         if self.search_worker is not None:
             self.search_worker.wait()
             self.search_worker.deleteLater()
+        self._stop_watching()
         self.library = library
         self.events = LibraryEvents(library, self)
         self.events.folders_changed.connect(self._schedule_refresh)
@@ -271,6 +282,7 @@ class MainWindow(QMainWindow):
             files = status.files.get("indexed", 0)
             self.status_area.set_idle_detail(f"{files} videos · {hours(status.hours_indexed * 3600)} indexed · "
                                              f"model {status.model}")
+            self._watch([f.path for f in folders if f.state != "missing"])
             self.library_refreshed.emit()
             if then_index and folders:
                 self.start_indexing()
@@ -280,6 +292,40 @@ class MainWindow(QMainWindow):
     def _schedule_refresh(self) -> None:
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
+
+    # === watching folders ========================================================================
+    def _watch(self, folders: list[str]) -> None:
+        """Watch these folders (on a worker: the system adds one watch per subfolder, slow on a large tree)."""
+        if not self.library.settings.watch_folders:
+            self._stop_watching()
+            return
+        if self._closing or sorted(folders) == self._watched:
+            return
+        library = self.library
+        self._stop_watching()
+        self._watched = watched = sorted(folders)
+        if watched:
+            self.runner.run(lambda: library.folder_watcher(watched),
+                            lambda watcher: self._use_watcher(library, watcher), self._show_error, owner=self)
+
+    def _use_watcher(self, library: "Library", watcher: "FolderWatcher") -> None:
+        if self._closing or library is not self.library or watcher.folders != self._watched:
+            watcher.stop()             # the folders changed again while it started; a newer one is coming
+            return
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.watcher = watcher
+
+    def _stop_watching(self) -> None:
+        self._watched = None
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None:
+            watcher.stop()
+
+    def _index_if_folders_changed(self) -> None:
+        if self.watcher is not None and self.library is not None \
+                and self.watcher.settled(self.library.settings.watch_debounce_seconds):
+            self.start_indexing()
 
     def _show_page(self) -> None:
         self.pages.setCurrentWidget(self.main_splitter if self._has_folders else self.welcome)
@@ -503,6 +549,7 @@ class MainWindow(QMainWindow):
                                 indexing=self.indexing, parent=self)
         dialog.theme_chosen.connect(self.set_theme)
         dialog.model_changed.connect(self._on_model_changed)
+        dialog.settings_saved.connect(lambda _settings: self.refresh_library())   # watching turned on or off
         dialog.open()
         return dialog
 
@@ -566,6 +613,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._closing = True
+        self._watch_timer.stop()
         self.player.stop()
         self.hide()                    # stopping a worker mid-file can take a moment; do not look frozen
         self._stop_indexing_and_wait()
@@ -573,6 +621,7 @@ class MainWindow(QMainWindow):
             self.search_worker.wait()
         self.runner.wait()
         self.previews.wait()
+        self._stop_watching()          # after the runner: a watcher it was still starting is stopped by then
         if self.events is not None:
             self.events.close()
         if self.library is not None:

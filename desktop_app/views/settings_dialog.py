@@ -6,9 +6,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QRadioButton, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QProgressBar, QPushButton, QRadioButton, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from desktop_app import theme
 from desktop_app.formatting import size
@@ -150,10 +151,15 @@ class SettingsDialog(QDialog):
         form = QFormLayout(page)
         form.setContentsMargins(14, 14, 14, 14)
         form.setSpacing(12)
+        self.watch_folders = QCheckBox("Index videos added to, changed in or deleted from the folders while "
+                                       "ClipSeek is open")
+        self.watch_folders.setChecked(settings.watch_folders)
         form.addRow("Sampling rate", self.sample_fps)
         form.addRow("Longest moment", self.max_moment)
+        form.addRow("Watch folders", self.watch_folders)
         hint = QLabel("Higher sampling finds shorter events but indexes more slowly. "
-                      "Changes apply to files indexed from now on.")
+                      "Changes apply to files indexed from now on. Without watching, the rescan button "
+                      "beside Folders looks for changes.")
         hint.setObjectName("StatusText")
         hint.setWordWrap(True)
         form.addRow(hint)
@@ -290,6 +296,7 @@ class SettingsDialog(QDialog):
                       self.library.settings.device)
         return replace(self.library.settings, device=device, sample_fps=round(self.sample_fps.value(), 2),
                        max_segment_seconds=round(self.max_moment.value(), 1),
+                       watch_folders=self.watch_folders.isChecked(),
                        catalog_url=self.catalog_url.text().strip(), vector_store=self.vector_store.text().strip())
 
     def _on_accept(self) -> None:

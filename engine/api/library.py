@@ -24,6 +24,7 @@ from engine.errors import LibraryError, QueryError
 from engine.indexer.control import IndexControl
 from engine.indexer.pipeline import Indexer
 from engine.indexer.plan import reconcile
+from engine.indexer.watch import FolderWatcher
 from engine.paths import default_library_dir
 from engine.runtime.bundle import check_bundle
 from engine.search import SearchFilters, Searcher
@@ -275,6 +276,13 @@ class Library:
         return next(f for f in self.folders() if f.path == path)
 
     # -- indexing ----------------------------------------------------------------
+    def folder_watcher(self, folders: list[str] | None = None) -> FolderWatcher:
+        """A started watcher (see ``FolderWatcher``) of ``folders``, by default the library's folders that can be
+        reached now; stop it when done. Adding or removing a folder does not change it: make a new one."""
+        if folders is None:
+            folders = [f.path for f in self.folders() if f.state != "missing"]
+        return FolderWatcher(folders, ignore=self.path, notice=self.notice).start()
+
     def index(self, progress: Callable[[Progress], None] | None = None,
               control: IndexControl | None = None, ray_address: str | None = None) -> Progress:
         """Scan every folder and index what is new or changed. Blocks until done or cancelled.

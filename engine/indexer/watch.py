@@ -1,76 +1,114 @@
-"""`clipseek watch`: index once, then again whenever video files settle after a change."""
+"""Watching a library's folders: `clipseek watch`, and the window while it is open.
+
+``FolderWatcher`` reports when video files in the folders changed and then stayed quiet for a while (a
+copy in progress changes its file many times); whoever holds it decides when to index.
+"""
 from __future__ import annotations
 
+import os
 import threading
 import time
+from typing import Callable
 
 from engine.indexer.scan import is_video_name
 
 POLL_FALLBACK_SECONDS = 30.0
+# Events that mean a file or folder changed. Not "opened" and "closed_no_write": indexing a file raises them.
+FILE_CHANGES = frozenset({"created", "modified", "deleted", "moved", "closed", "attrib"})
+FOLDER_CHANGES = frozenset({"created", "deleted", "moved"})
 
 
-class _ChangeFlag:
-    """Set by file-system events; read after a quiet period (debounce)."""
+class FolderWatcher:
+    """``FolderWatcher(folders, ignore=None, notice=...).start()``; poll ``settled(quiet)``; ``stop()``.
 
-    def __init__(self) -> None:
-        self.last_change = 0.0
-        self.lock = threading.Lock()
-        self.dirty = False
+    Changes that count: a video file created, changed, moved or deleted, and a folder created, moved or
+    deleted (a folder of videos moved in or out). Not a folder's own "modified" event, which every file
+    written into it raises; not a video merely opened and read (indexing does that); nothing under
+    ``ignore`` (the library folder, when it lies inside a watched folder: its thumbnails and catalog
+    change whenever the library indexes).
+    """
 
-    def touch(self) -> None:
-        with self.lock:
-            self.last_change = time.monotonic()
-            self.dirty = True
+    def __init__(self, folders: list[str], ignore: str | os.PathLike | None = None,
+                 notice: Callable[[str], None] = lambda text: None) -> None:
+        self.folders = sorted(folders)
+        self._ignore = os.path.join(os.path.abspath(ignore), "") if ignore else None
+        self._notice = notice
+        self._lock = threading.Lock()
+        self._last_change = 0.0
+        self._dirty = False
+        self._observer = None
 
-    def take_if_quiet(self, quiet: float) -> bool:
-        with self.lock:
-            if self.dirty and time.monotonic() - self.last_change >= quiet:
-                self.dirty = False
+    def start(self) -> "FolderWatcher":
+        """Ask the system for change events; where it has no watches left, list the folders every 30 s instead."""
+        from watchdog.observers import Observer
+
+        try:
+            self._observer = self._started(Observer())
+        except OSError as exc:
+            # Linux gives each user a fixed number of inotify watches (one per folder; 8,192 on many systems)
+            # and instances; a large tree runs out.
+            from watchdog.observers.polling import PollingObserver
+
+            self._notice(f"the system's limit on watched folders was reached ({exc.strerror or exc}); ClipSeek "
+                         f"now looks for changes every {POLL_FALLBACK_SECONDS:.0f} s instead. To watch instantly, "
+                         "raise fs.inotify.max_user_watches (sysctl)")
+            self._observer = self._started(PollingObserver(timeout=POLL_FALLBACK_SECONDS))
+        return self
+
+    def stop(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(5)
+            self._observer = None
+
+    def __enter__(self) -> "FolderWatcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def settled(self, quiet: float) -> bool:
+        """True once after changes, when none came for ``quiet`` seconds."""
+        with self._lock:
+            if self._dirty and time.monotonic() - self._last_change >= quiet:
+                self._dirty = False
                 return True
             return False
 
+    def changed(self, path: str, is_directory: bool, kind: str) -> None:
+        """One file-system event (called on the observer's thread)."""
+        if not path or (self._ignore and os.path.join(os.path.abspath(path), "").startswith(self._ignore)):
+            return
+        if kind in FOLDER_CHANGES if is_directory else (kind in FILE_CHANGES and is_video_name(path)):
+            with self._lock:
+                self._last_change = time.monotonic()
+                self._dirty = True
+
+    def _started(self, observer):
+        from watchdog.events import FileSystemEventHandler
+
+        watcher = self
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event):
+                for path in (getattr(event, "src_path", ""), getattr(event, "dest_path", "")):
+                    watcher.changed(os.fsdecode(path), event.is_directory, event.event_type)
+
+        try:
+            for folder in self.folders:
+                observer.schedule(Handler(), folder, recursive=True)
+            observer.start()
+        except OSError:
+            observer.stop()
+            raise
+        return observer
+
 
 def watch_library(lib, progress=None, stop: threading.Event | None = None, poll: float = 0.5) -> None:
-    from watchdog.events import FileSystemEventHandler
-    from watchdog.observers import Observer
-
-    flag = _ChangeFlag()
-
-    class Handler(FileSystemEventHandler):
-        def on_any_event(self, event):
-            paths = [getattr(event, "src_path", ""), getattr(event, "dest_path", "")]
-            if event.is_directory or any(is_video_name(str(p)) for p in paths if p):
-                flag.touch()
-
-    folders = [f.path for f in lib.folders() if f.state != "missing"]
-    try:
-        observer = _started(Observer(), folders, Handler)
-    except OSError as exc:
-        # Linux gives each user a fixed number of inotify watches (one per folder; 8,192 on many systems)
-        # and instances; a large tree runs out. Look for changes by listing the folders instead.
-        from watchdog.observers.polling import PollingObserver
-
-        lib.notice(f"the system's limit on watched folders was reached ({exc.strerror or exc}); ClipSeek now "
-                   f"looks for changes every {POLL_FALLBACK_SECONDS:.0f} s instead. To watch instantly, raise "
-                   "fs.inotify.max_user_watches (sysctl)")
-        observer = _started(PollingObserver(timeout=POLL_FALLBACK_SECONDS), folders, Handler)
+    """Index once, then again whenever video files settle after a change, until ``stop`` is set."""
     stop = stop or threading.Event()
-    try:
+    with lib.folder_watcher() as watcher:
         lib.index(progress=progress)
         while not stop.wait(poll):
-            if flag.take_if_quiet(lib.settings.watch_debounce_seconds):
+            if watcher.settled(lib.settings.watch_debounce_seconds):
                 lib.index(progress=progress)
-    finally:
-        observer.stop()
-        observer.join(5)
-
-
-def _started(observer, folders: list[str], handler_class):
-    try:
-        for folder in folders:
-            observer.schedule(handler_class(), folder, recursive=True)
-        observer.start()
-    except OSError:
-        observer.stop()
-        raise
-    return observer

@@ -232,3 +232,62 @@ def test_open_the_demo_library_from_the_welcome_page(qtbot, window, tmp_path, ti
     qtbot.waitUntil(lambda: window.folders_model.rowCount() == 1 and window.folders_model.folder(0).indexed == 2,
                     timeout=10_000)
     assert window.pages.currentWidget() is window.main_splitter
+
+
+def test_videos_copied_into_or_deleted_from_a_folder_are_picked_up_while_the_window_is_open(
+        qtbot, tmp_path, tiny_bundle, prefs, themed):
+    import json
+    import shutil
+
+    from engine.api import Library
+    from engine.settings import Settings
+    from tests.videogen import ShotSpec, make_video
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    first = make_video(folder / "first.mp4", shots=[ShotSpec(2.0)]).path
+    arriving = make_video(tmp_path / "arriving.mp4", shots=[ShotSpec(2.0, background=(10, 200, 10))], seed=1).path
+    library = Library.open(tmp_path / "library", model=tiny_bundle, settings=Settings(watch_debounce_seconds=0.5))
+    library.add_folder(folder)
+    window = MainWindow(library, prefs=prefs)
+    window.confirm = lambda _title, _text: True
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.indexing_finished, timeout=120_000):
+        window.show()
+    qtbot.waitUntil(lambda: window.watcher is not None, timeout=10_000)
+
+    def indexed() -> set[str]:
+        return {Path(f.path).name for f in library.catalog.files(status="indexed")}
+
+    runs = []
+    window.indexing_finished.connect(runs.append)
+    shutil.copy(arriving, folder / "arrived.mp4")             # no rescan asked for
+    qtbot.waitUntil(lambda: indexed() == {"first.mp4", "arrived.mp4"}, timeout=60_000)
+    qtbot.waitUntil(lambda: window.folders_model.rowCount() == 1 and window.folders_model.folder(0).indexed == 2,
+                    timeout=10_000)
+    first.unlink()
+    qtbot.waitUntil(lambda: library.catalog.file_by_path(str(first)) is None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.folders_model.folder(0).indexed == 1, timeout=10_000)
+    settled = len(runs)
+    qtbot.wait(2_000)                      # indexing reads the videos and writes the library: no loop of runs
+    assert len(runs) == settled and not window.indexing
+
+    second = tmp_path / "more"
+    second.mkdir()
+    watched = window.watcher
+    window.add_folder(second)              # a folder added later is watched too
+    qtbot.waitUntil(lambda: window.watcher is not None and window.watcher is not watched
+                    and window.watcher.folders == sorted([str(folder), str(second)]), timeout=30_000)
+    qtbot.waitUntil(lambda: not window.indexing, timeout=60_000)
+
+    dialog = window.open_settings()        # turned off in Settings: changes wait for a rescan
+    assert dialog.watch_folders.isChecked()
+    dialog.watch_folders.setChecked(False)
+    dialog._on_accept()
+    qtbot.waitUntil(lambda: window.watcher is None, timeout=10_000)
+    assert json.loads((library.path / "settings.json").read_text())["watch_folders"] is False
+    shutil.copy(arriving, second / "unwatched.mp4")
+    qtbot.wait(2_500)
+    assert "unwatched.mp4" not in indexed() and not window.indexing
+    window.close()
+    assert window.watcher is None
