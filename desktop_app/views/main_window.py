@@ -310,17 +310,18 @@ class MainWindow(QMainWindow):
 
     def _use_watcher(self, library: "Library", watcher: "FolderWatcher") -> None:
         if self._closing or library is not self.library or watcher.folders != self._watched:
-            watcher.stop()             # the folders changed again while it started; a newer one is coming
+            self.runner.run(watcher.stop)   # the folders changed again while it started; a newer one is coming
             return
         if self.watcher is not None:
-            self.watcher.stop()
+            self.runner.run(self.watcher.stop)
         self.watcher = watcher
 
     def _stop_watching(self) -> None:
+        """On a worker: stopping removes every watch, tens of milliseconds on a large tree."""
         self._watched = None
         watcher, self.watcher = self.watcher, None
         if watcher is not None:
-            watcher.stop()
+            self.runner.run(watcher.stop)
 
     def _index_if_folders_changed(self) -> None:
         if self.watcher is not None and self.library is not None \
@@ -614,14 +615,14 @@ class MainWindow(QMainWindow):
             return
         self._closing = True
         self._watch_timer.stop()
+        self._stop_watching()
         self.player.stop()
         self.hide()                    # stopping a worker mid-file can take a moment; do not look frozen
         self._stop_indexing_and_wait()
         if self.search_worker is not None:
             self.search_worker.wait()
-        self.runner.wait()
+        self.runner.wait()             # also for the watcher's stop
         self.previews.wait()
-        self._stop_watching()          # after the runner: a watcher it was still starting is stopped by then
         if self.events is not None:
             self.events.close()
         if self.library is not None:

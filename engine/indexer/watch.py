@@ -5,6 +5,7 @@ copy in progress changes its file many times); whoever holds it decides when to 
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -16,6 +17,17 @@ POLL_FALLBACK_SECONDS = 30.0
 # Events that mean a file or folder changed. Not "opened" and "closed_no_write": indexing a file raises them.
 FILE_CHANGES = frozenset({"created", "modified", "deleted", "moved", "closed", "attrib"})
 FOLDER_CHANGES = frozenset({"created", "deleted", "moved"})
+
+
+class _StopNoise(logging.Filter):
+    """watchdog 7 logs "queue_events() called when the thread is inactive" as an error on every normal stop
+    (its reading thread wakes once more after the watches are closed); a stop is not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "called when the thread is inactive" not in record.getMessage()
+
+
+logging.getLogger("watchdog.observers.inotify").addFilter(_StopNoise())
 
 
 class FolderWatcher:
