@@ -11,6 +11,12 @@ import threading
 import time
 from typing import Callable
 
+# Imported with the engine, not when the first watcher starts: importing holds the GIL for about 40 ms, a
+# stall of the window's thread if a worker does it while the window is in use.
+import watchdog.events
+import watchdog.observers
+import watchdog.observers.polling
+
 from engine.indexer.scan import is_video_name
 
 POLL_FALLBACK_SECONDS = 30.0
@@ -52,19 +58,15 @@ class FolderWatcher:
 
     def start(self) -> "FolderWatcher":
         """Ask the system for change events; where it has no watches left, list the folders every 30 s instead."""
-        from watchdog.observers import Observer
-
         try:
-            self._observer = self._started(Observer())
+            self._observer = self._started(watchdog.observers.Observer())
         except OSError as exc:
             # Linux gives each user a fixed number of inotify watches (one per folder; 8,192 on many systems)
             # and instances; a large tree runs out.
-            from watchdog.observers.polling import PollingObserver
-
             self._notice(f"the system's limit on watched folders was reached ({exc.strerror or exc}); ClipSeek "
                          f"now looks for changes every {POLL_FALLBACK_SECONDS:.0f} s instead. To watch instantly, "
                          "raise fs.inotify.max_user_watches (sysctl)")
-            self._observer = self._started(PollingObserver(timeout=POLL_FALLBACK_SECONDS))
+            self._observer = self._started(watchdog.observers.polling.PollingObserver(timeout=POLL_FALLBACK_SECONDS))
         return self
 
     def stop(self) -> None:
@@ -97,11 +99,9 @@ class FolderWatcher:
                 self._dirty = True
 
     def _started(self, observer):
-        from watchdog.events import FileSystemEventHandler
-
         watcher = self
 
-        class Handler(FileSystemEventHandler):
+        class Handler(watchdog.events.FileSystemEventHandler):
             def on_any_event(self, event):
                 for path in (getattr(event, "src_path", ""), getattr(event, "dest_path", "")):
                     watcher.changed(os.fsdecode(path), event.is_directory, event.event_type)
