@@ -151,8 +151,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(page)
         form.setContentsMargins(14, 14, 14, 14)
         form.setSpacing(12)
-        self.watch_folders = QCheckBox("Index videos added to, changed in or deleted from the folders while "
-                                       "ClipSeek is open")
+        self.watch_folders = QCheckBox("Pick up new, changed and deleted videos while ClipSeek is open")
         self.watch_folders.setChecked(settings.watch_folders)
         form.addRow("Sampling rate", self.sample_fps)
         form.addRow("Longest moment", self.max_moment)
