@@ -4,6 +4,9 @@ The theme follows the system's colour scheme unless the user picked one in Setti
 """
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,8 +94,29 @@ def _palette(c: Colors) -> QPalette:
     return p
 
 
+# Arrows the stylesheet draws (a styled combo box or spin box loses the style's own): @arrow_NAME names
+# icons/NAME.svg tinted with the theme's muted colour.
+QSS_ARROWS = ("chevron-down", "chevron-up")
+_qss_images: Path | None = None
+
+
+def _arrow_file(name: str, color: str) -> str:
+    """A tinted copy of an icon for ``url()`` in the stylesheet, which takes files, not markup."""
+    global _qss_images
+    if _qss_images is None:
+        _qss_images = Path(tempfile.mkdtemp(prefix="clipseek-qss-"))
+        atexit.register(shutil.rmtree, _qss_images, True)
+    path = _qss_images / f"{name}-{color.lstrip('#')}.svg"
+    if not path.exists():
+        path.write_text((ICONS / f"{name}.svg").read_text(encoding="utf-8").replace("{color}", color),
+                        encoding="utf-8")
+    return path.as_posix()
+
+
 def stylesheet(c: Colors) -> str:
     template = (RESOURCES / "style.qss").read_text(encoding="utf-8")
+    for name in QSS_ARROWS:
+        template = template.replace(f"@arrow_{name}", _arrow_file(name, c.muted))
     # Longest names first, so that "@accent" does not eat the start of "@accent_soft".
     for key in sorted(c.__dict__, key=len, reverse=True):
         template = template.replace("@" + key, getattr(c, key))
