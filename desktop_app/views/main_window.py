@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         # indexed (or leave the library) once they have been quiet for the library's debounce time.
         self.watcher: "FolderWatcher" | None = None
         self._watched: list[str] | None = None      # the folders of the watcher in use or being started
+        self._unclaimed_watchers: list["FolderWatcher"] = []   # started on a worker, not yet taken up
         self._watch_timer = QTimer(self)
         self._watch_timer.setInterval(WATCH_CHECK_MS)
         self._watch_timer.timeout.connect(self._index_if_folders_changed)
@@ -305,10 +306,19 @@ class MainWindow(QMainWindow):
         self._stop_watching()
         self._watched = watched = sorted(folders)
         if watched:
-            self.runner.run(lambda: library.folder_watcher(watched),
+            self.runner.run(lambda: self._start_watcher(library, watched),
                             lambda watcher: self._use_watcher(library, watcher), self._show_error, owner=self)
 
+    def _start_watcher(self, library: "Library", folders: list[str]) -> "FolderWatcher":
+        """On a worker. Kept in ``_unclaimed_watchers`` until the GUI thread takes it, so that one whose
+        callback never comes (the window closed meanwhile) is still stopped at close."""
+        watcher = library.folder_watcher(folders)
+        self._unclaimed_watchers.append(watcher)
+        return watcher
+
     def _use_watcher(self, library: "Library", watcher: "FolderWatcher") -> None:
+        if watcher in self._unclaimed_watchers:
+            self._unclaimed_watchers.remove(watcher)
         if self._closing or library is not self.library or watcher.folders != self._watched:
             self.runner.run(watcher.stop)   # the folders changed again while it started; a newer one is coming
             return
@@ -622,6 +632,9 @@ class MainWindow(QMainWindow):
         if self.search_worker is not None:
             self.search_worker.wait()
         self.runner.wait()             # also for the watcher's stop
+        for watcher in self._unclaimed_watchers:   # started while closing: their callbacks may never run
+            watcher.stop()
+        self._unclaimed_watchers.clear()
         self.previews.wait()
         if self.events is not None:
             self.events.close()

@@ -134,6 +134,13 @@ class PlayerPanel(QWidget):
         self.meta.setText(f"{time_range(moment.start, moment.end)}  ·  score {moment.score:.3f}\n"
                           f"{os.path.dirname(moment.path)}")
         self._pages.setCurrentWidget(self.details)
+        if not os.path.isfile(moment.path):
+            self.player.stop()
+            self.player.setSource(QUrl())
+            self._set_controls_enabled(False)
+            self.error.emit(f"{moment.path} is no longer there: it was moved or deleted since it was indexed, "
+                            "or its drive is not connected. Index again to bring the library up to date.")
+            return
         self._set_controls_enabled(True)
         url = QUrl.fromLocalFile(moment.path)
         if self.player.source() != url:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,8 @@ from engine.cli.main import print_json
 from engine.cli.progress_bar import TerminalBar, format_duration
 from engine.errors import ClipSeekError, LibraryError, ModelInstallError, QueryError
 from engine.settings import MAX_WORKERS, Settings, max_local_workers
+
+NOT_FOUND_MARK = "[not found]"
 
 
 def _settings(args) -> Settings:
@@ -239,8 +242,13 @@ def _print_moments(label, moments) -> None:
     if not moments:
         print(f"no moments found for {label!r}")
         return
-    for rank, m in enumerate(moments, 1):
-        print(f"{rank:3d}. {m.score:7.4f}  {format_duration(m.start)}-{format_duration(m.end)}  {_one_line(m.path)}")
+    gone = [not os.path.isfile(m.path) for m in moments]
+    for rank, (m, missing) in enumerate(zip(moments, gone), 1):
+        print(f"{rank:3d}. {m.score:7.4f}  {format_duration(m.start)}-{format_duration(m.end)}  {_one_line(m.path)}"
+              + (f"  {NOT_FOUND_MARK}" if missing else ""))
+    if any(gone):
+        print(f"{NOT_FOUND_MARK}: moved or deleted since it was indexed, or on a drive that is not connected; "
+              "`clipseek index` brings the library up to date")
 
 
 def _one_line(text: str) -> str:

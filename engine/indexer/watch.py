@@ -69,6 +69,10 @@ class FolderWatcher:
             self._observer = self._started(watchdog.observers.polling.PollingObserver(timeout=POLL_FALLBACK_SECONDS))
         return self
 
+    @property
+    def running(self) -> bool:
+        return self._observer is not None
+
     def stop(self) -> None:
         if self._observer is not None:
             self._observer.stop()

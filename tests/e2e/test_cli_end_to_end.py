@@ -73,6 +73,23 @@ def test_image_query_finds_its_own_file_and_time(indexed, capsys, tmp_path):
         assert Path(top["thumbnail"]).is_file()
 
 
+def test_a_result_whose_file_is_gone_is_marked_until_the_next_index(indexed, capsys, tmp_path):
+    base, folder, truths, _lib = indexed
+    png = frame_png(folder / "beach.mp4", 4.2, truths["beach.mp4"].size, tmp_path / "beach.png")
+    (folder / "beach.mp4").unlink()
+    code, out, _ = run_cli(capsys, *base, "search", "--image", png, "-k", "10")
+    lines = out.splitlines()
+    assert code == 0 and str((folder / "beach.mp4").resolve()) in lines[0]
+    assert lines[0].endswith("[not found]")
+    results = [line for line in lines if line[:4].strip().rstrip(".").isdigit()]
+    assert [line.endswith("[not found]") for line in results].count(True) == sum(
+        str((folder / "beach.mp4").resolve()) in line for line in results)
+    assert lines[-1].startswith("[not found]: moved or deleted") and "clipseek index" in lines[-1]
+    assert run_cli(capsys, *base, "index")[0] == 0
+    code, out, _ = run_cli(capsys, *base, "search", "--image", png, "-k", "10")
+    assert code == 0 and "[not found]" not in out and "beach.mp4" not in out
+
+
 def test_text_search_shape_and_batch(indexed, capsys, tmp_path):
     base, folder, truths, _lib = indexed
     code, out, _ = run_cli(capsys, *base, "search", "a pink circle", "-k", "3", "--json")

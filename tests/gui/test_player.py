@@ -41,3 +41,21 @@ def test_plays_from_the_start_of_the_moment_and_loops_inside_it(qtbot, themed, v
     qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=2000)
     panel.stop()
     assert panel.moment is None and not panel.play_button.isEnabled()
+
+
+def test_a_moment_whose_file_is_gone_says_so_instead_of_playing(qtbot, themed, video, tmp_path):
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))
+    qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=5000)
+    gone = tmp_path / "deleted since indexing.mp4"
+    with qtbot.waitSignal(panel.error) as signal:
+        panel.play_moment(Moment(str(gone), 3.0, 5.0, 0.2, None))
+    assert signal.args[0].startswith(f"{gone} is no longer there: it was moved or deleted")
+    assert panel.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState
+    assert panel.player.source().isEmpty() and not panel.play_button.isEnabled()
+    assert panel.title.text() == "deleted since indexing.mp4"       # the details still say which moment it was
+    panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))     # and the next one plays
+    qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=5000)
+    assert panel.play_button.isEnabled()

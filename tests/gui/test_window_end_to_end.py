@@ -291,3 +291,33 @@ def test_videos_copied_into_or_deleted_from_a_folder_are_picked_up_while_the_win
     assert "unwatched.mp4" not in indexed() and not window.indexing
     window.close()
     assert window.watcher is None
+
+
+def test_a_watcher_still_starting_when_the_window_closes_is_stopped(qtbot, tmp_path, tiny_bundle, prefs, themed):
+    import threading
+
+    from engine.api import Library
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    library = Library.open(tmp_path / "library", model=tiny_bundle)
+    library.add_folder(folder)
+    started, release, made = threading.Event(), threading.Event(), []
+    real = library.folder_watcher
+
+    def slow_watcher(folders=None):        # a large tree: adding the watches takes a while
+        started.set()
+        release.wait(10)
+        made.append(real(folders))
+        return made[-1]
+
+    library.folder_watcher = slow_watcher
+    window = MainWindow(library, prefs=prefs)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(started.is_set, timeout=30_000)
+    qtbot.waitUntil(lambda: not window.indexing, timeout=30_000)
+    threading.Timer(0.3, release.set).start()     # finishes while close() waits for the workers
+    window.close()
+    assert len(made) == 1 and not made[0].running
+    assert window.watcher is None
