@@ -31,10 +31,23 @@ def _finite_number(text: str) -> float:
     return value
 
 
+def _named(kind: str):
+    """An argument type that refuses an empty string: ``--library "$DIR"`` with DIR unset would otherwise
+    silently mean the default."""
+    def check(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"an empty {kind}; name one, or leave the option out for the default "
+                                             "(is a shell variable unset?)")
+        return text
+    return check
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="clipseek", description="Find moments in your videos from a sentence.")
-    p.add_argument("--library", metavar="DIR", help="library folder (default: your ClipSeek data folder)")
-    p.add_argument("--model", metavar="BUNDLE", help="model bundle folder or name (default: the library's)")
+    p.add_argument("--library", metavar="DIR", type=_named("folder name"),
+                   help="library folder (default: your ClipSeek data folder)")
+    p.add_argument("--model", metavar="BUNDLE", type=_named("model name"),
+                   help="model bundle folder or name (default: the library's)")
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), help="where the model runs (default: auto)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -49,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json-progress", action="store_true", help="one JSON object per line instead of a bar")
     a.add_argument("--workers", type=int, help="worker processes, at least 1 (default: one per two cores, at most "
                                                "two per core; with --ray, one per CPU of the cluster)")
-    a.add_argument("--ray", metavar="ADDRESS", help="decode and encode on the Ray cluster whose head is at "
+    a.add_argument("--ray", metavar="ADDRESS", type=_named("address"),
+                   help="decode and encode on the Ray cluster whose head is at "
                                                     "host:port (needs clipseek[shared])")
 
     a = sub.add_parser("connect", help="make this library a shared one: catalog on PostgreSQL, vectors in Milvus")

@@ -303,6 +303,16 @@ def test_shapes_generate_into_a_file_is_one_sentence(tmp_path, capsys):
     assert target.read_text() == "mine"
 
 
+@pytest.mark.parametrize("args, option", [(["--library", "", "status"], "--library"),
+                                           (["--model", " ", "status"], "--model"),
+                                           (["index", "--ray", ""], "--ray")])
+def test_an_empty_library_model_or_ray_address_is_refused_not_taken_for_the_default(capsys, args, option):
+    with pytest.raises(SystemExit) as stopped:
+        run_cli(capsys, *args)
+    assert stopped.value.code == 2
+    assert f"argument {option}: an empty " in capsys.readouterr().err
+
+
 def test_add_folder_with_an_empty_name_is_refused(tmp_path, tiny_bundle, capsys):
     code, _out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "add-folder", "")
     assert code == 2 and err == "clipseek: no folder given: name the folder of videos to add\n", err
