@@ -25,6 +25,18 @@ class ResultsModel(QAbstractListModel):
         self._moments = list(moments)
         self.endResetModel()
 
+    def grow(self, moments: list[Moment]) -> bool:
+        """Add the rows of a longer answer to the same search, if it begins with the rows shown (the usual case:
+        more results rank below them). False, and nothing changed, when it does not."""
+        shown = len(self._moments)
+        if len(moments) < shown or [moment_key(m) for m in moments[:shown]] != [moment_key(m) for m in self._moments]:
+            return False
+        if len(moments) > shown:
+            self.beginInsertRows(QModelIndex(), shown, len(moments) - 1)
+            self._moments.extend(moments[shown:])
+            self.endInsertRows()
+        return True
+
     def clear(self) -> None:
         self.set_results("", [])
 
@@ -59,6 +71,10 @@ class ResultsModel(QAbstractListModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+
+def moment_key(moment: Moment) -> tuple:
+    return moment.path, round(moment.start, 3), round(moment.end, 3)
 
 
 def _thumbnail(path: str | None) -> QPixmap | None:

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.api.types import Moment
 
 DAY = 86400.0
+RESULTS_PAGE = 60      # results asked of the engine at first, and added each time the grid is scrolled to its end
+MAX_RESULTS = 600
 
 # label -> age in seconds (None = any time)
 DATE_PRESETS: dict[str, float | None] = {
@@ -33,7 +35,7 @@ class SearchOptions:
     date_preset: str = "Any date"        # a key of DATE_PRESETS
     duration_preset: str = "Any length"  # a key of DURATION_PRESETS
     min_score: float | None = None       # relevance cut-off; None = keep all
-    k: int = 60                          # results asked of the engine
+    k: int = RESULTS_PAGE                # results asked of the engine
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class SearchRequest:
     image: Path | None = None
     like: Moment | None = None           # "find similar moments"
     options: SearchOptions = field(default_factory=SearchOptions)
+    more: bool = False                   # the same search asking for more: the results shown grow
 
     @property
     def kind(self) -> str:
@@ -51,6 +54,13 @@ class SearchRequest:
 
     def with_options(self, serial: int, options: SearchOptions) -> "SearchRequest":
         return SearchRequest(serial, self.text, self.image, self.like, options)
+
+    def for_more(self, serial: int) -> "SearchRequest | None":
+        """The same search with another page of results, or None at ``MAX_RESULTS``."""
+        if self.options.k >= MAX_RESULTS:
+            return None
+        options = replace(self.options, k=min(MAX_RESULTS, self.options.k + RESULTS_PAGE))
+        return SearchRequest(serial, self.text, self.image, self.like, options, more=True)
 
     def engine_kwargs(self, now: float | None = None) -> dict:
         """Keyword arguments for ``Library.search`` / ``search_image`` (``similar`` takes k, folders, sort)."""

@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self._index_again = False
         self._serial = 0
         self._last_request: SearchRequest | None = None
+        self._shown_request: SearchRequest | None = None   # the search whose results are in the grid
         self._closing = False
         self._has_folders = False
 
@@ -209,6 +210,7 @@ class MainWindow(QMainWindow):
         self.grid.moment_activated.connect(self.player.play_moment)
         self.grid.preview_wanted.connect(self._load_preview)
         self.grid.context_menu_wanted.connect(self._show_moment_menu)
+        self.grid.end_reached.connect(self._more_results)
         self.moment_actions.play.connect(self.player.play_moment)
         self.moment_actions.similar.connect(self.find_similar)
         self.moment_actions.export.connect(self._ask_export)
@@ -256,6 +258,7 @@ class MainWindow(QMainWindow):
         self.search_worker = SearchWorker(library, self)
         self.search_worker.results.connect(self._on_results)
         self.search_worker.failed.connect(self._on_search_failed)
+        self._last_request = self._shown_request = None
         self.results_model.clear()
         self.player.stop()
         self.setWindowTitle(f"ClipSeek — {library.path}")
@@ -453,7 +456,7 @@ class MainWindow(QMainWindow):
 
     def _on_search_requested(self, text: str, committed: bool) -> None:
         if not text:
-            self._last_request = None
+            self._last_request = self._shown_request = None
             self.filter_bar.setVisible(False)
             self.results_model.clear()
             self._show_empty("Search your videos", "Type what you are looking for above.", "search")
@@ -487,8 +490,22 @@ class MainWindow(QMainWindow):
         self.filter_bar.summary.setText("Searching…")
         self.search_worker.submit(request)
 
+    def _more_results(self) -> None:
+        """The grid's end came into view: ask the same search for another page, if it may have one."""
+        shown = self._shown_request
+        if shown is None or shown is not self._last_request or self.results_model.rowCount() < shown.options.k:
+            return      # a search is on its way, or the engine had no more
+        more = shown.for_more(self._next_serial())
+        if more is not None:
+            self._last_request = more
+            self.search_worker.submit(more)
+
     def _on_results(self, request: SearchRequest, moments) -> None:
-        self.results_model.set_results(request.text, moments)
+        self._shown_request = request
+        if not request.more:
+            self.results_model.set_results(request.text, moments)
+        elif not self.results_model.grow(moments):
+            self.grid.replace_keeping_place(request.text, moments)    # the ranking above changed too
         subject = {"text": f"“{request.text}”",
                    "image": f"the image {request.image.name if request.image else ''}",
                    "like": (f"moments like {moment_title(request.like)} "
@@ -501,8 +518,9 @@ class MainWindow(QMainWindow):
                              "Try other words, lower the minimum relevance, or widen the filters.", "search")
         self.results_shown.emit(len(moments))
 
-    def _on_search_failed(self, _request: SearchRequest, message: str) -> None:
-        self.filter_bar.summary.setText("")
+    def _on_search_failed(self, request: SearchRequest, message: str) -> None:
+        if not request.more:                 # after a failed "more", the results shown stay, and so does their count
+            self.filter_bar.summary.setText("")
         self._show_error(message)
 
     def _show_empty(self, title: str, text: str, icon: str) -> None:

@@ -1,22 +1,18 @@
 """The results grid: one card per moment, hover-scrub previews, keyboard navigation."""
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from desktop_app import theme
-from desktop_app.models.results_model import ResultsModel
+from desktop_app.models.results_model import ResultsModel, moment_key
 from desktop_app.models.roles import ItemRole, ScoreRole, SubtitleRole
 from engine.api.types import Moment
 
 MIN_CARD_WIDTH = 200      # cards widen to fill the row; a new column appears past this
 TEXT_HEIGHT = 58          # name + score lines under the thumbnail
 SPACING = 12
-
-
-def moment_key(moment: Moment) -> tuple:
-    return (moment.path, round(moment.start, 3), round(moment.end, 3))
 
 
 class ResultCardDelegate(QStyledItemDelegate):
@@ -123,12 +119,14 @@ class ResultCardDelegate(QStyledItemDelegate):
 class ResultsGrid(QListView):
     """Signals: ``moment_selected(Moment)`` when the current card changes, ``moment_activated(Moment)``
     on Enter or double-click, ``preview_wanted(Moment)`` when the pointer rests on a card whose
-    scrub frames are not loaded, ``context_menu_wanted(Moment, QPoint global)``."""
+    scrub frames are not loaded, ``context_menu_wanted(Moment, QPoint global)``, ``end_reached()`` when
+    the last row comes into view (scrolled to the bottom, or every card fits)."""
 
     moment_selected = Signal(object)
     moment_activated = Signal(object)
     preview_wanted = Signal(object)
     context_menu_wanted = Signal(object, QPoint)
+    end_reached = Signal()
 
     def __init__(self, model: ResultsModel, parent=None) -> None:
         super().__init__(parent)
@@ -155,6 +153,43 @@ class ResultsGrid(QListView):
         self.activated.connect(lambda index: self.moment_activated.emit(index.data(ItemRole)))
         self.customContextMenuRequested.connect(self._on_context_menu)
         model.modelReset.connect(self._on_model_reset)
+        model.rowsInserted.connect(lambda *_: self._update_score_span())
+        # After new rows are laid out, the end may be in view with no scrolling (every card fits).
+        model.modelReset.connect(lambda: QTimer.singleShot(0, self, self._check_end))
+        model.rowsInserted.connect(lambda *_: QTimer.singleShot(0, self, self._check_end))
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(lambda _v: self._check_end())
+        bar.rangeChanged.connect(lambda _low, _high: self._check_end())
+        self._keeping_place = False
+
+    def replace_keeping_place(self, query: str, moments: list[Moment]) -> None:
+        """Show ``moments`` instead, leaving the scroll position and the current card (if still there) as
+        they were, without announcing the current card again."""
+        model: ResultsModel = self.model()
+        current = self.current_moment()
+        position = self.verticalScrollBar().value()
+        self._keeping_place = True
+        try:
+            model.set_results(query, moments)
+        finally:
+            self._keeping_place = False
+        self.executeDelayedItemsLayout()
+        self.verticalScrollBar().setValue(position)
+        keys = [moment_key(m) for m in moments]
+        if current is not None and moment_key(current) in keys:
+            selection = self.selectionModel()
+            selection.blockSignals(True)
+            try:
+                self.setCurrentIndex(model.index(keys.index(moment_key(current))))
+            finally:
+                selection.blockSignals(False)
+            self.viewport().update()
+
+    def _check_end(self) -> None:
+        self.executeDelayedItemsLayout()
+        bar = self.verticalScrollBar()
+        if self.model().rowCount() and bar.value() >= bar.maximum():
+            self.end_reached.emit()
 
     # --- scrub frames -------------------------------------------------------------------------
     def set_preview_frames(self, moment: Moment, jpegs: list[bytes]) -> None:
@@ -242,9 +277,13 @@ class ResultsGrid(QListView):
         self._requested.clear()
         self._hover = None
         self._hover_rect = None
+        self._update_score_span()
+        if not self._keeping_place:
+            self.scrollToTop()
+
+    def _update_score_span(self) -> None:
         model: ResultsModel = self.model()
         scores = [m.score for m in model.moments()]
         self._score_span = (min(scores), max(scores)) if scores else (0.0, 1.0)
         if len(scores) > 1 and self._score_span[0] == self._score_span[1]:
             self._score_span = (0.0, 1.0)
-        self.scrollToTop()

@@ -44,6 +44,24 @@ def test_results_model_reset_signals_and_clear(qtbot):
     assert model.rowCount() == 0 and model.query == ""
 
 
+def test_results_model_grows_by_inserting_rows_only_when_the_longer_answer_begins_with_its_rows(qtbot,
+                                                                                            qtmodeltester):
+    model = ResultsModel()
+    first = [moment("a.mp4", 0, 2, 0.9), moment("b.mp4", 4, 6, 0.8)]
+    model.set_results("q", first)
+    qtmodeltester.check(model, force_py=True)
+    longer = first + [moment("c.mp4", 1, 3, 0.5), moment("a.mp4", 8, 9, 0.4)]
+    with qtbot.waitSignal(model.rowsInserted) as inserted, qtbot.assertNotEmitted(model.modelReset):
+        assert model.grow(longer)
+    assert inserted.args[1:] == [2, 3] and model.moments() == longer
+    assert model.grow(longer)                                   # nothing new: nothing changes
+    reordered = [longer[1], longer[0], *longer[2:], moment("d.mp4", 0, 1, 0.1)]
+    with qtbot.assertNotEmitted(model.rowsInserted), qtbot.assertNotEmitted(model.modelReset):
+        assert not model.grow(reordered)
+        assert not model.grow(first)                            # shorter
+    assert model.moments() == longer
+
+
 def test_folders_model_counts_state_and_in_place_update(qtmodeltester, qtbot):
     model = FoldersModel()
     model.set_folders([FolderInfo("/home/a/Holidays", 5, 2, 1, 0, "indexing"),

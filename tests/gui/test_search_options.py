@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop_app.models.search_options import DAY, RecentSearches, SearchOptions, SearchRequest
+from desktop_app.models.search_options import (DAY, MAX_RESULTS, RESULTS_PAGE, RecentSearches, SearchOptions,
+                                               SearchRequest)
 from engine.api.types import Moment
 
 
@@ -35,3 +36,15 @@ def test_recent_searches_dedupe_case_insensitively_and_cap():
     for q in ("c", "d", "e"):
         recent.add(q)
     assert recent.items() == ["e", "d", "c"]
+
+
+def test_asking_for_more_is_the_same_search_with_another_page_up_to_the_cap():
+    request = SearchRequest(3, text="a dog", options=SearchOptions(sort="date", folders=("/v",)))
+    assert request.options.k == RESULTS_PAGE and not request.more
+    more = request.for_more(4)
+    assert more.serial == 4 and more.more and more.text == "a dog"
+    assert more.options == SearchOptions(sort="date", folders=("/v",), k=2 * RESULTS_PAGE)
+    while more.options.k < MAX_RESULTS:
+        more = more.for_more(5)
+    assert more.options.k == MAX_RESULTS and more.for_more(6) is None
+    assert not more.with_options(7, SearchOptions()).more       # new filters start from the first page again

@@ -107,6 +107,33 @@ def test_problems_view_retries_selected_or_all(qtbot, themed):
     assert blocker.args == [[]]
 
 
+def test_results_grid_replaced_in_place_keeps_its_scroll_and_card_quietly(qtbot, themed):
+    model = ResultsModel()
+    grid = ResultsGrid(model)
+    qtbot.addWidget(grid)
+    grid.resize(300, 320)
+    grid.show()
+    qtbot.waitExposed(grid)
+    shown = moments(12)
+    model.set_results("q", shown)
+    bar = grid.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    grid.setCurrentIndex(model.index(5))
+    grid.scrollTo(model.index(5))
+    position = bar.value()
+    assert position > 0
+    selected = []
+    grid.moment_selected.connect(selected.append)
+    reranked = [shown[1], shown[0], *shown[2:], *moments(16)[12:]]    # a longer answer whose top changed
+    grid.replace_keeping_place("q", reranked)
+    assert model.moments() == reranked and bar.value() == position
+    assert grid.current_moment() == shown[5] and selected == []      # the player is not sent it again
+    with qtbot.waitSignal(grid.end_reached):
+        bar.setValue(bar.maximum())
+    model.set_results("other", moments(12))                          # a new search starts at the top
+    qtbot.waitUntil(lambda: bar.value() == 0)
+
+
 def test_results_grid_keyboard_selection_and_hover_scrub(qtbot, themed):
     model = ResultsModel()
     grid = ResultsGrid(model)

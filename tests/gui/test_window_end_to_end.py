@@ -321,3 +321,39 @@ def test_a_watcher_still_starting_when_the_window_closes_is_stopped(qtbot, tmp_p
     window.close()
     assert len(made) == 1 and not made[0].running
     assert window.watcher is None
+
+
+def test_the_results_grow_as_the_grid_is_scrolled_to_its_end(qtbot, window, video_folder, monkeypatch):
+    from desktop_app.models import search_options
+    from desktop_app.models.search_options import SearchOptions
+
+    monkeypatch.setattr(search_options, "RESULTS_PAGE", 2)     # pages of 2 moments: the test library holds few
+    monkeypatch.setattr(window.filter_bar, "options", lambda: SearchOptions(k=2))
+    with qtbot.waitSignal(window.indexing_finished, timeout=150_000):
+        window.add_folder(video_folder)
+    everything = [(m.path, m.start, m.end) for m in window.library.search("a red circle", k=50)]
+    assert len(everything) >= 4
+
+    def shown() -> list[tuple]:
+        return [(m.path, m.start, m.end) for m in window.results_model.moments()]
+
+    window.resize(1280, 900)                  # every card fits: pages load until the engine has no more
+    window.search("a red circle")
+    qtbot.waitUntil(lambda: shown() == everything, timeout=30_000)
+    qtbot.wait(300)
+    assert shown() == everything and window.filter_bar.summary.text().startswith(f"{len(everything)} moments")
+
+    window.grid.setFixedSize(280, 300)        # one card wide and about one high: the rest needs scrolling
+    qtbot.wait(100)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.search("a red circle")
+    bar = window.grid.verticalScrollBar()
+    qtbot.wait(300)
+    assert len(shown()) < len(everything) and bar.maximum() > 0, (len(shown()), bar.maximum())
+    before = len(shown())
+    window.grid.setCurrentIndex(window.results_model.index(0))
+    position = bar.maximum()
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        bar.setValue(position)
+    assert shown()[:before] == everything[:before] and len(shown()) > before
+    assert bar.value() == position and window.grid.currentIndex().row() == 0   # the grid kept its place
