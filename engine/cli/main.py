@@ -63,8 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--workers", type=int, help="worker processes, at least 1 (default: one per two cores, at most "
                                                "two per core; with --ray, one per CPU of the cluster)")
     a.add_argument("--ray", metavar="ADDRESS", type=_named("address"),
-                   help="decode and encode on the Ray cluster whose head is at "
-                                                    "host:port (needs clipseek[shared])")
+                   help="decode and encode on the Ray cluster whose head is at host:port (needs clipseek[shared])")
 
     a = sub.add_parser("connect", help="make this library a shared one: catalog on PostgreSQL, vectors in Milvus")
     a.add_argument("--catalog", metavar="URL", help="postgresql://user@host:5432/dbname ('' for catalog.sqlite)")
