@@ -156,3 +156,28 @@ def test_concurrent_searches_and_writes_do_not_crash(tmp_path, catalog):
     assert errors == []
     assert index.count == 500 + 20 * 25
     index.close()
+
+
+def test_a_deep_search_does_not_leave_its_wide_beam_to_the_searches_after_it(empty_index):
+    rng = np.random.default_rng(3)
+    empty_index.add(np.arange(1500), _unit(rng, 1500))
+    base = empty_index.params.ef_search
+    assert empty_index.ef == base
+    ids, _ = empty_index.search(_unit(rng, 1)[0], 600)       # a deep page of the window's results: ef 1,200
+    assert ids.shape == (1, 600) and empty_index.ef == base and empty_index._index.ef == base
+
+
+def test_the_beam_never_drops_below_what_a_running_search_asked_for(empty_index):
+    empty_index.add(np.arange(50), _unit(np.random.default_rng(4), 50))
+    raw, base = empty_index._index, empty_index.params.ef_search
+    shallow, deep, other = empty_index._beam(raw, base), empty_index._beam(raw, 1200), empty_index._beam(raw, 400)
+    shallow.__enter__()
+    deep.__enter__()
+    other.__enter__()
+    assert empty_index.ef == 1200
+    shallow.__exit__(None, None, None)
+    assert empty_index.ef == 1200                             # deep still runs
+    deep.__exit__(None, None, None)
+    assert empty_index.ef == 400                              # down to what the one left asked for
+    other.__exit__(None, None, None)
+    assert empty_index.ef == base and raw.ef == base
