@@ -152,11 +152,12 @@ class ResultsGrid(QListView):
         self.selectionModel().currentChanged.connect(self._on_current_changed)
         self.activated.connect(lambda index: self.moment_activated.emit(index.data(ItemRole)))
         self.customContextMenuRequested.connect(self._on_context_menu)
+        self._end_check = QTimer(self)           # a child: it goes with the grid, unlike a pending singleShot
+        self._end_check.setSingleShot(True)
+        self._end_check.setInterval(0)
+        self._end_check.timeout.connect(self._check_end)
         model.modelReset.connect(self._on_model_reset)
-        model.rowsInserted.connect(lambda *_: self._update_score_span())
-        # After new rows are laid out, the end may be in view with no scrolling (every card fits).
-        model.modelReset.connect(lambda: QTimer.singleShot(0, self, self._check_end))
-        model.rowsInserted.connect(lambda *_: QTimer.singleShot(0, self, self._check_end))
+        model.rowsInserted.connect(self._on_rows_inserted)
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(lambda _v: self._check_end())
         bar.rangeChanged.connect(lambda _low, _high: self._check_end())
@@ -280,6 +281,15 @@ class ResultsGrid(QListView):
         self._update_score_span()
         if not self._keeping_place:
             self.scrollToTop()
+        self._check_end_once_laid_out()
+
+    def _on_rows_inserted(self, *_args) -> None:
+        self._update_score_span()
+        self._check_end_once_laid_out()
+
+    def _check_end_once_laid_out(self) -> None:
+        # With every card in view there is no scrolling to tell that the end was reached.
+        self._end_check.start()
 
     def _update_score_span(self) -> None:
         model: ResultsModel = self.model()

@@ -107,13 +107,18 @@ def test_problems_view_retries_selected_or_all(qtbot, themed):
     assert blocker.args == [[]]
 
 
-def test_results_grid_replaced_in_place_keeps_its_scroll_and_card_quietly(qtbot, themed):
+def shown_grid(qtbot, width: int, height: int) -> tuple[ResultsModel, ResultsGrid]:
     model = ResultsModel()
     grid = ResultsGrid(model)
     qtbot.addWidget(grid)
-    grid.resize(300, 320)
+    grid.resize(width, height)
     grid.show()
     qtbot.waitExposed(grid)
+    return model, grid
+
+
+def test_results_grid_replaced_in_place_keeps_its_scroll_and_card_quietly(qtbot, themed):
+    model, grid = shown_grid(qtbot, 300, 320)
     shown = moments(12)
     model.set_results("q", shown)
     bar = grid.verticalScrollBar()
@@ -135,12 +140,7 @@ def test_results_grid_replaced_in_place_keeps_its_scroll_and_card_quietly(qtbot,
 
 
 def test_results_grid_keyboard_selection_and_hover_scrub(qtbot, themed):
-    model = ResultsModel()
-    grid = ResultsGrid(model)
-    qtbot.addWidget(grid)
-    grid.resize(720, 500)
-    grid.show()
-    qtbot.waitExposed(grid)
+    model, grid = shown_grid(qtbot, 720, 500)
     model.set_results("q", moments())
     selected = []
     grid.moment_selected.connect(selected.append)
