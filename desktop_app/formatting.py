@@ -34,6 +34,12 @@ def moment_reference(moment: Moment) -> str:
     return f"{moment.path} @ {time_range(moment.start, moment.end)}"
 
 
+def results_summary(count: int, subject: str, more_below: bool = False) -> str:
+    """'1 moment for “a red car”'; '60 moments for … · scroll for more' when the grid's end brings another page."""
+    text = f"{count} moment{'' if count == 1 else 's'} for {subject}"
+    return f"{text} · scroll for more" if more_below else text
+
+
 def hours(seconds: float) -> str:
     h = seconds / 3600
     if h >= 10:

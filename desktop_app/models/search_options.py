@@ -62,6 +62,11 @@ class SearchRequest:
         options = replace(self.options, k=min(MAX_RESULTS, self.options.k + RESULTS_PAGE))
         return SearchRequest(serial, self.text, self.image, self.like, options, more=True)
 
+    def may_have_more(self, found: int) -> bool:
+        """Whether the engine may hold more than the ``found`` moments it answered this request with: it
+        filled the page asked for, and another page may still be asked."""
+        return found >= self.options.k and self.options.k < MAX_RESULTS
+
     def engine_kwargs(self, now: float | None = None) -> dict:
         """Keyword arguments for ``Library.search`` / ``search_image`` (``similar`` takes k, folders, sort)."""
         opts = self.options

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
-from desktop_app.formatting import hours, moment_title, time_range
+from desktop_app.formatting import hours, moment_title, results_summary, time_range
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
 from desktop_app.models.search_options import RecentSearches, SearchRequest
 from desktop_app.qt_adapter import LibraryEvents
@@ -493,12 +493,10 @@ class MainWindow(QMainWindow):
     def _more_results(self) -> None:
         """The grid's end came into view: ask the same search for another page, if it may have one."""
         shown = self._shown_request
-        if shown is None or shown is not self._last_request or self.results_model.rowCount() < shown.options.k:
+        if shown is None or shown is not self._last_request or not shown.may_have_more(self.results_model.rowCount()):
             return      # a search is on its way, or the engine had no more
-        more = shown.for_more(self._next_serial())
-        if more is not None:
-            self._last_request = more
-            self.search_worker.submit(more)
+        self._last_request = shown.for_more(self._next_serial())
+        self.search_worker.submit(self._last_request)
 
     def _on_results(self, request: SearchRequest, moments) -> None:
         self._shown_request = request
@@ -510,7 +508,8 @@ class MainWindow(QMainWindow):
                    "image": f"the image {request.image.name if request.image else ''}",
                    "like": (f"moments like {moment_title(request.like)} "
                             f"{time_range(request.like.start, request.like.end)}" if request.like else "")}
-        self.filter_bar.summary.setText(f"{len(moments)} moments for {subject[request.kind]}")
+        self.filter_bar.summary.setText(results_summary(len(moments), subject[request.kind],
+                                                        request.may_have_more(len(moments))))
         if moments:
             self.results_stack.setCurrentWidget(self.grid)
         else:

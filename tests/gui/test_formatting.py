@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from desktop_app.formatting import clock, duration, hours, progress_fraction, progress_summary, sentence, size
+from desktop_app.formatting import (clock, duration, hours, progress_fraction, progress_summary, results_summary,
+                                   sentence, size)
 from engine.api.types import Progress
 
 
@@ -31,3 +32,9 @@ def test_sentence_capitalises_words_but_not_file_names_or_paths():
     assert sentence("/videos/a.mp4: file not found") == "/videos/a.mp4: file not found"
     assert sentence("--image needs a PATH") == "--image needs a PATH"
     assert sentence("") == ""
+
+
+def test_results_summary_counts_moments_and_says_when_more_may_come():
+    assert results_summary(1, "“a dog”") == "1 moment for “a dog”"
+    assert results_summary(60, "“a dog”", more_below=True) == "60 moments for “a dog” · scroll for more"
+    assert results_summary(0, "the image a.png") == "0 moments for the image a.png"

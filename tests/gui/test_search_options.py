@@ -48,3 +48,10 @@ def test_asking_for_more_is_the_same_search_with_another_page_up_to_the_cap():
         more = more.for_more(5)
     assert more.options.k == MAX_RESULTS and more.for_more(6) is None
     assert not more.with_options(7, SearchOptions()).more       # new filters start from the first page again
+
+
+def test_only_a_full_page_below_the_cap_may_have_more():
+    first = SearchRequest(1, text="a dog")
+    assert first.may_have_more(RESULTS_PAGE) and not first.may_have_more(RESULTS_PAGE - 1)
+    last = SearchRequest(2, text="a dog", options=SearchOptions(k=MAX_RESULTS))
+    assert not last.may_have_more(MAX_RESULTS)

@@ -341,7 +341,8 @@ def test_the_results_grow_as_the_grid_is_scrolled_to_its_end(qtbot, window, vide
     window.search("a red circle")
     qtbot.waitUntil(lambda: shown() == everything, timeout=30_000)
     qtbot.wait(300)
-    assert shown() == everything and window.filter_bar.summary.text().startswith(f"{len(everything)} moments")
+    assert shown() == everything
+    assert window.filter_bar.summary.text() == f"{len(everything)} moments for “a red circle”"   # no "scroll for more"
 
     window.grid.setFixedSize(280, 300)        # one card wide and about one high: the rest needs scrolling
     qtbot.wait(100)
@@ -350,6 +351,7 @@ def test_the_results_grow_as_the_grid_is_scrolled_to_its_end(qtbot, window, vide
     bar = window.grid.verticalScrollBar()
     qtbot.wait(300)
     assert len(shown()) < len(everything) and bar.maximum() > 0, (len(shown()), bar.maximum())
+    assert window.filter_bar.summary.text().endswith("scroll for more")
     before = len(shown())
     window.grid.setCurrentIndex(window.results_model.index(0))
     position = bar.maximum()
