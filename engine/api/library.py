@@ -368,7 +368,7 @@ class Library:
         """Moments like ``moment`` (its own segments left out)."""
         ids = list(moment.segment_ids) or self._segments_at(moment)
         if not ids:
-            raise QueryError(f"{printable(moment.path)} {moment.start:.1f}-{moment.end:.1f} s is not in this library")
+            raise QueryError(self._not_found(moment))
         emb = self.catalog.segment_embeddings(ids)
         vector = emb.vectors.mean(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-6)
@@ -400,12 +400,22 @@ class Library:
             self.vectors.apply_changes(self.catalog)
 
     def _segments_at(self, moment: Moment) -> list[int]:
-        if not storable(moment.path):
+        return [s.id for s in self._segments_of(moment.path) if s.end > moment.start and s.start < moment.end]
+
+    def _segments_of(self, path: str) -> list:
+        if not storable(path):
             return []      # the catalog holds no such name
-        row = self.catalog.file_by_path(os.path.abspath(moment.path))
-        if row is None:
-            return []
-        return [s.id for s in self.catalog.segments_of_file(row.id) if s.end > moment.start and s.start < moment.end]
+        row = self.catalog.file_by_path(os.path.abspath(path))
+        return [] if row is None else self.catalog.segments_of_file(row.id)
+
+    def _not_found(self, moment: Moment) -> str:
+        """Why no indexed moment matches ``moment``: its file is not indexed, or it is and the time is outside it."""
+        name = printable(moment.path)
+        segments = self._segments_of(moment.path)
+        if not segments:
+            return f"{name} is not in this library (or not indexed yet)"
+        first, last = min(s.start for s in segments), max(s.end for s in segments)
+        return f"{name} has no moment at {moment.start:.1f} s; its moments run from {first:.1f} to {last:.1f} s"
 
     # -- media helpers for the window -------------------------------------------------
     def preview_frames(self, moment: Moment, count: int = 8, width: int = 240) -> list[bytes]:

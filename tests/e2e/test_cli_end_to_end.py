@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -152,6 +153,10 @@ def test_filters_and_similar(indexed, capsys):
     results = json.loads(out)["results"]
     assert code == 0 and results
     assert not any(r["path"] == str(target) and r["start"] <= 1.0 < r["end"] for r in results)
+    code, out, err = run_cli(capsys, *base, "search", "--similar", f"{target}@9999")
+    assert code == 2 and not out
+    assert re.fullmatch(rf"clipseek: {re.escape(str(target))} has no moment at 9999.0 s; "
+                        r"its moments run from 0.0 to \d+\.\d s\n", err), err
 
 
 def test_errors_are_one_sentence_on_stderr(tmp_path, tiny_bundle):
@@ -229,7 +234,7 @@ def test_a_name_that_is_not_utf8_costs_that_file_only(tmp_path, tiny_bundle, vid
     assert code == 2 and err == (f"clipseek: {tmp_path}/dir\\xfe has a name that is not valid UTF-8, so the library "
                                  "cannot store it; rename it (or the folder holding it) and add it again\n")
     code, _, err = run_cli(capsys, *base, "search", "--similar", f"{bad}@1")
-    assert code == 2 and err == f"clipseek: {folder}/bad\\xffname.mp4 1.0-1.0 s is not in this library\n"
+    assert code == 2 and err == f"clipseek: {folder}/bad\\xffname.mp4 is not in this library (or not indexed yet)\n"
 
 
 @pytest.mark.parametrize("settings, command", [
