@@ -17,7 +17,8 @@ from desktop_app.models.search_options import RecentSearches, SearchRequest
 from desktop_app.qt_adapter import LibraryEvents
 from desktop_app.views.banner import Banner
 from desktop_app.views.filter_bar import FilterBar
-from desktop_app.views.moment_menu import MomentActions, export_file_name, open_externally, reveal_in_file_manager
+from desktop_app.views.moment_menu import (MomentActions, copy_references, export_file_name, export_targets,
+                                          open_externally, reveal_in_file_manager)
 from desktop_app.views.player import PlayerPanel
 from desktop_app.views.problems import ProblemsView
 from desktop_app.views.results_grid import ResultsGrid
@@ -26,7 +27,7 @@ from desktop_app.views.settings_dialog import SettingsDialog, ask_user
 from desktop_app.views.sidebar import Sidebar
 from desktop_app.views.status_bar import StatusArea
 from desktop_app.views.welcome import WelcomePage
-from desktop_app.workers import IndexWorker, SearchWorker, TaskRunner
+from desktop_app.workers import IndexWorker, SearchWorker, TaskRunner, user_message
 
 if TYPE_CHECKING:
     from engine.api import Library
@@ -210,10 +211,12 @@ class MainWindow(QMainWindow):
         self.grid.moment_activated.connect(self.player.play_moment)
         self.grid.preview_wanted.connect(self._load_preview)
         self.grid.context_menu_wanted.connect(self._show_moment_menu)
+        self.grid.selection_menu_wanted.connect(self._show_selection_menu)
         self.grid.end_reached.connect(self._more_results)
         self.moment_actions.play.connect(self.player.play_moment)
         self.moment_actions.similar.connect(self.find_similar)
         self.moment_actions.export.connect(self._ask_export)
+        self.moment_actions.export_many.connect(self._ask_export_many)
         self.player.error.connect(lambda message: self.banner.show_message(message, "error"))
         self.player.action_requested.connect(self._on_player_action)
         self.sidebar.add_requested.connect(self._ask_add_folder)
@@ -230,6 +233,8 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+L"), self, activated=self._focus_search)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self._on_space)
         QShortcut(QKeySequence("Ctrl+,"), self, activated=self.open_settings)
+        QShortcut(QKeySequence.StandardKey.Copy, self.grid, context=Qt.ShortcutContext.WidgetShortcut,
+                  activated=lambda: copy_references(self.grid.selected_moments()))
 
     def refresh_icons(self) -> None:
         self.settings_button.setIcon(theme.icon("settings", size=20))
@@ -537,6 +542,43 @@ class MainWindow(QMainWindow):
 
     def _show_moment_menu(self, moment: "Moment", global_pos) -> None:
         self.moment_actions.menu(moment, self).exec(global_pos)
+
+    def _show_selection_menu(self, moments: list["Moment"], global_pos) -> None:
+        self.moment_actions.selection_menu(moments, self).exec(global_pos)
+
+    def _ask_export_many(self, moments: list["Moment"]) -> None:
+        folder = QFileDialog.getExistingDirectory(self, f"Export {len(moments)} moments to a folder",
+                                                  os.path.dirname(moments[0].path))
+        if folder:
+            self.export_moments(moments, folder)
+
+    def export_moments(self, moments: list["Moment"], folder: str | Path) -> None:
+        """Export each of ``moments`` into ``folder`` under its own name (none replaced); one that fails is
+        named in the closing message, and the others are still exported."""
+        library = self.library
+        targets = export_targets(moments, folder)
+
+        def work() -> list[str]:
+            failures = []
+            for moment, target in zip(moments, targets):
+                try:
+                    library.export_moment(moment, target)
+                except Exception as exc:  # noqa: BLE001 - one moment's failure must not stop the others
+                    failures.append(f"{moment_title(moment)} {time_range(moment.start, moment.end)}: "
+                                    f"{user_message(exc)}")
+            return failures
+
+        def done(failures: list[str]) -> None:
+            exported = len(moments) - len(failures)
+            if not failures:
+                self.banner.show_message(f"Exported {exported} moments to {folder}")
+            else:
+                self.banner.show_message(f"Exported {exported} of {len(moments)} moments to {folder}; "
+                                         f"{len(failures)} failed: " + "; ".join(failures[:3])
+                                         + (f"; and {len(failures) - 3} more" if len(failures) > 3 else ""), "error")
+
+        self.banner.show_message(f"Exporting {len(moments)} moments to {folder}…")
+        self.runner.run(work, done, self._show_error)
 
     def _ask_export(self, moment: "Moment") -> None:
         start_dir = os.path.dirname(moment.path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
@@ -15,12 +16,13 @@ from engine.api.types import Moment
 
 
 class MomentActions(QObject):
-    """Signals for the actions that need the window: ``play``, ``similar``, ``export`` (each with the Moment).
-    The desktop-only actions (open, reveal, copy) are done here."""
+    """Signals for the actions that need the window: ``play``, ``similar``, ``export`` (each with the Moment),
+    ``export_many`` (with a list of them). The desktop-only actions (open, reveal, copy) are done here."""
 
     play = Signal(object)
     similar = Signal(object)
     export = Signal(object)
+    export_many = Signal(list)
 
     def menu(self, moment: Moment, parent: QWidget) -> QMenu:
         menu = QMenu(parent)
@@ -31,6 +33,15 @@ class MomentActions(QObject):
         menu.addSeparator()
         menu.addAction(theme.icon("similar", size=16), "Find similar moments", lambda: self.similar.emit(moment))
         menu.addAction(theme.icon("export", size=16), "Export moment as video…", lambda: self.export.emit(moment))
+        return menu
+
+    def selection_menu(self, moments: list[Moment], parent: QWidget) -> QMenu:
+        """The menu of several selected results: what can be done to all of them at once."""
+        menu = QMenu(parent)
+        count = len(moments)
+        menu.addAction(theme.icon("copy", size=16), f"Copy {count} paths and times", lambda: copy_references(moments))
+        menu.addAction(theme.icon("export", size=16), f"Export {count} moments as videos…",
+                       lambda: self.export_many.emit(list(moments)))
         return menu
 
 
@@ -49,7 +60,12 @@ def reveal_in_file_manager(moment: Moment) -> None:
 
 
 def copy_reference(moment: Moment) -> str:
-    text = moment_reference(moment)
+    return copy_references([moment])
+
+
+def copy_references(moments: list[Moment]) -> str:
+    """One 'path @ start – end' line per moment on the clipboard."""
+    text = "\n".join(moment_reference(m) for m in moments)
     QGuiApplication.clipboard().setText(text)
     return text
 
@@ -63,3 +79,20 @@ def export_file_name(moment: Moment) -> str:
         return f"{minutes}m{secs:02d}s"
 
     return f"{stem} {mark(moment.start)}-{mark(moment.end)}{ext or '.mp4'}"
+
+
+def export_targets(moments: list[Moment], folder: str | Path) -> list[Path]:
+    """Where each of ``moments`` is exported in ``folder``: its export_file_name, with ' (2)', ' (3)'... added
+    when a file of that name is already there or an earlier moment of the list takes it. Nothing is replaced."""
+    folder = Path(folder)
+    taken: set[str] = set()
+    targets = []
+    for moment in moments:
+        stem, ext = os.path.splitext(export_file_name(moment))
+        name, n = stem + ext, 1
+        while name.casefold() in taken or (folder / name).exists():
+            n += 1
+            name = f"{stem} ({n}){ext}"
+        taken.add(name.casefold())
+        targets.append(folder / name)
+    return targets

@@ -1,7 +1,7 @@
 """The results grid: one card per moment, hover-scrub previews, keyboard navigation."""
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
@@ -119,13 +119,16 @@ class ResultCardDelegate(QStyledItemDelegate):
 class ResultsGrid(QListView):
     """Signals: ``moment_selected(Moment)`` when the current card changes, ``moment_activated(Moment)``
     on Enter or double-click, ``preview_wanted(Moment)`` when the pointer rests on a card whose
-    scrub frames are not loaded, ``context_menu_wanted(Moment, QPoint global)``, ``end_reached()`` when
+    scrub frames are not loaded, ``context_menu_wanted(Moment, QPoint global)`` for one card,
+    ``selection_menu_wanted(list[Moment], QPoint global)`` for a right-click inside a selection of several
+    (Ctrl- and Shift-click select several; the current card is the one that plays), ``end_reached()`` when
     the last row comes into view (scrolled to the bottom, or every card fits)."""
 
     moment_selected = Signal(object)
     moment_activated = Signal(object)
     preview_wanted = Signal(object)
     context_menu_wanted = Signal(object, QPoint)
+    selection_menu_wanted = Signal(list, QPoint)
     end_reached = Signal()
 
     def __init__(self, model: ResultsModel, parent=None) -> None:
@@ -139,7 +142,7 @@ class ResultsGrid(QListView):
         self.setSpacing(0)
         self.setViewportMargins(SPACING // 2, SPACING // 2, 0, 0)
         self.card_size = QSize(MIN_CARD_WIDTH, MIN_CARD_WIDTH * 9 // 16 + TEXT_HEIGHT)
-        self.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        self.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         self.setMouseTracking(True)
         self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -164,10 +167,11 @@ class ResultsGrid(QListView):
         self._keeping_place = False
 
     def replace_keeping_place(self, query: str, moments: list[Moment]) -> None:
-        """Show ``moments`` instead, leaving the scroll position and the current card (if still there) as
-        they were, without announcing the current card again."""
+        """Show ``moments`` instead, leaving the scroll position, the current card and the selected ones (those
+        still there) as they were, without announcing the current card again."""
         model: ResultsModel = self.model()
         current = self.current_moment()
+        selected = {moment_key(m) for m in self.selected_moments()}
         position = self.verticalScrollBar().value()
         self._keeping_place = True
         try:
@@ -177,14 +181,23 @@ class ResultsGrid(QListView):
         self.executeDelayedItemsLayout()
         self.verticalScrollBar().setValue(position)
         keys = [moment_key(m) for m in moments]
-        if current is not None and moment_key(current) in keys:
-            selection = self.selectionModel()
-            selection.blockSignals(True)
-            try:
+        selection = self.selectionModel()
+        selection.blockSignals(True)
+        try:
+            if current is not None and moment_key(current) in keys:
                 self.setCurrentIndex(model.index(keys.index(moment_key(current))))
-            finally:
-                selection.blockSignals(False)
-            self.viewport().update()
+            for row, key in enumerate(keys):
+                if key in selected:
+                    selection.select(model.index(row), QItemSelectionModel.SelectionFlag.Select)
+        finally:
+            selection.blockSignals(False)
+        self.viewport().update()
+
+    def selected_moments(self) -> list[Moment]:
+        """The selected cards' moments, in the grid's order."""
+        rows = sorted(index.row() for index in self.selectionModel().selectedIndexes())
+        model = self.model()
+        return [model.index(row).data(ItemRole) for row in rows]
 
     def _check_end(self) -> None:
         self.executeDelayedItemsLayout()
@@ -269,9 +282,14 @@ class ResultsGrid(QListView):
 
     def _on_context_menu(self, pos: QPoint) -> None:
         index = self.indexAt(pos)
-        if index.isValid():
-            self.setCurrentIndex(index)
-            self.context_menu_wanted.emit(index.data(ItemRole), self.viewport().mapToGlobal(pos))
+        if not index.isValid():
+            return
+        where = self.viewport().mapToGlobal(pos)
+        if self.selectionModel().isSelected(index) and len(self.selectionModel().selectedIndexes()) > 1:
+            self.selection_menu_wanted.emit(self.selected_moments(), where)
+            return
+        self.setCurrentIndex(index)
+        self.context_menu_wanted.emit(index.data(ItemRole), where)
 
     def _on_model_reset(self) -> None:
         self._frames.clear()

@@ -169,6 +169,36 @@ def test_results_grid_keyboard_selection_and_hover_scrub(qtbot, themed):
     assert grid.scrub_pixmap(moment) is None               # frames belong to the old results
 
 
+def test_results_grid_selects_several_cards_for_one_menu(qtbot, themed):
+    model, grid = shown_grid(qtbot, 720, 500)
+    shown = moments(6)
+    model.set_results("q", shown)
+    played, one, several = [], [], []
+    grid.moment_selected.connect(played.append)
+    grid.context_menu_wanted.connect(lambda moment, _pos: one.append(moment))
+    grid.selection_menu_wanted.connect(lambda chosen, _pos: several.append(chosen))
+
+    def click(row: int, modifier=Qt.KeyboardModifier.NoModifier, button=Qt.MouseButton.LeftButton):
+        qtbot.mouseClick(grid.viewport(), button, modifier, grid.visualRect(model.index(row)).center())
+
+    click(3)
+    click(1, Qt.KeyboardModifier.ControlModifier)
+    assert grid.selected_moments() == [shown[1], shown[3]]    # in the grid's order, not the clicks'
+    assert played[-1] == shown[1]                             # the card clicked last is the one that plays
+    grid.customContextMenuRequested.emit(grid.visualRect(model.index(3)).center())
+    assert several == [[shown[1], shown[3]]] and one == []
+    assert grid.selected_moments() == [shown[1], shown[3]]    # a right-click inside the selection keeps it
+
+    grid.replace_keeping_place("q", [shown[3], *shown[:3], *shown[4:]])
+    assert grid.selected_moments() == [shown[3], shown[1]]    # still selected where they moved to
+
+    click(0)
+    click(2, Qt.KeyboardModifier.ShiftModifier)
+    assert grid.selected_moments() == [shown[3], shown[0], shown[1]]
+    grid.customContextMenuRequested.emit(grid.visualRect(model.index(5)).center())
+    assert one == [shown[5]] and grid.selected_moments() == [shown[5]]   # outside it: that card alone
+
+
 def test_search_field_debounces_commits_and_takes_dropped_images(qtbot, themed, tmp_path):
     field = SearchField()
     qtbot.addWidget(field)
@@ -234,12 +264,25 @@ def test_export_file_name():
     assert export_file_name(Moment("/v/beach.mov", 72.4, 80.9, 0.1, None)) == "beach 1m12s-1m20s.mov"
 
 
+def test_export_targets_never_replace_a_file_or_each_other(tmp_path):
+    from desktop_app.views.moment_menu import export_targets
+
+    (tmp_path / "beach 0m12s-0m20s.mp4").write_bytes(b"mine")
+    chosen = [Moment("/v/beach.mp4", 12, 20.5, 0.1, None), Moment("/w/beach.mp4", 12.2, 20.1, 0.1, None),
+              Moment("/v/city.mkv", 0, 5, 0.1, None)]
+    assert [p.name for p in export_targets(chosen, tmp_path)] == [
+        "beach 0m12s-0m20s (2).mp4", "beach 0m12s-0m20s (3).mp4", "city 0m00s-0m05s.mkv"]
+    assert all(p.parent == tmp_path for p in export_targets(chosen, tmp_path))
+
+
 def test_copy_reference_puts_path_and_time_on_clipboard(qapp):
-    from desktop_app.views.moment_menu import copy_reference
+    from desktop_app.views.moment_menu import copy_reference, copy_references
 
     text = copy_reference(Moment("/v/beach.mp4", 12, 20.5, 0.1, None))
     assert text == "/v/beach.mp4 @ 0:12 – 0:20"
     assert qapp.clipboard().text() == text
+    copy_references([Moment("/v/a.mp4", 0, 2, 0.1, None), Moment("/v/b.mp4", 61, 65, 0.1, None)])
+    assert qapp.clipboard().text() == "/v/a.mp4 @ 0:00 – 0:02\n/v/b.mp4 @ 1:01 – 1:05"
 
 
 def test_recent_searches_pop_up_on_focus_and_enter_still_commits(qtbot, themed):
@@ -282,3 +325,10 @@ def test_context_menu_actions(qtbot, themed):
         with qtbot.waitSignal(signal) as blocker:
             next(a for a in menu.actions() if a.text() == label).trigger()
         assert blocker.args == [moment]
+
+    chosen = [moment, Moment("/v/city.mkv", 0, 5, 0.2, None)]
+    menu = actions.selection_menu(chosen, host)
+    assert [a.text() for a in menu.actions()] == ["Copy 2 paths and times", "Export 2 moments as videos…"]
+    with qtbot.waitSignal(actions.export_many) as blocker:
+        menu.actions()[1].trigger()
+    assert blocker.args == [chosen]

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtMultimedia import QMediaPlayer
+from PySide6.QtWidgets import QApplication
 
 from desktop_app.views.main_window import MainWindow
+from engine.api.types import Moment
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -128,6 +130,20 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     window.export_moment(moment, exported)
     qtbot.waitUntil(lambda: "Exported to" in window.banner.text.text(), timeout=30_000)
     assert exported.is_file() and exported.stat().st_size > 0
+    chosen = window.results_model.moments()[:2]
+    gone = Moment(str(tmp_path / "gone.mp4"), 0.0, 1.0, 0.1, None)
+    into = tmp_path / "several"
+    into.mkdir()
+    window.export_moments([*chosen, gone], into)       # one failure is named; the others are still exported
+    qtbot.waitUntil(lambda: "Exported 2 of 3 moments" in window.banner.text.text(), timeout=30_000)
+    assert "1 failed: gone.mp4 0:00 – 0:01: " in window.banner.text.text() and window.banner.kind == "error"
+    assert len(list(into.iterdir())) == 2 and all(p.stat().st_size > 0 for p in into.iterdir())
+
+    window.grid.setFocus()                               # Ctrl+C copies the selected moments' paths and times
+    window.grid.selectAll()
+    qtbot.keyClick(window.grid, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    copied = QApplication.clipboard().text().splitlines()
+    assert len(copied) == window.results_model.rowCount() and copied[0].startswith(window.results_model.moment(0).path)
 
     with qtbot.waitSignal(window.indexing_finished, timeout=60_000):     # retry the broken file: fails again
         window.problems_view.retry_all.click()
