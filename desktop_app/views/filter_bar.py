@@ -1,7 +1,5 @@
-"""Sort, filters (folder, date, duration) and the relevance cut-off above the results."""
+"""Sort, filters (folders, date, duration) and the relevance cut-off above the results."""
 from __future__ import annotations
-
-import os
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
@@ -9,8 +7,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlid
 from desktop_app import theme
 
 from desktop_app.models.search_options import DATE_PRESETS, DURATION_PRESETS, SearchOptions
-
-ALL_FOLDERS = "All folders"
+from desktop_app.views.folder_filter import FolderFilter
 
 
 class FilterBar(QWidget):
@@ -27,11 +24,7 @@ class FilterBar(QWidget):
         self.sort.addItem("Best match", "relevance")
         self.sort.addItem("Newest first", "date")
         self.sort.setToolTip("Sort results")
-        self.folder = QComboBox()
-        self.folder.addItem(ALL_FOLDERS, "")
-        self.folder.setToolTip("Only results from this folder")
-        self.folder.setMinimumContentsLength(10)
-        self.folder.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.folder = FolderFilter()
         self.date = QComboBox()
         self.date.addItems(list(DATE_PRESETS))
         self.date.setToolTip("Only videos modified within this time")
@@ -64,8 +57,9 @@ class FilterBar(QWidget):
         second.addStretch(1)
         second.addWidget(self.cutoff_label)
         second.addWidget(self.cutoff)
-        for widget in (self.sort, self.folder, self.date, self.duration):
+        for widget in (self.sort, self.date, self.duration):
             widget.currentIndexChanged.connect(lambda _i: self.changed.emit())
+        self.folder.changed.connect(self.changed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 12, 18, 6)
         layout.setSpacing(8)
@@ -79,26 +73,14 @@ class FilterBar(QWidget):
         self._filter_icon.setPixmap(theme.icon("filter", theme.current().muted, 16).pixmap(16, 16))
 
     def set_folders(self, paths: list[str]) -> None:
-        current = self.folder.currentData()
-        self.folder.blockSignals(True)
-        self.folder.clear()
-        self.folder.addItem(ALL_FOLDERS, "")
-        for path in paths:
-            self.folder.addItem(os.path.basename(path.rstrip("/\\")) or path, path)
-            self.folder.setItemData(self.folder.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
-        found = self.folder.findData(current)
-        self.folder.setCurrentIndex(max(0, found))
-        self.folder.blockSignals(False)
-        if found < 0 and current:
-            self.changed.emit()
+        self.folder.set_folders(paths)
 
     def min_score(self) -> float | None:
         value = self.cutoff.value()
         return None if value == 0 else value / 100.0
 
     def options(self) -> SearchOptions:
-        folder = self.folder.currentData()
-        return SearchOptions(sort=self.sort.currentData(), folders=(folder,) if folder else (),
+        return SearchOptions(sort=self.sort.currentData(), folders=self.folder.chosen(),
                              date_preset=self.date.currentText(), duration_preset=self.duration.currentText(),
                              min_score=self.min_score())
 

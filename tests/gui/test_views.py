@@ -231,7 +231,8 @@ def test_filter_bar_builds_options(qtbot, themed):
     bar.set_folders(["/v/Holidays", "/v/Work"])
     with qtbot.waitSignal(bar.changed):
         bar.sort.setCurrentIndex(1)
-    bar.folder.setCurrentIndex(2)
+    with qtbot.waitSignal(bar.changed):
+        bar.folder.set_chosen(["/v/Work"])
     bar.date.setCurrentText("Past month")
     bar.duration.setCurrentText("Under 1 minute")
     with qtbot.waitSignal(bar.changed):
@@ -243,6 +244,42 @@ def test_filter_bar_builds_options(qtbot, themed):
     with qtbot.waitSignal(bar.changed):          # the chosen folder left the library
         bar.set_folders(["/v/Holidays"])
     assert bar.options().folders == ()
+
+
+def test_folder_filter_ticks_any_set_of_folders(qtbot, themed):
+    from desktop_app.views.folder_filter import FolderFilter
+
+    folders = FolderFilter()
+    qtbot.addWidget(folders)
+    folders.set_folders(["/v/Holidays", "/v/Work", "/w/Work"])
+    menu = folders.menu()
+    ticks = {a.toolTip() or a.text(): a for a in menu.actions() if not a.isSeparator()}
+    assert list(ticks) == ["All folders", "/v/Holidays", "/v/Work", "/w/Work"] and ticks["All folders"].isChecked()
+    assert folders.text() == "All folders" and folders.chosen() == ()
+
+    menu.popup(folders.mapToGlobal(folders.rect().bottomLeft()))
+    qtbot.waitExposed(menu)
+    for path in ("/w/Work", "/v/Holidays"):           # ticking one leaves the menu open for the next
+        with qtbot.waitSignal(folders.changed):
+            qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(ticks[path]).center())
+        assert menu.isVisible()
+    assert folders.chosen() == ("/v/Holidays", "/w/Work") and folders.text() == "2 folders"
+    assert not ticks["All folders"].isChecked()
+    with qtbot.waitSignal(folders.changed):
+        ticks["/v/Holidays"].trigger()
+    assert folders.chosen() == ("/w/Work",) and folders.text() == "Work"
+    with qtbot.waitSignal(folders.changed):
+        ticks["All folders"].trigger()
+    assert folders.chosen() == () and ticks["All folders"].isChecked() and not ticks["/w/Work"].isChecked()
+    with qtbot.assertNotEmitted(folders.changed):     # "All folders" ticked again stays ticked, changes nothing
+        ticks["All folders"].trigger()
+    assert ticks["All folders"].isChecked()
+
+    folders.set_chosen(["/v/Work", "/w/Work"])
+    with qtbot.waitSignal(folders.changed):           # one ticked folder left the library: the other stays
+        folders.set_folders(["/v/Holidays", "/w/Work"])
+    assert folders.chosen() == ("/w/Work",)
+    menu.hide()
 
 
 def test_seek_bar_marks_range_and_seeks(qtbot, themed):

@@ -118,6 +118,12 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
 
     with qtbot.waitSignal(window.results_shown, timeout=30_000):      # a filter re-runs the search
         window.filter_bar.sort.setCurrentIndex(1)
+    library_folder = window.folders_model.folder(0).path
+    with qtbot.waitSignal(window.results_shown, timeout=30_000) as in_folder:
+        window.filter_bar.folder.set_chosen([library_folder])
+    assert in_folder.args[0] > 0 and window.filter_bar.options().folders == (library_folder,)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.filter_bar.folder.set_chosen([])
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
         window.find_similar(moment)
     assert "moments like" in window.filter_bar.summary.text()

@@ -1,0 +1,98 @@
+"""The folder filter above the results: all folders, or any set of the library's folders."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QToolButton
+
+ALL_FOLDERS = "All folders"
+
+
+def folder_name(path: str) -> str:
+    return os.path.basename(path.rstrip("/\\")) or path
+
+
+class _StayingMenu(QMenu):
+    """A menu that stays open when a checkable entry is clicked, so that several can be ticked in one go."""
+
+    def mouseReleaseEvent(self, event) -> None:
+        action = self.actionAt(event.position().toPoint())
+        if action is not None and action.isCheckable() and action.isEnabled():
+            action.trigger()
+            return
+        super().mouseReleaseEvent(event)
+
+
+class FolderFilter(QToolButton):
+    """``chosen()`` is the ticked folders (empty: all of them); ``changed`` fires when that changes."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("FolderFilter")
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.setToolTip("Only results from the ticked folders")
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance(ALL_FOLDERS) + 48)   # no jump as the label changes
+        self._menu = _StayingMenu(self)
+        self.setMenu(self._menu)
+        self._all = QAction(ALL_FOLDERS, self, checkable=True, checked=True)
+        self._all.triggered.connect(lambda _on: self.set_chosen(()))
+        self._folders: dict[str, QAction] = {}
+        self._chosen: tuple[str, ...] = ()
+        self._rebuild()
+
+    def chosen(self) -> tuple[str, ...]:
+        return self._chosen
+
+    def set_folders(self, paths: list[str]) -> None:
+        """The library's folders, as the sidebar lists them; ticked ones that left the library are dropped."""
+        kept = tuple(p for p in self._chosen if p in paths)
+        old = self._folders
+        self._folders = {path: old.pop(path, None) or self._folder_action(path) for path in paths}
+        for action in old.values():
+            action.deleteLater()
+        changed = kept != self._chosen
+        self._chosen = kept
+        self._rebuild()
+        if changed:
+            self.changed.emit()
+
+    def _folder_action(self, path: str) -> QAction:
+        action = QAction(folder_name(path), self, checkable=True)
+        action.setToolTip(path)
+        action.triggered.connect(lambda on: self._tick(path, on))
+        return action
+
+    def set_chosen(self, paths) -> None:
+        chosen = tuple(p for p in self._folders if p in set(paths))
+        if chosen != self._chosen:
+            self._chosen = chosen
+            self._rebuild()
+            self.changed.emit()
+        else:
+            self._rebuild()     # a click on a ticked "All folders" leaves it ticked
+
+    def _tick(self, path: str, on: bool) -> None:
+        self.set_chosen([p for p in self._chosen if p != path] + ([path] if on else []))
+
+    def _rebuild(self) -> None:
+        self._menu.clear()
+        self._all.setChecked(not self._chosen)
+        self._menu.addAction(self._all)
+        if self._folders:
+            self._menu.addSeparator()
+        for path, action in self._folders.items():
+            action.setChecked(path in self._chosen)
+            self._menu.addAction(action)
+        self._menu.setToolTipsVisible(True)
+        self.setText(self.label())
+
+    def label(self) -> str:
+        if not self._chosen:
+            return ALL_FOLDERS
+        if len(self._chosen) == 1:
+            return folder_name(self._chosen[0])
+        return f"{len(self._chosen)} folders"
