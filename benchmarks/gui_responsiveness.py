@@ -120,6 +120,7 @@ def run(precision: str, searches: int) -> dict:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from desktop_app.gui_thread_gc import GuiThreadGarbageCollector
     from desktop_app.views.main_window import MainWindow
     from engine.api import Library
 
@@ -127,6 +128,7 @@ def run(precision: str, searches: int) -> dict:
     folder = gui_folder()
     texts = query_texts(searches + 100, seed=11)
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    GuiThreadGarbageCollector(app)           # as the application does
     with tempfile.TemporaryDirectory(prefix="clipseek-gui-bench-") as tmp:
         os.environ["CLIPSEEK_DATA_DIR"] = str(Path(tmp) / "data")
         prefs = QSettings(str(Path(tmp) / "prefs.ini"), QSettings.Format.IniFormat)

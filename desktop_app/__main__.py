@@ -29,10 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from desktop_app import theme
+    from desktop_app.gui_thread_gc import GuiThreadGarbageCollector
     from desktop_app.views.main_window import THEME_KEY, MainWindow
     from engine.errors import ClipSeekError
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    collector = GuiThreadGarbageCollector(app)
     app.setApplicationName("ClipSeek")
     app.setOrganizationName("ClipSeek")
     app.setApplicationDisplayName("ClipSeek")
@@ -51,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(hints, "colorSchemeChanged"):
         hints.colorSchemeChanged.connect(lambda _scheme: window.follow_system_theme())
     window.show()
-    return app.exec()
+    status = app.exec()
+    collector.stop()
+    return status
 
 
 SELF_TEST_QUERY = "a big red circle moving left"
@@ -71,12 +75,14 @@ def self_test(model: str | None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop_app import theme
+    from desktop_app.gui_thread_gc import GuiThreadGarbageCollector
     from desktop_app.views.main_window import MainWindow
     from engine.errors import ClipSeekError
 
     with tempfile.TemporaryDirectory(prefix="clipseek-self-test-") as tmp:
         root = Path(tmp)
         app = QApplication.instance() or QApplication(sys.argv[:1])
+        collector = GuiThreadGarbageCollector(app)
         prefs = QSettings(str(root / "prefs.ini"), QSettings.Format.IniFormat)   # the user's stay untouched
         theme.apply(app, "system")          # loads the stylesheet and icons: resources a bundle must carry
         try:
@@ -129,6 +135,7 @@ def self_test(model: str | None) -> int:
         QTimer.singleShot(SELF_TEST_TIMEOUT_MS, lambda: finish(f"timed out at the {state['step']} step"))
         window.show()
         app.exec()
+        collector.stop()
         if state["failure"] is not None:
             print(f"clipseek-gui self-test: failed: {state['failure']} ({report})", file=sys.stderr)
             return 1

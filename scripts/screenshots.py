@@ -84,11 +84,13 @@ def main() -> int:
 
     from desktop_app import theme
     from desktop_app.__main__ import demo_factory
+    from desktop_app.gui_thread_gc import GuiThreadGarbageCollector
     from desktop_app.views.main_window import MainWindow
     from engine.api import Library
     from engine.api.demo import demo_queries
 
     app = QApplication(sys.argv[:1])
+    GuiThreadGarbageCollector(app)           # as the application does
     app.setApplicationName("ClipSeek")
     theme.apply(app, "light")
     prefs = QSettings(str(data_dir / "gui.ini"), QSettings.Format.IniFormat)
