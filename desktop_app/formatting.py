@@ -35,9 +35,17 @@ def moment_reference(moment: Moment) -> str:
 
 
 def results_summary(count: int, subject: str, more_below: bool = False) -> str:
-    """'1 moment for “a red car”'; '60 moments for … · scroll for more' when the grid's end brings another page."""
-    text = f"{count} moment{'' if count == 1 else 's'} for {subject}"
+    """'1 moment for “a red car”'; '60 moments like these 2 · scroll for more' when the grid's end brings another
+    page."""
+    text = f"{count} moment{'' if count == 1 else 's'} {subject}"
     return f"{text} · scroll for more" if more_below else text
+
+
+def like_subject(moments) -> str:
+    """What a "find similar" search looks for: 'like beach.mp4 0:12 – 0:20', or 'like these 3'."""
+    if len(moments) == 1:
+        return f"like {moment_title(moments[0])} {time_range(moments[0].start, moments[0].end)}"
+    return f"like these {len(moments)}"
 
 
 def hours(seconds: float) -> str:

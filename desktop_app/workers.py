@@ -120,8 +120,8 @@ class SearchWorker(QObject):
             if request.serial != self._latest:       # superseded while it waited in the queue
                 return None
             kwargs = request.engine_kwargs()
-            if request.like is not None:
-                return self._library.similar(request.like, **kwargs)
+            if request.like:
+                return self._library.similar(list(request.like), **kwargs)
             if request.image is not None:
                 return self._library.search_image(str(request.image), **kwargs)
             return self._library.search(request.text, **kwargs)

@@ -44,13 +44,13 @@ class SearchRequest:
     serial: int                          # newer requests have larger serials; stale answers are dropped
     text: str = ""
     image: Path | None = None
-    like: Moment | None = None           # "find similar moments"
+    like: tuple[Moment, ...] = ()        # "find similar moments": like these, taken together
     options: SearchOptions = field(default_factory=SearchOptions)
     more: bool = False                   # the same search asking for more: the results shown grow
 
     @property
     def kind(self) -> str:
-        return "like" if self.like is not None else ("image" if self.image is not None else "text")
+        return "like" if self.like else ("image" if self.image is not None else "text")
 
     def with_options(self, serial: int, options: SearchOptions) -> "SearchRequest":
         return SearchRequest(serial, self.text, self.image, self.like, options)
@@ -73,7 +73,7 @@ class SearchRequest:
         kwargs: dict = {"k": opts.k, "sort": opts.sort}
         if opts.folders:
             kwargs["folders"] = list(opts.folders)
-        if self.like is not None:
+        if self.like:
             return kwargs
         if opts.min_score is not None:
             kwargs["min_score"] = opts.min_score

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
-from desktop_app.formatting import hours, moment_title, results_summary, time_range
+from desktop_app.formatting import hours, like_subject, moment_title, results_summary, time_range
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
 from desktop_app.models.search_options import RecentSearches, SearchRequest
 from desktop_app.qt_adapter import LibraryEvents
@@ -28,10 +28,10 @@ from desktop_app.views.sidebar import Sidebar
 from desktop_app.views.status_bar import StatusArea
 from desktop_app.views.welcome import WelcomePage
 from desktop_app.workers import IndexWorker, SearchWorker, TaskRunner, user_message
+from engine.api.types import Moment
 
 if TYPE_CHECKING:
     from engine.api import Library
-    from engine.api.types import Moment
     from engine.indexer.watch import FolderWatcher
 
 RECENT_KEY = "search/recent"
@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
         self.moment_actions.similar.connect(self.find_similar)
         self.moment_actions.export.connect(self._ask_export)
         self.moment_actions.export_many.connect(self._ask_export_many)
+        self.moment_actions.similar_many.connect(self.find_similar)
         self.player.error.connect(lambda message: self.banner.show_message(message, "error"))
         self.player.action_requested.connect(self._on_player_action)
         self.sidebar.add_requested.connect(self._ask_add_folder)
@@ -478,8 +479,10 @@ class MainWindow(QMainWindow):
     def search_image(self, image: Path) -> None:
         self._submit(SearchRequest(self._next_serial(), image=Path(image), options=self.filter_bar.options()))
 
-    def find_similar(self, moment: "Moment") -> None:
-        self._submit(SearchRequest(self._next_serial(), like=moment, options=self.filter_bar.options()))
+    def find_similar(self, moments: "Moment | list[Moment]") -> None:
+        """Moments like one moment, or like several taken together."""
+        like = (moments,) if isinstance(moments, Moment) else tuple(moments)
+        self._submit(SearchRequest(self._next_serial(), like=like, options=self.filter_bar.options()))
 
     def _rerun_search(self) -> None:
         if self._last_request is not None:
@@ -509,10 +512,9 @@ class MainWindow(QMainWindow):
             self.results_model.set_results(request.text, moments)
         elif not self.results_model.grow(moments):
             self.grid.replace_keeping_place(request.text, moments)    # the ranking above changed too
-        subject = {"text": f"“{request.text}”",
-                   "image": f"the image {request.image.name if request.image else ''}",
-                   "like": (f"moments like {moment_title(request.like)} "
-                            f"{time_range(request.like.start, request.like.end)}" if request.like else "")}
+        subject = {"text": f"for “{request.text}”",
+                   "image": f"for the image {request.image.name if request.image else ''}",
+                   "like": like_subject(request.like)}
         self.filter_bar.summary.setText(results_summary(len(moments), subject[request.kind],
                                                         request.may_have_more(len(moments))))
         if moments:

@@ -17,12 +17,13 @@ from engine.api.types import Moment
 
 class MomentActions(QObject):
     """Signals for the actions that need the window: ``play``, ``similar``, ``export`` (each with the Moment),
-    ``export_many`` (with a list of them). The desktop-only actions (open, reveal, copy) are done here."""
+    ``export_many`` and ``similar_many`` (with a list of them). The desktop-only actions (open, reveal, copy) are done here."""
 
     play = Signal(object)
     similar = Signal(object)
     export = Signal(object)
     export_many = Signal(list)
+    similar_many = Signal(list)
 
     def menu(self, moment: Moment, parent: QWidget) -> QMenu:
         menu = QMenu(parent)
@@ -40,6 +41,9 @@ class MomentActions(QObject):
         menu = QMenu(parent)
         count = len(moments)
         menu.addAction(theme.icon("copy", size=16), f"Copy {count} paths and times", lambda: copy_references(moments))
+        menu.addSeparator()
+        menu.addAction(theme.icon("similar", size=16), "Find moments like these",
+                       lambda: self.similar_many.emit(list(moments)))
         menu.addAction(theme.icon("export", size=16), f"Export {count} moments as videos…",
                        lambda: self.export_many.emit(list(moments)))
         return menu

@@ -10,6 +10,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -364,11 +365,17 @@ class Library:
         self._catch_up()
         return _sorted(self.searcher.search_rgb(rgb, k, filters), sort)
 
-    def similar(self, moment: Moment, k: int = 10, folders=None, sort: str = "relevance") -> list[Moment]:
-        """Moments like ``moment`` (its own segments left out)."""
-        ids = list(moment.segment_ids) or self._segments_at(moment)
+    def similar(self, moments: Moment | Sequence[Moment], k: int = 10, folders=None,
+                sort: str = "relevance") -> list[Moment]:
+        """Moments like ``moments`` (one, or several taken together; their own segments left out)."""
+        ids: list[int] = []
+        for moment in [moments] if isinstance(moments, Moment) else moments:
+            found = list(moment.segment_ids) or self._segments_at(moment)
+            if not found:
+                raise QueryError(self._not_found(moment))
+            ids.extend(i for i in found if i not in ids)
         if not ids:
-            raise QueryError(self._not_found(moment))
+            raise QueryError("no moment was given to find moments like")
         emb = self.catalog.segment_embeddings(ids)
         vector = emb.vectors.mean(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-6)

@@ -170,16 +170,18 @@ def _search_one(lib, args, query: str | None):
     if args.similar is not None:
         from engine.api.types import Moment
 
-        path, _, at = args.similar.rpartition("@")
-        try:
-            t = float(at)
-        except ValueError:
-            t = math.nan
-        if not path or not math.isfinite(t) or t < 0:
-            raise QueryError(f"--similar takes PATH@SECONDS with seconds from the start of the file, e.g. "
-                             f"clip.mp4@12.5, not {args.similar!r}")
-        target = Moment(path=str(Path(path).resolve()), start=t, end=t + 1e-3, score=0.0, thumbnail=None)
-        return lib.similar(target, k=args.k, folders=args.folder, sort=args.sort)
+        targets = []
+        for spec in args.similar:
+            path, _, at = spec.rpartition("@")
+            try:
+                t = float(at)
+            except ValueError:
+                t = math.nan
+            if not path or not math.isfinite(t) or t < 0:
+                raise QueryError(f"--similar takes PATH@SECONDS with seconds from the start of the file, e.g. "
+                                 f"clip.mp4@12.5, not {spec!r}")
+            targets.append(Moment(path=str(Path(path).resolve()), start=t, end=t + 1e-3, score=0.0, thumbnail=None))
+        return lib.similar(targets, k=args.k, folders=args.folder, sort=args.sort)
     return lib.search(query, k=args.k, rerank=not args.stage1, **common)
 
 
@@ -190,13 +192,14 @@ def cmd_search(args) -> int:
     if given != 1:
         raise QueryError("give exactly one of: a QUERY, --batch FILE, --image PATH or --similar PATH@SECONDS")
     for option, usage in (("batch", "FILE"), ("image", "PATH"), ("similar", "PATH@SECONDS")):
-        if getattr(args, option) == "":
+        value = getattr(args, option)
+        if value == "" or (isinstance(value, list) and "" in value):
             raise QueryError(f"--{option} needs a {usage}, not an empty string")
     with _open(args) as lib:
         if args.batch is not None:
             return _search_batch(lib, args)
         moments = _search_one(lib, args, args.query)
-        label = args.query or args.image or args.similar
+        label = args.query or args.image or (" ".join(args.similar) if args.similar else None)
         if args.json:
             print_json({"query": label, "results": [m.to_json() for m in moments]})
         else:

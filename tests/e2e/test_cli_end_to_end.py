@@ -141,7 +141,7 @@ def test_changed_file_is_indexed_again(indexed, capsys, video_set):
 
 
 def test_filters_and_similar(indexed, capsys):
-    base, folder, truths, _lib = indexed
+    base, folder, truths, lib = indexed
     sub = folder / "extra"
     code, out, _ = run_cli(capsys, *base, "search", "anything", "--folder", folder, "--json", "-k", "20")
     assert code == 0 and json.loads(out)["results"]
@@ -153,6 +153,21 @@ def test_filters_and_similar(indexed, capsys):
     results = json.loads(out)["results"]
     assert code == 0 and results
     assert not any(r["path"] == str(target) and r["start"] <= 1.0 < r["end"] for r in results)
+    other = (folder / "forest.avi").resolve()
+    code, out, _ = run_cli(capsys, *base, "search", "--similar", f"{target}@1.0", "--similar", f"{other}@2.0",
+                           "--json", "-k", "20")
+    both = json.loads(out)
+    assert code == 0 and both["query"] == f"{target}@1.0 {other}@2.0" and both["results"]
+    assert not any((r["path"], r["start"] <= t < r["end"]) == (str(p), True)
+                   for r in both["results"] for p, t in ((target, 1.0), (other, 2.0)))
+    from engine.api import Library
+
+    with Library.open(lib, model=base[3]) as library:        # several moments taken together
+        first, second = library.search("anything", k=2)
+        both = library.similar([first, second], k=50)
+        assert both and {i for m in both for i in m.segment_ids}.isdisjoint({*first.segment_ids, *second.segment_ids})
+        assert [(m.path, m.start) for m in library.similar([first, first], k=5)] == \
+            [(m.path, m.start) for m in library.similar(first, k=5)]
     code, out, err = run_cli(capsys, *base, "search", "--similar", f"{target}@9999")
     assert code == 2 and not out
     assert re.fullmatch(rf"clipseek: {re.escape(str(target))} has no moment at 9999.0 s; "

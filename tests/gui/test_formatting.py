@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from desktop_app.formatting import (clock, duration, hours, progress_fraction, progress_summary, results_summary,
-                                   sentence, size)
-from engine.api.types import Progress
+from desktop_app.formatting import (clock, duration, hours, like_subject, progress_fraction, progress_summary,
+                                   results_summary, sentence, size)
+from engine.api.types import Moment, Progress
 
 
 def test_clock_and_sizes():
@@ -35,6 +35,12 @@ def test_sentence_capitalises_words_but_not_file_names_or_paths():
 
 
 def test_results_summary_counts_moments_and_says_when_more_may_come():
-    assert results_summary(1, "“a dog”") == "1 moment for “a dog”"
-    assert results_summary(60, "“a dog”", more_below=True) == "60 moments for “a dog” · scroll for more"
-    assert results_summary(0, "the image a.png") == "0 moments for the image a.png"
+    assert results_summary(1, "for “a dog”") == "1 moment for “a dog”"
+    assert results_summary(60, "for “a dog”", more_below=True) == "60 moments for “a dog” · scroll for more"
+    assert results_summary(0, "for the image a.png") == "0 moments for the image a.png"
+
+
+def test_like_subject_names_one_moment_or_counts_several():
+    beach = Moment("/v/beach.mp4", 12, 20.5, 0.1, None)
+    assert like_subject([beach]) == "like beach.mp4 0:12 – 0:20"
+    assert like_subject([beach, beach]) == "like these 2"

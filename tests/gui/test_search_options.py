@@ -19,11 +19,11 @@ def test_engine_kwargs_map_presets_to_ranges():
 
 def test_similar_requests_only_pass_what_similar_accepts():
     like = Moment("/v/a.mp4", 1, 2, 0.5, None)
-    request = SearchRequest(3, like=like, options=SearchOptions(min_score=0.3, date_preset="Past year"))
+    request = SearchRequest(3, like=(like,), options=SearchOptions(min_score=0.3, date_preset="Past year"))
     assert request.kind == "like"
     assert request.engine_kwargs() == {"k": 60, "sort": "relevance"}
     again = request.with_options(4, SearchOptions(sort="date"))
-    assert again.like is like and again.serial == 4 and again.options.sort == "date"
+    assert again.like == (like,) and again.serial == 4 and again.options.sort == "date"
     assert SearchRequest(5, image=Path("/i.png")).kind == "image"
 
 

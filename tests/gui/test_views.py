@@ -365,7 +365,10 @@ def test_context_menu_actions(qtbot, themed):
 
     chosen = [moment, Moment("/v/city.mkv", 0, 5, 0.2, None)]
     menu = actions.selection_menu(chosen, host)
-    assert [a.text() for a in menu.actions()] == ["Copy 2 paths and times", "Export 2 moments as videos…"]
-    with qtbot.waitSignal(actions.export_many) as blocker:
-        menu.actions()[1].trigger()
-    assert blocker.args == [chosen]
+    labels = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert labels == ["Copy 2 paths and times", "Find moments like these", "Export 2 moments as videos…"]
+    for label, signal in (("Find moments like these", actions.similar_many),
+                          ("Export 2 moments as videos…", actions.export_many)):
+        with qtbot.waitSignal(signal) as blocker:
+            next(a for a in menu.actions() if a.text() == label).trigger()
+        assert blocker.args == [chosen]

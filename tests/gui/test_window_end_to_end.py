@@ -127,6 +127,11 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
         window.find_similar(moment)
     assert "moments like" in window.filter_bar.summary.text()
+    several = window.results_model.moments()[:2]
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.moment_actions.similar_many.emit(several)          # "Find moments like these" on a selection
+    assert window.filter_bar.summary.text().endswith(" like these 2")
+    assert not {(m.path, m.start) for m in window.results_model.moments()} & {(m.path, m.start) for m in several}
     assert moment.thumbnail and Path(moment.thumbnail).is_file()
     with qtbot.waitSignal(window.results_shown, timeout=30_000) as by_image:
         window.search_image(Path(moment.thumbnail))
