@@ -75,6 +75,22 @@ class FilterBar(QWidget):
     def set_folders(self, paths: list[str]) -> None:
         self.folder.set_folders(paths)
 
+    def choices(self) -> dict[str, str]:
+        """The sort and the date and length filters, to be restored next time (folders and the cut-off belong
+        to one search, not to the user's habits)."""
+        return {"sort": self.sort.currentData(), "date": self.date.currentText(),
+                "duration": self.duration.currentText()}
+
+    def set_choices(self, choices: dict) -> None:
+        """Restore ``choices()``; an unknown value (from another version) leaves its box as it is."""
+        for box, found in ((self.sort, self.sort.findData(choices.get("sort"))),
+                           (self.date, self.date.findText(str(choices.get("date")))),
+                           (self.duration, self.duration.findText(str(choices.get("duration"))))):
+            if found >= 0:
+                box.blockSignals(True)
+                box.setCurrentIndex(found)
+                box.blockSignals(False)
+
     def min_score(self) -> float | None:
         value = self.cutoff.value()
         return None if value == 0 else value / 100.0

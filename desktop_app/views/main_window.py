@@ -38,6 +38,9 @@ RECENT_KEY = "search/recent"
 WATCH_CHECK_MS = 500
 LAST_LIBRARY_KEY = "library/last"
 THEME_KEY = "appearance/theme"
+GEOMETRY_KEY = "window/geometry"
+SPLITTER_KEYS = {"main_splitter": "window/sidebar", "results_splitter": "window/player"}
+SEARCH_CHOICES_KEY = "search/choices"
 
 
 class MainWindow(QMainWindow):
@@ -80,6 +83,7 @@ class MainWindow(QMainWindow):
         self._has_folders = False
 
         self._build()
+        self._restore_layout()
         self._connect_views()
         self.library: "Library" | None = None
         self.events: LibraryEvents | None = None
@@ -200,6 +204,23 @@ class MainWindow(QMainWindow):
         self.refresh_icons()
         self._show_empty("Search your videos", "Type what you are looking for above, or drop an image on "
                          "the search field to find moments that look like it.", "search")
+
+    def _restore_layout(self) -> None:
+        """The size, place, panel widths and search choices the window had when it was last closed."""
+        geometry = self.prefs.value(GEOMETRY_KEY)
+        if geometry:
+            self.restoreGeometry(geometry)
+        for name, key in SPLITTER_KEYS.items():
+            state = self.prefs.value(key)
+            if state:
+                getattr(self, name).restoreState(state)
+        self.filter_bar.set_choices(self.prefs.value(SEARCH_CHOICES_KEY) or {})
+
+    def _save_layout(self) -> None:
+        self.prefs.setValue(GEOMETRY_KEY, self.saveGeometry())
+        for name, key in SPLITTER_KEYS.items():
+            self.prefs.setValue(key, getattr(self, name).saveState())
+        self.prefs.setValue(SEARCH_CHOICES_KEY, self.filter_bar.choices())
 
     def _connect_views(self) -> None:
         self.search_field.search_requested.connect(self._on_search_requested)
@@ -685,6 +706,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._closing = True
+        self._save_layout()
         self._watch_timer.stop()
         self._stop_watching()
         self.player.stop()

@@ -181,6 +181,31 @@ def test_the_window_opens_the_model_before_the_first_search(qtbot, window):
                     timeout=30_000)
 
 
+def test_the_window_reopens_as_it_was_closed(qtbot, window, prefs, tmp_path, tiny_bundle):
+    from engine.api import Library
+
+    qtbot.waitSignal(window.library_refreshed, timeout=10_000).wait()
+    window.resize(window.minimumSizeHint().width(), 700)    # wider than the offscreen screen, so no wider
+    window.results_splitter.setSizes([500, 500])
+    window.main_splitter.setSizes([330, 770])
+    window.filter_bar.sort.setCurrentIndex(1)
+    window.filter_bar.duration.setCurrentText("Under 1 minute")
+    sizes = (window.results_splitter.sizes(), window.main_splitter.sizes())
+    window.close()
+    prefs.sync()
+
+    again = MainWindow(Library.open(tmp_path / "library", model=tiny_bundle), prefs=prefs)
+    again.confirm = lambda _title, _text: True
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.size() == window.size() and again.height() == 700
+    assert (again.results_splitter.sizes(), again.main_splitter.sizes()) == sizes
+    options = again.filter_bar.options()
+    assert (options.sort, options.duration_preset, options.date_preset) == ("date", "Under 1 minute", "Any date")
+    again.close()
+
+
 def test_a_folder_dropped_on_the_window_is_added(qtbot, window, tmp_path):
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
