@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from engine.errors import LibraryError
@@ -15,6 +15,12 @@ from engine.errors import LibraryError
 VIDEO_EXTENSIONS = (
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".mts",
 )
+
+# Folders that NAS and operating systems fill with copies, previews and deleted files: Synology's
+# @eaDir holds low-resolution copies of each video (SYNOPHOTO_FILM_*.mp4), #recycle and $RECYCLE.BIN
+# deleted files, #snapshot read-only snapshots.
+DEFAULT_EXCLUDE = ("@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Volume Information")
+MAX_EXCLUDE_PATTERN = 1000
 
 MAX_WORKERS = 1024   # a Ray cluster may use hundreds; more than this is a typo (local use is capped lower)
 
@@ -46,6 +52,8 @@ class Settings:
     rerank_depth: int = 100            # stage-1 candidates rescored by the reranker
     watch_debounce_seconds: float = 2.0  # quiet time before a changed file is (re)indexed by `watch`
     watch_folders: bool = True         # the window indexes changes in its folders while it is open
+    # Names or paths below a folder to leave out (indexer/scan.py: left_out); hidden ones always are.
+    exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
     # A shared library (docs/scaling.md): "" keeps catalog.sqlite and the hnswlib index in the library folder.
     catalog_url: str = ""              # postgresql://user@host:5432/dbname
     vector_store: str = ""             # "hnswlib", or Milvus: http://host:19530 (milvus://…), or a Milvus Lite *.db
@@ -70,6 +78,10 @@ class Settings:
         for name in ("catalog_url", "vector_store"):
             if not isinstance(getattr(self, name), str):
                 raise _invalid(name, f"must be text, not {_shown(getattr(self, name))}")
+        if not isinstance(self.exclude, list) or not all(
+                isinstance(p, str) and p.strip("/ ") and len(p) <= MAX_EXCLUDE_PATTERN for p in self.exclude):
+            raise _invalid("exclude", f"must be a list of names or paths such as [\"@eaDir\", \"Work/raw\"], "
+                                      f"not {_shown(self.exclude)}")
         if not isinstance(self.watch_folders, bool):
             raise _invalid("watch_folders", f"must be true or false, not {_shown(self.watch_folders)}")
         if self.device not in ("auto", "cpu", "gpu"):
@@ -96,7 +108,7 @@ class Settings:
         if not isinstance(data, dict):
             raise LibraryError(f'{path} must hold a JSON object such as {{"sample_fps": 2.0}}, not '
                                f"{_shown(data)}; correct it, or delete the file to restore defaults")
-        known = {f.name: f.default for f in fields(cls)}
+        known = {f.name: f.default if f.default_factory is MISSING else f.default_factory() for f in fields(cls)}
         settings = cls(**{k: v for k, v in data.items() if k in known})
         try:
             return settings.validate()

@@ -19,10 +19,12 @@ def write(tmp_path, data) -> os.PathLike:
 
 def test_what_the_app_saves_loads_back(tmp_path):
     path = tmp_path / "settings.json"
-    saved = Settings(sample_fps=4.0, max_segment_seconds=6.0, device="cpu", workers=3, thumbnail_width=480)
+    saved = Settings(sample_fps=4.0, max_segment_seconds=6.0, device="cpu", workers=3, thumbnail_width=480,
+                     exclude=["@eaDir", "Work/raw"])
     saved.save(path)
     assert Settings.load(path) == saved
     assert Settings.load(tmp_path / "missing.json") == Settings()
+    assert "@eaDir" in Settings().exclude and Settings().exclude is not Settings().exclude
 
 
 def test_unknown_keys_are_ignored_and_harmless_spellings_accepted(tmp_path):
@@ -53,6 +55,9 @@ def test_unknown_keys_are_ignored_and_harmless_spellings_accepted(tmp_path):
     ({"device": 1}, 'device must be one of "auto", "cpu", "gpu", not 1'),
     ({"catalog_url": 5}, "catalog_url must be text"),
     ({"vector_store": None}, "vector_store must be text"),
+    ({"exclude": "@eaDir"}, 'exclude must be a list of names or paths such as ["@eaDir", "Work/raw"], not "@eaDir"'),
+    ({"exclude": ["ok", ""]}, "exclude must be a list of names or paths"),
+    ({"exclude": [3]}, "exclude must be a list of names or paths"),
 ])
 def test_a_wrong_setting_is_one_sentence_naming_it_and_the_file(tmp_path, data, named):
     path = write(tmp_path, data)

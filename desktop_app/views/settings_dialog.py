@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QRadioButton, QTabWidget, QVBoxLayout,
-                               QWidget)
+                               QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from desktop_app import theme
 from desktop_app.formatting import size
@@ -153,12 +153,19 @@ class SettingsDialog(QDialog):
         form.setSpacing(12)
         self.watch_folders = QCheckBox("Pick up new, changed and deleted videos while ClipSeek is open")
         self.watch_folders.setChecked(settings.watch_folders)
+        self.exclude = QPlainTextEdit("\n".join(settings.exclude))
+        self.exclude.setObjectName("ExcludeList")
+        self.exclude.setToolTip("One per line. A name (@eaDir, *.part.mp4) is left out wherever it is; a path "
+                                "(Work/raw) is left out from the start of a folder, with everything below it.")
+        self.exclude.setFixedHeight(self.exclude.fontMetrics().lineSpacing() * 5 + 26)
         form.addRow("Sampling rate", self.sample_fps)
         form.addRow("Longest moment", self.max_moment)
         form.addRow("Watch folders", self.watch_folders)
+        form.addRow("Leave out", self.exclude)
         hint = QLabel("Higher sampling finds shorter events but indexes more slowly. "
                       "Changes apply to files indexed from now on. Without watching, the rescan button "
-                      "beside Folders looks for changes.")
+                      "beside Folders looks for changes. Videos in folders or with names left out (one per "
+                      "line) leave the library at the next indexing; hidden ones always stay out.")
         hint.setObjectName("StatusText")
         hint.setWordWrap(True)
         form.addRow(hint)
@@ -296,6 +303,7 @@ class SettingsDialog(QDialog):
         return replace(self.library.settings, device=device, sample_fps=round(self.sample_fps.value(), 2),
                        max_segment_seconds=round(self.max_moment.value(), 1),
                        watch_folders=self.watch_folders.isChecked(),
+                       exclude=[line.strip() for line in self.exclude.toPlainText().splitlines() if line.strip()],
                        catalog_url=self.catalog_url.text().strip(), vector_store=self.vector_store.text().strip())
 
     def _on_accept(self) -> None:

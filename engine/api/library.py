@@ -282,7 +282,7 @@ class Library:
         reached now; stop it when done. Adding or removing a folder does not change it: make a new one."""
         if folders is None:
             folders = [f.path for f in self.folders() if f.state != "missing"]
-        return FolderWatcher(folders, ignore=self.path, notice=self.notice).start()
+        return FolderWatcher(folders, ignore=self.path, notice=self.notice, exclude=self.settings.exclude).start()
 
     def index(self, progress: Callable[[Progress], None] | None = None,
               control: IndexControl | None = None, ray_address: str | None = None) -> Progress:
@@ -292,7 +292,7 @@ class Library:
         workers on the cluster's nodes; results are written here, to the library's catalog and vectors.
         """
         with self._writing():
-            summary = reconcile(self.catalog)
+            summary = reconcile(self.catalog, exclude=self.settings.exclude)
             for folder in summary.missing_folders:
                 self.notice(f"{folder} cannot be reached (unplugged drive?); its files are kept as they were")
             for folder, why in summary.unreadable_folders:

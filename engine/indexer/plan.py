@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from engine.indexer.scan import FoundFile, RefusedFile, content_hash, scan_folder
@@ -39,7 +40,9 @@ class PlanSummary:
     removed_segments: list[int] = field(default_factory=list)
 
 
-def reconcile(catalog, now: float | None = None) -> PlanSummary:
+def reconcile(catalog, now: float | None = None, exclude: Sequence[str] = ()) -> PlanSummary:
+    """What changed on disk since the catalog last looked; files matching ``exclude`` (the setting) count as
+    gone, so a pattern added later takes their moments out of the library."""
     now = time.time() if now is None else now
     summary = PlanSummary()
     gone: dict[str, object] = {}          # path -> catalog file row no longer on disk
@@ -50,7 +53,7 @@ def reconcile(catalog, now: float | None = None) -> PlanSummary:
         if not os.path.isdir(folder.path):
             summary.missing_folders.append(folder.path)
             continue
-        scan = scan_folder(folder.path)
+        scan = scan_folder(folder.path, exclude)
         summary.unreadable_folders.extend(scan.unreadable)
         found = {f.path: f for f in scan.files}
         refused = {r.path: r for r in scan.refused if r.path not in found}

@@ -7,9 +7,11 @@ and a rename or move never changes those bytes.
 from __future__ import annotations
 
 import errno
+import fnmatch
 import hashlib
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,8 +48,29 @@ def is_video_name(name: str) -> bool:
     return name.lower().endswith(VIDEO_EXTENSIONS)
 
 
-def scan_folder(folder: str | Path) -> FolderScan:
+def left_out(relative: str, patterns: Sequence[str]) -> bool:
+    """Whether the entry at ``relative`` (a path below a library folder) is left out of the library: a
+    hidden name (starting with '.') on the way, or a match for one of ``patterns`` (the ``exclude``
+    setting), compared without regard to case. A pattern without '/' matches any folder or file name on
+    the way ("@eaDir", "*.tmp.mp4"); one with '/' matches the path from the library folder, or the start
+    of it ("Work/raw" leaves out that folder and all below it; '*' spans folders too)."""
+    parts = [p for p in relative.replace(os.sep, "/").split("/") if p and p != "."]
+    if any(p.startswith(".") for p in parts):
+        return True
+    names = [p.casefold() for p in parts]
+    for pattern in patterns:
+        pattern = pattern.strip("/").casefold()
+        if "/" not in pattern:
+            if any(fnmatch.fnmatchcase(name, pattern) for name in names):
+                return True
+        elif any(fnmatch.fnmatchcase("/".join(names[:end]), pattern) for end in range(1, len(names) + 1)):
+            return True
+    return False
+
+
+def scan_folder(folder: str | Path, exclude: Sequence[str] = ()) -> FolderScan:
     """Video files below ``folder``, the video-named entries refused, and the folders that could not be read.
+    Hidden entries and those matching ``exclude`` (see ``left_out``) are not looked at.
 
     Follows symlinked folders once (loops are cut).
     """
@@ -71,9 +94,10 @@ def scan_folder(folder: str | Path) -> FolderScan:
             dirs[:] = []
             continue
         seen_dirs.add(key)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        below = os.path.relpath(root, folder)
+        dirs[:] = sorted(d for d in dirs if not left_out(os.path.join(below, d), exclude))
         for name in sorted(files):
-            if name.startswith(".") or not is_video_name(name):
+            if not is_video_name(name) or left_out(os.path.join(below, name), exclude):
                 continue
             try:
                 entry = _examine(os.path.abspath(os.path.join(root, name)))

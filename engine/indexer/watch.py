@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from typing import Callable
 
 # Imported with the engine, not when the first watcher starts: importing holds the GIL for about 40 ms, a
@@ -17,7 +18,7 @@ import watchdog.events
 import watchdog.observers
 import watchdog.observers.polling
 
-from engine.indexer.scan import is_video_name
+from engine.indexer.scan import is_video_name, left_out
 
 POLL_FALLBACK_SECONDS = 30.0
 # Events that mean a file or folder changed. Not "opened" and "closed_no_write": indexing a file raises them.
@@ -43,12 +44,13 @@ class FolderWatcher:
     deleted (a folder of videos moved in or out). Not a folder's own "modified" event, which every file
     written into it raises; not a video merely opened and read (indexing does that); nothing under
     ``ignore`` (the library folder, when it lies inside a watched folder: its thumbnails and catalog
-    change whenever the library indexes).
+    change whenever the library indexes); nothing the scan leaves out (hidden, or matching ``exclude``).
     """
 
     def __init__(self, folders: list[str], ignore: str | os.PathLike | None = None,
-                 notice: Callable[[str], None] = lambda text: None) -> None:
+                 notice: Callable[[str], None] = lambda text: None, exclude: Sequence[str] = ()) -> None:
         self.folders = sorted(folders)
+        self._exclude = list(exclude)
         self._ignore = os.path.join(os.path.abspath(ignore), "") if ignore else None
         self._notice = notice
         self._lock = threading.Lock()
@@ -97,10 +99,19 @@ class FolderWatcher:
         """One file-system event (called on the observer's thread)."""
         if not path or (self._ignore and os.path.join(os.path.abspath(path), "").startswith(self._ignore)):
             return
+        if self._left_out(os.path.abspath(path)):
+            return
         if kind in FOLDER_CHANGES if is_directory else (kind in FILE_CHANGES and is_video_name(path)):
             with self._lock:
                 self._last_change = time.monotonic()
                 self._dirty = True
+
+    def _left_out(self, path: str) -> bool:
+        for folder in self.folders:
+            inside = os.path.join(os.path.abspath(folder), "")
+            if path.startswith(inside):
+                return left_out(path[len(inside):], self._exclude)
+        return False
 
     def _started(self, observer):
         watcher = self

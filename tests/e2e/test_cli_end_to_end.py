@@ -359,3 +359,26 @@ def test_a_file_name_with_a_newline_stays_on_its_result_line(tmp_path, tiny_bund
     assert code == 0 and lines and all(line.endswith("two\\nlines.mp4") for line in lines), out
     code, out, _ = run_cli(capsys, *base, "search", "snow", "-k", "1", "--json")
     assert json.loads(out)["results"][0]["path"] == str(folder / "two\nlines.mp4")   # JSON keeps the name as it is
+
+
+def test_videos_the_settings_leave_out_are_never_opened_and_leave_when_named(tmp_path, tiny_bundle, capsys):
+    folder = tmp_path / "share"
+    (folder / "@eaDir" / "trip.mp4").mkdir(parents=True)        # a NAS's low-resolution copy of trip.mp4
+    (folder / "@eaDir" / "trip.mp4" / "SYNOPHOTO_FILM_M.mp4").write_bytes(b"not a video")
+    (folder / "drafts").mkdir()
+    (folder / "drafts" / "take1.mp4").write_bytes(b"not a video either")
+    lib = tmp_path / "library"
+    base = ["--library", lib, "--model", tiny_bundle]
+    assert run_cli(capsys, *base, "add-folder", folder)[0] == 0
+
+    def files() -> dict:
+        code, out, _ = run_cli(capsys, *base, "status", "--json")
+        assert code == 0
+        return {status: n for status, n in json.loads(out)["files"].items() if n}
+
+    assert run_cli(capsys, *base, "index")[0] == 0
+    assert files() == {"failed": 1}                                # drafts/take1.mp4 only: @eaDir is left out
+    settings = json.loads((lib / "settings.json").read_text()) if (lib / "settings.json").exists() else {}
+    (lib / "settings.json").write_text(json.dumps({**settings, "exclude": ["@eaDir", "drafts"]}))
+    assert run_cli(capsys, *base, "index")[0] == 0
+    assert files() == {}

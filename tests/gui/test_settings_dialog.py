@@ -42,6 +42,8 @@ def test_models_device_sampling_and_theme(qtbot, themed, library, tiny_bundle):
 
     dialog.sample_fps.setValue(4.0)
     dialog.max_moment.setValue(6.0)
+    assert "@eaDir" in dialog.exclude.toPlainText().splitlines()
+    dialog.exclude.setPlainText("@eaDir\n\n  Work/raw  \n")
     next(b for b in dialog.device_group.buttons() if b.property("device") == "cpu").setChecked(True)
     dialog.theme_combo.setCurrentIndex(dialog.theme_combo.findData("dark"))
     with qtbot.waitSignal(dialog.theme_chosen) as chosen, qtbot.waitSignal(dialog.settings_saved):
@@ -50,7 +52,7 @@ def test_models_device_sampling_and_theme(qtbot, themed, library, tiny_bundle):
     assert (library.settings.sample_fps, library.settings.max_segment_seconds, library.settings.device) == \
         (4.0, 6.0, "cpu")
     saved = json.loads((library.path / "settings.json").read_text())
-    assert saved["sample_fps"] == 4.0 and saved["device"] == "cpu"
+    assert saved["sample_fps"] == 4.0 and saved["device"] == "cpu" and saved["exclude"] == ["@eaDir", "Work/raw"]
     runner.wait()
 
 

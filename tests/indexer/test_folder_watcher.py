@@ -72,6 +72,17 @@ def test_reading_videos_and_other_files_and_the_library_itself_do_not_count(fold
     assert not settles(watcher, within=1.5)
 
 
+def test_changes_in_what_the_library_leaves_out_do_not_count(folder):
+    with FolderWatcher([str(folder)], exclude=["@eaDir", "old/drafts"]).start() as watcher:
+        (folder / "@eaDir" / "kept.mp4").mkdir(parents=True)
+        (folder / "@eaDir" / "kept.mp4" / "SYNOPHOTO_FILM_M.mp4").write_bytes(b"\x00")
+        (folder / "old" / "drafts").mkdir()
+        (folder / "old" / "drafts" / "take2.mp4").write_bytes(b"\x00")
+        assert not settles(watcher, within=1.5)
+        (folder / "old" / "take3.mp4").write_bytes(b"\x00")
+        assert settles(watcher)
+
+
 def test_changes_wait_for_quiet(folder, watcher):
     """A file still being copied changes again and again: nothing settles until it stops for ``quiet`` s."""
     target = folder / "copying.mp4"

@@ -11,7 +11,7 @@ import pytest
 from engine.catalog import Catalog, MediaInfo, SegmentRecord
 from engine.indexer import plan as plan_module
 from engine.indexer.plan import reconcile
-from engine.indexer.scan import content_hash, scan_folder
+from engine.indexer.scan import content_hash, left_out, scan_folder
 
 OLD = 1_600_000_000.0
 
@@ -50,6 +50,31 @@ def test_scan_finds_videos_skips_hidden_and_survives_symlink_loops(tmp_path):
     assert scan.refused == [] and scan.unreadable == []
 
 
+@pytest.mark.parametrize("relative, patterns, out", [
+    ("a.mp4", [], False),
+    (".hidden/a.mp4", [], True),
+    ("@eaDir/a.mp4/SYNOPHOTO_FILM_M.mp4", ["@eaDir"], True),
+    ("Trip/@EADIR/x.mp4", ["@eaDir"], True),           # names compare without regard to case
+    ("Trip/eaDir/x.mp4", ["@eaDir"], False),
+    ("Trip/day1.tmp.mp4", ["*.tmp.mp4"], True),
+    ("Work/raw", ["Work/raw"], True),
+    ("Work/raw/b/c.mov", ["/Work/raw/"], True),           # a path and everything below it
+    ("Home/Work/raw/c.mov", ["Work/raw"], False),         # a path starts at the library folder
+    ("Work/rawer/c.mov", ["Work/raw"], False),
+    ("Work/x/y.mov", ["Work/*.mov"], True),               # '*' spans folders
+])
+def test_left_out_matches_names_anywhere_and_paths_from_the_folder(relative, patterns, out):
+    assert left_out(relative, patterns) is out
+
+
+def test_scan_leaves_out_what_the_patterns_name(tmp_path):
+    root = tmp_path / "v"
+    for name in ("a.mp4", "@eaDir/a.mp4/SYNOPHOTO_FILM_M.mp4", "Work/raw/b.mov", "Work/cut.mov", "c.part.mp4"):
+        write(root / name, b"x")
+    scan = scan_folder(root, ["@eaDir", "Work/raw", "*.part.mp4"])
+    assert sorted(os.path.relpath(f.path, root) for f in scan.files) == ["Work/cut.mov", "a.mp4"]
+
+
 def test_content_hash_ignores_name_and_sees_content(tmp_path):
     a = write(tmp_path / "a.mp4", b"x" * 5_000_000)
     b = write(tmp_path / "b.mp4", b"x" * 5_000_000)
@@ -78,6 +103,17 @@ def test_reconcile_new_changed_moved_deleted(tmp_path, catalog):
     assert moved.status == "indexed" and len(catalog.segments_of_file(moved.id)) == 2
     assert catalog.file_by_path(str(root / "gone.mp4")) is None
     assert catalog.file_by_path(str(root / "keep.mp4")).status == "pending"
+
+
+def test_files_a_new_pattern_leaves_out_leave_the_library(tmp_path, catalog):
+    root = tmp_path / "v"
+    write(root / "keep.mp4", b"k" * 100)
+    write(root / "drafts" / "draft.mp4", b"d" * 100)
+    catalog.add_folder(str(root))
+    assert reconcile(catalog).new == 2
+    s = reconcile(catalog, exclude=["drafts"])
+    assert s.deleted == 1 and [os.path.basename(f.path) for f in catalog.files()] == ["keep.mp4"]
+    assert reconcile(catalog).new == 1                # the pattern taken away: the file comes back
 
 
 def test_same_bytes_new_mtime_keeps_embeddings(tmp_path, catalog):
