@@ -41,6 +41,14 @@ def results_summary(count: int, subject: str, more_below: bool = False) -> str:
     return f"{text} · scroll for more" if more_below else text
 
 
+def export_report(count: int, folder, failures: list[str]) -> str:
+    """What exporting ``count`` moments into ``folder`` came to; each failure is 'what: why', the first three named."""
+    if not failures:
+        return f"Exported {count} moments to {folder}"
+    named = "; ".join(failures[:3]) + (f"; and {len(failures) - 3} more" if len(failures) > 3 else "")
+    return f"Exported {count - len(failures)} of {count} moments to {folder}; {len(failures)} failed: {named}"
+
+
 def like_subject(moments) -> str:
     """What a "find similar" search looks for: 'like beach.mp4 0:12 – 0:20', or 'like these 3'."""
     if len(moments) == 1:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
-from desktop_app.formatting import hours, like_subject, moment_title, results_summary, time_range
+from desktop_app.formatting import export_report, hours, like_subject, moment_title, results_summary, time_range
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
 from desktop_app.models.search_options import RecentSearches, SearchRequest
 from desktop_app.qt_adapter import LibraryEvents
@@ -522,8 +522,10 @@ class MainWindow(QMainWindow):
     def _more_results(self) -> None:
         """The grid's end came into view: ask the same search for another page, if it may have one."""
         shown = self._shown_request
-        if shown is None or shown is not self._last_request or not shown.may_have_more(self.results_model.rowCount()):
-            return      # a search is on its way, or the engine had no more
+        if shown is None or shown is not self._last_request:
+            return      # a search is on its way
+        if not shown.may_have_more(self.results_model.rowCount()):
+            return      # the engine had no more
         self._last_request = shown.for_more(self._next_serial())
         self.search_worker.submit(self._last_request)
 
@@ -592,13 +594,7 @@ class MainWindow(QMainWindow):
             return failures
 
         def done(failures: list[str]) -> None:
-            exported = len(moments) - len(failures)
-            if not failures:
-                self.banner.show_message(f"Exported {exported} moments to {folder}")
-            else:
-                self.banner.show_message(f"Exported {exported} of {len(moments)} moments to {folder}; "
-                                         f"{len(failures)} failed: " + "; ".join(failures[:3])
-                                         + (f"; and {len(failures) - 3} more" if len(failures) > 3 else ""), "error")
+            self.banner.show_message(export_report(len(moments), folder, failures), "error" if failures else "info")
 
         self.banner.show_message(f"Exporting {len(moments)} moments to {folder}…")
         self.runner.run(work, done, self._show_error)

@@ -17,7 +17,8 @@ from engine.api.types import Moment
 
 class MomentActions(QObject):
     """Signals for the actions that need the window: ``play``, ``similar``, ``export`` (each with the Moment),
-    ``export_many`` and ``similar_many`` (with a list of them). The desktop-only actions (open, reveal, copy) are done here."""
+    ``export_many`` and ``similar_many`` (with a list of them). The desktop-only actions (open, reveal, copy)
+    are done here."""
 
     play = Signal(object)
     similar = Signal(object)
@@ -40,7 +41,8 @@ class MomentActions(QObject):
         """The menu of several selected results: what can be done to all of them at once."""
         menu = QMenu(parent)
         count = len(moments)
-        menu.addAction(theme.icon("copy", size=16), f"Copy {count} paths and times", lambda: copy_references(moments))
+        menu.addAction(theme.icon("copy", size=16), f"Copy {count} paths and times",
+                       lambda: copy_references(moments))
         menu.addSeparator()
         menu.addAction(theme.icon("similar", size=16), "Find moments like these",
                        lambda: self.similar_many.emit(list(moments)))

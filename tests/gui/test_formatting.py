@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from desktop_app.formatting import (clock, duration, hours, like_subject, progress_fraction, progress_summary,
-                                   results_summary, sentence, size)
+from desktop_app.formatting import (clock, duration, export_report, hours, like_subject, progress_fraction,
+                                   progress_summary, results_summary, sentence, size)
 from engine.api.types import Moment, Progress
 
 
@@ -44,3 +44,11 @@ def test_like_subject_names_one_moment_or_counts_several():
     beach = Moment("/v/beach.mp4", 12, 20.5, 0.1, None)
     assert like_subject([beach]) == "like beach.mp4 0:12 – 0:20"
     assert like_subject([beach, beach]) == "like these 2"
+
+
+def test_export_report_names_at_most_three_failures():
+    assert export_report(2, "/out", []) == "Exported 2 moments to /out"
+    failures = [f"clip{i}.mp4 0:00 – 0:05: file not found" for i in range(5)]
+    assert export_report(6, "/out", failures) == (
+        "Exported 1 of 6 moments to /out; 5 failed: clip0.mp4 0:00 – 0:05: file not found; "
+        "clip1.mp4 0:00 – 0:05: file not found; clip2.mp4 0:00 – 0:05: file not found; and 2 more")
