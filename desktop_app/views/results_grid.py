@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from desktop_app import theme
@@ -40,7 +40,9 @@ class ResultCardDelegate(QStyledItemDelegate):
         card.addRoundedRect(QRectF(rect), 12, 12)
         painter.fillPath(card, QColor(c.accent_soft if selected else (c.hover if hovered else c.card)))
         if selected:
-            painter.setPen(QColor(c.accent))
+            # Among several selected cards, the one playing (the current one) has the stronger edge.
+            playing = index == self._grid.currentIndex() and len(self._grid.selectionModel().selectedIndexes()) > 1
+            painter.setPen(QPen(QColor(c.accent), 2.5 if playing else 1.0))
             painter.drawPath(card)
 
         thumb_rect = QRect(rect.left() + 6, rect.top() + 6, rect.width() - 12,
