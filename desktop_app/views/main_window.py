@@ -638,9 +638,16 @@ class MainWindow(QMainWindow):
                                 indexing=self.indexing, parent=self)
         dialog.theme_chosen.connect(self.set_theme)
         dialog.model_changed.connect(self._on_model_changed)
-        dialog.settings_saved.connect(lambda _settings: self.refresh_library())   # watching turned on or off
+        before = self.library.settings
+        dialog.settings_saved.connect(lambda settings: self._on_settings_saved(before, settings))
         dialog.open()
         return dialog
+
+    def _on_settings_saved(self, before, after) -> None:
+        if after.exclude != before.exclude:
+            self._stop_watching()      # it ignores the old patterns; the refresh starts one with the new
+            self.start_indexing()      # what is left out now leaves the library, what no longer is comes in
+        self.refresh_library()         # also turns watching on or off
 
     def set_theme(self, choice: str) -> None:
         self.prefs.setValue(THEME_KEY, choice)

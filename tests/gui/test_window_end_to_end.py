@@ -332,6 +332,17 @@ def test_videos_copied_into_or_deleted_from_a_folder_are_picked_up_while_the_win
                     and window.watcher.folders == sorted([str(folder), str(second)]), timeout=30_000)
     qtbot.waitUntil(lambda: not window.indexing, timeout=60_000)
 
+    (second / "drafts").mkdir()
+    shutil.copy(arriving, second / "drafts" / "take.mp4")
+    qtbot.waitUntil(lambda: "take.mp4" in indexed(), timeout=60_000)
+    watched = window.watcher
+    dialog = window.open_settings()        # a folder left out in Settings leaves the library at once
+    dialog.exclude.setPlainText(dialog.exclude.toPlainText() + "\ndrafts")
+    dialog._on_accept()
+    qtbot.waitUntil(lambda: "take.mp4" not in indexed(), timeout=60_000)
+    qtbot.waitUntil(lambda: window.watcher is not None and window.watcher is not watched, timeout=30_000)
+    qtbot.waitUntil(lambda: not window.indexing, timeout=60_000)
+
     dialog = window.open_settings()        # turned off in Settings: changes wait for a rescan
     assert dialog.watch_folders.isChecked()
     dialog.watch_folders.setChecked(False)
