@@ -49,6 +49,8 @@ class FolderFilter(QToolButton):
 
     def set_folders(self, paths: list[str]) -> None:
         """The library's folders, as the sidebar lists them; ticked ones that left the library are dropped."""
+        if list(paths) == list(self._folders):
+            return      # the usual refresh while indexing: the menu, perhaps open, stays as it is
         kept = tuple(p for p in self._chosen if p in paths)
         old = self._folders
         self._folders = {path: old.pop(path, None) or self._folder_action(path) for path in paths}

@@ -275,6 +275,11 @@ def test_folder_filter_ticks_any_set_of_folders(qtbot, themed):
         ticks["All folders"].trigger()
     assert ticks["All folders"].isChecked()
 
+    shown = menu.actions()
+    with qtbot.assertNotEmitted(folders.changed):     # the same folders again (a refresh): the menu is left alone
+        folders.set_folders(["/v/Holidays", "/v/Work", "/w/Work"])
+    assert menu.actions() == shown
+
     folders.set_chosen(["/v/Work", "/w/Work"])
     with qtbot.waitSignal(folders.changed):           # one ticked folder left the library: the other stays
         folders.set_folders(["/v/Holidays", "/w/Work"])
