@@ -248,6 +248,22 @@ class ResultsGrid(QListView):
             self.card_size = size
             self.setGridSize(size)
         super().resizeEvent(event)
+    def keyPressEvent(self, event) -> None:
+        # The menu key and Shift+F10 open the current card's menu (or the selection's), where a mouse would.
+        menu_key = event.key() == Qt.Key.Key_Menu or (
+            event.key() == Qt.Key.Key_F10 and event.modifiers() == Qt.KeyboardModifier.ShiftModifier)
+        if menu_key and self.currentIndex().isValid():
+            self._on_context_menu(self.visualRect(self.currentIndex()).center())
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Menu:
+            event.accept()      # handled on press: no second menu synthesised from the release
+            return
+        super().keyReleaseEvent(event)
+
     def mouseMoveEvent(self, event) -> None:
         super().mouseMoveEvent(event)
         index = self.indexAt(event.position().toPoint())

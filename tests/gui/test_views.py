@@ -198,6 +198,15 @@ def test_results_grid_selects_several_cards_for_one_menu(qtbot, themed):
     grid.customContextMenuRequested.emit(grid.visualRect(model.index(5)).center())
     assert one == [shown[5]] and grid.selected_moments() == [shown[5]]   # outside it: that card alone
 
+    click(5)
+    grid.setFocus()                                           # from the keyboard: the current card's menu
+    qtbot.keyClick(grid, Qt.Key.Key_Menu)
+    qtbot.keyClick(grid, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    assert one == [shown[5]] * 3
+    qtbot.keyClick(grid, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(grid, Qt.Key.Key_Menu)
+    assert several[-1] == [shown[4], shown[5]]
+
 
 def test_search_field_debounces_commits_and_takes_dropped_images(qtbot, themed, tmp_path):
     field = SearchField()
