@@ -70,26 +70,29 @@ class FolderFilter(QToolButton):
 
     def set_chosen(self, paths) -> None:
         chosen = tuple(p for p in self._folders if p in set(paths))
-        if chosen != self._chosen:
-            self._chosen = chosen
-            self._rebuild()
+        changed = chosen != self._chosen
+        self._chosen = chosen
+        self._show_ticks()      # also when unchanged: a click on a ticked "All folders" leaves it ticked
+        if changed:
             self.changed.emit()
-        else:
-            self._rebuild()     # a click on a ticked "All folders" leaves it ticked
 
     def _tick(self, path: str, on: bool) -> None:
         self.set_chosen([p for p in self._chosen if p != path] + ([path] if on else []))
 
     def _rebuild(self) -> None:
         self._menu.clear()
-        self._all.setChecked(not self._chosen)
         self._menu.addAction(self._all)
         if self._folders:
             self._menu.addSeparator()
-        for path, action in self._folders.items():
-            action.setChecked(path in self._chosen)
+        for action in self._folders.values():
             self._menu.addAction(action)
         self._menu.setToolTipsVisible(True)
+        self._show_ticks()
+
+    def _show_ticks(self) -> None:
+        self._all.setChecked(not self._chosen)
+        for path, action in self._folders.items():
+            action.setChecked(path in self._chosen)
         self.setText(self.label())
 
     def label(self) -> str:
