@@ -256,7 +256,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self._on_space)
         QShortcut(QKeySequence("Ctrl+,"), self, activated=self.open_settings)
         QShortcut(QKeySequence.StandardKey.Copy, self.grid, context=Qt.ShortcutContext.WidgetShortcut,
-                  activated=lambda: copy_references(self.grid.selected_moments()))
+                  activated=self._copy_selected)
 
     def refresh_icons(self) -> None:
         self.settings_button.setIcon(theme.icon("settings", size=20))
@@ -567,6 +567,11 @@ class MainWindow(QMainWindow):
 
     def _show_moment_menu(self, moment: "Moment", global_pos) -> None:
         self.moment_actions.menu(moment, self).exec(global_pos)
+
+    def _copy_selected(self) -> None:
+        chosen = self.grid.selected_moments()
+        if chosen:                     # with nothing selected the clipboard keeps what it held
+            copy_references(chosen)
 
     def _show_selection_menu(self, moments: list["Moment"], global_pos) -> None:
         self.moment_actions.selection_menu(moments, self).exec(global_pos)

@@ -151,6 +151,10 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     assert len(list(into.iterdir())) == 2 and all(p.stat().st_size > 0 for p in into.iterdir())
 
     window.grid.setFocus()                               # Ctrl+C copies the selected moments' paths and times
+    window.grid.clearSelection()
+    QApplication.clipboard().setText("kept")
+    qtbot.keyClick(window.grid, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.clipboard().text() == "kept"     # nothing selected: the clipboard is left alone
     window.grid.selectAll()
     qtbot.keyClick(window.grid, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     copied = QApplication.clipboard().text().splitlines()
