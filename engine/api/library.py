@@ -368,15 +368,15 @@ class Library:
     def similar(self, moments: Moment | Sequence[Moment], k: int = 10, folders=None,
                 sort: str = "relevance") -> list[Moment]:
         """Moments like ``moments`` (one, or several taken together; their own segments left out)."""
-        ids: list[int] = []
+        ids: dict[int, None] = {}       # in order, once each
         for moment in [moments] if isinstance(moments, Moment) else moments:
             found = list(moment.segment_ids) or self._segments_at(moment)
             if not found:
                 raise QueryError(self._not_found(moment))
-            ids.extend(i for i in found if i not in ids)
+            ids.update(dict.fromkeys(found))
         if not ids:
             raise QueryError("no moment was given to find moments like")
-        emb = self.catalog.segment_embeddings(ids)
+        emb = self.catalog.segment_embeddings(list(ids))
         vector = emb.vectors.mean(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-6)
         filters = self._filters(folders)
