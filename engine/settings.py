@@ -23,6 +23,11 @@ DEFAULT_EXCLUDE = ("@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Vo
 MAX_EXCLUDE_PATTERN = 1000
 
 MAX_WORKERS = 1024   # a Ray cluster may use hundreds; more than this is a typo (local use is capped lower)
+# Default workers when the model runs on an NVIDIA GPU. Measured on 16 cores and an H200 (RESULTS.md,
+# "The CUDA path"), 1080p at 1 frame/s: 1 worker 45.7x real time, 2: 59.3x, 4: 59.6x, 8: 55.0x, and each
+# worker holds about 1.6 GB of GPU memory (CUDA context, weights, arena; 13 GB with 8), too much for a
+# laptop's GPU.
+GPU_WORKERS = 2
 
 # Each number's (whole numbers only, lowest, highest): values the decoder, segmenter, thumbnailer or
 # searcher would refuse, or choke on, file by file, are refused once when the library opens.
@@ -47,6 +52,7 @@ class Settings:
     shot_threshold: float = 0.35       # colour-histogram distance (0..1) that counts as a hard cut
     thumbnail_width: int = 320         # width in pixels of each segment's JPEG thumbnail
     workers: int = 0                   # decoding/inference worker processes; 0 = one per two cores, at least 1
+                                       # (at most GPU_WORKERS when the model will run on an NVIDIA GPU)
     device: str = "auto"               # "auto" (CUDA when it works), "cpu" or "gpu"
     file_timeout_seconds: float = 600.0  # a worker stuck this long on one file is stopped, the file failed
     rerank_depth: int = 100            # stage-1 candidates rescored by the reranker
@@ -62,7 +68,13 @@ class Settings:
         """Worker processes to start on this computer."""
         if self.workers > 0:
             return min(self.workers, max_local_workers())
-        return max(1, (os.cpu_count() or 2) // 2)
+        by_cores = max(1, (os.cpu_count() or 2) // 2)
+        if self.device != "cpu":
+            from engine.runtime.gpu import gpu_likely
+
+            if gpu_likely():   # decoding then limits indexing, and each worker's CUDA context costs GPU memory
+                return min(by_cores, GPU_WORKERS)
+        return by_cores
 
     def validate(self) -> "Settings":
         for name, (whole, low, high) in NUMBERS.items():

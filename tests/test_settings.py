@@ -8,7 +8,7 @@ from dataclasses import asdict, fields
 import pytest
 
 from engine.errors import LibraryError
-from engine.settings import Settings, max_local_workers
+from engine.settings import GPU_WORKERS, Settings, max_local_workers
 
 
 def write(tmp_path, data) -> os.PathLike:
@@ -86,5 +86,17 @@ def test_workers_that_run_here_stay_within_what_the_computer_can_use():
     assert max_local_workers() == 2 * (os.cpu_count() or 1)
     assert Settings(workers=1000).resolved_workers() == max_local_workers()
     assert Settings(workers=1).resolved_workers() == 1
-    assert Settings().resolved_workers() == max(1, (os.cpu_count() or 2) // 2)
+    assert Settings(device="cpu").resolved_workers() == max(1, (os.cpu_count() or 2) // 2)
     assert asdict(Settings(workers=1000))["workers"] == 1000    # a Ray cluster may use them all
+
+
+@pytest.mark.parametrize("gpu, device, cores, expected", [
+    (False, "auto", 16, 8), (True, "auto", 16, GPU_WORKERS), (True, "gpu", 16, GPU_WORKERS),
+    (True, "cpu", 16, 8), (True, "auto", 2, 1)])
+def test_default_workers_are_fewer_when_the_model_will_run_on_a_gpu(monkeypatch, gpu, device, cores, expected):
+    from engine.runtime import gpu as gpu_module
+
+    monkeypatch.setattr(gpu_module, "gpu_likely", lambda: gpu)
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert Settings(device=device).resolved_workers() == expected
+    assert Settings(device=device, workers=3).resolved_workers() == 3   # a number the user chose is kept

@@ -31,7 +31,7 @@ def _settings(args) -> Settings:
 
 def _workers_option(workers: int, ray: bool) -> int:
     """--workers checked; on this computer, no more than it can use (a typed 100000 would fork 100000)."""
-    default = "one per CPU of the cluster" if ray else "one worker per two cores"
+    default = "one per CPU of the cluster" if ray else "one worker per two cores (two with an NVIDIA GPU)"
     if workers < 1:
         raise LibraryError(f"--workers must be at least 1, not {workers}; leave it out for {default}")
     if ray and workers > MAX_WORKERS:

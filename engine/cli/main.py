@@ -60,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("index", help="index new and changed videos (incremental)")
     a.add_argument("--json-progress", action="store_true", help="one JSON object per line instead of a bar")
-    a.add_argument("--workers", type=int, help="worker processes, at least 1 (default: one per two cores, at most "
-                                               "two per core; with --ray, one per CPU of the cluster)")
+    a.add_argument("--workers", type=int, help="worker processes, at least 1 (default: one per two cores, two "
+                                               "with an NVIDIA GPU; at most two per core; with --ray, one per CPU of the cluster)")
     a.add_argument("--ray", metavar="ADDRESS", type=_named("address"),
                    help="decode and encode on the Ray cluster whose head is at host:port (needs clipseek[shared])")
 

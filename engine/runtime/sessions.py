@@ -1,6 +1,8 @@
 """ONNX graphs behind a small Protocol, with our provider preference and a CPU fallback."""
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 from pathlib import Path
@@ -11,6 +13,7 @@ import onnxruntime as ort
 
 from engine.errors import BundleError
 from engine.runtime import int8_weights
+from engine.runtime.gpu import nvidia_driver_loads
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +25,33 @@ ORT_DTYPES = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(bool
 
 
 _gpu_failed = False  # set once a GPU session could not be created in this process
+_cuda_libraries_tried = False
+
+
+def load_cuda_libraries() -> bool:
+    """Load the CUDA and cuDNN libraries of pip's nvidia-* wheels, once per process, where an NVIDIA driver is.
+
+    Those wheels put their libraries in site-packages, where the dynamic loader does not look: without
+    this, onnxruntime's CUDA provider starts only in a process that imported torch first. onnxruntime's
+    own ``preload_dlls`` knows where each wheel keeps its files; what it prints goes to the debug log.
+    True when the loader ran (libraries it found none of are left to the system's search path)."""
+    global _cuda_libraries_tried
+    if _cuda_libraries_tried:
+        return False
+    _cuda_libraries_tried = True
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None or not nvidia_driver_loads():
+        return False   # no driver: no GPU to run on, and loading a gigabyte of CUDA libraries would only cost time
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said):
+            preload(msvc=False)
+    except Exception as exc:   # a half-installed CUDA: the session's own error, if any, is what we report
+        log.debug("onnxruntime.preload_dlls failed: %s", exc)
+        return False
+    if said.getvalue().strip():
+        log.debug("onnxruntime.preload_dlls: %s", " ".join(said.getvalue().split()))
+    return True
 
 
 class GraphRunner(Protocol):
@@ -126,6 +156,7 @@ class OrtRunner:
         """(a GPU session, None), or (None, the error) when building it failed (the GPU's fault or the graph's:
         the caller tells them apart), or (None, None) when CUDA is listed but unusable (remembered)."""
         global _gpu_failed
+        load_cuda_libraries()
         # onnxruntime logs a missing CUDA library as an error on every session; we say it once.
         ort.set_default_logger_severity(4)
         try:

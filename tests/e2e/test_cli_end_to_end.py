@@ -279,7 +279,7 @@ def test_index_refuses_fewer_than_one_worker(tmp_path, tiny_bundle, capsys, work
     code, _out, err = run_cli(capsys, "--library", tmp_path / "lib", "--model", tiny_bundle, "index",
                               "--workers", workers)
     assert code == 2 and err == f"clipseek: --workers must be at least 1, not {workers}; leave it out for " \
-                                 "one worker per two cores\n", err
+                                 "one worker per two cores (two with an NVIDIA GPU)\n", err
 
 
 def test_index_caps_workers_at_what_the_computer_can_use(tmp_path, tiny_bundle, capsys, monkeypatch):
