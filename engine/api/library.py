@@ -28,6 +28,7 @@ from engine.indexer.plan import reconcile
 from engine.indexer.watch import FolderWatcher
 from engine.paths import default_library_dir
 from engine.runtime.bundle import check_bundle
+from engine.runtime.gpu import gpu_likely
 from engine.search import SearchFilters, Searcher
 from engine.settings import Settings
 from engine.util.file_names import printable, storable
@@ -442,7 +443,8 @@ class Library:
         return LibraryStatus(library=str(self.path), model=self.bundle_info.name,
                              fingerprint=self.bundle_info.fingerprint, providers=providers,
                              folders=tuple(self.folders()), files=dict(stats.files), segments=stats.segments,
-                             hours_indexed=stats.seconds_indexed / 3600.0)
+                             hours_indexed=stats.seconds_indexed / 3600.0, device=self.settings.device,
+                             gpu_found=gpu_likely(), index_workers=self.settings.resolved_workers())
 
     def installed_models(self) -> list[ModelEntry]:
         return self.registry.entries(active=self.bundle_info.fingerprint)

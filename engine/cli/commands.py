@@ -201,7 +201,7 @@ def cmd_search(args) -> int:
         moments = _search_one(lib, args, args.query)
         label = args.query or args.image or (" ".join(args.similar) if args.similar else None)
         if args.json:
-            print_json({"query": label, "results": [m.to_json() for m in moments]})
+            print_json({"query": label, "results": _results_json(moments)})
         else:
             _print_moments(label, moments)
     return 0
@@ -216,11 +216,21 @@ def _search_batch(lib, args) -> int:
             try:
                 moments = lib.search(query, k=args.k, folders=args.folder, min_score=args.min_score,
                                      sort=args.sort, rerank=not args.stage1)
-                print_json({"query": query, "results": [m.to_json() for m in moments]})
+                print_json({"query": query, "results": _results_json(moments)})
             except QueryError as exc:
                 failures += 1
                 print_json({"query": query, "results": [], "error": str(exc)})
     return 1 if failures else 0
+
+
+def _results_json(moments) -> list[dict]:
+    """Each moment as the command-line contract has it, plus "missing": true where its file is gone."""
+    return [m.to_json() | ({"missing": True} if _gone(m) else {}) for m in moments]
+
+
+def _gone(moment) -> bool:
+    """The moment's file is no longer where it was indexed (moved, deleted, or on a drive not connected)."""
+    return not os.path.isfile(moment.path)
 
 
 def _batch_queries(source, name: str):
@@ -245,7 +255,7 @@ def _print_moments(label, moments) -> None:
     if not moments:
         print(f"no moments found for {label!r}")
         return
-    gone = [not os.path.isfile(m.path) for m in moments]
+    gone = [_gone(m) for m in moments]
     for rank, (m, missing) in enumerate(zip(moments, gone), 1):
         print(f"{rank:3d}. {m.score:7.4f}  {format_duration(m.start)}-{format_duration(m.end)}  {_one_line(m.path)}"
               + (f"  {NOT_FOUND_MARK}" if missing else ""))
@@ -270,10 +280,21 @@ def cmd_status(args) -> int:
     print(f"model    {status.model} ({status.fingerprint[:12]})")
     print(f"moments  {status.segments} from {status.hours_indexed:.2f} h of video")
     print("files    " + ", ".join(f"{k} {v}" for k, v in status.files.items()))
+    print(f"device   {_device_text(status)}")
     for f in status.folders:
         print(f"folder   {f.path}: {f.indexed} indexed, {f.pending} pending, {f.failed} failed, "
               f"{f.skipped} skipped ({f.state})")
     return 0
+
+
+def _device_text(status) -> str:
+    """Where the model is expected to run, told without loading it (the GUI's Settings shows where it does)."""
+    workers = f"{status.index_workers} index worker{'s' if status.index_workers != 1 else ''}"
+    if status.device == "cpu":
+        return f"cpu (set in the library's settings); {workers}"
+    if status.gpu_found:
+        return f"{status.device}: the NVIDIA GPU (onnxruntime-gpu and the NVIDIA driver found); {workers}"
+    return f"{status.device}: the CPU (no NVIDIA GPU with onnxruntime-gpu found); {workers}"
 
 
 def cmd_problems(args) -> int:

@@ -86,6 +86,12 @@ def test_a_result_whose_file_is_gone_is_marked_until_the_next_index(indexed, cap
     assert [line.endswith("[not found]") for line in results].count(True) == sum(
         str((folder / "beach.mp4").resolve()) in line for line in results)
     assert lines[-1].startswith("[not found]: moved or deleted") and "clipseek index" in lines[-1]
+    code, out, _ = run_cli(capsys, *base, "search", "--image", png, "-k", "10", "--json")
+    results = json.loads(out)["results"]
+    gone = str((folder / "beach.mp4").resolve())
+    assert code == 0 and results[0]["path"] == gone
+    assert [r.get("missing", False) for r in results] == [r["path"] == gone for r in results]
+    assert all(set(r) == {"path", "start", "end", "score", "thumbnail"} for r in results if r["path"] != gone)
     assert run_cli(capsys, *base, "index")[0] == 0
     code, out, _ = run_cli(capsys, *base, "search", "--image", png, "-k", "10")
     assert code == 0 and "[not found]" not in out and "beach.mp4" not in out
@@ -223,6 +229,31 @@ def test_add_folder_starts_a_library_where_there_was_none(tmp_path, tiny_bundle,
     assert run_cli(capsys, "--library", library, "--model", tiny_bundle, "add-folder", videos)[0] == 0
     code, out, _err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "status")
     assert code == 0 and f"folder   {videos}: 0 indexed, 0 pending" in out, out
+
+
+@pytest.mark.parametrize("device, gpu, expected", [
+    ("auto", False, "device   auto: the CPU (no NVIDIA GPU with onnxruntime-gpu found); 3 index workers"),
+    ("auto", True, "device   auto: the NVIDIA GPU (onnxruntime-gpu and the NVIDIA driver found); 2 index workers"),
+    ("gpu", False, "device   gpu: the CPU (no NVIDIA GPU with onnxruntime-gpu found); 3 index workers"),
+    ("cpu", True, "device   cpu (set in the library's settings); 3 index workers"),
+])
+def test_status_tells_where_the_model_will_run_without_loading_it(tmp_path, tiny_bundle, capsys, monkeypatch,
+                                                                  device, gpu, expected):
+    import engine.api.library as library_module
+    import engine.runtime.gpu as gpu_module
+
+    monkeypatch.setattr(library_module, "gpu_likely", lambda: gpu)
+    monkeypatch.setattr(gpu_module, "gpu_likely", lambda: gpu)
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    library = empty_library(tmp_path / "library", tiny_bundle)
+    settings = json.loads((library / "settings.json").read_text()) if (library / "settings.json").exists() else {}
+    (library / "settings.json").write_text(json.dumps({**settings, "device": device}), encoding="utf-8")
+    code, out, _err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "status")
+    assert code == 0 and expected in out.splitlines(), out
+    code, out, _err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "status", "--json")
+    status = json.loads(out)
+    assert (status["device"], status["gpu_found"], status["providers"]) == (device, gpu, [])
+    assert status["index_workers"] == int(expected.split("; ")[1].split()[0])
 
 
 def test_a_name_that_is_not_utf8_costs_that_file_only(tmp_path, tiny_bundle, video_set, capsys):
