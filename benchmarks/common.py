@@ -210,6 +210,41 @@ class CpuMeter:
                 "cpu_children_s": round(self.cpu_children, 3), "core_busy": self.core_busy}
 
 
+# -- indexing through the command line --------------------------------------------------------------------
+@dataclass
+class IndexRun:
+    """One timed `clipseek index` of a fresh library."""
+    library: Path
+    returncode: int
+    final: dict           # the last --json-progress line ({} when indexing failed)
+    stderr: str
+    meter: CpuMeter
+
+    def catalog_totals(self) -> tuple[float, int]:
+        """Seconds of video indexed and moments made, as the library's catalog has them."""
+        import sqlite3
+
+        with sqlite3.connect(self.library / "catalog.sqlite") as db:
+            seconds = db.execute("SELECT coalesce(sum(duration), 0) FROM files").fetchone()[0]
+            segments = db.execute("SELECT count(*) FROM segments").fetchone()[0]
+        return float(seconds), int(segments)
+
+
+def index_fresh_library(library: Path, bundle: Path, folder: Path, settings: dict,
+                        env: dict | None = None) -> IndexRun:
+    """Replace ``library`` with a new one holding ``settings`` and ``folder``, and time `clipseek index` on it."""
+    shutil.rmtree(library, ignore_errors=True)
+    library.mkdir(parents=True)
+    (library / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    base = [PYTHON, "-m", "engine.cli.main", "--library", str(library), "--model", str(bundle)]
+    subprocess.run(base + ["add-folder", str(folder)], check=True, cwd=ROOT, capture_output=True, env=env)
+    with CpuMeter() as meter:
+        done = subprocess.run(base + ["index", "--json-progress"], cwd=ROOT, capture_output=True, text=True, env=env)
+    lines = done.stdout.strip().splitlines()
+    final = json.loads(lines[-1]) if done.returncode == 0 and lines else {}
+    return IndexRun(library, done.returncode, final, done.stderr, meter)
+
+
 # -- reporting -----------------------------------------------------------------------------------------
 def machine() -> dict:
     cpu = ""

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import OUT, PYTHON, ROOT, CpuMeter, print_table, write_json  # noqa: E402
+from benchmarks.common import OUT, PYTHON, index_fresh_library, print_table, write_json  # noqa: E402
 
 from engine.runtime.model import load_model  # noqa: E402
 
@@ -200,26 +199,13 @@ def make_videos(folder: Path, count: int, seconds: int) -> None:
 
 def index_folder(bundle: Path, videos: Path, device: str, fps: float, workers: int = 0) -> dict:
     library = OUT / "gpu_check_libraries" / f"{bundle.name}-{device}-{workers}"
-    shutil.rmtree(library, ignore_errors=True)
-    library.mkdir(parents=True)
-    (library / "settings.json").write_text(json.dumps({"sample_fps": fps, "device": device, "workers": workers}), encoding="utf-8")
-    base = [PYTHON, "-m", "engine.cli.main", "--library", str(library), "--model", str(bundle)]
-    subprocess.run(base + ["add-folder", str(videos)], check=True, cwd=ROOT, capture_output=True)
-    with CpuMeter() as meter:
-        done = subprocess.run(base + ["index", "--json-progress"], cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        return {"device": device, "workers": workers, "error": done.stderr.strip()[-500:]}
-    final = json.loads(done.stdout.strip().splitlines()[-1])
-    seconds = _video_seconds(library)
-    return {"device": device, "workers": workers, "indexed": final.get("indexed"), "failed": final.get("failed"),
-            "seconds_of_video": seconds, **meter.as_dict(), "x_real_time": seconds / meter.wall if seconds else None}
-
-
-def _video_seconds(library: Path) -> float:
-    import sqlite3
-
-    with sqlite3.connect(library / "catalog.sqlite") as db:
-        return float(db.execute("SELECT coalesce(sum(duration), 0) FROM files").fetchone()[0])
+    run = index_fresh_library(library, bundle, videos, {"sample_fps": fps, "device": device, "workers": workers})
+    if run.returncode != 0:
+        return {"device": device, "workers": workers, "error": run.stderr.strip()[-500:]}
+    seconds, _segments = run.catalog_totals()
+    return {"device": device, "workers": workers, "indexed": run.final.get("indexed"),
+            "failed": run.final.get("failed"), "seconds_of_video": seconds, **run.meter.as_dict(),
+            "x_real_time": seconds / run.meter.wall if seconds else None}
 
 
 def main() -> None:

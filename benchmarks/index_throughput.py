@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -37,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (OUT, PYTHON, ROOT, CpuMeter, VideoSet, ensure_bundle, ensure_videos,  # noqa: E402
-                               print_table, shown, video_sets, write_json)
+                               index_fresh_library, print_table, shown, video_sets, write_json)
 
 from engine.runtime.int8_weights import ENV as INT8_ENV, wanted as signed_int8_wanted  # noqa: E402
 
@@ -47,32 +46,17 @@ BASELINE_TARGET = 4.0
 
 # -- clipseek end to end ------------------------------------------------------------------------------
 def run_clipseek(video_set: VideoSet, bundle: Path, fps: float, workers: int, precision: str) -> dict:
-    library = OUT / "index_libraries" / f"{video_set.specs[0].category}-{precision}"
     env = dict(os.environ)
     if precision == "int8-unsigned":
         env[INT8_ENV] = "unsigned"
-    shutil.rmtree(library, ignore_errors=True)
-    library.mkdir(parents=True)
-    (library / "settings.json").write_text(json.dumps({"sample_fps": fps, "workers": workers}), encoding="utf-8")
-    base = [PYTHON, "-m", "engine.cli.main", "--library", str(library), "--model", str(bundle)]
-    subprocess.run(base + ["add-folder", str(video_set.folder)], check=True, cwd=ROOT, capture_output=True)
-    with CpuMeter() as meter:
-        done = subprocess.run(base + ["index", "--json-progress"], check=True, cwd=ROOT, capture_output=True,
-                              text=True, env=env)
-    final = json.loads(done.stdout.strip().splitlines()[-1])
-    if final.get("indexed") != len(video_set.specs):
-        raise SystemExit(f"clipseek indexed {final.get('indexed')} of {len(video_set.specs)} files: {done.stderr}")
+    library = OUT / "index_libraries" / f"{video_set.specs[0].category}-{precision}"
+    run = index_fresh_library(library, bundle, video_set.folder, {"sample_fps": fps, "workers": workers}, env)
+    if run.returncode != 0 or run.final.get("indexed") != len(video_set.specs):
+        raise SystemExit(f"clipseek indexed {run.final.get('indexed')} of {len(video_set.specs)} files: {run.stderr}")
     seconds = sum(s.seconds for s in video_set.specs)
-    cpu = meter.cpu_children
-    return {"seconds_of_video": seconds, **meter.as_dict(), "x_real_time": seconds / meter.wall,
-            "cpu_s_per_video_s": cpu / seconds, "segments": _segment_count(library)}
-
-
-def _segment_count(library: Path) -> int:
-    import sqlite3
-
-    with sqlite3.connect(library / "catalog.sqlite") as db:
-        return int(db.execute("SELECT count(*) FROM segments").fetchone()[0])
+    _indexed_seconds, segments = run.catalog_totals()
+    return {"seconds_of_video": seconds, **run.meter.as_dict(), "x_real_time": seconds / run.meter.wall,
+            "cpu_s_per_video_s": run.meter.cpu_children / seconds, "segments": segments}
 
 
 # -- the plain approach ------------------------------------------------------------------------------------
