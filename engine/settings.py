@@ -28,6 +28,8 @@ MAX_WORKERS = 1024   # a Ray cluster may use hundreds; more than this is a typo 
 # worker holds about 1.6 GB of GPU memory (CUDA context, weights, arena; 13 GB with 8), too much for a
 # laptop's GPU.
 GPU_WORKERS = 2
+# Results one search may ask for: deeper, the reranker would read the stored tokens of much of a big library.
+MAX_RESULTS = 1000
 
 # Each number's (whole numbers only, lowest, highest): values the decoder, segmenter, thumbnailer or
 # searcher would refuse, or choke on, file by file, are refused once when the library opens.

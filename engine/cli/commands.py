@@ -11,7 +11,7 @@ from pathlib import Path
 from engine.cli.main import print_json
 from engine.cli.progress_bar import TerminalBar, format_duration
 from engine.errors import ClipSeekError, LibraryError, ModelInstallError, QueryError
-from engine.settings import MAX_WORKERS, Settings, max_local_workers
+from engine.settings import MAX_RESULTS, MAX_WORKERS, Settings, max_local_workers
 
 NOT_FOUND_MARK = "[not found]"
 
@@ -186,8 +186,8 @@ def _search_one(lib, args, query: str | None):
 
 
 def cmd_search(args) -> int:
-    if args.k < 1:
-        raise QueryError(f"-k must be at least 1, not {args.k}")
+    if not 1 <= args.k <= MAX_RESULTS:
+        raise QueryError(f"-k must be from 1 to {MAX_RESULTS}, not {args.k}")
     given = sum(x is not None for x in (args.query, args.batch, args.image, args.similar))  # "" is an empty query
     if given != 1:
         raise QueryError("give exactly one of: a QUERY, --batch FILE, --image PATH or --similar PATH@SECONDS")

@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 
 from engine.errors import ClipSeekError
+from engine.settings import MAX_RESULTS
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("search", help="find moments")
     a.add_argument("query", nargs="?", help="what to find, in words")
-    a.add_argument("-k", type=int, default=10, help="number of moments (default 10)")
+    a.add_argument("-k", type=int, default=10, help=f"number of moments (default 10, at most {MAX_RESULTS})")
     a.add_argument("--json", action="store_true", help="print JSON")
     a.add_argument("--batch", metavar="FILE", help="one query per line in; one JSON object per line out")
     a.add_argument("--image", metavar="PATH", help="search with an image instead of words")

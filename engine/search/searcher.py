@@ -16,6 +16,7 @@ from engine.api.types import Moment
 from engine.errors import QueryError
 from engine.search.filters import SearchFilters
 from engine.search.moments import ScoredSegment, merge_segments
+from engine.settings import MAX_RESULTS
 
 MAX_QUERY_CHARS = 2000
 MAX_OVERFETCH_ROUNDS = 4
@@ -70,6 +71,8 @@ class Searcher:
     def _search(self, vector, k: int, filters: SearchFilters, text, exclude: set[int] = frozenset()):
         if k < 1:
             raise QueryError(f"ask for at least one result, not {k}")
+        if k > MAX_RESULTS:
+            raise QueryError(f"ask for at most {MAX_RESULTS} results, not {k}")
         depth = max(self.settings.rerank_depth, 4 * k)
         cand = self._stage1(vector, depth, filters, exclude)
         if not len(cand.ids):

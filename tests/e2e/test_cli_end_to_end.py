@@ -327,6 +327,13 @@ def test_index_caps_workers_at_what_the_computer_can_use(tmp_path, tiny_bundle, 
                           f"{max_local_workers()} workers"), err
 
 
+@pytest.mark.parametrize("k", [0, 1001])
+def test_a_result_count_outside_what_search_takes_is_one_sentence(tmp_path, tiny_bundle, capsys, k):
+    lib = empty_library(tmp_path / "lib", tiny_bundle)
+    code, out, err = run_cli(capsys, "--library", lib, "--model", tiny_bundle, "search", "a cat", "-k", k)
+    assert code == 2 and not out and err == f"clipseek: -k must be from 1 to 1000, not {k}\n", err
+
+
 def test_a_batch_file_that_is_not_text_is_one_sentence(tmp_path, tiny_bundle, capsys):
     video_like = tmp_path / "clip.mp4"
     video_like.write_bytes(b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00\xff\xd8\xff\xe0" * 64)
