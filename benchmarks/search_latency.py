@@ -76,7 +76,7 @@ def build(n: int, bundle: Path) -> dict:
     """Catalog rows here, hnswlib index in a second process at the same time; returns timings."""
     from engine.catalog import Catalog
     from engine.catalog.records import BulkFile
-    from engine.indexer.embed_file import SegmentResult
+    from engine.indexer.results import SegmentResult
     from engine.runtime.bundle import open_bundle
 
     lib = library_dir(n)

@@ -94,12 +94,12 @@ def cmd_index(args) -> int:
     from engine.indexer.pool import discard_prestarted, local_worker_threads, prestart_workers
 
     settings = _settings(args)
-    _require_library(args)
     if not args.ray:
-        # The workers import the decoder and onnxruntime while this process opens the library.
+        # The workers import the decoder and onnxruntime while this process imports and opens the library.
         workers = settings.resolved_workers()
         prestart_workers(workers, local_worker_threads(workers))
     try:
+        _require_library(args)
         sink, close = _progress_sink(args.json_progress)
         with _open(args, settings=settings) as lib:
             try:

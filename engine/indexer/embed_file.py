@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from engine.indexer.prefetch import prefetch
+from engine.indexer.results import FileResult, SegmentResult
 from engine.media import iter_segments, thumbnail
 from engine.settings import Settings
 from engine.util.atomic import atomic_write_bytes
@@ -27,29 +27,6 @@ THUMB_MIN_SHORT_SIDE = 224
 CLIP_BATCH_SEGMENTS = 8   # segments per clip-encoder call
 PREFETCH_SEGMENTS = 3     # segments decoded ahead of the model
 ENCODER_LANES = 2         # segments whose frames are encoded at the same time
-
-
-@dataclass
-class SegmentResult:
-    start: float
-    end: float
-    frame_count: int
-    thumbnail: str | None
-    vector: np.ndarray          # [D]
-    clip_tokens: np.ndarray     # [K, D]
-    frame_tokens: np.ndarray    # [T, D]
-    frame_mask: np.ndarray      # [T]
-
-
-@dataclass
-class FileResult:
-    duration: float
-    fps: float
-    width: int
-    height: int
-    rotation: int
-    segments: list[SegmentResult]
-    warnings: list[str]
 
 
 def pick_frames(n: int, t: int) -> np.ndarray:
