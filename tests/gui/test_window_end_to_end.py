@@ -65,15 +65,17 @@ def window(qtbot, tmp_path, tiny_bundle, prefs, themed):
     win.confirm = lambda _title, _text: True
     qtbot.addWidget(win)
     win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
+    # The first refresh starts as the window is made and may arrive while it is being exposed: wait armed before
+    # the event loop runs, so that it cannot come and go unseen.
+    with qtbot.waitSignal(win.library_refreshed, timeout=30_000):
+        win.show()
+        qtbot.waitExposed(win)
     yield win
     if win.library is not None:
         win.close()
 
 
 def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path):
-    qtbot.waitSignal(window.library_refreshed, timeout=10000).wait()
     assert window.pages.currentWidget() is window.welcome          # an empty library starts on the welcome page
 
     heartbeat = Heartbeat()
@@ -166,7 +168,6 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
 
 
 def test_a_bad_query_is_one_sentence_in_the_window(qtbot, window, tmp_path):
-    qtbot.waitSignal(window.library_refreshed, timeout=10_000).wait()
     window.search("word " * 500)
     qtbot.waitUntil(lambda: window.banner.kind == "error" and bool(window.banner.text.text()), timeout=30_000)
     assert window.banner.text.text() == "The query is 2500 characters long; keep it under 2000"
@@ -188,7 +189,6 @@ def test_the_window_opens_the_model_before_the_first_search(qtbot, window):
 def test_the_window_reopens_as_it_was_closed(qtbot, window, prefs, tmp_path, tiny_bundle):
     from engine.api import Library
 
-    qtbot.waitSignal(window.library_refreshed, timeout=10_000).wait()
     window.resize(window.minimumSizeHint().width(), 700)    # wider than the offscreen screen, so no wider
     window.results_splitter.setSizes([500, 500])
     window.main_splitter.setSizes([330, 770])
@@ -214,7 +214,6 @@ def test_a_folder_dropped_on_the_window_is_added(qtbot, window, tmp_path):
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
 
-    qtbot.waitSignal(window.library_refreshed, timeout=10_000).wait()
     folder = tmp_path / "dropped"
     folder.mkdir()
     mime = QMimeData()
@@ -234,10 +233,10 @@ def test_closing_while_indexing_asks_stops_and_the_next_start_resumes(qtbot, tmp
     library = Library.open(tmp_path / "library", model=tiny_bundle)
     window = MainWindow(library, prefs=prefs)
     qtbot.addWidget(window)
-    window.show()
     asked = []
     window.confirm = lambda title, _text: asked.append(title) or False
-    qtbot.waitSignal(window.library_refreshed, timeout=10_000).wait()
+    with qtbot.waitSignal(window.library_refreshed, timeout=30_000):   # armed before the event loop runs
+        window.show()
     window.add_folder(video_folder)
     qtbot.waitUntil(lambda: window.indexing, timeout=10_000)
     window.close()
@@ -279,7 +278,6 @@ def test_open_the_demo_library_from_the_welcome_page(qtbot, window, tmp_path, ti
     window._create_demo = create_demo
     set_busy = window.welcome.set_busy
     window.welcome.set_busy = lambda text: (stages.append(text), set_busy(text))
-    qtbot.waitSignal(window.library_refreshed, timeout=10_000).wait()
     first = window.library
     with qtbot.waitSignal(window.indexing_finished, timeout=120_000):
         window.welcome.demo_button.click()
