@@ -9,8 +9,12 @@ For each bundle:
               CUDA library loading (engine/runtime/sessions.py load_cuda_libraries)
   agreement   the GPU's and the CPU's outputs on the same inputs: frame vectors, clip vectors, text
               vectors (least cosine similarity) and reranker scores (largest difference)
+  placement   for an int8 bundle, how many nodes of the frame and text encoders each provider runs
+              (onnxruntime's profiler), for the file as it is and for its products in float
+              (engine/runtime/int8_float.py, what device "auto" loads on a GPU)
   speed       frame encoder (batch 32, frames/s), text encoder (one query, ms), clip encoder (batch 256)
-              and reranker (top 100, ms): median of repeated runs after a warm-up, GPU against CPU
+              and reranker (top 100, ms): median of repeated runs after a warm-up, GPU against CPU;
+              for an int8 bundle also the GPU with the int8 file as it is (before int8_float)
   index       with --videos: `clipseek index` end to end on that folder, device auto against cpu
               (seconds of video per wall-clock second); --make-videos N first writes N files of
               --video-seconds of 1080p30 H.264 (a keyframe each second, a drifting noise texture) there
@@ -38,7 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import OUT, PYTHON, index_fresh_library, print_table, write_json  # noqa: E402
 
+from engine.runtime.int8_float import float_graph  # noqa: E402
 from engine.runtime.model import load_model  # noqa: E402
+from engine.runtime.sessions import OrtRunner  # noqa: E402
 
 CHUNK_SECONDS = 15
 CAPTIONS = ["a red circle moves left", "a dog jumping into a lake at sunset", "two people talking in a kitchen",
@@ -85,6 +91,39 @@ def least_cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(cos.min())
 
 
+def placement(model: str | bytes) -> dict[str, int]:
+    """Nodes per execution provider in one run of a CUDA session (zeros in, dynamic sizes 2)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.enable_profiling = True
+    options.profile_file_prefix = str(OUT / "placement")
+    session = ort.InferenceSession(model, options, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    dtypes = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(bool)": bool, "tensor(int32)": np.int32}
+    feeds = {i.name: np.zeros([d if isinstance(d, int) else 2 for d in i.shape], dtypes[i.type])
+             for i in session.get_inputs()}
+    session.run(None, feeds)
+    profile = Path(session.end_profiling())
+    where = {}
+    for event in json.loads(profile.read_text()):
+        if event.get("cat") == "Node" and "provider" in event.get("args", {}):
+            where[event["args"].get("op_name", "") + ":" + event["name"].rsplit("_kernel_time", 1)[0]] = \
+                event["args"]["provider"]
+    profile.unlink()
+    counts: dict[str, int] = {}
+    for provider in where.values():
+        counts[provider] = counts.get(provider, 0) + 1
+    return counts
+
+
+def int8_placement(bundle: Path, files: dict[str, str]) -> dict:
+    out = {}
+    for graph in ("frame_encoder", "text_encoder"):
+        path = bundle / files[graph]
+        out[graph] = {"int8 file": placement(str(path)), "products in float": placement(float_graph(path))}
+    return out
+
+
 def check_bundle(bundle: Path, repeats: int) -> dict:
     started = time.perf_counter()
     gpu = load_model(bundle, device="auto")
@@ -116,7 +155,14 @@ def check_bundle(bundle: Path, repeats: int) -> dict:
     big = np.repeat(feats, 32, axis=0)[:256]
     big_mask = np.ones(big.shape[:2], bool)
     speed = {}
-    for name, model in (("gpu", gpu), ("cpu", cpu)):
+    models = [("gpu", gpu), ("cpu", cpu)]
+    int8 = gpu.info.precision == "int8"
+    if int8:   # the int8 file on the GPU as it is, as device "auto" loaded it before int8_float
+        as_is = load_model(bundle, device="auto", runner_factory=lambda path, dev: OrtRunner(path, dev, int8=False))
+        models.insert(1, ("gpu, int8 file as is", as_is))
+        in_float = {graph: getattr(runner, "int8_in_float", False) for graph, runner in gpu._runners.items()}
+        agreement["frame_cos_min_as_is"] = least_cosine(as_is.encode_frames(batch), f_cpu)
+    for name, model in models:
         speed[name] = {
             "frames_per_s": 32 / (timed(lambda: model.encode_frames(batch), repeats) / 1000),
             "text_ms": timed(lambda: model.encode_text(CAPTIONS[:1]), repeats * 3),
@@ -124,9 +170,14 @@ def check_bundle(bundle: Path, repeats: int) -> dict:
             "rerank100_ms": timed(lambda: model.rerank(one_query, clips.clip_tokens, clips.frame_tokens, many_mask),
                                   repeats),
         }
-    return {"bundle": bundle.name, "precision": gpu.info.precision, "providers": providers,
-            "bare_onnxruntime_providers": bare_providers, "gpu_load_s": gpu_load_s,
-            "agreement": agreement, "speed": speed}
+    result = {"bundle": bundle.name, "precision": gpu.info.precision, "providers": providers,
+              "bare_onnxruntime_providers": bare_providers, "gpu_load_s": gpu_load_s,
+              "agreement": agreement, "speed": speed}
+    if int8:
+        result["int8_in_float"] = in_float
+        if any(in_float.values()):
+            result["placement"] = int8_placement(bundle, gpu.info.files)
+    return result
 
 
 def write_video(path: Path, seconds: int, width: int = 1920, height: int = 1080, fps: int = 30) -> Path:
@@ -235,6 +286,10 @@ def main() -> None:
         results["bundles"].append(r)
         print(f"providers: {r['providers']}; bare onnxruntime session: {r['bare_onnxruntime_providers']}")
         print("agreement GPU vs CPU: " + ", ".join(f"{k} {v:.6f}" for k, v in r["agreement"].items()))
+        if "int8_in_float" in r:
+            print(f"int8 products in float on the GPU: {r['int8_in_float']}")
+        for graph, variants in r.get("placement", {}).items():
+            print(f"nodes per provider, {graph}: " + "; ".join(f"{k}: {v}" for k, v in variants.items()))
         print_table(["device", "frames/s (b32)", "text ms", "clips/s (b256)", "rerank 100 ms"],
                     [[d, s["frames_per_s"], s["text_ms"], s["clips_per_s"], s["rerank100_ms"]]
                      for d, s in r["speed"].items()])

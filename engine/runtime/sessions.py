@@ -12,8 +12,8 @@ import numpy as np
 import onnxruntime as ort
 
 from engine.errors import BundleError
-from engine.runtime import int8_weights
-from engine.runtime.gpu import nvidia_driver_loads
+from engine.runtime import int8_float, int8_weights
+from engine.runtime.gpu import gpu_likely, nvidia_driver_loads
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +94,14 @@ def cpu_session_options(intra_threads: int = 0) -> ort.SessionOptions:
 
 class OrtRunner:
     """One graph's session. ``int8``: the graph has int8 weights, which on a CPU with VNNI are made
-    signed as it loads (same integers, a kernel about twice as fast; see int8_weights)."""
+    signed as it loads (same integers, a kernel about twice as fast; see int8_weights), and on a GPU
+    are multiplied in float (the CUDA provider has no kernels for them; see int8_float)."""
 
     def __init__(self, path: Path, device: str = "auto", intra_threads: int = 0,
                  available: Sequence[str] | None = None, int8: bool = False):
         self.path = Path(path)
         self.signed_weights: dict[str, ort.OrtValue] = {}   # the session reads these; they live as long as it
+        self.int8_in_float = False                           # a GPU session of an int8 graph, products in float
         providers = select_providers(device, ort.get_available_providers() if available is None else available)
         self.session = self._create(providers, intra_threads, int8)
 
@@ -107,7 +109,7 @@ class OrtRunner:
         global _gpu_failed
         gpu_error = None
         if providers != ["CPUExecutionProvider"] and not _gpu_failed:
-            session, gpu_error = self._try_gpu(providers, cpu_session_options(intra_threads))
+            session, gpu_error = self._try_gpu(providers, cpu_session_options(intra_threads), int8)
             if session is not None:
                 return session
         try:
@@ -151,22 +153,48 @@ class OrtRunner:
         log.debug("%s: %d int8 weight tensors made signed for this CPU's VNNI", self.path.name, len(shifted))
         return session
 
-    def _try_gpu(self, providers: list[str],
-                 options: ort.SessionOptions) -> tuple[ort.InferenceSession | None, Exception | None]:
+    def _gpu_model(self, int8: bool) -> str | bytes:
+        """What the GPU session loads: the file, or for an int8 graph where a GPU is likely, its
+        products in float (not where CUDA is only installed: the rewrite costs a second and the memory
+        of float weights)."""
+        if not (int8 and gpu_likely()):
+            return str(self.path)
+        try:
+            rewritten = int8_float.float_graph(self.path)
+        except Exception as exc:   # a file the reader cannot follow: the session's own load will judge it
+            log.debug("%s: int8 products not turned to float (%s)", self.path.name, exc)
+            return str(self.path)
+        if rewritten is None:
+            return str(self.path)
+        self.int8_in_float = True
+        return rewritten
+
+    def _try_gpu(self, providers: list[str], options: ort.SessionOptions,
+                 int8: bool = False) -> tuple[ort.InferenceSession | None, Exception | None]:
         """(a GPU session, None), or (None, the error) when building it failed (the GPU's fault or the graph's:
         the caller tells them apart), or (None, None) when CUDA is listed but unusable (remembered)."""
         global _gpu_failed
         load_cuda_libraries()
+        model = self._gpu_model(int8)
         # onnxruntime logs a missing CUDA library as an error on every session; we say it once.
         ort.set_default_logger_severity(4)
         try:
-            session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
+            session = ort.InferenceSession(model, sess_options=options, providers=providers)
         except Exception as exc:  # a broken CUDA install fails in many ways; the CPU may still work
-            return None, exc
+            if not self.int8_in_float:
+                return None, exc
+            # the rewrite, not the GPU, may be what failed: the file as it is decides
+            log.debug("%s: int8 products in float not accepted (%s); loading the file", self.path.name, exc)
+            self.int8_in_float = False
+            try:
+                session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
+            except Exception as exc_file:
+                return None, exc_file
         finally:
             ort.set_default_logger_severity(2)
         if any(p in session.get_providers() for p in GPU_PROVIDERS):
             return session, None
+        self.int8_in_float = False
         # Expected on machines without a usable GPU: say so quietly; `status` shows the providers.
         # The CPU session is built again by the caller, with the CPU's own options (int8 weights).
         log.info("CUDA is installed but unusable here; running ONNX graphs on the CPU")

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
+from int8_graphs import float_model, quantize  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: E402
 
 from engine.errors import BundleError  # noqa: E402
 from engine.runtime import int8_weights  # noqa: E402
-from engine.runtime.int8_weights import _ints, cpu_has_vnni, signed_is_exact, signed_weights, wanted  # noqa: E402
+from engine.runtime.int8_weights import cpu_has_vnni, signed_is_exact, signed_weights, wanted  # noqa: E402
 from engine.runtime.sessions import OrtRunner  # noqa: E402
 
 # Signed weights give the unsigned numbers only where u8 x s8 kernels do not saturate (x86 with VNNI, or not x86);
@@ -20,27 +20,10 @@ from engine.runtime.sessions import OrtRunner  # noqa: E402
 exact_here = pytest.mark.skipif(not signed_is_exact(), reason="this x86 CPU has no VNNI: u8 x s8 kernels saturate")
 
 
-def _float_model(path, extra_use: bool = False):
-    """x [n,16] -> MatMul W1 -> Relu -> MatMul W2 -> y [n,8]; ``extra_use``: W2 is also an output."""
-    rng = np.random.default_rng(0)
-    w1 = numpy_helper.from_array(rng.standard_normal((16, 32)).astype(np.float32), "W1")
-    w2 = numpy_helper.from_array(rng.standard_normal((32, 8)).astype(np.float32), "W2")
-    nodes = [helper.make_node("MatMul", ["x", "W1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
-             helper.make_node("MatMul", ["r", "W2"], ["y"])]
-    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 8])]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 16])],
-                              outputs, [w1, w2])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), str(path))
-    return path
-
-
 @pytest.fixture
 def quantized(tmp_path):
     """Dynamic int8 with unsigned per-channel weights, as `clipseek model export --int8` writes them."""
-    out = tmp_path / "q.onnx"
-    quantize_dynamic(str(_float_model(tmp_path / "f.onnx")), str(out), weight_type=QuantType.QUInt8,
-                     per_channel=True, op_types_to_quantize=["MatMul"])
-    return out
+    return quantize(float_model(tmp_path / "f.onnx"), tmp_path / "q.onnx")
 
 
 def _initializers(path):
@@ -76,8 +59,7 @@ def test_signed_session_computes_the_same_numbers(quantized, monkeypatch):
 def test_per_tensor_weights_shift_too(tmp_path, monkeypatch):
     """One zero point per weight (a scalar tensor), as quantize_dynamic writes without per_channel."""
     out = tmp_path / "per_tensor.onnx"
-    quantize_dynamic(str(_float_model(tmp_path / "f.onnx")), str(out), weight_type=QuantType.QUInt8,
-                     per_channel=False, op_types_to_quantize=["MatMul"])
+    quantize(float_model(tmp_path / "f.onnx"), out, per_channel=False)
     assert any(values.ndim == 0 for values in signed_weights(out).values())
     x = np.random.default_rng(1).standard_normal((5, 16)).astype(np.float32)
     monkeypatch.setenv(int8_weights.ENV, "signed")
@@ -102,7 +84,7 @@ def test_the_replacement_is_really_used(quantized):
 
 
 def test_float_graph_and_fp32_bundles_are_left_alone(tmp_path, monkeypatch):
-    path = _float_model(tmp_path / "f.onnx")
+    path = float_model(tmp_path / "f.onnx")
     assert signed_weights(path) == {}
     monkeypatch.setenv(int8_weights.ENV, "signed")
     assert OrtRunner(path, "cpu", int8=True).signed_weights == {}
@@ -138,22 +120,6 @@ def test_truncated_graph_is_a_bundle_error_not_a_trace(quantized, tmp_path, monk
     monkeypatch.setenv(int8_weights.ENV, "signed")
     with caplog.at_level(logging.WARNING), pytest.raises(BundleError, match="cannot load this graph"):
         OrtRunner(broken, "cpu", int8=True)
-
-
-def test_packed_varints_decode():
-    def varint(n):
-        out = bytearray()
-        while True:
-            byte, n = n & 0x7F, n >> 7
-            out.append(byte | (0x80 if n else 0))
-            if not n:
-                return bytes(out)
-
-    values = [0, 1, 127, 128, 255, 300, 16_384, 2**31 + 5]
-    packed = memoryview(b"".join(varint(v) for v in values))
-    assert _ints(2, packed).tolist() == values
-    assert _ints(2, memoryview(bytes([1, 2, 127]))).tolist() == [1, 2, 127]
-    assert _ints(0, 300).tolist() == [300]
 
 
 @pytest.mark.parametrize("flags, expected", [
