@@ -97,6 +97,7 @@ def placement(model: str | bytes) -> dict[str, int]:
 
     options = ort.SessionOptions()
     options.enable_profiling = True
+    OUT.mkdir(parents=True, exist_ok=True)
     options.profile_file_prefix = str(OUT / "placement")
     session = ort.InferenceSession(model, options, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
     dtypes = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(bool)": bool, "tensor(int32)": np.int32}
