@@ -6,12 +6,19 @@ Compares fp32, dynamic int8 with signed weights (u8 x s8 kernels: fast, but they
 without VNNI), dynamic int8 with unsigned weights (u8 x u8: what `clipseek model export --int8`
 writes), and the unsigned file with its weights made signed as the runtime loads it on a CPU with VNNI
 (engine/runtime/int8_weights.py; measured here whatever the CPU, with its largest difference to the
-unsigned file's output). One intra-op thread, a batch of 12, median of 10 runs, on a random-weight
-ViT-B-32 bundle.
-Prints a table and writes benchmarks/out/int8_kernels.json.
+unsigned file's output). For the frame encoder also the patch-embedding Conv in int8 (ConvInteger),
+which the exporter leaves in float. One intra-op thread, a batch of 12, median of 10 runs, on a
+random-weight ViT-B-32 bundle.
+
+    .venv/bin/python benchmarks/int8_kernels.py --profile
+
+adds where each graph's time goes as the runtime loads it (onnxruntime's profiler, share per operator).
+Prints tables and writes benchmarks/out/int8_kernels.json.
 """
 from __future__ import annotations
 
+import argparse
+import collections
 import json
 import os
 import subprocess
@@ -33,6 +40,7 @@ BATCH = 12
 RUNS = 10
 WEIGHTS = {"int8, signed weights": QuantType.QInt8, "int8, unsigned weights": QuantType.QUInt8}
 SIGNED_AT_LOAD = "int8, unsigned made signed at load"
+CONV_TOO = "int8 + patch Conv, made signed at load"
 
 
 def export_bundle() -> None:
@@ -74,10 +82,35 @@ def measure(path: Path, feeds: dict[str, np.ndarray], shift: bool = False) -> tu
     return 1000 * float(np.median(times)), output
 
 
+def op_shares(path: Path, feeds: dict[str, np.ndarray], runs: int = 3) -> dict[str, float]:
+    """Share of kernel time per operator type, the weights made signed as the runtime does on VNNI."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    replacements = [(name, ort.OrtValue.ortvalue_from_numpy(values)) for name, values in signed_weights(path).items()]
+    for name, value in replacements:
+        options.add_initializer(name, value)
+    options.enable_profiling = True
+    options.profile_file_prefix = str(OUT / "int8_profile")
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    for _ in range(runs):
+        session.run(None, feeds)
+    profile = Path(session.end_profiling())
+    spent: collections.Counter[str] = collections.Counter()
+    for event in json.loads(profile.read_text()):
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            spent[event["args"]["op_name"]] += event["dur"]
+    profile.unlink()
+    total = sum(spent.values()) or 1
+    return {op: round(100 * us / total, 1) for op, us in spent.most_common()}
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", action="store_true", help="also show where each graph's time goes")
+    args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     export_bundle()
-    rows = []
+    rows, profiles = [], {}
     print(f"CPU with VNNI: {'yes' if cpu_has_vnni() else 'no'}")
     print(f"{'graph':14s} {'weights':36s} {'ms per batch of 12':>18s} {'min cosine to fp32':>19s} "
           f"{'max diff to unsigned':>21s}")
@@ -91,9 +124,13 @@ def main() -> None:
         feeds = inputs_for(ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"]),
                            np.random.default_rng(0))
         variants[SIGNED_AT_LOAD] = variants["int8, unsigned weights"]
+        if graph == "frame_encoder":
+            variants[CONV_TOO] = OUT / f"{graph}-{QuantType.QUInt8.name}-conv.onnx"
+            quantize_dynamic(str(fp32), str(variants[CONV_TOO]), weight_type=QuantType.QUInt8, per_channel=True,
+                             op_types_to_quantize=["MatMul", "Gemm", "Conv"])
         reference, outputs = None, {}
         for name, path in variants.items():
-            ms, output = measure(path, feeds, shift=name == SIGNED_AT_LOAD)
+            ms, output = measure(path, feeds, shift=name in (SIGNED_AT_LOAD, CONV_TOO))
             reference = output if reference is None else reference
             outputs[name] = output
             cosine = min_cosine(reference, output)
@@ -102,8 +139,14 @@ def main() -> None:
                          "max_abs_diff_to_unsigned": diff})
             print(f"{graph:14s} {name:36s} {ms:18.1f} {cosine:19.5f} {'' if diff is None else f'{diff:21.2g}'}",
                   flush=True)
+        if args.profile:
+            shares = op_shares(variants[SIGNED_AT_LOAD], feeds)
+            profiles[graph] = shares
+            print(f"  where {graph}'s time goes ({SIGNED_AT_LOAD}): "
+                  + ", ".join(f"{op} {share}%" for op, share in list(shares.items())[:8]), flush=True)
     (OUT / "int8_kernels.json").write_text(json.dumps({"command": " ".join(sys.argv), "cores": os.cpu_count(),
-                                                       "vnni": cpu_has_vnni(), "rows": rows}, indent=1))
+                                                       "vnni": cpu_has_vnni(), "rows": rows, "profiles": profiles},
+                                                      indent=1))
 
 
 if __name__ == "__main__":
