@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.runtime import onnx_wire
-from engine.runtime.onnx_wire import INITIALIZER, NODE, VALUE_INFO, Node, Tensor
+from engine.runtime.onnx_wire import GRAPH_OUTPUT, INITIALIZER, NODE, VALUE_INFO, Node, Tensor
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _dequantized(weight: Tensor | None, zero_point: Tensor | None, scale: Tensor
     return (w.astype(np.float32) - zp.reshape(-1).astype(np.float32)) * s.reshape(-1)
 
 
-def _products(nodes: list[Node], tensors: dict[str, Tensor]) -> list[_Product]:
+def _products(nodes: list[Node], tensors: dict[str, Tensor], graph_outputs: set[str]) -> list[_Product]:
     producer = {name: i for i, node in enumerate(nodes) for name in node.outputs}
     consumers: dict[str, list[int]] = {}
     for i, node in enumerate(nodes):
@@ -73,7 +73,7 @@ def _products(nodes: list[Node], tensors: dict[str, Tensor]) -> list[_Product]:
         a_scale = quantize.outputs[1]
         cast = only_consumer(node.outputs[0], "Cast")
         mul = only_consumer(nodes[cast].outputs[0], "Mul") if cast is not None else None
-        if mul is None:
+        if mul is None or {node.outputs[0], nodes[cast].outputs[0]} & graph_outputs:
             continue
         others = [name for name in nodes[mul].inputs if name != nodes[cast].outputs[0]]
         scales_index = producer.get(others[0]) if len(others) == 1 else None
@@ -116,10 +116,10 @@ def float_graph(path: Path | str) -> bytes | None:
     nodes = [onnx_wire.read_node(value) for number, _, value, _, _ in items if number == NODE]
     tensors = {t.name: t for t in (onnx_wire.read_tensor(value) for number, _, value, _, _ in items
                                    if number == INITIALIZER)}
-    products = _products(nodes, tensors)
+    outputs = {onnx_wire.value_info_name(value) for number, _, value, _, _ in items if number == GRAPH_OUTPUT}
+    products = _products(nodes, tensors, outputs)
     if not products:
         return None
-    outputs = {onnx_wire.value_info_name(value) for number, _, value, _, _ in items if number == 12}
     replaced = {p.nodes[0]: p for p in products}
     removed = _removed(nodes, products, outputs)
     kept_nodes = [node for i, node in enumerate(nodes) if i not in removed]

@@ -16,7 +16,7 @@ import numpy as np
 FLOAT, UINT8, INT8 = 1, 2, 3           # onnx TensorProto.DataType
 EXTERNAL = 1                           # onnx TensorProto.DataLocation
 GRAPH = 7                              # ModelProto.graph
-NODE, INITIALIZER, VALUE_INFO = 1, 5, 13   # GraphProto fields
+NODE, INITIALIZER, GRAPH_OUTPUT, VALUE_INFO = 1, 5, 12, 13   # GraphProto fields
 LENGTH_DELIMITED = 2
 
 

@@ -88,6 +88,22 @@ def test_a_product_off_the_pattern_is_left_as_it_is(tmp_path):
     assert np.abs(got - want).max() < 0.05 * np.abs(want).max()
 
 
+def test_a_product_whose_integer_result_is_a_graph_output_stays(tmp_path):
+    quantized = quantize(float_model(tmp_path / "f.onnx"), tmp_path / "q.onnx")
+    model = onnx.load(str(quantized))
+    first = next(n for n in model.graph.node if n.op_type == "MatMulInteger")
+    model.graph.output.append(helper.make_tensor_value_info(first.output[0], TensorProto.INT32, None))
+    seen = tmp_path / "seen.onnx"
+    onnx.save(model, str(seen))
+    rewritten = onnx.load_from_string(float_graph(seen))
+    kept = [n for n in rewritten.graph.node if n.op_type == "MatMulInteger"]
+    assert [n.output[0] for n in kept] == [first.output[0]]
+    x = np.random.default_rng(5).standard_normal((2, 16)).astype(np.float32)
+    got = ort.InferenceSession(rewritten.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    want = ort.InferenceSession(str(seen), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    np.testing.assert_array_equal(got[1], want[1])      # the integer output, untouched
+
+
 class _FakeGpu:
     """onnxruntime's InferenceSession as a machine with a GPU would answer: what a CUDA session was
     asked to load is recorded, and it is run by the CPU (this machine has no GPU)."""
