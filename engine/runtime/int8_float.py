@@ -92,19 +92,21 @@ def _products(nodes: list[Node], tensors: dict[str, Tensor], graph_outputs: set[
     return found
 
 
+def _read(nodes: list[Node], removed: set[int], products: list[_Product], graph_outputs: set[str]) -> set[str]:
+    """Every name a node still reads once ``removed`` are gone and the float products are in, or the graph outputs."""
+    return ({name for i, node in enumerate(nodes) if i not in removed for name in node.inputs} | graph_outputs
+            | {name for p in products for name in p.inputs})
+
+
 def _removed(nodes: list[Node], products: list[_Product], graph_outputs: set[str]) -> set[int]:
     """The replaced nodes, and the quantizers and scale products that nothing else reads."""
     removed = {i for p in products for i in p.nodes}
-    read = ({name for i, node in enumerate(nodes) if i not in removed for name in node.inputs} | graph_outputs
-            | {name for p in products for name in p.inputs})
     feeders = {i for p in products for i in p.feeders}
     scales = {i for p in products for i in p.feeders[1:]}
     # the scale products first: once they are gone, a quantizer may have no reader left
     for group in (scales, feeders - scales):
-        dead = {i for i in group if not any(name in read for name in nodes[i].outputs)}
-        removed |= dead
-        read = ({name for i, node in enumerate(nodes) if i not in removed for name in node.inputs} | graph_outputs
-                | {name for p in products for name in p.inputs})
+        read = _read(nodes, removed, products, graph_outputs)
+        removed |= {i for i in group if not any(name in read for name in nodes[i].outputs)}
     return removed
 
 
@@ -122,8 +124,7 @@ def float_graph(path: Path | str) -> bytes | None:
         return None
     replaced = {p.nodes[0]: p for p in products}
     removed = _removed(nodes, products, outputs)
-    kept_nodes = [node for i, node in enumerate(nodes) if i not in removed]
-    read = {name for node in kept_nodes for name in node.inputs} | outputs | {name for p in products for name in p.inputs}
+    read = _read(nodes, removed, products, outputs)
     gone = {name for i in removed for name in nodes[i].outputs}
 
     parts: list[bytes | memoryview] = []
@@ -140,13 +141,12 @@ def float_graph(path: Path | str) -> bytes | None:
         elif number == VALUE_INFO and onnx_wire.value_info_name(value) in gone:
             continue
         parts.append(graph[start:end])
-    for product in products:
-        parts += onnx_wire.length_field(INITIALIZER, b"".join(
-            bytes(p) for p in onnx_wire.float_tensor_parts(product.weight_name, product.weight)))
-    new_graph = b"".join(parts)
+    weights = {p.weight_name: p.weight for p in products}   # a weight two products share is written once
+    for name, values in weights.items():
+        parts += onnx_wire.length_field(INITIALIZER, *onnx_wire.float_tensor_parts(name, values))
 
     out: list[bytes | memoryview] = []
     for number, _, _, start, end in onnx_wire.spans(model):
-        out += onnx_wire.length_field(onnx_wire.GRAPH, new_graph) if number == onnx_wire.GRAPH else [model[start:end]]
+        out += onnx_wire.length_field(onnx_wire.GRAPH, *parts) if number == onnx_wire.GRAPH else [model[start:end]]
     log.debug("%s: %d int8 products in float for the GPU", Path(path).name, len(products))
     return b"".join(out)

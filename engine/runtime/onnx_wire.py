@@ -200,9 +200,11 @@ def varint(value: int) -> bytes:
             return bytes(out)
 
 
-def length_field(number: int, payload: bytes | memoryview) -> list[bytes | memoryview]:
-    """A length-delimited field as parts to join (a large payload is not copied until the join)."""
-    return [varint(number << 3 | LENGTH_DELIMITED) + varint(len(payload)), payload]
+def length_field(number: int, *payload: bytes | memoryview) -> list[bytes | memoryview]:
+    """A length-delimited field whose payload is the given parts, as parts to join: a message is
+    built of parts and joined once, so large weights are copied once."""
+    size = sum(memoryview(part).nbytes for part in payload)
+    return [varint(number << 3 | LENGTH_DELIMITED) + varint(size), *payload]
 
 
 def node_bytes(op_type: str, inputs: list[str], outputs: list[str], name: str) -> bytes:
