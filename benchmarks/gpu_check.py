@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import OUT, PYTHON, index_fresh_library, print_table, write_json  # noqa: E402
+from benchmarks.common import OUT, PYTHON, index_fresh_library, kernel_events, print_table, write_json  # noqa: E402
 
 from engine.runtime.int8_float import float_graph  # noqa: E402
 from engine.runtime.model import load_model  # noqa: E402
@@ -104,16 +104,9 @@ def placement(model: str | bytes) -> dict[str, int]:
     feeds = {i.name: np.zeros([d if isinstance(d, int) else 2 for d in i.shape], dtypes[i.type])
              for i in session.get_inputs()}
     session.run(None, feeds)
-    profile = Path(session.end_profiling())
-    where = {}
-    for event in json.loads(profile.read_text()):
-        if event.get("cat") == "Node" and "provider" in event.get("args", {}):
-            where[event["args"].get("op_name", "") + ":" + event["name"].rsplit("_kernel_time", 1)[0]] = \
-                event["args"]["provider"]
-    profile.unlink()
     counts: dict[str, int] = {}
-    for provider in where.values():
-        counts[provider] = counts.get(provider, 0) + 1
+    for event in kernel_events(session):
+        counts[event["args"]["provider"]] = counts.get(event["args"]["provider"], 0) + 1
     return counts
 
 

@@ -32,6 +32,7 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.common import kernel_events  # noqa: E402
 from engine.runtime.int8_weights import cpu_has_vnni, signed_weights  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
@@ -94,12 +95,9 @@ def op_shares(path: Path, feeds: dict[str, np.ndarray], runs: int = 3) -> dict[s
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     for _ in range(runs):
         session.run(None, feeds)
-    profile = Path(session.end_profiling())
     spent: collections.Counter[str] = collections.Counter()
-    for event in json.loads(profile.read_text()):
-        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
-            spent[event["args"]["op_name"]] += event["dur"]
-    profile.unlink()
+    for event in kernel_events(session):
+        spent[event["args"]["op_name"]] += event["dur"]
     total = sum(spent.values()) or 1
     return {op: round(100 * us / total, 1) for op, us in spent.most_common()}
 

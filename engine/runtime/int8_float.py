@@ -24,9 +24,6 @@ from engine.runtime.onnx_wire import GRAPH_OUTPUT, INITIALIZER, NODE, VALUE_INFO
 
 log = logging.getLogger(__name__)
 
-INTEGER_OPS = ("DynamicQuantizeLinear", "MatMulInteger")
-
-
 @dataclass
 class _Product:
     """One quantized product and the float MatMul that replaces it."""

@@ -164,10 +164,7 @@ class OrtRunner:
         except Exception as exc:   # a file the reader cannot follow: the session's own load will judge it
             log.debug("%s: int8 products not turned to float (%s)", self.path.name, exc)
             return str(self.path)
-        if rewritten is None:
-            return str(self.path)
-        self.int8_in_float = True
-        return rewritten
+        return str(self.path) if rewritten is None else rewritten
 
     def _try_gpu(self, providers: list[str], options: ort.SessionOptions,
                  int8: bool = False) -> tuple[ort.InferenceSession | None, Exception | None]:
@@ -176,25 +173,24 @@ class OrtRunner:
         global _gpu_failed
         load_cuda_libraries()
         model = self._gpu_model(int8)
+        # a rewrite the session refuses may be the rewrite's fault, not the GPU's: the file as it is decides
+        candidates = [model, str(self.path)] if isinstance(model, bytes) else [model]
         # onnxruntime logs a missing CUDA library as an error on every session; we say it once.
         ort.set_default_logger_severity(4)
         try:
-            session = ort.InferenceSession(model, sess_options=options, providers=providers)
-        except Exception as exc:  # a broken CUDA install fails in many ways; the CPU may still work
-            if not self.int8_in_float:
-                return None, exc
-            # the rewrite, not the GPU, may be what failed: the file as it is decides
-            log.debug("%s: int8 products in float not accepted (%s); loading the file", self.path.name, exc)
-            self.int8_in_float = False
-            try:
-                session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
-            except Exception as exc_file:
-                return None, exc_file
+            for model in candidates:
+                try:
+                    session = ort.InferenceSession(model, sess_options=options, providers=providers)
+                    break
+                except Exception as exc:  # a broken CUDA install fails in many ways; the CPU may still work
+                    if model is candidates[-1]:
+                        return None, exc
+                    log.debug("%s: int8 products in float not accepted (%s); loading the file", self.path.name, exc)
         finally:
             ort.set_default_logger_severity(2)
         if any(p in session.get_providers() for p in GPU_PROVIDERS):
+            self.int8_in_float = isinstance(model, bytes)
             return session, None
-        self.int8_in_float = False
         # Expected on machines without a usable GPU: say so quietly; `status` shows the providers.
         # The CPU session is built again by the caller, with the CPU's own options (int8 weights).
         log.info("CUDA is installed but unusable here; running ONNX graphs on the CPU")
