@@ -18,7 +18,7 @@ For each bundle:
   index       with --videos: `clipseek index` end to end on that folder, device auto against cpu
               (seconds of video per wall-clock second); --make-videos N first writes N files of
               --video-seconds of 1080p30 H.264 (a keyframe each second, a drifting noise texture) there
-              with PyAV, for machines without ffmpeg (15 s of unique content each, repeated); --gpu-workers
+              with PyAV, for machines without ffmpeg (16 s of unique content each, repeated); --gpu-workers
               1,2,4 indexes once per worker count on the GPU
 
 On a machine without a usable GPU every graph reports the CPU and the GPU columns repeat the CPU.
@@ -28,12 +28,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +39,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import OUT, PYTHON, index_fresh_library, kernel_events, print_table, write_json  # noqa: E402
+from benchmarks.pyav_videos import make_videos  # noqa: E402
 
 from engine.runtime.int8_float import float_graph  # noqa: E402
 from engine.runtime.model import load_model  # noqa: E402
 from engine.runtime.sessions import OrtRunner  # noqa: E402
 
-CHUNK_SECONDS = 15
 CAPTIONS = ["a red circle moves left", "a dog jumping into a lake at sunset", "two people talking in a kitchen",
             "a blue square grows", "a car drives past at night", "fireworks over a city", "a cat on a sofa",
             "waves on a beach"]
@@ -172,74 +170,6 @@ def check_bundle(bundle: Path, repeats: int) -> dict:
         if any(in_float.values()):
             result["placement"] = int8_placement(bundle, gpu.info.files)
     return result
-
-
-def write_video(path: Path, seconds: int, width: int = 1920, height: int = 1080, fps: int = 30) -> Path:
-    from fractions import Fraction
-
-    from engine.shapes.encode import EncodeSettings, PyAVWriter
-
-    rng = np.random.default_rng(zlib.crc32(path.name.encode()))
-    coarse = rng.integers(0, 256, ((height + 64) // 4, (width + 64) // 4, 3), dtype=np.uint8)
-    texture = np.repeat(np.repeat(coarse, 4, axis=0), 4, axis=1)   # 4-pixel grain: detail x264 can afford
-    y, x = np.mgrid[0:height, 0:width]
-    writer = PyAVWriter(path.with_suffix(".tmp.mp4"), width, height, Fraction(fps),
-                        EncodeSettings(quality=23, preset="veryfast", gop=fps))
-    for i in range(seconds * fps):
-        d = i % 64
-        frame = texture[d:d + height, (2 * d) % 64:(2 * d) % 64 + width] // 2
-        frame[..., 0] += ((x + 9 * i) % 256 // 2).astype(np.uint8)
-        frame[..., 2] += ((y + 5 * i) % 256 // 2).astype(np.uint8)
-        writer.write(frame)
-    writer.close()
-    path.with_suffix(".tmp.mp4").replace(path)
-    return path
-
-
-def lengthen(chunk: Path, out: Path, times: int) -> Path:
-    """``times`` copies of ``chunk`` joined without re-encoding (packets copied, timestamps shifted)."""
-    import av
-
-    tmp = out.with_suffix(".tmp.mp4")
-    with av.open(str(tmp), "w", format="mp4") as target:
-        stream = None
-        offset = 0
-        for _ in range(times):
-            with av.open(str(chunk)) as source:
-                video = source.streams.video[0]
-                if stream is None:
-                    stream = target.add_stream_from_template(video)
-                last = 0
-                for packet in source.demux(video):
-                    if packet.dts is None:
-                        continue
-                    last = max(last, packet.pts + (packet.duration or 0))
-                    packet.pts += offset
-                    packet.dts += offset
-                    packet.stream = stream
-                    target.mux(packet)
-                offset += last
-    tmp.replace(out)
-    return out
-
-
-def make_videos(folder: Path, count: int, seconds: int) -> None:
-    """``count`` files of ``seconds`` each: a unique 15-s chunk per file, repeated without re-encoding."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    folder.mkdir(parents=True, exist_ok=True)
-    chunks_dir = folder.parent / (folder.name + "-chunks")
-    chunks_dir.mkdir(exist_ok=True)
-    chunks = [chunks_dir / f"noise-1080p-{i:02d}.mp4" for i in range(count)]
-    missing = [c for c in chunks if not c.exists()]
-    if missing:
-        with ProcessPoolExecutor(max_workers=max(1, min(len(missing), (os.cpu_count() or 2) // 2))) as pool:
-            list(pool.map(write_video, missing, [CHUNK_SECONDS] * len(missing)))
-    times = max(1, round(seconds / CHUNK_SECONDS))
-    for chunk in chunks:
-        target = folder / chunk.name
-        if not target.exists():
-            lengthen(chunk, target, times)
 
 
 def index_folder(bundle: Path, videos: Path, device: str, fps: float, workers: int = 0) -> dict:

@@ -50,6 +50,7 @@ from engine.media.decode_cv import iter_opencv
 from engine.media.gop import GopPlan, H264References, PacketReader, plan_gop
 from engine.media.gop_lanes import FEED, DROP, NEVER, GopJob, GopLanes
 from engine.media.h264_headers import H264Headers
+from engine.media.hw_decode import open_on_device
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
 from engine.media.probe import check_readable, open_error, pick_video_stream, probe
 from engine.media.sampling import SampleClock, rotate_for_display, target_size
@@ -71,7 +72,7 @@ class FrameSampler:
     def __init__(self, path: str | Path, fps: float, short_side: int, max_frames: int | None = None, *,
                  info: MediaInfo | None = None, keyframes_only: bool | None = None,
                  skip_nonref: bool | None = None, skip_gop_tails: bool | None = None, skip_b: bool | None = None,
-                 gop_lanes: bool | None = None, backend: str = "auto",
+                 gop_lanes: bool | None = None, hwaccel: str | None = None, backend: str = "auto",
                  limits: MediaLimits = DEFAULT_LIMITS):
         if backend not in ("auto", "pyav", "opencv"):
             raise ValueError(f"unknown backend {backend!r}; choose auto, pyav or opencv")
@@ -84,6 +85,7 @@ class FrameSampler:
         self.skip_gop_tails = skip_gop_tails
         self.skip_b = skip_b
         self.gop_lanes = gop_lanes
+        self.hwaccel = hwaccel
         self._lane_first_error = ""
         self.backend = backend
         self.limits = limits
@@ -145,15 +147,15 @@ class FrameSampler:
 
     def _iter_pyav(self) -> Iterator[SampledFrame]:
         check_readable(self.path)
-        try:
-            container = av.open(str(self.path))
-        except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-            raise open_error(self.path, exc) from exc
+        container = self._open()
         with container:
             stream = pick_video_stream(container, self.path)
             ctx = stream.codec_context
             self.limits.check_frame_size(str(self.path), ctx.width, ctx.height)
-            ctx.thread_type = "AUTO"
+            if ctx.is_hwaccel:
+                self.stats.hardware = self.hwaccel
+            else:
+                ctx.thread_type = "AUTO"
             self.stats.backend = "pyav"
             if self._use_keyframes_only():
                 ctx.skip_frame = "NONKEY"
@@ -179,6 +181,18 @@ class FrameSampler:
                 self.stats.frames_converted += 1
                 self.clock.take(t)
                 yield SampledFrame(time=t, rgb=rgb)
+
+    def _open(self) -> av.container.InputContainer:
+        """The file opened for decoding: on ``hwaccel`` when asked and the device opens, else on the CPU."""
+        if self.hwaccel:
+            try:
+                return open_on_device(str(self.path), self.hwaccel)
+            except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+                self.stats.hardware_refused = str(exc.strerror if isinstance(exc, av.FFmpegError) else exc)
+        try:
+            return av.open(str(self.path))
+        except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+            raise open_error(self.path, exc) from exc
 
     def _decoded(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream,
                  times: "_FrameTimes | None" = None, key_packets: bool = False, *, tails: bool = True,
@@ -206,7 +220,7 @@ class FrameSampler:
         keys = KeyPackets(max(KEY_PACKETS_MIN_WAIT, 4 * (self.info.keyframe_interval or 0.0) * self.info.fps)
                           ) if key_packets else None
         lanes = (GopLanes(ctx.name, ctx.extradata, times.at, lambda: SampleClock(self.fps, self.info.fps))
-                 if drop_nonref and self.gop_lanes is not False else None)
+                 if drop_nonref and self.gop_lanes is not False and not self.stats.hardware else None)
         with lanes or nullcontext():
             while True:
                 started = time.perf_counter()

@@ -12,6 +12,7 @@ from typing import Iterator
 
 from engine.errors import MediaError
 from engine.media.decode import FrameSampler
+from engine.media.hw_decode import hwaccel_for
 from engine.media.segment import Segmenter
 from engine.media.shots import CutDecision, ShotDetector, frame_histogram
 from engine.media.types import DecodeStats, MediaInfo, SampledFrame, Segment, SegmentFrames
@@ -29,6 +30,7 @@ class SegmentStream:
 
     def __init__(self, path: str | Path, settings: Settings, short_side: int, **sampler_options):
         self.settings = settings
+        sampler_options.setdefault("hwaccel", hwaccel_for(settings.device))
         self.sampler = FrameSampler(path, settings.sample_fps, short_side, **sampler_options)
         self.info: MediaInfo = self.sampler.info
         self.peak_frames_held = 0

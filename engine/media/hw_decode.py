@@ -1,0 +1,42 @@
+"""Decoding on an NVIDIA GPU's video engine (NVDEC, FFmpeg's CUDA hwaccel in PyAV's wheel).
+
+With the model on the GPU, decoding is what limits indexing (benchmarks/RESULTS.md, "The CUDA path"), and
+on a laptop the CPU's cores are few. Where an NVIDIA driver loads and the device setting allows the GPU,
+``FrameSampler`` opens files with ``hwaccel_for(device)``; FFmpeg decodes the same pictures there (H.264
+decoding is exact) and hands them to system memory for resizing. A GPU that cannot take a stream (a codec
+or profile its NVDEC lacks) falls back to FFmpeg's software decoder inside FFmpeg; one that cannot be
+opened at all sends the file to the CPU decoder (``FrameSampler`` reopens it).
+"""
+from __future__ import annotations
+
+import functools
+
+import av
+
+from engine.runtime.gpu import nvidia_driver_loads
+
+CUDA = "cuda"
+
+
+@functools.cache
+def cuda_decoding_possible() -> bool:
+    """PyAV's FFmpeg has the CUDA hwaccel and the NVIDIA driver's library loads (nothing is started)."""
+    try:
+        from av.codec.hwaccel import hwdevices_available
+    except ImportError:
+        return False
+    return CUDA in hwdevices_available() and nvidia_driver_loads()
+
+
+def hwaccel_for(device: str) -> str | None:
+    """The hardware device type to decode on for this ``device`` setting ("auto", "cpu", "gpu"), or None."""
+    if device == "cpu" or not cuda_decoding_possible():
+        return None
+    return CUDA
+
+
+def open_on_device(path: str, device_type: str) -> av.container.InputContainer:
+    """``av.open`` decoding on ``device_type``; raises what FFmpeg raises when the device cannot be opened."""
+    from av.codec.hwaccel import HWAccel
+
+    return av.open(path, hwaccel=HWAccel(device_type, allow_software_fallback=True))
