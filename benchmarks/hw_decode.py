@@ -13,6 +13,10 @@ decodes every file the way indexing does (``FrameSampler`` at that rate, frames 
 and, per kind and rate, whether the two decoders agree: the same frame times, and the largest pixel
 difference between their sampled frames.
 
+With ``--index BUNDLE``, instead: `clipseek index` end to end on each kind's files in a fresh library, device
+"auto" (files that need more than keyframes decoded on the GPU; the model where onnxruntime puts it) against
+"cpu" (everything on the CPU), with ``--workers`` index workers (0: the default).
+
 On a machine without an NVIDIA GPU the "cuda" rows decode on the CPU after the device is refused (the
 ``hardware`` column says which). Prints a table, writes benchmarks/out/hw_decode.json.
 """
@@ -30,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import OUT, CpuMeter, machine, print_table, write_json  # noqa: E402
+from benchmarks.common import OUT, CpuMeter, index_fresh_library, machine, print_table, write_json  # noqa: E402
 from benchmarks.pyav_videos import make_videos  # noqa: E402
 
 SHORT_SIDE = 224
@@ -83,6 +87,18 @@ def decode_all(files: list[Path], fps: float, hwaccel: str | None, processes: in
             "warnings": sorted({w for r in runs for w in r["warnings"]}), "core_busy": meter.core_busy}
 
 
+def index_run(bundle: Path, folder: Path, fps: float, device: str, workers: int) -> dict:
+    library = OUT / "hw_decode_libraries" / f"{folder.name}-{device}"
+    run = index_fresh_library(library, bundle, folder, {"sample_fps": fps, "device": device, "workers": workers})
+    if run.returncode != 0:
+        return {"device": device, "error": run.stderr.strip()[-500:]}
+    seconds, segments = run.catalog_totals()
+    return {"device": device, "workers": workers, "indexed": run.final.get("indexed"),
+            "failed": run.final.get("failed"), "seconds_of_video": seconds, "segments": segments,
+            **run.meter.as_dict(), "x_real_time": seconds / run.meter.wall if seconds else None,
+            "cpu_per_video_s": (run.meter.cpu_self + run.meter.cpu_children) / seconds if seconds else None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--videos", type=Path, default=OUT / "hw_decode_videos")
@@ -92,8 +108,13 @@ def main() -> None:
     parser.add_argument("--fps", default="1,2", help="sampling rates (default 1,2)")
     parser.add_argument("--processes", default="1,2,4", help="decoding processes at once (default 1,2,4)")
     parser.add_argument("--decoders", default="cpu,cuda")
+    parser.add_argument("--index", type=Path, metavar="BUNDLE", help="time `clipseek index` with this bundle instead")
+    parser.add_argument("--workers", type=int, default=0, help="index workers with --index (default 0: the default)")
     parser.add_argument("--out", default="hw_decode.json")
     args = parser.parse_args()
+    if args.index:
+        index_main(args)
+        return
 
     rows, results, agreements = [], [], []
     for gop in (int(g) for g in args.gops.split(",")):
@@ -118,6 +139,24 @@ def main() -> None:
                 [[a["gop_s"], a["fps"], a["file"], a["hardware"], a["same_times"], a["frames"],
                   a["largest_pixel_difference"], a["frames_that_differ"]] for a in agreements])
     write_json(args.out, {"machine": machine(), "args": vars(args), "runs": results, "agreement": agreements})
+
+
+def index_main(args: argparse.Namespace) -> None:
+    rows, results = [], []
+    for gop in (int(g) for g in args.gops.split(",")):
+        folder = args.videos / f"gop{gop}s"
+        make_videos(folder, args.files, args.video_seconds, gop_seconds=gop)
+        for fps in (float(f) for f in args.fps.split(",")):
+            for device in ("auto", "cpu"):
+                run = {"gop_s": gop, "fps": fps, **index_run(args.index, folder, fps, device, args.workers)}
+                results.append(run)
+                rows.append([f"1080p kf {gop} s", fps, device, run.get("indexed"), run.get("failed"),
+                             round(run.get("x_real_time") or 0, 1), round(1000 * (run.get("cpu_per_video_s") or 0), 1),
+                             run.get("error", "")])
+                print_table(["video", "fps", "device", "indexed", "failed", "x real time", "CPU ms / video s", "error"],
+                            rows[-1:])
+    print_table(["video", "fps", "device", "indexed", "failed", "x real time", "CPU ms / video s", "error"], rows)
+    write_json(args.out, {"machine": machine(), "args": vars(args), "index_runs": results})
 
 
 if __name__ == "__main__":

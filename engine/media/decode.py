@@ -33,6 +33,11 @@ thrown away are saved. ``stats.packets_skipped`` counts them. In H.264, where th
 already tell which frames are non-reference, those packets too never reach the decoder, whose frame
 threads then decode the reference frames side by side.
 
+On an NVIDIA GPU: with ``hwaccel="cuda"`` (what ``engine.media.hw_decode`` picks for the device setting) a file
+that needs more than its keyframes is decoded by the GPU's video engine, to the same pictures, with the same
+packets skipped (one decoder: no GOP lanes); ``stats.hardware`` says so. A device that cannot be opened leaves
+the file to the CPU (``stats.hardware_refused`` says why).
+
 A stream damaged in the middle does not stop the work: what decodes is kept and
 ``sampler.warnings`` says what went wrong. ``sampler.stats`` splits the time spent between
 decoding and converting (for benchmarks).
@@ -183,8 +188,11 @@ class FrameSampler:
                 yield SampledFrame(time=t, rgb=rgb)
 
     def _open(self) -> av.container.InputContainer:
-        """The file opened for decoding: on ``hwaccel`` when asked and the device opens, else on the CPU."""
-        if self.hwaccel:
+        """The file opened for decoding: on ``hwaccel`` when asked, when more than keyframes are decoded and when the
+        device opens; else on the CPU."""
+        # Keyframes alone decode about as fast on the CPU's threads, without a GPU device per file
+        # (benchmarks/RESULTS.md, "Decoding on the GPU").
+        if self.hwaccel and not self._use_keyframes_only():
             try:
                 return open_on_device(str(self.path), self.hwaccel)
             except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:

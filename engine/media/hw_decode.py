@@ -3,7 +3,8 @@
 With the model on the GPU, decoding is what limits indexing (benchmarks/RESULTS.md, "The CUDA path"), and
 on a laptop the CPU's cores are few. Where an NVIDIA driver loads and the device setting allows the GPU,
 ``FrameSampler`` opens files with ``hwaccel_for(device)``; FFmpeg decodes the same pictures there (H.264
-decoding is exact) and hands them to system memory for resizing. A GPU that cannot take a stream (a codec
+decoding is exact) and hands them to system memory for resizing. Files sampled from their keyframes alone stay
+on the CPU: its threads decode those about as fast, without a GPU device opened per file. A GPU that cannot take a stream (a codec
 or profile its NVDEC lacks) falls back to FFmpeg's software decoder inside FFmpeg; one that cannot be
 opened at all sends the file to the CPU decoder (``FrameSampler`` reopens it).
 """

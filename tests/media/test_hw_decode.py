@@ -60,3 +60,11 @@ def test_segments_decode_where_the_device_setting_says(gop_video, monkeypatch):
     asked = iter_segments(gop_video.path, settings)
     assert [s.segment for s in asked] == [s.segment for s in on_cpu]
     assert asked.stats.hardware or asked.stats.hardware_refused
+
+
+def test_keyframes_alone_are_decoded_on_the_cpu_without_asking_the_device(video_factory):
+    truth = video_factory("hw_keyframes.mp4", fps=25, keyint=25, shots=SHOTS)
+    sampler = sample_frames(truth.path, 0.5, 64, hwaccel=hw_decode.CUDA)
+    frames = _frames(sampler)
+    assert sampler.stats.keyframes_only and len(frames) == 2
+    assert sampler.stats.hardware == "" and sampler.stats.hardware_refused == ""
