@@ -55,7 +55,8 @@ class Settings:
     thumbnail_width: int = 320         # width in pixels of each segment's JPEG thumbnail
     workers: int = 0                   # decoding/inference worker processes; 0 = one per two cores, at least 1
                                        # (at most GPU_WORKERS when the model will run on an NVIDIA GPU)
-    device: str = "auto"               # "auto" (CUDA when it works), "cpu" or "gpu"
+    device: str = "auto"               # "auto" (CUDA when it works), "cpu" or "gpu"; also where video is decoded
+                                       # (NVDEC on an NVIDIA GPU unless "cpu", see engine.media.hw_decode)
     file_timeout_seconds: float = 600.0  # a worker stuck this long on one file is stopped, the file failed
     rerank_depth: int = 100            # stage-1 candidates rescored by the reranker
     watch_debounce_seconds: float = 2.0  # quiet time before a changed file is (re)indexed by `watch`
