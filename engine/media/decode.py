@@ -55,7 +55,7 @@ from engine.media.decode_cv import iter_opencv
 from engine.media.gop import GopPlan, H264References, PacketReader, plan_gop
 from engine.media.gop_lanes import FEED, DROP, NEVER, GopJob, GopLanes
 from engine.media.h264_headers import H264Headers
-from engine.media.hw_decode import open_on_device
+from engine.media import hw_decode
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
 from engine.media.probe import check_readable, open_error, pick_video_stream, probe
 from engine.media.sampling import SampleClock, rotate_for_display, target_size
@@ -190,17 +190,22 @@ class FrameSampler:
     def _open(self) -> av.container.InputContainer:
         """The file opened for decoding: on ``hwaccel`` when asked, when more than keyframes are decoded and when the
         device opens; else on the CPU."""
-        # Keyframes alone decode about as fast on the CPU's threads, without a GPU device per file
+        # Keyframes alone decode as fast or faster on the CPU's threads, without a GPU device per file
         # (benchmarks/RESULTS.md, "Decoding on the GPU").
         if self.hwaccel and not self._use_keyframes_only():
-            try:
-                return open_on_device(str(self.path), self.hwaccel)
-            except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-                self.stats.hardware_refused = str(exc.strerror if isinstance(exc, av.FFmpegError) else exc)
+            self.stats.hardware_refused = hw_decode.refusal(self.hwaccel) or ""
+            if not self.stats.hardware_refused:
+                try:
+                    return hw_decode.open_on_device(str(self.path), self.hwaccel)
+                except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+                    self.stats.hardware_refused = str(exc.strerror if isinstance(exc, av.FFmpegError) else exc)
         try:
-            return av.open(str(self.path))
+            container = av.open(str(self.path))
         except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
             raise open_error(self.path, exc) from exc
+        if self.stats.hardware_refused:   # the file opens: the device was what failed
+            hw_decode.remember_refusal(self.hwaccel, self.stats.hardware_refused)
+        return container
 
     def _decoded(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream,
                  times: "_FrameTimes | None" = None, key_packets: bool = False, *, tails: bool = True,

@@ -68,3 +68,20 @@ def test_keyframes_alone_are_decoded_on_the_cpu_without_asking_the_device(video_
     frames = _frames(sampler)
     assert sampler.stats.keyframes_only and len(frames) == 2
     assert sampler.stats.hardware == "" and sampler.stats.hardware_refused == ""
+
+
+def test_a_device_that_refused_once_is_not_asked_again_in_this_process(gop_video, monkeypatch):
+    asked = []
+
+    def no_device(path, device_type):
+        asked.append(path)
+        raise OSError("no CUDA-capable device is detected")
+
+    monkeypatch.setattr(hw_decode, "_refusals", {})
+    monkeypatch.setattr(hw_decode, "open_on_device", no_device)
+    first = sample_frames(gop_video.path, 2.0, 64, hwaccel=hw_decode.CUDA)
+    second = sample_frames(gop_video.path, 2.0, 64, hwaccel=hw_decode.CUDA)
+    assert _frames(first) and _frames(second)
+    assert len(asked) == 1
+    assert first.stats.hardware_refused == second.stats.hardware_refused == "no CUDA-capable device is detected"
+    assert hw_decode.refusal("vaapi") is None
