@@ -66,7 +66,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.refresh_models()
-        self.runner.run(lambda: self.library.providers, self._show_providers,
+        self.runner.run(lambda: (self.library.providers, self.library.decoding), self._show_providers,
                         lambda message: self.providers_label.setText(f"Unknown ({message})"))
 
     # --- tabs ---------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ class SettingsDialog(QDialog):
         self.device_group = QButtonGroup(self)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(14, 14, 14, 14)
-        layout.addWidget(QLabel("Run the model on"))
+        layout.addWidget(QLabel("Run the model and decode video on"))
         for label, value in DEVICES:
             button = QRadioButton(label)
             button.setProperty("device", value)
@@ -289,9 +289,11 @@ class SettingsDialog(QDialog):
         self.install_button.setEnabled(True)
         self.install_status.setText(message)
 
-    def _show_providers(self, providers) -> None:
+    def _show_providers(self, found) -> None:
+        providers, decoding = found
         names = ", ".join(p.replace("ExecutionProvider", "") for p in providers) or "nothing (no model loaded)"
-        self.providers_label.setText(names)
+        video = "the NVIDIA GPU (NVDEC)" if decoding == "cuda" else "the CPU"
+        self.providers_label.setText(f"{names}; video decoded on {video}")
 
     def _show_error(self, message: str) -> None:
         self.error.setText(message)

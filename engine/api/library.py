@@ -216,6 +216,13 @@ class Library:
     def providers(self) -> list[str]:
         return list(self.model.providers)
 
+    @property
+    def decoding(self) -> str:
+        """Where indexing decodes video: "cuda" (NVDEC, for files that need more than keyframes) or "cpu"."""
+        from engine.media.hw_decode import hwaccel_for
+
+        return hwaccel_for(self.settings.device) or "cpu"
+
     def subscribe(self, callback: Callable[[str, object], None]) -> Callable[[], None]:
         return self.events.subscribe(callback)
 
@@ -444,7 +451,8 @@ class Library:
                              fingerprint=self.bundle_info.fingerprint, providers=providers,
                              folders=tuple(self.folders()), files=dict(stats.files), segments=stats.segments,
                              hours_indexed=stats.seconds_indexed / 3600.0, device=self.settings.device,
-                             gpu_found=gpu_likely(), index_workers=self.settings.resolved_workers())
+                             gpu_found=gpu_likely(), index_workers=self.settings.resolved_workers(),
+                             decoding=self.decoding)
 
     def installed_models(self) -> list[ModelEntry]:
         return self.registry.entries(active=self.bundle_info.fingerprint)

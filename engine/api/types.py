@@ -87,10 +87,12 @@ class LibraryStatus:
     device: str = "auto"      # the setting: "auto", "cpu" or "gpu"
     gpu_found: bool = False   # onnxruntime-gpu and an NVIDIA driver are here (runtime/gpu.py), asked without CUDA
     index_workers: int = 1    # worker processes `index` starts on this computer
+    decoding: str = "cpu"     # where video is decoded: "cuda" (NVDEC, engine/media/hw_decode.py) or "cpu"
 
     def to_json(self) -> dict:
         return {"library": self.library, "model": self.model, "fingerprint": self.fingerprint,
                 "providers": list(self.providers),
                 "folders": [f.__dict__ for f in self.folders], "files": dict(self.files),
                 "segments": self.segments, "hours_indexed": round(self.hours_indexed, 4),
-                "device": self.device, "gpu_found": self.gpu_found, "index_workers": self.index_workers}
+                "device": self.device, "gpu_found": self.gpu_found, "index_workers": self.index_workers,
+                "decoding": self.decoding}

@@ -281,6 +281,7 @@ def cmd_status(args) -> int:
     print(f"moments  {status.segments} from {status.hours_indexed:.2f} h of video")
     print("files    " + ", ".join(f"{k} {v}" for k, v in status.files.items()))
     print(f"device   {_device_text(status)}")
+    print(f"decoding {_decoding_text(status)}")
     for f in status.folders:
         print(f"folder   {f.path}: {f.indexed} indexed, {f.pending} pending, {f.failed} failed, "
               f"{f.skipped} skipped ({f.state})")
@@ -295,6 +296,14 @@ def _device_text(status) -> str:
     if status.gpu_found:
         return f"{status.device}: the NVIDIA GPU (onnxruntime-gpu and the NVIDIA driver found); {workers}"
     return f"{status.device}: the CPU (no NVIDIA GPU with onnxruntime-gpu found); {workers}"
+
+
+def _decoding_text(status) -> str:
+    if status.decoding == "cuda":
+        return "the NVIDIA GPU (NVDEC) for files that need more than their keyframes, else the CPU"
+    if status.device == "cpu":
+        return "the CPU (set in the library's settings)"
+    return "the CPU (no NVIDIA driver, or PyAV without CUDA)"
 
 
 def cmd_problems(args) -> int:

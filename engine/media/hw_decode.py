@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import functools
 
-import av
-
 from engine.runtime.gpu import nvidia_driver_loads
 
 CUDA = "cuda"
@@ -22,12 +20,15 @@ CUDA = "cuda"
 
 @functools.cache
 def cuda_decoding_possible() -> bool:
-    """PyAV's FFmpeg has the CUDA hwaccel and the NVIDIA driver's library loads (nothing is started)."""
+    """The NVIDIA driver's library loads and PyAV's FFmpeg has the CUDA hwaccel (nothing is started; PyAV is
+    imported only where the driver is)."""
+    if not nvidia_driver_loads():
+        return False
     try:
         from av.codec.hwaccel import hwdevices_available
     except ImportError:
         return False
-    return CUDA in hwdevices_available() and nvidia_driver_loads()
+    return CUDA in hwdevices_available()
 
 
 def hwaccel_for(device: str) -> str | None:
@@ -40,8 +41,9 @@ def hwaccel_for(device: str) -> str | None:
 _refusals: dict[str, str] = {}   # device type -> why it could not be opened, in this process
 
 
-def open_on_device(path: str, device_type: str) -> av.container.InputContainer:
+def open_on_device(path: str, device_type: str):
     """``av.open`` decoding on ``device_type``; raises what FFmpeg raises when the device cannot be opened."""
+    import av
     from av.codec.hwaccel import HWAccel
 
     return av.open(path, hwaccel=HWAccel(device_type, allow_software_fallback=True))

@@ -256,6 +256,26 @@ def test_status_tells_where_the_model_will_run_without_loading_it(tmp_path, tiny
     assert status["index_workers"] == int(expected.split("; ")[1].split()[0])
 
 
+@pytest.mark.parametrize("device, driver, expected, key", [
+    ("auto", True, "decoding the NVIDIA GPU (NVDEC) for files that need more than their keyframes, else the CPU", "cuda"),
+    ("gpu", True, "decoding the NVIDIA GPU (NVDEC) for files that need more than their keyframes, else the CPU", "cuda"),
+    ("cpu", True, "decoding the CPU (set in the library's settings)", "cpu"),
+    ("auto", False, "decoding the CPU (no NVIDIA driver, or PyAV without CUDA)", "cpu"),
+])
+def test_status_tells_where_video_will_be_decoded(tmp_path, tiny_bundle, capsys, monkeypatch, device, driver,
+                                                  expected, key):
+    import engine.media.hw_decode as hw_decode
+
+    monkeypatch.setattr(hw_decode, "cuda_decoding_possible", lambda: driver)
+    library = empty_library(tmp_path / "library", tiny_bundle)
+    settings = json.loads((library / "settings.json").read_text()) if (library / "settings.json").exists() else {}
+    (library / "settings.json").write_text(json.dumps({**settings, "device": device}), encoding="utf-8")
+    code, out, _err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "status")
+    assert code == 0 and expected in out.splitlines(), out
+    code, out, _err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "status", "--json")
+    assert json.loads(out)["decoding"] == key
+
+
 def test_a_name_that_is_not_utf8_costs_that_file_only(tmp_path, tiny_bundle, video_set, capsys):
     root, _ = video_set
     folder = tmp_path / "videos"

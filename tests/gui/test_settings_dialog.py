@@ -27,6 +27,8 @@ def test_models_device_sampling_and_theme(qtbot, themed, library, tiny_bundle):
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: "CPU" in dialog.providers_label.text(), timeout=20_000)
+    assert dialog.providers_label.text().endswith(
+        "video decoded on " + ("the NVIDIA GPU (NVDEC)" if library.decoding == "cuda" else "the CPU"))
 
     dialog.import_model(str(tiny_bundle))
 
