@@ -125,11 +125,15 @@ class Indexer:
             settings=asdict(self.settings), thumbs_dir=str(self.thumbs_dir),
             timeout=self.settings.file_timeout_seconds)
         if self.ray_address:
-            from engine.indexer.ray_pool import RayWorkerPool
+            from engine.indexer.ray_pool import RayWorkerPool, disconnect
 
-            wanted = self.settings.workers or RayWorkerPool.cluster_cpus(self.ray_address)
-            config.workers = min(wanted, n_files)
-            return RayWorkerPool(config, self.ray_address, self.fingerprint)
+            try:
+                wanted = self.settings.workers or RayWorkerPool.cluster_cpus(self.ray_address)
+                config.workers = min(wanted, n_files)
+                return RayWorkerPool(config, self.ray_address, self.fingerprint)
+            except BaseException:
+                disconnect()
+                raise
         config.workers = min(self.settings.resolved_workers(), n_files)
         config.threads_per_worker = local_worker_threads(config.workers)
         return WorkerPool(config)

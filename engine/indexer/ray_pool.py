@@ -62,6 +62,17 @@ def connect(address: str):
     return ray
 
 
+def disconnect() -> None:
+    """Leave the cluster. A process that stays a driver is ended by Ray (exit status 1, nothing on stderr) when
+    the cluster's head goes away, so the window or a library left open must not stay connected between runs."""
+    try:
+        import ray
+    except ImportError:
+        return
+    if ray.is_initialized():
+        ray.shutdown()
+
+
 def _check_reachable(address: str) -> None:
     """ray.init retries an address where nothing listens for minutes: knock first, briefly."""
     if "://" in address:
@@ -225,6 +236,7 @@ class RayWorkerPool:
         for slot in self._slots:
             self._ray.kill(slot.actor)
         self._slots.clear()
+        disconnect()
 
     def kill_all(self) -> list[Task]:
         held = [s.task for s in self._slots if s.task is not None]
