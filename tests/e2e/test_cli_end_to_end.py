@@ -231,6 +231,18 @@ def test_add_folder_starts_a_library_where_there_was_none(tmp_path, tiny_bundle,
     assert code == 0 and f"folder   {videos}: 0 indexed, 0 pending" in out, out
 
 
+def _status_with_device(tmp_path, tiny_bundle, capsys, device: str) -> tuple[list[str], dict]:
+    """`clipseek status` of an empty library whose settings say ``device``: its lines, and its --json."""
+    library = empty_library(tmp_path / "library", tiny_bundle)
+    settings = json.loads((library / "settings.json").read_text()) if (library / "settings.json").exists() else {}
+    (library / "settings.json").write_text(json.dumps({**settings, "device": device}), encoding="utf-8")
+    code, out, _err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "status")
+    assert code == 0, out
+    code, as_json, _err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "status", "--json")
+    assert code == 0, as_json
+    return out.splitlines(), json.loads(as_json)
+
+
 @pytest.mark.parametrize("device, gpu, expected", [
     ("auto", False, "device   auto: the CPU (no NVIDIA GPU with onnxruntime-gpu found); 3 index workers"),
     ("auto", True, "device   auto: the NVIDIA GPU (onnxruntime-gpu and the NVIDIA driver found); 2 index workers"),
@@ -245,13 +257,8 @@ def test_status_tells_where_the_model_will_run_without_loading_it(tmp_path, tiny
     monkeypatch.setattr(library_module, "gpu_likely", lambda: gpu)
     monkeypatch.setattr(gpu_module, "gpu_likely", lambda: gpu)
     monkeypatch.setattr(os, "cpu_count", lambda: 6)
-    library = empty_library(tmp_path / "library", tiny_bundle)
-    settings = json.loads((library / "settings.json").read_text()) if (library / "settings.json").exists() else {}
-    (library / "settings.json").write_text(json.dumps({**settings, "device": device}), encoding="utf-8")
-    code, out, _err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "status")
-    assert code == 0 and expected in out.splitlines(), out
-    code, out, _err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "status", "--json")
-    status = json.loads(out)
+    lines, status = _status_with_device(tmp_path, tiny_bundle, capsys, device)
+    assert expected in lines, lines
     assert (status["device"], status["gpu_found"], status["providers"]) == (device, gpu, [])
     assert status["index_workers"] == int(expected.split("; ")[1].split()[0])
 
@@ -267,13 +274,9 @@ def test_status_tells_where_video_will_be_decoded(tmp_path, tiny_bundle, capsys,
     import engine.media.hw_decode as hw_decode
 
     monkeypatch.setattr(hw_decode, "cuda_decoding_possible", lambda: driver)
-    library = empty_library(tmp_path / "library", tiny_bundle)
-    settings = json.loads((library / "settings.json").read_text()) if (library / "settings.json").exists() else {}
-    (library / "settings.json").write_text(json.dumps({**settings, "device": device}), encoding="utf-8")
-    code, out, _err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "status")
-    assert code == 0 and expected in out.splitlines(), out
-    code, out, _err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "status", "--json")
-    assert json.loads(out)["decoding"] == key
+    lines, status = _status_with_device(tmp_path, tiny_bundle, capsys, device)
+    assert expected in lines, lines
+    assert status["decoding"] == key
 
 
 def test_a_name_that_is_not_utf8_costs_that_file_only(tmp_path, tiny_bundle, video_set, capsys):
