@@ -51,11 +51,11 @@ from typing import Iterator
 
 import av
 
+from engine.media import hw_decode
 from engine.media.decode_cv import iter_opencv
 from engine.media.gop import GopPlan, H264References, PacketReader, plan_gop
 from engine.media.gop_lanes import FEED, DROP, NEVER, GopJob, GopLanes
 from engine.media.h264_headers import H264Headers
-from engine.media import hw_decode
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
 from engine.media.probe import check_readable, open_error, pick_video_stream, probe
 from engine.media.sampling import SampleClock, rotate_for_display, target_size
