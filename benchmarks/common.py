@@ -240,6 +240,17 @@ class IndexRun:
             segments = db.execute("SELECT count(*) FROM segments").fetchone()[0]
         return float(seconds), int(segments)
 
+    def summary(self) -> dict:
+        """What indexing scripts report of a run: its counts, times and speed, or its error."""
+        if self.returncode != 0:
+            return {"error": self.stderr.strip()[-500:]}
+        seconds, segments = self.catalog_totals()
+        cpu = self.meter.cpu_self + self.meter.cpu_children
+        return {"indexed": self.final.get("indexed"), "failed": self.final.get("failed"),
+                "seconds_of_video": seconds, "segments": segments, **self.meter.as_dict(),
+                "x_real_time": seconds / self.meter.wall if seconds else None,
+                "cpu_per_video_s": cpu / seconds if seconds else None}
+
 
 def index_fresh_library(library: Path, bundle: Path, folder: Path, settings: dict,
                         env: dict | None = None) -> IndexRun:

@@ -175,12 +175,7 @@ def check_bundle(bundle: Path, repeats: int) -> dict:
 def index_folder(bundle: Path, videos: Path, device: str, fps: float, workers: int = 0) -> dict:
     library = OUT / "gpu_check_libraries" / f"{bundle.name}-{device}-{workers}"
     run = index_fresh_library(library, bundle, videos, {"sample_fps": fps, "device": device, "workers": workers})
-    if run.returncode != 0:
-        return {"device": device, "workers": workers, "error": run.stderr.strip()[-500:]}
-    seconds, _segments = run.catalog_totals()
-    return {"device": device, "workers": workers, "indexed": run.final.get("indexed"),
-            "failed": run.final.get("failed"), "seconds_of_video": seconds, **run.meter.as_dict(),
-            "x_real_time": seconds / run.meter.wall if seconds else None}
+    return {"device": device, "workers": workers, **run.summary()}
 
 
 def main() -> None:

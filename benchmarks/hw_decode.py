@@ -38,6 +38,9 @@ from benchmarks.common import OUT, CpuMeter, index_fresh_library, machine, print
 from benchmarks.pyav_videos import make_videos  # noqa: E402
 
 SHORT_SIDE = 224
+DECODE_COLUMNS = ["video", "fps", "decoder", "processes", "hardware", "x real time", "CPU ms / video s",
+                  "first frame s", "frames decoded"]
+INDEX_COLUMNS = ["video", "fps", "device", "indexed", "failed", "x real time", "CPU ms / video s", "error"]
 DECODERS = {"cpu": None, "cuda": "cuda"}
 
 
@@ -90,13 +93,7 @@ def decode_all(files: list[Path], fps: float, hwaccel: str | None, processes: in
 def index_run(bundle: Path, folder: Path, fps: float, device: str, workers: int) -> dict:
     library = OUT / "hw_decode_libraries" / f"{folder.name}-{device}"
     run = index_fresh_library(library, bundle, folder, {"sample_fps": fps, "device": device, "workers": workers})
-    if run.returncode != 0:
-        return {"device": device, "error": run.stderr.strip()[-500:]}
-    seconds, segments = run.catalog_totals()
-    return {"device": device, "workers": workers, "indexed": run.final.get("indexed"),
-            "failed": run.final.get("failed"), "seconds_of_video": seconds, "segments": segments,
-            **run.meter.as_dict(), "x_real_time": seconds / run.meter.wall if seconds else None,
-            "cpu_per_video_s": (run.meter.cpu_self + run.meter.cpu_children) / seconds if seconds else None}
+    return {"device": device, "workers": workers, **run.summary()}
 
 
 def main() -> None:
@@ -131,10 +128,8 @@ def main() -> None:
                     rows.append([f"1080p kf {gop} s", fps, name, processes, "+".join(run["hardware"]),
                                  round(run["x_real_time"], 1), round(1000 * run["cpu_per_video_s"], 1),
                                  round(run["first_frame_s"], 3), run["frames_decoded"]])
-                    print_table(["video", "fps", "decoder", "processes", "hardware", "x real time",
-                                 "CPU ms / video s", "first frame s", "frames decoded"], rows[-1:])
-    print_table(["video", "fps", "decoder", "processes", "hardware", "x real time", "CPU ms / video s",
-                 "first frame s", "frames decoded"], rows)
+                    print_table(DECODE_COLUMNS, rows[-1:])
+    print_table(DECODE_COLUMNS, rows)
     print_table(["kf s", "fps", "file", "hardware", "same times", "frames", "largest difference", "differ"],
                 [[a["gop_s"], a["fps"], a["file"], a["hardware"], a["same_times"], a["frames"],
                   a["largest_pixel_difference"], a["frames_that_differ"]] for a in agreements])
@@ -153,9 +148,8 @@ def index_main(args: argparse.Namespace) -> None:
                 rows.append([f"1080p kf {gop} s", fps, device, run.get("indexed"), run.get("failed"),
                              round(run.get("x_real_time") or 0, 1), round(1000 * (run.get("cpu_per_video_s") or 0), 1),
                              run.get("error", "")])
-                print_table(["video", "fps", "device", "indexed", "failed", "x real time", "CPU ms / video s", "error"],
-                            rows[-1:])
-    print_table(["video", "fps", "device", "indexed", "failed", "x real time", "CPU ms / video s", "error"], rows)
+                print_table(INDEX_COLUMNS, rows[-1:])
+    print_table(INDEX_COLUMNS, rows)
     write_json(args.out, {"machine": machine(), "args": vars(args), "index_runs": results})
 
 
