@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import BundleError
+from engine.runtime.file_digests import sha256_files
 
 BUNDLE_FORMAT = "clipseek-bundle"
 BUNDLE_VERSION = 1
@@ -143,11 +144,15 @@ def fingerprinted_roles(files: dict[str, str]) -> list[str]:
     return [role for role in (*GRAPHS, "tokenizer", *CAPTION_FILES) if role in files]
 
 
-def compute_fingerprint(bundle_dir: Path, files: dict[str, str]) -> str:
-    """sha256 over (role, sha256 of file) for the graphs, tokenizer and caption bank, in a fixed order."""
+def compute_fingerprint(bundle_dir: Path, files: dict[str, str], remembered: bool = False) -> str:
+    """sha256 over (role, sha256 of file) for the graphs, tokenizer and caption bank, in a fixed order.
+    ``remembered``: the digests of files unchanged since they were last hashed are not computed again
+    (file_digests)."""
+    roles = fingerprinted_roles(files)
+    digests = sha256_files([Path(bundle_dir) / files[role] for role in roles], remembered=remembered)
     total = hashlib.sha256()
-    for role in fingerprinted_roles(files):
-        total.update(f"{role}\0{_file_sha256(Path(bundle_dir) / files[role])}\n".encode())
+    for role, digest in zip(roles, digests):
+        total.update(f"{role}\0{digest}\n".encode())
     return total.hexdigest()
 
 
@@ -179,8 +184,9 @@ def open_bundle(bundle_dir: Path) -> BundleInfo:
     return info
 
 
-def verify(bundle_dir: Path) -> list[str]:
-    """Everything wrong with a bundle (empty list: it is good). Hashes every file."""
+def verify(bundle_dir: Path, remembered: bool = False) -> list[str]:
+    """Everything wrong with a bundle (empty list: it is good). Hashes every file; with ``remembered`` only those
+    changed since they were last hashed (what loading a model does; `clipseek model verify` reads every byte)."""
     bundle_dir = Path(bundle_dir)
     try:
         info = _read_info(bundle_dir)
@@ -189,7 +195,7 @@ def verify(bundle_dir: Path) -> list[str]:
     problems = [f"{bundle_dir}: {p}" for p in _structure_problems(bundle_dir, info)]
     if problems:
         return problems
-    actual = compute_fingerprint(bundle_dir, info.files)
+    actual = compute_fingerprint(bundle_dir, info.files, remembered)
     if actual != info.fingerprint:
         return [f"{bundle_dir}: fingerprint {actual[:12]} != bundle.json {info.fingerprint[:12]}: a file was "
                 f"changed or damaged after export; {RE_EXPORT}"]
@@ -288,11 +294,3 @@ def _text_length_axis(spec: GraphSpec | None, tensor: str) -> int | str | None:
         return spec.input(tensor).shape[1] if spec is not None else None
     except (StopIteration, IndexError):
         return None
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -232,7 +232,7 @@ class _NotLoaded:
 class Model:
     """A bundle ready to run; see docs/architecture.md "Runtime model API"."""
 
-    def __init__(self, bundle_dir: Path, info: BundleInfo, runners: dict[str, GraphRunner], tokenizer: Tokenizer,
+    def __init__(self, bundle_dir: Path, info: BundleInfo, runners: dict[str, GraphRunner], tokenizer: Tokenizer | None,
                  open_later: Callable[[str], GraphRunner] | None = None):
         self.bundle_dir = Path(bundle_dir)
         self.info = info
@@ -290,8 +290,8 @@ def load_model(bundle_dir: Path | str, device: str = "auto", verify_fingerprint:
                graphs: Sequence[str] = GRAPHS, others_on_use: bool = False) -> Model:
     """Open a bundle completely or not at all: BundleError on any problem.
 
-    ``verify_fingerprint`` hashes every file (a fifth of a second for ViT-B-32 int8, while the
-    sessions build);
+    ``verify_fingerprint`` checks the fingerprint, hashing the files changed since they were last hashed
+    (file_digests; a fifth of a second for ViT-B-32 int8 when all are, while the sessions build);
     ``runner_factory(path, device)`` replaces onnxruntime in tests. ``graphs`` loads only
     those (indexing workers never need the text encoder, a second of start-up each); the
     others raise BundleError when used, or with ``others_on_use`` are opened when first used.
@@ -309,8 +309,11 @@ def load_model(bundle_dir: Path | str, device: str = "auto", verify_fingerprint:
     # reported as the fingerprint mismatch it is, whatever onnxruntime made of it.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clipseek-load") as loader:
         building = loader.submit(_open_sessions, bundle_dir, info, wanted, make, device)
-        problems = verify(bundle_dir) if verify_fingerprint else []
-        tokenizer = None if problems else Tokenizer(bundle_dir / info.files["tokenizer"], info.context_length)
+        problems = verify(bundle_dir, remembered=True) if verify_fingerprint else []
+        # Only text needs the tokenizer (a tenth of a second): indexing workers never read it.
+        needs_tokenizer = "text_encoder" in wanted or others_on_use
+        tokenizer = None if problems or not needs_tokenizer else Tokenizer(bundle_dir / info.files["tokenizer"],
+                                                                           info.context_length)
         try:
             runners = building.result()
         except Exception:

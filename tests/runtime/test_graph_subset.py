@@ -17,6 +17,13 @@ def test_indexing_graphs_only_give_the_same_embeddings(runtime_bundle):
     assert part.providers == ["CPUExecutionProvider"]
     with pytest.raises(BundleError, match="text_encoder graph was not loaded"):
         part.encode_text(["a dog"])
+    assert part.tokenizer is None   # an indexing worker never reads tokenizer.json
+
+
+def test_the_tokenizer_is_read_when_the_text_graph_may_open_later(runtime_bundle):
+    full = load_model(runtime_bundle, device="cpu")
+    part = load_model(runtime_bundle, device="cpu", graphs=("frame_encoder",), others_on_use=True)
+    assert np.array_equal(full.encode_text(["a dog"]).vector, part.encode_text(["a dog"]).vector)
 
 
 def test_unknown_graph_names_are_refused(runtime_bundle):
