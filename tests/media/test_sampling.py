@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import subprocess
 
 import numpy as np
 import pytest
@@ -155,3 +156,46 @@ def test_raw_stream_without_timestamps_counts_frames(plain_video, tmp_path):
     assert info.duration == pytest.approx(plain_video.duration)
     times = [f.time for f in sample_frames(path, 2, 32)]
     assert times == pytest.approx([0, 0.52, 1.0, 1.52, 2.0, 2.52])
+
+
+def _scaled_by_pyav(path, size) -> list[np.ndarray]:
+    """Every frame of ``path``, each scaled on its own by PyAV's ``to_ndarray``: a new swscale context per frame."""
+    import av
+
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
+                for frame in container.decode(container.streams.video[0])]
+
+
+def _positions(frames, scaled: list[np.ndarray]) -> list[int]:
+    """Where each sampled frame is among ``scaled``, asserting that it is there, pixel for pixel."""
+    positions = []
+    for frame in frames:
+        matches = [n for n, candidate in enumerate(scaled) if np.array_equal(frame.rgb, candidate)]
+        assert matches, f"the frame at {frame.time:.2f} s is none of the file's frames scaled one by one"
+        positions.append(matches[0])
+    return positions
+
+
+def test_frames_are_scaled_as_each_on_its_own(three_shots):
+    """The sampler keeps one swscale context for a file; its pixels are those of a fresh context per frame."""
+    frames = list(sample_frames(three_shots.path, 10, 112, skip_nonref=False))
+    height, width = frames[0].rgb.shape[:2]
+    assert len(set(_positions(frames, _scaled_by_pyav(three_shots.path, (width, height))))) == len(frames)
+
+
+def test_a_stream_that_changes_size_is_scaled_at_each_size(video_factory, tmp_path):
+    """MPEG-TS joined from 320x240 and 480x360 streams: the kept context is rebuilt when the frame size changes."""
+    small = video_factory("join_small.ts", size=(320, 240), shots=[ShotSpec(1.0, pattern="pan", speed=20)])
+    large = video_factory("join_large.ts", size=(480, 360), shots=[ShotSpec(1.0, background=(30, 60, 200))])
+    listing = tmp_path / "parts.txt"
+    listing.write_text(f"file '{small.path}'\nfile '{large.path}'\n")
+    joined = tmp_path / "joined.ts"
+    subprocess.run([videogen.FFMPEG, "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(listing),
+                    "-c", "copy", str(joined)], check=True)
+    frames = list(sample_frames(joined, 4, 96, skip_nonref=False))
+    height, width = frames[0].rgb.shape[:2]
+    scaled = _scaled_by_pyav(joined, (width, height))
+    positions = _positions(frames, scaled)
+    small_frames = round(small.duration * small.fps)
+    assert min(positions) < small_frames <= max(positions)   # frames of both sizes were sampled
