@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 
@@ -28,6 +29,8 @@ CLIP_BATCH_SEGMENTS = 8   # segments per clip-encoder call
 PREFETCH_SEGMENTS = 3     # segments decoded ahead of the model
 ENCODER_LANES = 2         # segments whose frames are encoded at the same time
 
+T = TypeVar("T")
+
 
 def pick_frames(n: int, t: int) -> np.ndarray:
     """Indices of at most ``t`` frames spread evenly over ``n``."""
@@ -38,7 +41,12 @@ def pick_frames(n: int, t: int) -> np.ndarray:
 
 def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key: str,
                on_probe: Callable[[object], None] | None = None,
-               on_progress: Callable[[float], None] | None = None) -> FileResult:
+               on_progress: Callable[[float], None] | None = None,
+               on_decoded: Callable[[], None] | None = None,
+               lanes: ThreadPoolExecutor | None = None) -> FileResult:
+    """``on_decoded()`` is called, on the decoding thread, once the file is decoded and only the model's work on
+    it is left. ``lanes``: the encoder threads (ENCODER_LANES of them), shared with other files embedded at the
+    same time; by default the file's own."""
     t = model.info.frames_per_clip
     short_side = max(model.info.image_size, THUMB_MIN_SHORT_SIDE)
     stream = iter_segments(path, settings, short_side)
@@ -104,12 +112,20 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
     # (onnxruntime sessions take concurrent calls): one lane alone left a core idle whenever the decoder
     # was ahead, and more intra-op threads per call cost more than they gave.
     in_flight: deque[Future] = deque()
-    with ThreadPoolExecutor(ENCODER_LANES, thread_name_prefix="clipseek-encode") as lanes:
-        for number, item in enumerate(prefetch(stream, depth=PREFETCH_SEGMENTS)):
-            in_flight.append(lanes.submit(take, item, number))
+    with nullcontext(lanes) if lanes else ThreadPoolExecutor(ENCODER_LANES, thread_name_prefix="clipseek-encode") \
+            as encoders:
+        for number, item in enumerate(prefetch(_then(stream, on_decoded), depth=PREFETCH_SEGMENTS)):
+            in_flight.append(encoders.submit(take, item, number))
             settle(in_flight, ENCODER_LANES - 1)
         settle(in_flight, 0)
     flush()
     return FileResult(duration=float(info.duration), fps=float(info.fps), width=int(info.width),
                       height=int(info.height), rotation=int(info.rotation), segments=segments,
                       warnings=list(info.warnings) + list(stream.warnings))
+
+
+def _then(items: Iterable[T], callback: Callable[[], None] | None) -> Iterator[T]:
+    """``items``, then ``callback()`` once they are all out."""
+    yield from items
+    if callback:
+        callback()

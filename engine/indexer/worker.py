@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -85,34 +86,47 @@ def _serve(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir) ->
         results.put(("fatal", wid, None, f"the model could not be loaded: {exc}"))
         return
     model.when_loaded(report_load)
-    while True:
+    # One set of encoder lanes for the worker: a file sent while the last one's final segments are encoded
+    # (pool.WorkerPool) queues its frames behind them, and is decoded meanwhile.
+    lanes = ThreadPoolExecutor(ENCODER_LANES, thread_name_prefix="clipseek-encode")
+    stopped = threading.Event()   # the model could not be loaded, or the disk is full: this run is over
+
+    def index(task) -> None:
+        tid = task.task_id
+        try:
+            result = embed_file(
+                task.path, model, settings, Path(thumbs_dir), task.thumb_key, lanes=lanes,
+                on_probe=lambda info: results.put(("probed", wid, tid, float(info.duration))),
+                on_progress=lambda sec: results.put(("progress", wid, tid, sec)),
+                on_decoded=lambda: results.put(("decoded", wid, tid, None)))
+            results.put(("done", wid, tid, result))
+        except ModelLoadFailed:
+            stopped.set()   # report_load has told the parent; the file stays pending
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                results.put(("failed", wid, tid, file_failure(exc)))
+                return
+            # Not this file's fault, and every next file would fail the same way: stop the run,
+            # leaving the file pending.
+            stopped.set()
+            results.put(("fatal", wid, tid, f"the disk is full: {exc.filename or thumbs_dir} cannot be written "
+                                            "(no space left on device); free disk space and index again"))
+        except Exception as exc:  # a decoder error costs this file only
+            results.put(("failed", wid, tid, file_failure(exc)))
+
+    files: list[threading.Thread] = []
+    while not stopped.is_set():
         try:
             task = conn.recv()
         except (EOFError, OSError):
             return   # the parent went away
         if task is None:
-            return
-        tid = task.task_id
-        try:
-            result = embed_file(
-                task.path, model, settings, Path(thumbs_dir), task.thumb_key,
-                on_probe=lambda info: results.put(("probed", wid, tid, float(info.duration))),
-                on_progress=lambda sec: results.put(("progress", wid, tid, sec)))
-            results.put(("done", wid, tid, result))
-        except ModelLoadFailed:
-            return   # report_load has told the parent; the file stays pending
-        except OSError as exc:
-            if exc.errno != errno.ENOSPC:
-                results.put(("failed", wid, tid, file_failure(exc)))
-                continue
-            # Not this file's fault, and every next file would fail the same way: stop the run,
-            # leaving the file pending.
-            results.put(("fatal", wid, tid, f"the disk is full: {exc.filename or thumbs_dir} cannot be written "
-                                            "(no space left on device); free disk space and index again"))
-            return
-        except Exception as exc:  # a decoder error costs this file only
-            results.put(("failed", wid, tid, file_failure(exc)))
-
+            break
+        files = [f for f in files if f.is_alive()]
+        files.append(threading.Thread(target=index, args=(task,), name=f"clipseek-file-{task.task_id}", daemon=True))
+        files[-1].start()
+    for f in files:   # the parent says stop once it has no file left here, or kills the worker if it must
+        f.join()
 
 def file_failure(exc: BaseException) -> str:
     """The reason a file failed, as the problems list shows it."""

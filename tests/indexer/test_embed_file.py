@@ -66,3 +66,41 @@ def test_an_encoder_failure_in_a_lane_is_raised(video, model, tmp_path, monkeypa
     failing = FailsOnThirdSegment(model)
     with pytest.raises(RuntimeError, match="the frame encoder broke"):
         embed_file(str(video), failing, Settings(), tmp_path / "thumbs", "ef" * 8)
+
+
+def test_decoded_is_reported_once_every_segment_is_decoded(video, model, tmp_path):
+    events = []
+
+    def progress(seconds):
+        events.append(("progress", seconds))
+
+    result = embed_file(str(video), model, Settings(), tmp_path, "ef" * 8, on_progress=progress,
+                        on_decoded=lambda: events.append(("decoded", None)))
+    assert [kind for kind, _ in events].count("decoded") == 1
+    # The last segments are still with the model when decoding ends: progress to the end comes after.
+    assert events[-1] == ("progress", result.segments[-1].end) and events.index(("decoded", None)) < len(events) - 1
+
+
+def test_two_files_sharing_lanes_get_what_each_gets_alone(video, model, tmp_path, monkeypatch):
+    """A worker embeds its next file while the last one's final segments are encoded, through the same lanes."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    other = make_video(tmp_path / "other.mp4", shots=[ShotSpec(1.5, pattern="texture"), ShotSpec(2.0)]).path
+    alone = [run(path, model, tmp_path / f"alone{n}", 2, monkeypatch)[0] for n, path in enumerate((video, other))]
+    together: list = [None, None]
+    with ThreadPoolExecutor(2) as lanes:
+        def index(n, path, decoded=None):
+            together[n] = embed_file(str(path), model, Settings(), tmp_path / f"together{n}", "ab" * 8,
+                                     lanes=lanes, on_decoded=decoded)
+
+        first_decoded = threading.Event()
+        first = threading.Thread(target=index, args=(0, video, first_decoded.set))
+        first.start()
+        assert first_decoded.wait(60)
+        index(1, other)
+        first.join(60)
+    for a, b in zip(alone, together):
+        assert [(s.start, s.end) for s in a.segments] == [(s.start, s.end) for s in b.segments]
+        for x, y in zip(a.segments, b.segments):
+            np.testing.assert_array_equal(x.vector, y.vector)

@@ -187,8 +187,9 @@ def test_a_worker_decodes_its_first_file_while_the_model_loads(tiny_bundle, tmp_
     assert isinstance(seen[0], ValueError)
 
 
-def _serve_in_thread(tiny_bundle, tmp_path, monkeypatch, load):
-    """worker._serve on a thread with ``load`` as load_model; its first file handed over before it starts."""
+def _serve_in_thread(tiny_bundle, tmp_path, monkeypatch, load, hand_over=True):
+    """worker._serve on a thread with ``load`` as load_model; with ``hand_over`` its first file and then None
+    are sent before it starts, else the test sends its own."""
     import threading
     from multiprocessing import Pipe
 
@@ -201,8 +202,9 @@ def _serve_in_thread(tiny_bundle, tmp_path, monkeypatch, load):
     threads = cv2.getNumThreads()
     video = make_video(tmp_path / "v.mp4", shots=[ShotSpec(2.0)]).path
     parent, child = Pipe()
-    parent.send(Task(1, 7, str(video), "abc123"))
-    parent.send(None)
+    if hand_over:
+        parent.send(Task(1, 7, str(video), "abc123"))
+        parent.send(None)
     serving = threading.Thread(target=worker._serve, args=(0, child, str(tiny_bundle), "cpu", 1, asdict(Settings()),
                                                             str(tmp_path / "thumbs")))
     serving.start()
@@ -238,6 +240,8 @@ def test_a_worker_probes_its_first_file_while_the_model_loads(tiny_bundle, tmp_p
         assert _messages_until(parent, {"probed"}) == ["probed"] and not loaded.is_set()
         release.set()
         kinds = _messages_until(parent, {"done", "failed", "fatal"})
+        assert "decoded" in kinds   # the file may be decoded before the model is ready: decoding needs none
+        kinds.remove("decoded")
         assert kinds[0] == "ready" and kinds[-1] == "done", kinds
 
 
@@ -253,10 +257,121 @@ def test_a_model_load_that_fails_mid_file_is_fatal_and_not_the_files_failure(tin
     for parent in _serve_in_thread(tiny_bundle, tmp_path, monkeypatch, failing_load):
         assert _messages_until(parent, {"probed"}) == ["probed"]
         release.set()
-        assert parent.poll(60)
-        kind, _wid, _tid, message = parent.recv()
-        assert kind == "fatal" and message == "the model could not be loaded: no session for frame_encoder.onnx"
-        assert not parent.poll(2)    # nothing else: the file is neither done nor failed
+        later = []
+        while parent.poll(60 if not later else 2):
+            later.append(parent.recv())
+        fatal = [message for kind, _wid, _tid, message in later if kind == "fatal"]
+        assert fatal == ["the model could not be loaded: no session for frame_encoder.onnx"]
+        # The file is neither done nor failed (it may have been decoded meanwhile).
+        assert {kind for kind, *_ in later} <= {"fatal", "decoded"}, later
+
+
+def test_a_worker_decodes_its_next_file_while_the_model_finishes_the_last(tiny_bundle, tmp_path, monkeypatch):
+    import threading
+
+    from engine.runtime.model import load_model
+
+    release = threading.Event()
+
+    class HeldClips:
+        """The clip encoder waits for the test: the first file's last segment stays with the model."""
+
+        def __init__(self, model):
+            self.model, self.info = model, model.info
+
+        def encode_frames(self, frames):
+            return self.model.encode_frames(frames)
+
+        def encode_clips(self, *args):
+            release.wait(30)
+            return self.model.encode_clips(*args)
+
+    def held_load(*args, **kwargs):
+        return HeldClips(load_model(*args, **kwargs))
+
+    def until(conn, wanted):
+        seen = []
+        while wanted not in seen:
+            assert conn.poll(60), f"the worker went quiet after {seen}"
+            kind, _wid, tid, _payload = conn.recv()
+            seen.append((kind, tid))
+        return seen
+
+    first = make_video(tmp_path / "first.mp4", shots=[ShotSpec(2.0)]).path
+    second = make_video(tmp_path / "second.mp4", shots=[ShotSpec(1.5, pattern="texture")]).path
+    for parent in _serve_in_thread(tiny_bundle, tmp_path, monkeypatch, held_load, hand_over=False):
+        parent.send(Task(1, 1, str(first), "first"))
+        until(parent, ("decoded", 1))
+        parent.send(Task(2, 2, str(second), "second"))
+        seen = until(parent, ("decoded", 2))
+        assert ("probed", 2) in seen and ("done", 1) not in seen   # decoded while the first was with the model
+        release.set()
+        seen += until(parent, ("done", 2)) if ("done", 2) not in seen else []
+        if ("done", 1) not in seen:
+            seen += until(parent, ("done", 1))
+        assert not [m for m in seen if m[0] in ("failed", "fatal")], seen
+        parent.send(None)
+
+
+def _holding_two(pool, *, decoded_first=True):
+    """A worker (its process faked) holding file 1, whose decoding is done, and file 2, being decoded."""
+    worker = pool_module._Worker(1, _StuckProcess(), _Pipe(), spawned=time.monotonic(), ready=True)
+    worker.task = Task(1, 1, "/videos/1.mp4", "k1")
+    worker.started = time.monotonic()
+    worker.decoded = decoded_first
+    pool._workers.append(worker)
+    return worker
+
+
+def _unspawning_pool(tmp_path, monkeypatch, timeout=3.0):
+    pool = WorkerPool(PoolConfig(workers=0, bundle_dir="unused", device="cpu", threads_per_worker=1,
+                                 settings=asdict(Settings()), thumbs_dir=str(tmp_path), timeout=timeout))
+    monkeypatch.setattr(pool, "_spawn", lambda: None)
+    return pool
+
+
+def test_a_worker_is_sent_its_next_file_only_once_its_file_is_decoded(tmp_path, monkeypatch):
+    pool = _unspawning_pool(tmp_path, monkeypatch)
+    worker = _holding_two(pool, decoded_first=False)
+    assert pool.idle_slots() == 0
+    worker.decoded = True
+    assert pool.idle_slots() == 1
+    pool.submit(Task(2, 2, "/videos/2.mp4", "k2"))
+    assert worker.conn.sent == [Task(2, 2, "/videos/2.mp4", "k2")] and pool.idle_slots() == 0
+    # Messages of either file are its own; when the first is done, the second is the worker's file.
+    [probed] = pool._handle(("probed", 1, 2, 3.0))
+    assert probed.task.task_id == 2 and worker.queued.probed
+    [done] = pool._handle(("done", 1, 1, "result"))
+    assert done.task.task_id == 1 and worker.task.task_id == 2 and worker.queued is None
+    assert worker.probed and not worker.decoded and pool.busy() == 1
+
+
+def test_a_crash_fails_the_file_being_decoded_and_gives_the_other_back(tmp_path, monkeypatch):
+    pool = _unspawning_pool(tmp_path, monkeypatch)
+    worker = _holding_two(pool)
+    pool.submit(Task(2, 2, "/videos/2.mp4", "k2"))
+    worker.process = _DeadProcess()
+    events = {e.task.task_id: e for e in pool._check_health()}
+    assert events[2].kind == "failed" and "decoder crashed" in events[2].payload
+    assert events[1].kind == "lost"
+
+
+def test_a_hang_in_the_next_file_fails_it_and_gives_the_other_back(tmp_path, monkeypatch):
+    pool = _unspawning_pool(tmp_path, monkeypatch)
+    worker = _holding_two(pool)
+    pool.submit(Task(2, 2, "/videos/2.mp4", "k2"))
+    worker.queued.started = time.monotonic() - 4.0     # past the 3-s limit; the first file is within it
+    events = {e.task.task_id: e for e in pool._check_health()}
+    assert events[2].kind == "failed" and "stopped after 3 s" in events[2].payload
+    assert events[1].kind == "lost"
+
+
+class _DeadProcess:
+    pid = None
+    exitcode = -11
+
+    def is_alive(self):
+        return False
 
 
 class _StuckProcess:
@@ -275,6 +390,12 @@ class _StuckProcess:
 
 
 class _Pipe:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, message):
+        self.sent.append(message)
+
     def close(self):
         pass
 
