@@ -112,8 +112,7 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
     # (onnxruntime sessions take concurrent calls): one lane alone left a core idle whenever the decoder
     # was ahead, and more intra-op threads per call cost more than they gave.
     in_flight: deque[Future] = deque()
-    with nullcontext(lanes) if lanes else ThreadPoolExecutor(ENCODER_LANES, thread_name_prefix="clipseek-encode") \
-            as encoders:
+    with _encoder_lanes(lanes) as encoders:
         for number, item in enumerate(prefetch(_then(stream, on_decoded), depth=PREFETCH_SEGMENTS)):
             in_flight.append(encoders.submit(take, item, number))
             settle(in_flight, ENCODER_LANES - 1)
@@ -122,6 +121,11 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
     return FileResult(duration=float(info.duration), fps=float(info.fps), width=int(info.width),
                       height=int(info.height), rotation=int(info.rotation), segments=segments,
                       warnings=list(info.warnings) + list(stream.warnings))
+
+
+def _encoder_lanes(shared: ThreadPoolExecutor | None):
+    """``shared`` as it is (its owner shuts it down), or lanes of the file's own."""
+    return nullcontext(shared) if shared else ThreadPoolExecutor(ENCODER_LANES, thread_name_prefix="clipseek-encode")
 
 
 def _then(items: Iterable[T], callback: Callable[[], None] | None) -> Iterator[T]:

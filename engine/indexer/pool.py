@@ -154,7 +154,7 @@ class PoolConfig:
 
 
 class WorkerPool:
-    """Local worker processes, each indexing one file at a time.
+    """Local worker processes, each decoding one file at a time.
 
     Once a worker reports its file decoded, it may be sent the next file: it decodes that one while its
     model finishes the last segments of the first, so that the decoder and the model are not left waiting
@@ -390,7 +390,7 @@ class WorkerPool:
         if it held two, goes back to be indexed again."""
         blamed = w.decoding()
         return [WorkerEvent("failed", task, reason) if task is blamed else
-                WorkerEvent("lost", task, "its worker was stopped while it decoded another file")
+                WorkerEvent("lost", task, "its worker stopped while decoding another file")
                 for task in w.held()]
 
 

@@ -128,6 +128,7 @@ def _serve(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir) ->
     for f in files:   # the parent says stop once it has no file left here, or kills the worker if it must
         f.join()
 
+
 def file_failure(exc: BaseException) -> str:
     """The reason a file failed, as the problems list shows it."""
     from engine.errors import ClipSeekError
