@@ -29,9 +29,10 @@ def patch_convs_as_matmuls(module: nn.Module) -> Iterator[None]:
 
 
 def is_patch_conv(conv: nn.Conv2d) -> bool:
-    """A convolution whose windows tile the image without overlap or gaps."""
-    return (tuple(conv.kernel_size) == tuple(conv.stride) and conv.padding in ((0, 0), "valid")
-            and tuple(conv.dilation) == (1, 1) and conv.groups == 1)
+    """A convolution whose windows tile the image without overlap or gaps; not a 1x1 convolution (a ResNet's
+    are many, and stay what they are)."""
+    return (tuple(conv.kernel_size) == tuple(conv.stride) and max(conv.kernel_size) > 1
+            and conv.padding in ((0, 0), "valid") and tuple(conv.dilation) == (1, 1) and conv.groups == 1)
 
 
 def _bind(conv: nn.Conv2d):

@@ -30,6 +30,7 @@ def test_only_convolutions_that_tile_the_image_are_patch_convolutions():
     assert not is_patch_conv(nn.Conv2d(3, 8, kernel_size=4, stride=4, padding=1))     # padded
     assert not is_patch_conv(nn.Conv2d(4, 8, kernel_size=4, stride=4, groups=2))      # grouped
     assert not is_patch_conv(nn.Conv2d(3, 8, kernel_size=4, stride=4, dilation=2))
+    assert not is_patch_conv(nn.Conv2d(3, 8, kernel_size=1))                           # a 1x1 convolution
 
 
 def test_exported_graph_has_a_matmul_not_a_conv_and_takes_any_batch(tmp_path):
