@@ -9,23 +9,16 @@ computes this way; afterwards the modules are as they were.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.model.forward_patch import forwards_replaced
 
-@contextlib.contextmanager
-def patch_convs_as_matmuls(module: nn.Module) -> Iterator[None]:
-    patched = [m for m in module.modules() if isinstance(m, nn.Conv2d) and is_patch_conv(m)]
-    for conv in patched:
-        conv.forward = _bind(conv)
-    try:
-        yield
-    finally:
-        for conv in patched:
-            del conv.forward  # the instance attribute; the class's forward shows again
+
+def patch_convs_as_matmuls(module: nn.Module) -> contextlib.AbstractContextManager[None]:
+    return forwards_replaced((m for m in module.modules() if isinstance(m, nn.Conv2d) and is_patch_conv(m)), _bind)
 
 
 def is_patch_conv(conv: nn.Conv2d) -> bool:

@@ -12,23 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.model.forward_patch import forwards_replaced
 
-@contextlib.contextmanager
-def traceable_attention(module: nn.Module) -> Iterator[None]:
-    patched = [m for m in module.modules() if isinstance(m, nn.MultiheadAttention)]
-    for mha in patched:
-        mha.forward = _bind(mha)
-    try:
-        yield
-    finally:
-        for mha in patched:
-            del mha.forward  # the instance attribute; the class's forward shows again
+
+def traceable_attention(module: nn.Module) -> contextlib.AbstractContextManager[None]:
+    return forwards_replaced((m for m in module.modules() if isinstance(m, nn.MultiheadAttention)), _bind)
 
 
 def _bind(mha: nn.MultiheadAttention):
