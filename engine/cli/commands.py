@@ -278,7 +278,7 @@ def cmd_status(args) -> int:
         return 0
     print(f"library  {status.library}")
     print(f"model    {status.model} ({status.fingerprint[:12]})")
-    print(f"moments  {status.segments} from {status.hours_indexed:.2f} h of video")
+    print(f"moments  {status.segments} from {format_duration(status.hours_indexed * 3600)} of video")
     print("files    " + ", ".join(f"{k} {v}" for k, v in status.files.items()))
     print(f"device   {_device_text(status)}")
     print(f"decoding {_decoding_text(status)}")

@@ -127,6 +127,10 @@ def test_moved_file_keeps_its_embeddings_and_deleted_file_leaves(indexed, capsys
     code, out, _ = run_cli(capsys, *base, "status", "--json")
     status = json.loads(out)
     assert status["files"]["indexed"] == len(truths) - 1
+    code, out, _ = run_cli(capsys, *base, "status")
+    line = next(line for line in out.splitlines() if line.startswith("moments"))
+    shown = re.fullmatch(rf"moments  {status['segments']} from (\d+):(\d\d) of video", line)   # not "0.01 h"
+    assert shown and abs(int(shown[1]) * 60 + int(shown[2]) - status["hours_indexed"] * 3600) <= 1
     png = frame_png(moved, 5.5, truths["forest.avi"].size, tmp_path / "moved.png")
     code, out, _ = run_cli(capsys, *base, "search", "--image", png, "-k", "10", "--json")
     paths = [r["path"] for r in json.loads(out)["results"]]
