@@ -86,9 +86,14 @@ def size(num_bytes: int) -> str:
 
 
 def progress_summary(progress: Progress) -> str:
-    """'12 of 30 files · 0.4 h of 1.2 h · 3.1× real time · about 2 min left'."""
-    parts = [f"{progress.files_done} of {progress.files_total} files",
-             f"{hours(progress.seconds_done)} of {hours(progress.seconds_total)} of video"]
+    """'12 of 30 files · 0.4 h of about 1.2 h of video · 3.1× real time · about 2 min left'."""
+    if progress.total_is_estimate and progress.seconds_total <= 0:
+        video = f"{hours(progress.seconds_done)} of video"      # no file's length known yet
+    elif progress.total_is_estimate:
+        video = f"{hours(progress.seconds_done)} of about {hours(progress.seconds_total)} of video"
+    else:
+        video = f"{hours(progress.seconds_done)} of {hours(progress.seconds_total)} of video"
+    parts = [f"{progress.files_done} of {progress.files_total} files", video]
     if progress.rate > 0:
         parts.append(f"{progress.rate:.1f}× real time")
     if progress.state == "paused":

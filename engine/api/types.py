@@ -61,7 +61,7 @@ class Progress:
     files_done: int
     files_total: int
     seconds_done: float       # seconds of video finished
-    seconds_total: float      # seconds of video known so far (probed)
+    seconds_total: float      # seconds of video: probed, plus an estimate from size for files not yet probed
     rate: float               # seconds of video per wall-clock second
     eta_seconds: float | None
     current: str = ""         # path being worked on
@@ -69,6 +69,7 @@ class Progress:
     indexed: int = 0
     failed: int = 0
     skipped: int = 0
+    total_is_estimate: bool = False   # some files' lengths are still guessed from their size
 
     def to_json(self) -> dict:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}

@@ -20,8 +20,12 @@ def render(p: Progress, width: int) -> str:
     frac = p.files_done / p.files_total if p.files_total else 1.0
     if p.seconds_total > 0:
         frac = max(frac, min(1.0, p.seconds_done / p.seconds_total))
+    if p.total_is_estimate:   # "~" while some lengths are guessed from file sizes; "--:--" before any is known
+        total = "~" + format_duration(p.seconds_total) if p.seconds_total > 0 else format_duration(None)
+    else:
+        total = format_duration(p.seconds_total)
     info = (f" {p.files_done}/{p.files_total} files  {format_duration(p.seconds_done)} of "
-            f"{format_duration(p.seconds_total)} video  {p.rate:5.1f}x  ETA {format_duration(p.eta_seconds)}")
+            f"{total} video  {p.rate:5.1f}x  ETA {format_duration(p.eta_seconds)}")
     if p.state == "paused":
         info += "  (paused)"
     bar_width = max(10, min(40, width - len(info) - 3))

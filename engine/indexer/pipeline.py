@@ -272,7 +272,8 @@ class _Tracker:
         # Unprobed files are estimated from their size at the bytes-per-second seen so far.
         known = self.seconds_finished + sum(s.duration or 0.0 for s in self.states.values())
         probed_bytes = self.bytes_done + sum(s.size for s in self.states.values() if s.duration)
-        unprobed_bytes = sum(s.size for s in self.states.values() if not s.duration)
+        unprobed = [s for s in self.states.values() if not s.duration]
+        unprobed_bytes = sum(s.size for s in unprobed)
         sec_per_byte = known / probed_bytes if probed_bytes else 0.0
         seconds_total = known + unprobed_bytes * sec_per_byte
         rate = seconds_done / elapsed
@@ -281,4 +282,4 @@ class _Tracker:
                         seconds_total=max(seconds_total, seconds_done), rate=rate, eta_seconds=eta,
                         current=self.current if state == "running" else "", state=state,
                         indexed=self.counts["indexed"], failed=self.counts["failed"],
-                        skipped=self.counts["skipped"])
+                        skipped=self.counts["skipped"], total_is_estimate=bool(unprobed))

@@ -56,6 +56,7 @@ def indexed(tmp_path, tiny_bundle, video_folder, capsys):
     assert code == 0
     final = json_lines(out)[-1]
     assert final["state"] == "done" and final["indexed"] == len(truths) and final["failed"] == 0
+    assert final["total_is_estimate"] is False   # every file's length is known once it is indexed
     return base, folder, truths, lib
 
 

@@ -22,5 +22,7 @@ def test_the_bar_writes_to_the_stderr_in_use_when_it_is_made(monkeypatch):
 
 def test_durations_and_a_paused_run_read_as_a_person_expects():
     assert [format_duration(s) for s in (None, 5, 65, 3_725)] == ["--:--", "0:05", "1:05", "1:02:05"]
+    assert "0:30 of ~1:00 video" in render(Progress(1, 2, 30, 60, 12.5, 3, total_is_estimate=True), 100)
+    assert "0:00 of --:-- video" in render(Progress(0, 2, 0, 0, 0.0, None, total_is_estimate=True), 100)
     line = render(Progress(0, 4, 0, 0, 0.0, None, state="paused"), 100)
     assert line.startswith("[" + "." * 10) and line.endswith("(paused)") and len(line) < 100

@@ -23,6 +23,10 @@ def test_progress_summary_and_fraction():
     assert progress_fraction(Progress(1, 4, 0, 0, 0, None)) == 0.25
     assert progress_fraction(Progress(0, 0, 0, 0, 0, None)) == 0.0
     assert progress_summary(Progress(1, 2, 60, 120, 1.0, 3, state="paused")).endswith("paused")
+    guessed = Progress(1, 4, 60, 600, 2.0, 270, total_is_estimate=True)
+    assert progress_summary(guessed).startswith("1 of 4 files · 1 min of about 10 min of video · ")
+    unknown = Progress(0, 4, 0, 0, 0.0, None, total_is_estimate=True)
+    assert progress_summary(unknown) == "0 of 4 files · 0 s of video · estimating time left…"
 
 
 def test_sentence_capitalises_words_but_not_file_names_or_paths():

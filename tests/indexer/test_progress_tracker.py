@@ -1,0 +1,24 @@
+"""How indexing progress counts video time while some files' lengths are still unknown."""
+from __future__ import annotations
+
+from engine.indexer.pipeline import _FileState, _Tracker
+
+
+def test_unprobed_files_are_guessed_from_size_and_the_total_says_it_is_a_guess():
+    tracker = _Tracker({1: _FileState(1, "a.mp4", 1_000), 2: _FileState(2, "b.mp4", 3_000)})
+    nothing_known = tracker.snapshot("running")
+    assert nothing_known.total_is_estimate and nothing_known.seconds_total == 0
+
+    tracker.states[1].duration = 10.0
+    one_known = tracker.snapshot("running")
+    assert one_known.total_is_estimate and one_known.seconds_total == 40.0   # b guessed at a's 100 bytes a second
+
+    tracker.states[2].duration = 20.0
+    all_known = tracker.snapshot("running")
+    assert not all_known.total_is_estimate and all_known.seconds_total == 30.0
+
+    tracker.finish(tracker.states[1], "indexed")
+    tracker.finish(tracker.states[2], "indexed")
+    done = tracker.snapshot("done")
+    assert not done.total_is_estimate and done.seconds_done == done.seconds_total == 30.0
+    assert done.to_json()["total_is_estimate"] is False
