@@ -85,6 +85,13 @@ def size(num_bytes: int) -> str:
     return f"{value:.1f} GB"
 
 
+def library_summary(videos: int, seconds: float, model: str) -> str:
+    """The status bar when nothing runs: '30 videos · 13 min indexed · model clipseek-shapes'."""
+    if videos == 0:
+        return f"No videos indexed yet · model {model}"
+    return f"{videos} video{'s' if videos != 1 else ''} · {hours(seconds)} indexed · model {model}"
+
+
 def progress_summary(progress: Progress) -> str:
     """'12 of 30 files · 0.4 h of about 1.2 h of video · 3.1× real time · about 2 min left'."""
     if progress.total_is_estimate and progress.seconds_total <= 0:

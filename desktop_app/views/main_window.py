@@ -11,7 +11,8 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
-from desktop_app.formatting import export_report, hours, like_subject, moment_title, results_summary, time_range
+from desktop_app.formatting import (export_report, library_summary, like_subject, moment_title,
+                                   results_summary, time_range)
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
 from desktop_app.models.search_options import RecentSearches, SearchRequest
 from desktop_app.qt_adapter import LibraryEvents
@@ -310,9 +311,8 @@ class MainWindow(QMainWindow):
             self.filter_bar.set_folders([f.path for f in folders])
             self._has_folders = bool(folders)
             self._show_page()
-            files = status.files.get("indexed", 0)
-            self.status_area.set_idle_detail(f"{files} videos · {hours(status.hours_indexed * 3600)} indexed · "
-                                             f"model {status.model}")
+            self.status_area.set_idle_detail(
+                library_summary(status.files.get("indexed", 0), status.hours_indexed * 3600, status.model))
             self._watch([f.path for f in folders if f.state != "missing"])
             self.library_refreshed.emit()
             if then_index and folders:

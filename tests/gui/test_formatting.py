@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from desktop_app.formatting import (clock, duration, export_report, hours, like_subject, progress_fraction,
-                                   progress_summary, results_summary, sentence, size)
+from desktop_app.formatting import (clock, duration, export_report, hours, library_summary, like_subject,
+                                   progress_fraction, progress_summary, results_summary, sentence, size)
 from engine.api.types import Moment, Progress
 
 
@@ -27,6 +27,12 @@ def test_progress_summary_and_fraction():
     assert progress_summary(guessed).startswith("1 of 4 files · 1 min of about 10 min of video · ")
     unknown = Progress(0, 4, 0, 0, 0.0, None, total_is_estimate=True)
     assert progress_summary(unknown) == "0 of 4 files · 0 s of video · estimating time left…"
+
+
+def test_library_summary_counts_videos_in_words():
+    assert library_summary(0, 0, "m") == "No videos indexed yet · model m"
+    assert library_summary(1, 12, "m") == "1 video · 12 s indexed · model m"
+    assert library_summary(30, 780, "clipseek-shapes") == "30 videos · 13 min indexed · model clipseek-shapes"
 
 
 def test_sentence_capitalises_words_but_not_file_names_or_paths():
