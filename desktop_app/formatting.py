@@ -34,17 +34,22 @@ def moment_reference(moment: Moment) -> str:
     return f"{moment.path} @ {time_range(moment.start, moment.end)}"
 
 
+def counted(count: int, noun: str) -> str:
+    """'1 video', '2 videos', '0 videos'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def results_summary(count: int, subject: str, more_below: bool = False) -> str:
     """'1 moment for “a red car”'; '60 moments like these 2 · scroll for more' when the grid's end brings another
     page."""
-    text = f"{count} moment{'' if count == 1 else 's'} {subject}"
+    text = f"{counted(count, 'moment')} {subject}"
     return f"{text} · scroll for more" if more_below else text
 
 
 def export_report(count: int, folder, failures: list[str]) -> str:
     """What exporting ``count`` moments into ``folder`` came to; each failure is 'what: why', the first three named."""
     if not failures:
-        return f"Exported {count} moments to {folder}"
+        return f"Exported {counted(count, 'moment')} to {folder}"
     named = "; ".join(failures[:3]) + (f"; and {len(failures) - 3} more" if len(failures) > 3 else "")
     return f"Exported {count - len(failures)} of {count} moments to {folder}; {len(failures)} failed: {named}"
 
@@ -89,7 +94,7 @@ def library_summary(videos: int, seconds: float, model: str) -> str:
     """The status bar when nothing runs: '30 videos · 13 min indexed · model clipseek-shapes'."""
     if videos == 0:
         return f"No videos indexed yet · model {model}"
-    return f"{videos} video{'s' if videos != 1 else ''} · {hours(seconds)} indexed · model {model}"
+    return f"{counted(videos, 'video')} · {hours(seconds)} indexed · model {model}"
 
 
 def progress_summary(progress: Progress) -> str:
@@ -100,7 +105,7 @@ def progress_summary(progress: Progress) -> str:
         video = f"{hours(progress.seconds_done)} of about {hours(progress.seconds_total)} of video"
     else:
         video = f"{hours(progress.seconds_done)} of {hours(progress.seconds_total)} of video"
-    parts = [f"{progress.files_done} of {progress.files_total} files", video]
+    parts = [f"{progress.files_done} of {counted(progress.files_total, 'file')}", video]
     if progress.rate > 0:
         parts.append(f"{progress.rate:.1f}× real time")
     if progress.state == "paused":

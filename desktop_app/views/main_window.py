@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
-from desktop_app.formatting import (export_report, library_summary, like_subject, moment_title,
+from desktop_app.formatting import (counted, export_report, library_summary, like_subject, moment_title,
                                    results_summary, time_range)
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
 from desktop_app.models.search_options import RecentSearches, SearchRequest
@@ -665,7 +665,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_changed(self, count: int) -> None:
         self.results_model.clear()
-        self.banner.show_message(f"Model changed: {count} videos will be indexed again.")
+        self.banner.show_message(f"Model changed: {counted(count, 'video')} will be indexed again.")
         self.refresh_library()
         self.start_indexing()
 
