@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle
+from PySide6.QtWidgets import QApplication
 
 RESOURCES = Path(__file__).parent / "resources"
 ICONS = RESOURCES / "icons"
@@ -70,20 +70,10 @@ def current() -> Colors:
     return _current
 
 
-class _Style(QProxyStyle):
-    """Fusion, with no stock icons on OK, Cancel, Yes and No: without a desktop icon theme Qt falls back to its own
-    old bitmaps, unlike every other icon in the window."""
-
-    def styleHint(self, hint, option=None, widget=None, returnData=None) -> int:
-        if hint == QStyle.StyleHint.SH_DialogButtonBox_ButtonsHaveIcons:
-            return 0
-        return super().styleHint(hint, option, widget, returnData)
-
-
 def apply(app: QApplication, choice: str = "system") -> Colors:
     global _current
     _current = colors_for(choice)
-    app.setStyle(_Style("Fusion"))
+    app.setStyle("Fusion")
     app.setPalette(_palette(_current))
     app.setStyleSheet(stylesheet(_current))
     return _current
