@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from desktop_app import theme
 
 from desktop_app.models.search_options import DATE_PRESETS, DURATION_PRESETS, SearchOptions
+from desktop_app.views.elided_label import ElidedLabel
 from desktop_app.views.folder_filter import FolderFilter
 
 
@@ -18,7 +19,7 @@ class FilterBar(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("FilterBar")
-        self.summary = QLabel("")
+        self.summary = ElidedLabel("")
         self.summary.setObjectName("ResultsHeader")
         self.sort = QComboBox()
         self.sort.addItem("Best match", "relevance")
@@ -41,7 +42,6 @@ class FilterBar(QWidget):
         self.cutoff_label.setMinimumWidth(self.cutoff_label.fontMetrics().horizontalAdvance("Min. score: 0.00") + 8)
         self._update_cutoff_label()
 
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         first = QHBoxLayout()
         first.setSpacing(8)
         first.addWidget(self.summary, 1)

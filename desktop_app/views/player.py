@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSt
 
 from desktop_app import theme
 from desktop_app.formatting import clock, time_range
+from desktop_app.views.elided_label import ElidedLabel
 from desktop_app.views.seek_bar import MomentSeekBar
 from engine.api.types import Moment
 
@@ -65,6 +66,8 @@ class PlayerPanel(QWidget):
         self.meta = QLabel("")
         self.meta.setObjectName("PlayerMeta")
         self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.folder = ElidedLabel("")
+        self.folder.setObjectName("PlayerMeta")
 
         self.seek_bar = MomentSeekBar()
         self.play_button = QToolButton()
@@ -107,7 +110,11 @@ class PlayerPanel(QWidget):
         details.addLayout(controls)
         details.addSpacing(4)
         details.addWidget(self.title)
-        details.addWidget(self.meta)
+        meta_lines = QVBoxLayout()
+        meta_lines.setSpacing(2)
+        meta_lines.addWidget(self.meta)
+        meta_lines.addWidget(self.folder)
+        details.addLayout(meta_lines)
         details.addSpacing(6)
         details.addLayout(actions)
         details.addStretch(1)
@@ -131,8 +138,8 @@ class PlayerPanel(QWidget):
         self.seek_bar.set_range(start_ms, int(moment.end * 1000))
         self.seek_bar.set_position(start_ms)
         self.title.setText(os.path.basename(moment.path))
-        self.meta.setText(f"{time_range(moment.start, moment.end)}  ·  score {moment.score:.3f}\n"
-                          f"{os.path.dirname(moment.path)}")
+        self.meta.setText(f"{time_range(moment.start, moment.end)}  ·  score {moment.score:.3f}")
+        self.folder.setText(os.path.dirname(moment.path))
         self._pages.setCurrentWidget(self.details)
         if not os.path.isfile(moment.path):
             self.player.stop()

@@ -7,6 +7,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPoint, QP
 from PySide6.QtGui import QDropEvent, QImage
 
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
+from desktop_app.views.elided_label import ElidedLabel
 from desktop_app.views.filter_bar import FilterBar
 from desktop_app.views.problems import ProblemsView
 from desktop_app.views.results_grid import ResultsGrid
@@ -253,6 +254,25 @@ def test_filter_bar_builds_options(qtbot, themed):
     with qtbot.waitSignal(bar.changed):          # the chosen folder left the library
         bar.set_folders(["/v/Holidays"])
     assert bar.options().folders == ()
+
+
+def test_elided_label_cuts_the_middle_to_fit_and_keeps_the_whole_text(qtbot, themed):
+    path = "/home/someone/Videos/" + "/".join(["Family holiday in the mountains"] * 4) + "/GoPro"
+    label = ElidedLabel(path)
+    qtbot.addWidget(label)
+    label.resize(200, 20)
+    label.show()
+    qtbot.waitExposed(label)
+    shown = label.shown_text()
+    assert "…" in shown and shown.startswith("/home") and shown.endswith("GoPro")
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+    assert label.text() == path and label.toolTip() == path
+    assert label.minimumSizeHint().width() == 0            # a long path never widens the panel holding it
+    label.setText("/videos")
+    assert label.shown_text() == "/videos" and label.toolTip() == ""
+    label.setText(path)
+    label.resize(label.fontMetrics().horizontalAdvance(path) + 20, 20)
+    assert label.shown_text() == path and label.toolTip() == ""
 
 
 def test_folder_filter_ticks_any_set_of_folders(qtbot, themed):
