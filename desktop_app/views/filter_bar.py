@@ -37,6 +37,10 @@ class FilterBar(QWidget):
         self.cutoff.setValue(0)
         self.cutoff.setFixedWidth(100)
         self.cutoff.setToolTip("Hide results scoring below this relevance")
+        # A model's scores have no fixed scale (a reranker's logits, a cosine), so the slider spans the scores
+        # searches have shown so far; what it sets is a score, which stays put when that span grows.
+        self._span: tuple[float, float] | None = None
+        self._min_score: float | None = None
         self.cutoff_label = QLabel()
         self.cutoff_label.setObjectName("StatusText")
         self.cutoff_label.setMinimumWidth(self.cutoff_label.fontMetrics().horizontalAdvance("Min. score: 0.00") + 8)
@@ -65,7 +69,7 @@ class FilterBar(QWidget):
         layout.setSpacing(8)
         layout.addLayout(first)
         layout.addLayout(second)
-        self.cutoff.valueChanged.connect(self._update_cutoff_label)
+        self.cutoff.valueChanged.connect(self._on_cutoff_moved)
         self.cutoff.sliderReleased.connect(self.changed)
         self.cutoff.valueChanged.connect(lambda _v: None if self.cutoff.isSliderDown() else self.changed.emit())
 
@@ -92,8 +96,45 @@ class FilterBar(QWidget):
                 box.blockSignals(False)
 
     def min_score(self) -> float | None:
-        value = self.cutoff.value()
-        return None if value == 0 else value / 100.0
+        return self._min_score
+
+    def score_span(self) -> tuple[float, float]:
+        """The scores the slider runs over: those of the results shown since the library opened (0-1 before any)."""
+        return self._span or (0.0, 1.0)
+
+    def note_scores(self, scores) -> None:
+        """Widen the slider's span to take in ``scores``, keeping the cut-off's score where it is."""
+        scores = [float(s) for s in scores]
+        if not scores:
+            return
+        low, high = min(scores), max(scores)
+        if self._span is not None:
+            low, high = min(low, self._span[0]), max(high, self._span[1])
+        if high - low < 1e-6:
+            low, high = low - 0.5, high + 0.5
+        self._span = (low, high)
+        if self._min_score is not None:
+            position = round((self._min_score - low) / (high - low) * 100)
+            self.cutoff.blockSignals(True)
+            self.cutoff.setValue(max(1, min(100, position)))
+            self.cutoff.blockSignals(False)
+
+    def forget_scores(self) -> None:
+        """Another library or model: its scores are on another scale; the cut-off goes back to any."""
+        self._span = None
+        self.cutoff.blockSignals(True)
+        self.cutoff.setValue(0)
+        self.cutoff.blockSignals(False)
+        self._min_score = None
+        self._update_cutoff_label()
+
+    def _on_cutoff_moved(self, value: int) -> None:
+        low, high = self.score_span()
+        if value == 0:
+            self._min_score = None
+        else:    # the far end is the best score itself, not a rounding error above it
+            self._min_score = high if value == 100 else low + (high - low) * value / 100
+        self._update_cutoff_label()
 
     def options(self) -> SearchOptions:
         return SearchOptions(sort=self.sort.currentData(), folders=self.folder.chosen(),

@@ -288,6 +288,7 @@ class MainWindow(QMainWindow):
         self.search_worker.failed.connect(self._on_search_failed)
         self._last_request = self._shown_request = None
         self.results_model.clear()
+        self.filter_bar.forget_scores()
         self.player.stop()
         self.setWindowTitle(f"ClipSeek — {library.path}")
         self.prefs.setValue(LAST_LIBRARY_KEY, str(library.path))
@@ -538,6 +539,7 @@ class MainWindow(QMainWindow):
         subject = {"text": f"for “{request.text}”",
                    "image": f"for the image {request.image.name if request.image else ''}",
                    "like": like_subject(request.like)}
+        self.filter_bar.note_scores(m.score for m in moments)
         self.filter_bar.summary.setText(results_summary(len(moments), subject[request.kind],
                                                         request.may_have_more(len(moments))))
         if moments:
@@ -665,6 +667,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_changed(self, count: int) -> None:
         self.results_model.clear()
+        self.filter_bar.forget_scores()
         self.banner.show_message(f"Model changed: {counted(count, 'video')} will be indexed again.")
         self.refresh_library()
         self.start_indexing()

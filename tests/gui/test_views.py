@@ -256,6 +256,27 @@ def test_filter_bar_builds_options(qtbot, themed):
     assert bar.options().folders == ()
 
 
+def test_the_score_cut_off_spans_the_scores_shown(qtbot, themed):
+    bar = FilterBar()
+    qtbot.addWidget(bar)
+    assert bar.min_score() is None and bar.cutoff_label.text() == "Min. score: any"
+    bar.note_scores([2.0, 0.5, -1.0])               # a model whose scores are not 0-1
+    assert bar.score_span() == (-1.0, 2.0)
+    bar.cutoff.setValue(100)
+    assert bar.min_score() == 2.0 and bar.cutoff_label.text() == "Min. score: 2.00"
+    bar.cutoff.setValue(50)
+    assert bar.min_score() == 0.5
+    with qtbot.assertNotEmitted(bar.changed):     # a wider span moves the handle, not the cut-off
+        bar.note_scores([3.0, -4.0])
+    assert bar.score_span() == (-4.0, 3.0) and bar.min_score() == 0.5 and bar.cutoff.value() == 64
+    bar.note_scores([])
+    assert bar.score_span() == (-4.0, 3.0)
+    bar.forget_scores()                             # another library or model
+    assert bar.min_score() is None and bar.cutoff.value() == 0 and bar.score_span() == (0.0, 1.0)
+    bar.note_scores([0.31])                         # one result: a span around it
+    assert bar.score_span() == (pytest.approx(-0.19), pytest.approx(0.81))
+
+
 def test_elided_label_cuts_the_middle_to_fit_and_keeps_the_whole_text(qtbot, themed):
     path = "/home/someone/Videos/" + "/".join(["Family holiday in the mountains"] * 4) + "/GoPro"
     label = ElidedLabel(path)

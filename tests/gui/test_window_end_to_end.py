@@ -126,6 +126,14 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     assert in_folder.args[0] > 0 and window.filter_bar.options().folders == (library_folder,)
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
         window.filter_bar.folder.set_chosen([])
+    scores = [m.score for m in window.results_model.moments()]
+    low, high = window.filter_bar.score_span()          # the cut-off slider runs over the scores shown
+    assert low <= min(scores) and max(scores) <= high
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.filter_bar.cutoff.setValue(100)          # its far end keeps only the best
+    assert [m.score for m in window.results_model.moments()] == [max(scores)]
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.filter_bar.cutoff.setValue(0)
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
         window.find_similar(moment)
     assert "moments like" in window.filter_bar.summary.text()
