@@ -1,6 +1,7 @@
 """Human-readable text for times, sizes and progress. Pure functions, no Qt."""
 from __future__ import annotations
 
+import math
 import os
 
 from engine.api.types import Moment, Progress
@@ -15,7 +16,8 @@ def clock(seconds: float) -> str:
 
 
 def time_range(start: float, end: float) -> str:
-    return f"{clock(start)} – {clock(end)}"
+    """Whole seconds that cover the moment: 12.4-20.5 -> '0:12 – 0:21' (as `clipseek search` prints it)."""
+    return f"{clock(start)} – {clock(math.ceil(end - 0.001))}"
 
 
 def sentence(text: str) -> str:

@@ -257,8 +257,9 @@ def _print_moments(label, moments) -> None:
         return
     gone = [_gone(m) for m in moments]
     for rank, (m, missing) in enumerate(zip(moments, gone), 1):
-        print(f"{rank:3d}. {m.score:7.4f}  {format_duration(m.start)}-{format_duration(m.end)}  {_one_line(m.path)}"
-              + (f"  {NOT_FOUND_MARK}" if missing else ""))
+        # Whole seconds that cover the moment, as the window shows it.
+        span = f"{format_duration(math.floor(m.start))}-{format_duration(math.ceil(m.end - 0.001))}"
+        print(f"{rank:3d}. {m.score:7.4f}  {span}  {_one_line(m.path)}" + (f"  {NOT_FOUND_MARK}" if missing else ""))
     if any(gone):
         print(f"{NOT_FOUND_MARK}: moved or deleted since it was indexed, or on a drive that is not connected; "
               "`clipseek index` brings the library up to date")

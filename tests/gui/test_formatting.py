@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from desktop_app.formatting import (clock, duration, export_report, hours, library_summary, like_subject,
-                                   progress_fraction, progress_summary, results_summary, sentence, size)
+                                   progress_fraction, progress_summary, results_summary, sentence, size, time_range)
 from engine.api.types import Moment, Progress
 
 
 def test_clock_and_sizes():
     assert clock(12.4) == "0:12"
+    assert time_range(12.4, 20.5) == "0:12 – 0:21" and time_range(0, 5.0) == "0:00 – 0:05"
     assert clock(3725) == "1:02:05"
     assert size(512) == "512 B"
     assert size(350 * 1024 * 1024) == "350.0 MB"
@@ -55,7 +56,7 @@ def test_results_summary_counts_moments_and_says_when_more_may_come():
 
 def test_like_subject_names_one_moment_or_counts_several():
     beach = Moment("/v/beach.mp4", 12, 20.5, 0.1, None)
-    assert like_subject([beach]) == "like beach.mp4 0:12 – 0:20"
+    assert like_subject([beach]) == "like beach.mp4 0:12 – 0:21"
     assert like_subject([beach, beach]) == "like these 2"
 
 

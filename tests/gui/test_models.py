@@ -27,7 +27,7 @@ def test_results_model_passes_modeltester_and_shows_name_range_score(qtmodeltest
     qtmodeltester.check(model, force_py=True)
     index = model.index(0)
     assert index.data(Qt.ItemDataRole.DisplayRole) == "beach.mp4"
-    assert index.data(SubtitleRole) == "0:12 – 0:20"
+    assert index.data(SubtitleRole) == "0:12 – 0:21"
     assert index.data(ScoreRole) == pytest.approx(0.31)
     assert index.data(Qt.ItemDataRole.DecorationRole).width() == 32
     assert model.index(1).data(Qt.ItemDataRole.DecorationRole) is None   # no thumbnail

@@ -372,7 +372,7 @@ def test_copy_reference_puts_path_and_time_on_clipboard(qapp):
     from desktop_app.views.moment_menu import copy_reference, copy_references
 
     text = copy_reference(Moment("/v/beach.mp4", 12, 20.5, 0.1, None))
-    assert text == "/v/beach.mp4 @ 0:12 – 0:20"
+    assert text == "/v/beach.mp4 @ 0:12 – 0:21"       # whole seconds that cover the moment
     assert qapp.clipboard().text() == text
     copy_references([Moment("/v/a.mp4", 0, 2, 0.1, None), Moment("/v/b.mp4", 61, 65, 0.1, None)])
     assert qapp.clipboard().text() == "/v/a.mp4 @ 0:00 – 0:02\n/v/b.mp4 @ 1:01 – 1:05"
