@@ -37,9 +37,11 @@ class FilterBar(QWidget):
         self.cutoff.setValue(0)
         self.cutoff.setFixedWidth(100)
         self.cutoff.setToolTip("Hide results scoring below this relevance")
-        # A model's scores have no fixed scale (a reranker's logits, a cosine), so the slider spans the scores
-        # searches have shown so far; what it sets is a score, which stays put when that span grows.
-        self._span: tuple[float, float] | None = None
+        # A model's scores have no fixed scale (a reranker's logits, a cosine), and a text, an image and a "find
+        # similar" search score on different ones. So the slider spans the scores searches of the kind now shown
+        # have given; what it sets is a score, which stays put when that span grows.
+        self._spans: dict[str, tuple[float, float]] = {}
+        self._kind = "text"
         self._min_score: float | None = None
         self.cutoff_label = QLabel()
         self.cutoff_label.setObjectName("StatusText")
@@ -99,21 +101,29 @@ class FilterBar(QWidget):
         return self._min_score
 
     def score_span(self) -> tuple[float, float]:
-        """The scores the slider runs over: those of the results shown since the library opened (0-1 before any)."""
-        return self._span or (0.0, 1.0)
+        """The scores the slider runs over: those this kind of search has shown since the library opened (0-1
+        before any)."""
+        return self._spans.get(self._kind, (0.0, 1.0))
 
-    def note_scores(self, scores) -> None:
-        """Widen the slider's span to take in ``scores``, keeping the cut-off's score where it is."""
+    def use_scale(self, kind: str) -> None:
+        """A search of ``kind`` ("text", "image", "like") comes next; from another kind, the cut-off goes back to
+        any, as its score would mean something else."""
+        if kind != self._kind:
+            self._kind = kind
+            self._reset_cutoff()
+
+    def note_scores(self, scores, kind: str = "text") -> None:
+        """Widen the span of ``kind`` to take in ``scores``, keeping the cut-off's score where it is."""
         scores = [float(s) for s in scores]
         if not scores:
             return
         low, high = min(scores), max(scores)
-        if self._span is not None:
-            low, high = min(low, self._span[0]), max(high, self._span[1])
+        if kind in self._spans:
+            low, high = min(low, self._spans[kind][0]), max(high, self._spans[kind][1])
         if high - low < 1e-6:
             low, high = low - 0.5, high + 0.5
-        self._span = (low, high)
-        if self._min_score is not None:
+        self._spans[kind] = (low, high)
+        if self._min_score is not None and kind == self._kind:
             position = round((self._min_score - low) / (high - low) * 100)
             self.cutoff.blockSignals(True)
             self.cutoff.setValue(max(1, min(100, position)))
@@ -121,7 +131,10 @@ class FilterBar(QWidget):
 
     def forget_scores(self) -> None:
         """Another library or model: its scores are on another scale; the cut-off goes back to any."""
-        self._span = None
+        self._spans.clear()
+        self._reset_cutoff()
+
+    def _reset_cutoff(self) -> None:
         self.cutoff.blockSignals(True)
         self.cutoff.setValue(0)
         self.cutoff.blockSignals(False)

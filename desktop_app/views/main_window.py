@@ -496,14 +496,17 @@ class MainWindow(QMainWindow):
         self.search(text)
 
     def search(self, text: str) -> None:
+        self.filter_bar.use_scale("text")
         self._submit(SearchRequest(self._next_serial(), text=text, options=self.filter_bar.options()))
 
     def search_image(self, image: Path) -> None:
+        self.filter_bar.use_scale("image")
         self._submit(SearchRequest(self._next_serial(), image=Path(image), options=self.filter_bar.options()))
 
     def find_similar(self, moments: "Moment | list[Moment]") -> None:
         """Moments like one moment, or like several taken together."""
         like = (moments,) if isinstance(moments, Moment) else tuple(moments)
+        self.filter_bar.use_scale("like")
         self._submit(SearchRequest(self._next_serial(), like=like, options=self.filter_bar.options()))
 
     def _rerun_search(self) -> None:
@@ -539,7 +542,7 @@ class MainWindow(QMainWindow):
         subject = {"text": f"for “{request.text}”",
                    "image": f"for the image {request.image.name if request.image else ''}",
                    "like": like_subject(request.like)}
-        self.filter_bar.note_scores(m.score for m in moments)
+        self.filter_bar.note_scores((m.score for m in moments), request.kind)
         self.filter_bar.summary.setText(results_summary(len(moments), subject[request.kind],
                                                         request.may_have_more(len(moments))))
         if moments:

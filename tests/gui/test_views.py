@@ -271,9 +271,17 @@ def test_the_score_cut_off_spans_the_scores_shown(qtbot, themed):
     assert bar.score_span() == (-4.0, 3.0) and bar.min_score() == 0.5 and bar.cutoff.value() == 64
     bar.note_scores([])
     assert bar.score_span() == (-4.0, 3.0)
+    bar.use_scale("text")                           # another text search keeps the cut-off
+    assert bar.min_score() == 0.5
+    bar.note_scores([0.9, -0.4], "like")            # a late answer to another kind of search: its own span
+    assert bar.score_span() == (-4.0, 3.0) and bar.cutoff.value() == 64
+    bar.use_scale("like")                           # "find similar" scores on another scale: the cut-off is off
+    assert bar.min_score() is None and bar.cutoff.value() == 0 and bar.score_span() == (-0.4, 0.9)
+    bar.cutoff.setValue(100)
+    assert bar.min_score() == 0.9
     bar.forget_scores()                             # another library or model
     assert bar.min_score() is None and bar.cutoff.value() == 0 and bar.score_span() == (0.0, 1.0)
-    bar.note_scores([0.31])                         # one result: a span around it
+    bar.note_scores([0.31], "like")                 # one result: a span around it
     assert bar.score_span() == (pytest.approx(-0.19), pytest.approx(0.81))
 
 
