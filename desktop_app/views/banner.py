@@ -20,6 +20,8 @@ class Banner(QWidget):
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.close_button = QToolButton()
+        self.close_button.setToolTip("Close this message")
+        self.close_button.setAccessibleName("Close message")
         self.close_button.clicked.connect(self.hide)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(14, 8, 8, 8)

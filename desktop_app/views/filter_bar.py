@@ -37,6 +37,7 @@ class FilterBar(QWidget):
         self.cutoff.setValue(0)
         self.cutoff.setFixedWidth(100)
         self.cutoff.setToolTip("Hide results scoring below this relevance")
+        self.cutoff.setAccessibleName("Minimum score")
         # A model's scores have no fixed scale (a reranker's logits, a cosine), and a text, an image and a "find
         # similar" search score on different ones. So the slider spans the scores searches of the kind now shown
         # have given; what it sets is a score, which stays put when that span grows.

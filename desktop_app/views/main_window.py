@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         self.search_field.set_recent(self.recent.items())
         self.settings_button = QToolButton()
         self.settings_button.setToolTip("Settings")
+        self.settings_button.setAccessibleName("Settings")
         logo = QLabel()
         logo.setPixmap(theme.logo(28))
         title = QLabel("ClipSeek")

@@ -72,11 +72,13 @@ class PlayerPanel(QWidget):
         self.seek_bar = MomentSeekBar()
         self.play_button = QToolButton()
         self.play_button.setToolTip("Play or pause (Space)")
+        self.play_button.setAccessibleName("Play or pause")
         self.play_button.clicked.connect(self.toggle_play)
         self.loop_button = QToolButton()
         self.loop_button.setCheckable(True)
         self.loop_button.setChecked(True)
         self.loop_button.setToolTip("Loop inside the moment")
+        self.loop_button.setAccessibleName("Loop inside the moment")
         self.loop_button.toggled.connect(self._on_loop_toggled)
         self.action_buttons: dict[str, QPushButton] = {}
         actions = QGridLayout()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import QCompleter, QLineEdit
+from PySide6.QtWidgets import QCompleter, QLineEdit, QToolButton
 
 from desktop_app import theme
 
@@ -40,8 +40,13 @@ class SearchField(QLineEdit):
         self.setClearButtonEnabled(True)
         self.setAcceptDrops(True)
         self.setMinimumWidth(380)
+        self.setAccessibleName("Search")
         self._icon_action = self.addAction(theme.icon("search", theme.current().muted, 18),
                                            QLineEdit.ActionPosition.LeadingPosition)
+        self._icon_action.setText("Search")
+        for button in self.findChildren(QToolButton):    # the clear button Qt adds has no name of its own
+            if button.defaultAction() is not self._icon_action:
+                button.setAccessibleName("Clear the search")
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(PAUSE_MS)

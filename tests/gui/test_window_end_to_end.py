@@ -432,3 +432,17 @@ def test_the_results_grow_as_the_grid_is_scrolled_to_its_end(qtbot, window, vide
         bar.setValue(position)
     assert shown()[:before] == everything[:before] and len(shown()) > before
     assert bar.value() == position and window.grid.currentIndex().row() == 0   # the grid kept its place
+
+
+def test_every_control_has_a_name_a_screen_reader_can_read(qtbot, window):
+    from PySide6.QtGui import QAccessible
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QLineEdit
+
+    window.player.play_moment(Moment(__file__, 0.0, 1.0, 0.5, None))       # its controls exist from the start
+    controls = [w for kind in (QAbstractButton, QAbstractSlider, QComboBox, QLineEdit)
+                for w in window.findChildren(kind)
+                if not w.objectName().startswith("qt_") and type(w).__name__ != "QScrollBar"]
+    assert len(controls) > 15
+    unnamed = [f"{type(w).__name__} {w.objectName() or w.toolTip()!r} in {type(w.parent()).__name__}" for w in controls
+               if not QAccessible.queryAccessibleInterface(w).text(QAccessible.Text.Name).strip()]
+    assert not unnamed, "; ".join(unnamed)
