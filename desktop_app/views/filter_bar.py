@@ -101,10 +101,10 @@ class FilterBar(QWidget):
     def min_score(self) -> float | None:
         return self._min_score
 
-    def score_span(self) -> tuple[float, float]:
-        """The scores the slider runs over: those this kind of search has shown since the library opened (0-1
-        before any)."""
-        return self._spans.get(self._kind, (0.0, 1.0))
+    def score_span(self, kind: str | None = None) -> tuple[float, float]:
+        """The scores the slider runs over: those searches of ``kind`` (by default, the kind now shown) have
+        shown since the library opened (0-1 before any)."""
+        return self._spans.get(kind or self._kind, (0.0, 1.0))
 
     def use_scale(self, kind: str) -> None:
         """A search of ``kind`` ("text", "image", "like") comes next; from another kind, the cut-off goes back to

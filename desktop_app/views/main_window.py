@@ -536,6 +536,8 @@ class MainWindow(QMainWindow):
 
     def _on_results(self, request: SearchRequest, moments) -> None:
         self._shown_request = request
+        self.filter_bar.note_scores((m.score for m in moments), request.kind)
+        self.grid.set_score_span(self.filter_bar.score_span(request.kind))
         if not request.more:
             self.results_model.set_results(request.text, moments)
         elif not self.results_model.grow(moments):
@@ -543,7 +545,6 @@ class MainWindow(QMainWindow):
         subject = {"text": f"for “{request.text}”",
                    "image": f"for the image {request.image.name if request.image else ''}",
                    "like": like_subject(request.like)}
-        self.filter_bar.note_scores((m.score for m in moments), request.kind)
         self.filter_bar.summary.setText(results_summary(len(moments), subject[request.kind],
                                                         request.may_have_more(len(moments))))
         if moments:

@@ -154,6 +154,7 @@ class ResultsGrid(QListView):
         self._hover: tuple[tuple, float] | None = None      # (moment key, 0..1 across the card)
         self._hover_rect: QRect | None = None
         self._score_span = (0.0, 1.0)
+        self._given_span: tuple[float, float] | None = None
         self.selectionModel().currentChanged.connect(self._on_current_changed)
         self.activated.connect(lambda index: self.moment_activated.emit(index.data(ItemRole)))
         self.customContextMenuRequested.connect(self._on_context_menu)
@@ -227,6 +228,13 @@ class ResultsGrid(QListView):
         if self._hover is None or self._hover[0] != moment_key(moment):
             return None
         return self._hover[1]
+
+    def set_score_span(self, span: tuple[float, float] | None) -> None:
+        """Score bars run over ``span`` (the cut-off slider's), so a bar means the same from search to search;
+        None: over the scores shown."""
+        self._given_span = span
+        self._update_score_span()
+        self.viewport().update()
 
     def score_share(self, score: float) -> float:
         low, high = self._score_span
@@ -328,6 +336,9 @@ class ResultsGrid(QListView):
         self._end_check.start()
 
     def _update_score_span(self) -> None:
+        if self._given_span is not None:
+            self._score_span = self._given_span
+            return
         model: ResultsModel = self.model()
         scores = [m.score for m in model.moments()]
         self._score_span = (min(scores), max(scores)) if scores else (0.0, 1.0)

@@ -140,6 +140,16 @@ def test_results_grid_replaced_in_place_keeps_its_scroll_and_card_quietly(qtbot,
     qtbot.waitUntil(lambda: bar.value() == 0)
 
 
+def test_score_bars_run_over_the_span_given_else_over_the_scores_shown(qtbot, themed):
+    model, grid = shown_grid(qtbot, 300, 320)
+    model.set_results("q", [Moment("/v/a.mp4", 0, 1, 2.0, None), Moment("/v/b.mp4", 0, 1, 1.0, None)])
+    assert grid.score_share(2.0) == 1.0 and grid.score_share(1.0) == 0.0
+    grid.set_score_span((-2.0, 2.0))          # the cut-off slider's span: all the scores this kind of search gave
+    assert grid.score_share(2.0) == 1.0 and grid.score_share(1.0) == 0.75 and grid.score_share(-3.0) == 0.0
+    grid.set_score_span(None)
+    assert grid.score_share(1.0) == 0.0
+
+
 def test_results_grid_keyboard_selection_and_hover_scrub(qtbot, themed):
     model, grid = shown_grid(qtbot, 720, 500)
     model.set_results("q", moments())

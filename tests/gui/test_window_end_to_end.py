@@ -129,6 +129,7 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     scores = [m.score for m in window.results_model.moments()]
     low, high = window.filter_bar.score_span()          # the cut-off slider runs over the scores shown
     assert low <= min(scores) and max(scores) <= high
+    assert window.grid.score_share(low) == 0.0 and window.grid.score_share(high) == 1.0   # and so do score bars
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
         window.filter_bar.cutoff.setValue(100)          # its far end keeps only the best
     assert [m.score for m in window.results_model.moments()] == [max(scores)]
