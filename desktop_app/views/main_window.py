@@ -42,6 +42,7 @@ THEME_KEY = "appearance/theme"
 GEOMETRY_KEY = "window/geometry"
 SPLITTER_KEYS = {"main_splitter": "window/sidebar", "results_splitter": "window/player"}
 SEARCH_CHOICES_KEY = "search/choices"
+CARD_WIDTH_KEY = "results/card_width"
 
 
 class MainWindow(QMainWindow):
@@ -217,12 +218,17 @@ class MainWindow(QMainWindow):
             if state:
                 getattr(self, name).restoreState(state)
         self.filter_bar.set_choices(self.prefs.value(SEARCH_CHOICES_KEY) or {})
+        try:
+            self.grid.set_card_width(int(self.prefs.value(CARD_WIDTH_KEY, self.grid.min_card_width)))
+        except (TypeError, ValueError):
+            pass            # a hand-edited settings file: the default size stays
 
     def _save_layout(self) -> None:
         self.prefs.setValue(GEOMETRY_KEY, self.saveGeometry())
         for name, key in SPLITTER_KEYS.items():
             self.prefs.setValue(key, getattr(self, name).saveState())
         self.prefs.setValue(SEARCH_CHOICES_KEY, self.filter_bar.choices())
+        self.prefs.setValue(CARD_WIDTH_KEY, self.grid.min_card_width)
 
     def _connect_views(self) -> None:
         self.search_field.search_requested.connect(self._on_search_requested)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QKeySequence, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from desktop_app import theme
@@ -11,6 +11,7 @@ from desktop_app.models.roles import ItemRole, ScoreRole, SubtitleRole
 from engine.api.types import Moment
 
 MIN_CARD_WIDTH = 200      # cards widen to fill the row; a new column appears past this
+CARD_WIDTHS = (140, 170, 200, 250, 320, 420)   # the steps of Ctrl+wheel, Ctrl+plus and Ctrl+minus
 TEXT_HEIGHT = 58          # name + score lines under the thumbnail
 SPACING = 12
 
@@ -132,6 +133,7 @@ class ResultsGrid(QListView):
     context_menu_wanted = Signal(object, QPoint)
     selection_menu_wanted = Signal(list, QPoint)
     end_reached = Signal()
+    card_width_changed = Signal(int)
 
     def __init__(self, model: ResultsModel, parent=None) -> None:
         super().__init__(parent)
@@ -143,6 +145,7 @@ class ResultsGrid(QListView):
         self.setUniformItemSizes(True)
         self.setSpacing(0)
         self.setViewportMargins(SPACING // 2, SPACING // 2, 0, 0)
+        self.min_card_width = MIN_CARD_WIDTH
         self.card_size = QSize(MIN_CARD_WIDTH, MIN_CARD_WIDTH * 9 // 16 + TEXT_HEIGHT)
         self.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         self.setMouseTracking(True)
@@ -246,22 +249,49 @@ class ResultsGrid(QListView):
 
     # --- events -------------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:
+        self._lay_out_cards(event.size().width())
+        super().resizeEvent(event)
+
+    def set_card_width(self, width: int) -> None:
+        """The narrowest a card may be (cards widen to fill a row): bigger or smaller thumbnails."""
+        width = min(CARD_WIDTHS, key=lambda step: abs(step - int(width)))
+        if width != self.min_card_width:
+            self.min_card_width = width
+            self._lay_out_cards(self.width())
+            self.card_width_changed.emit(width)
+
+    def zoom(self, steps: int) -> None:
+        at = CARD_WIDTHS.index(self.min_card_width)
+        self.set_card_width(CARD_WIDTHS[max(0, min(len(CARD_WIDTHS) - 1, at + steps))])
+
+    def _lay_out_cards(self, grid_width: int) -> None:
         # Leave room for the scroll bar always, so that its appearing does not re-flow the cards.
-        available = event.size().width() - SPACING // 2 - self.verticalScrollBar().sizeHint().width() - 4
-        columns = max(1, available // (MIN_CARD_WIDTH + SPACING))
+        available = grid_width - SPACING // 2 - self.verticalScrollBar().sizeHint().width() - 4
+        columns = max(1, available // (self.min_card_width + SPACING))
         width = available // columns
         thumb_height = int((width - SPACING - 12) * 9 / 16)
         size = QSize(width, thumb_height + TEXT_HEIGHT + 6 + SPACING)
         if size != self.card_size:
             self.card_size = size
             self.setGridSize(size)
-        super().resizeEvent(event)
+
+    def wheelEvent(self, event) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            if event.angleDelta().y():
+                self.zoom(1 if event.angleDelta().y() > 0 else -1)
+            event.accept()
+            return
+        super().wheelEvent(event)
     def keyPressEvent(self, event) -> None:
         # The menu key and Shift+F10 open the current card's menu (or the selection's), where a mouse would.
         menu_key = event.key() == Qt.Key.Key_Menu or (
             event.key() == Qt.Key.Key_F10 and event.modifiers() == Qt.KeyboardModifier.ShiftModifier)
         if menu_key and self.currentIndex().isValid():
             self._on_context_menu(self.visualRect(self.currentIndex()).center())
+            event.accept()
+            return
+        if event.matches(QKeySequence.StandardKey.ZoomIn) or event.matches(QKeySequence.StandardKey.ZoomOut):
+            self.zoom(1 if event.matches(QKeySequence.StandardKey.ZoomIn) else -1)
             event.accept()
             return
         super().keyPressEvent(event)

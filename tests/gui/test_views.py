@@ -140,6 +140,40 @@ def test_results_grid_replaced_in_place_keeps_its_scroll_and_card_quietly(qtbot,
     qtbot.waitUntil(lambda: bar.value() == 0)
 
 
+def test_ctrl_wheel_and_ctrl_plus_minus_change_the_card_size(qtbot, themed):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    model, grid = shown_grid(qtbot, 1000, 600)
+    model.set_results("q", moments(12))
+    columns = lambda: grid.viewport().width() // grid.gridSize().width()   # noqa: E731
+    assert grid.min_card_width == 200 and columns() == 4
+    changed = []
+    grid.card_width_changed.connect(changed.append)
+
+    def wheel(delta: int, modifiers) -> None:
+        at = QPointF(50, 50)
+        QApplication.sendEvent(grid.viewport(), QWheelEvent(at, grid.viewport().mapToGlobal(at), QPoint(0, 0),
+                                                            QPoint(0, delta), Qt.MouseButton.NoButton, modifiers,
+                                                            Qt.ScrollPhase.NoScrollPhase, False))
+
+    wheel(120, Qt.KeyboardModifier.ControlModifier)
+    assert grid.min_card_width == 250 and columns() == 3 and changed == [250]
+    qtbot.keyClick(grid, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(grid, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    assert grid.min_card_width == 170 and columns() == 5
+    for _ in range(5):
+        qtbot.keyClick(grid, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)
+    assert grid.min_card_width == 420 and columns() == 2           # the biggest step, and no further
+    bar = grid.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)                       # laid out again: 6 rows of 2
+    wheel(-120, Qt.KeyboardModifier.NoModifier)                     # a plain wheel still scrolls
+    assert grid.min_card_width == 420 and bar.value() > 0
+    grid.set_card_width(999)
+    assert grid.min_card_width == 420
+
+
 def test_score_bars_run_over_the_span_given_else_over_the_scores_shown(qtbot, themed):
     model, grid = shown_grid(qtbot, 300, 320)
     model.set_results("q", [Moment("/v/a.mp4", 0, 1, 2.0, None), Moment("/v/b.mp4", 0, 1, 1.0, None)])

@@ -203,6 +203,7 @@ def test_the_window_reopens_as_it_was_closed(qtbot, window, prefs, tmp_path, tin
     window.main_splitter.setSizes([330, 770])
     window.filter_bar.sort.setCurrentIndex(1)
     window.filter_bar.duration.setCurrentText("Under 1 minute")
+    window.grid.zoom(2)                                      # bigger thumbnails
     sizes = (window.results_splitter.sizes(), window.main_splitter.sizes())
     window.close()
     prefs.sync()
@@ -216,6 +217,7 @@ def test_the_window_reopens_as_it_was_closed(qtbot, window, prefs, tmp_path, tin
     assert (again.results_splitter.sizes(), again.main_splitter.sizes()) == sizes
     options = again.filter_bar.options()
     assert (options.sort, options.duration_preset, options.date_preset) == ("date", "Under 1 minute", "Any date")
+    assert again.grid.min_card_width == window.grid.min_card_width > 200
     again.close()
 
 
