@@ -17,6 +17,7 @@ class Banner(QWidget):
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.text = QLabel("")
+        self.text.setTextFormat(Qt.TextFormat.PlainText)     # messages quote paths and queries, never markup
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.close_button = QToolButton()

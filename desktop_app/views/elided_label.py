@@ -13,6 +13,7 @@ class ElidedLabel(QLabel):
         super().__init__(parent)
         self._full = ""
         self._mode = mode
+        self.setTextFormat(Qt.TextFormat.PlainText)    # it shows paths and queries: a "<b>" in one is text
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setText(text)
 

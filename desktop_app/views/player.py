@@ -62,6 +62,7 @@ class PlayerPanel(QWidget):
 
         self.title = QLabel("")
         self.title.setObjectName("PlayerTitle")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)    # a file name, never markup
         self.title.setWordWrap(True)
         self.meta = QLabel("")
         self.meta.setObjectName("PlayerMeta")

@@ -36,6 +36,7 @@ class StatusArea(QWidget):
         self.text.setObjectName("StatusText")
         self.current = QLabel("")
         self.current.setObjectName("StatusText")
+        self.current.setTextFormat(Qt.TextFormat.PlainText)  # a file name, never markup
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)

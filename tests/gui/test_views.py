@@ -348,6 +348,19 @@ def test_elided_label_cuts_the_middle_to_fit_and_keeps_the_whole_text(qtbot, the
     assert label.shown_text() == path and label.toolTip() == ""
 
 
+def test_paths_and_queries_with_angle_brackets_show_as_typed_not_as_markup(qtbot, themed):
+    from desktop_app.views.banner import Banner
+    from desktop_app.views.player import PlayerPanel
+
+    banner, bar, status, player = Banner(), FilterBar(), StatusArea(), PlayerPanel()
+    for widget in (banner, bar, status, player):
+        qtbot.addWidget(widget)
+    for label in (banner.text, bar.summary, status.current, player.title):    # Qt guesses rich text otherwise
+        label.setText("/v/<b>cat</b>.mp4")
+        assert label.textFormat() == Qt.TextFormat.PlainText, label
+        assert label.text() == "/v/<b>cat</b>.mp4"
+
+
 def test_folder_filter_ticks_any_set_of_folders(qtbot, themed):
     from desktop_app.views.folder_filter import FolderFilter
 
