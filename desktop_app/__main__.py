@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.self_test:
         return self_test(args.model)
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, Qt
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from desktop_app import theme
@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         path = args.library or (last_library(prefs) if args.model is None else None)
         library = open_library(path, args.model)
     except ClipSeekError as exc:
-        QMessageBox.critical(None, "ClipSeek cannot open the library", str(exc))
+        box = QMessageBox(QMessageBox.Icon.Critical, "ClipSeek cannot open the library", str(exc))
+        box.setTextFormat(Qt.TextFormat.PlainText)      # the reason quotes a path
+        box.exec()
         return 2
     window = MainWindow(library, prefs=prefs, create_demo=demo_factory(args.model))
     hints = app.styleHints()

@@ -26,9 +26,11 @@ DEVICES = (("Automatic (GPU when it works)", "auto"), ("CPU only", "cpu"), ("GPU
 def ask_user(parent: QWidget, title: str, text: str) -> bool:
     from PySide6.QtWidgets import QMessageBox
 
-    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                  QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
+    box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)          # the question quotes a folder's path
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
 
 
 class SettingsDialog(QDialog):

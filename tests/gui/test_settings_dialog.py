@@ -6,7 +6,7 @@ import json
 import pytest
 
 from desktop_app import theme
-from desktop_app.views.settings_dialog import SettingsDialog
+from desktop_app.views.settings_dialog import SettingsDialog, ask_user
 from desktop_app.workers import TaskRunner
 
 pytestmark = pytest.mark.gui
@@ -130,3 +130,21 @@ def test_sharing_tab_points_the_library_at_a_shared_catalog_and_vectors(qtbot, t
         assert shared.search("anything") == []
     finally:
         shared.close()
+
+
+def test_ask_user_returns_the_answer_and_shows_a_path_as_typed(qtbot, themed):
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    seen = []
+
+    def answer(button) -> None:
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        seen.append((box.text(), box.textFormat(), box.defaultButton() is box.button(QMessageBox.StandardButton.No)))
+        box.button(button).click()
+
+    QTimer.singleShot(200, lambda: answer(QMessageBox.StandardButton.Yes))
+    assert ask_user(None, "Remove folder?", "Remove /v/<b>x</b> from the library?") is True
+    assert seen == [("Remove /v/<b>x</b> from the library?", Qt.TextFormat.PlainText, True)]
+    QTimer.singleShot(200, lambda: answer(QMessageBox.StandardButton.No))
+    assert ask_user(None, "Remove folder?", "Again?") is False
