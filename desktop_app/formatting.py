@@ -1,10 +1,9 @@
 """Human-readable text for times, sizes and progress. Pure functions, no Qt."""
 from __future__ import annotations
 
-import math
 import os
 
-from engine.api.types import Moment, Progress
+from engine.api.types import Moment, Progress, covering_seconds
 
 
 def clock(seconds: float) -> str:
@@ -17,7 +16,8 @@ def clock(seconds: float) -> str:
 
 def time_range(start: float, end: float) -> str:
     """Whole seconds that cover the moment: 12.4-20.5 -> '0:12 – 0:21' (as `clipseek search` prints it)."""
-    return f"{clock(start)} – {clock(math.ceil(end - 0.001))}"
+    first, last = covering_seconds(start, end)
+    return f"{clock(first)} – {clock(last)}"
 
 
 def sentence(text: str) -> str:

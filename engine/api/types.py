@@ -1,6 +1,7 @@
 """Plain data the engine hands to its callers (CLI, GUI). No behaviour, no I/O."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -10,6 +11,12 @@ class FileStatus(str, Enum):
     INDEXED = "indexed"
     SKIPPED = "skipped"
     FAILED = "failed"
+
+
+def covering_seconds(start: float, end: float) -> tuple[int, int]:
+    """The whole seconds that cover a time range, start down and end up (12.4-20.5 -> 12-21): how the CLI and the
+    window show a moment."""
+    return math.floor(start), math.ceil(end - 0.001)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from engine.api.types import covering_seconds
 from engine.cli.main import print_json
 from engine.cli.progress_bar import TerminalBar, format_duration
 from engine.errors import ClipSeekError, LibraryError, ModelInstallError, QueryError
@@ -257,8 +258,8 @@ def _print_moments(label, moments) -> None:
         return
     gone = [_gone(m) for m in moments]
     for rank, (m, missing) in enumerate(zip(moments, gone), 1):
-        # Whole seconds that cover the moment, as the window shows it.
-        span = f"{format_duration(math.floor(m.start))}-{format_duration(math.ceil(m.end - 0.001))}"
+        first, last = covering_seconds(m.start, m.end)
+        span = f"{format_duration(first)}-{format_duration(last)}"
         print(f"{rank:3d}. {m.score:7.4f}  {span}  {_one_line(m.path)}" + (f"  {NOT_FOUND_MARK}" if missing else ""))
     if any(gone):
         print(f"{NOT_FOUND_MARK}: moved or deleted since it was indexed, or on a drive that is not connected; "
