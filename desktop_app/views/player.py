@@ -15,6 +15,11 @@ from desktop_app.views.seek_bar import MomentSeekBar
 from engine.api.types import Moment
 
 
+# A file shorter than this (a still saved as a video, a few frames) is shown paused at its first
+# frame: restarting it at each end would run a hundred restarts a second and show mostly black.
+SHORTEST_LOOP_MS = 250
+
+
 class PlayerPanel(QWidget):
     """``play_moment(moment)`` loads the file, seeks to ``moment.start`` and plays; reaching
     ``moment.end`` jumps back to the start while looping is on. ``toggle_play()`` for Space.
@@ -210,7 +215,10 @@ class PlayerPanel(QWidget):
             self._pending_start_ms = None
         elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.moment is not None and self.looping:
             self.player.setPosition(int(self.moment.start * 1000))
-            self.player.play()
+            if self.player.duration() >= SHORTEST_LOOP_MS:
+                self.player.play()
+            else:
+                self.player.pause()          # shows the frame instead of a black box
 
     def _on_seek_requested(self, ms: int) -> None:
         self._last_position = ms

@@ -59,3 +59,22 @@ def test_a_moment_whose_file_is_gone_says_so_instead_of_playing(qtbot, themed, v
     panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))     # and the next one plays
     qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=5000)
     assert panel.play_button.isEnabled()
+
+
+def test_a_one_frame_video_is_shown_paused_not_restarted_endlessly(qtbot, themed, tmp_path):
+    from tests.videogen import make_one_frame_video
+
+    still = make_one_frame_video(tmp_path / "still.mp4").path
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    ends: list[QMediaPlayer.MediaStatus] = []
+    panel.player.mediaStatusChanged.connect(
+        lambda status: ends.append(status) if status == QMediaPlayer.MediaStatus.EndOfMedia else None)
+    panel.play_moment(Moment(str(still), 0.0, 0.04, 0.3, None))
+    qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=5000)
+    qtbot.wait(500)
+    assert len(ends) == 1 and panel.player.playbackState() == QMediaPlayer.PlaybackState.PausedState
+    panel.toggle_play()                                   # Play shows it once more and stops on it again
+    qtbot.waitUntil(lambda: len(ends) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=2000)
