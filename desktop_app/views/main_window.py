@@ -639,7 +639,7 @@ class MainWindow(QMainWindow):
         elif name == "open":
             open_externally(moment)
         elif name == "reveal":
-            reveal_in_file_manager(moment)
+            reveal_in_file_manager(moment.path)
 
     def _on_space(self) -> None:
         self.player.toggle_play()

@@ -30,7 +30,7 @@ class MomentActions(QObject):
         menu = QMenu(parent)
         menu.addAction(theme.icon("play", size=16), "Play", lambda: self.play.emit(moment))
         menu.addAction(theme.icon("external", size=16), "Open in system player", lambda: open_externally(moment))
-        menu.addAction(theme.icon("folder", size=16), "Show in file manager", lambda: reveal_in_file_manager(moment))
+        menu.addAction(theme.icon("folder", size=16), "Show in file manager", lambda: reveal_in_file_manager(moment.path))
         menu.addAction(theme.icon("copy", size=16), "Copy path and time", lambda: copy_reference(moment))
         menu.addSeparator()
         menu.addAction(theme.icon("similar", size=16), "Find similar moments", lambda: self.similar.emit(moment))
@@ -55,14 +55,14 @@ def open_externally(moment: Moment) -> bool:
     return QDesktopServices.openUrl(QUrl.fromLocalFile(moment.path))
 
 
-def reveal_in_file_manager(moment: Moment) -> None:
+def reveal_in_file_manager(path: str) -> None:
     """Select the file in Explorer/Finder; elsewhere open its folder."""
     if sys.platform == "win32":
-        subprocess.Popen(["explorer", "/select,", os.path.normpath(moment.path)])
+        subprocess.Popen(["explorer", "/select,", os.path.normpath(path)])
     elif sys.platform == "darwin":
-        subprocess.Popen(["open", "-R", moment.path])
+        subprocess.Popen(["open", "-R", path])
     else:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(moment.path)))
+        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
 
 
 def copy_reference(moment: Moment) -> str:

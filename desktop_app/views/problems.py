@@ -1,17 +1,38 @@
 """The Problems view: files that failed or were skipped, with reasons, and retry."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, \
-    QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QPushButton, \
+    QTableView, QVBoxLayout, QWidget
 
 from desktop_app import theme
 from desktop_app.models.problems_model import ProblemsModel
 from desktop_app.models.roles import ItemRole
+from desktop_app.views.moment_menu import reveal_in_file_manager
+from engine.api.types import Problem
+
+
+class _ProblemsTable(QTableView):
+    """Ctrl+C copies whole rows; a plain table view copies the current cell's text."""
+
+    def __init__(self, copy_rows) -> None:
+        super().__init__()
+        self._copy_rows = copy_rows
+
+    def keyPressEvent(self, event) -> None:
+        if event.matches(QKeySequence.StandardKey.Copy):
+            self._copy_rows()
+            event.accept()
+        else:
+            super().keyPressEvent(event)
 
 
 class ProblemsView(QWidget):
-    """Signal: ``retry_requested(list[int] file_ids)``; an empty list means every problem file."""
+    """Signal: ``retry_requested(list[int] file_ids)``; an empty list means every problem file.
+
+    A row's context menu retries it, shows the file in the file manager or copies its path and reason
+    (Ctrl+C copies the selected rows too); a double-click shows the file."""
 
     retry_requested = Signal(list)
 
@@ -28,7 +49,7 @@ class ProblemsView(QWidget):
         self.retry_all.setProperty("primary", True)
         self.retry_all.clicked.connect(lambda: self.retry_requested.emit([]))
 
-        self.table = QTableView()
+        self.table = _ProblemsTable(self.copy_selected)
         self.table.setModel(model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setShowGrid(False)
@@ -43,6 +64,9 @@ class ProblemsView(QWidget):
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update())
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
+        self.table.doubleClicked.connect(lambda index: reveal_in_file_manager(index.data(ItemRole).path))
         model.modelReset.connect(self._update)
 
         self.empty = QLabel("No problems: every file was indexed.")
@@ -68,8 +92,41 @@ class ProblemsView(QWidget):
         self.retry_selected.setIcon(theme.icon("refresh", size=16))
         self.retry_all.setIcon(theme.icon("refresh", theme.current().accent_text, size=16))
 
+    def selected_problems(self) -> list[Problem]:
+        return [index.data(ItemRole) for index in sorted(self.table.selectionModel().selectedRows(),
+                                                         key=lambda index: index.row())]
+
+    def copy_selected(self) -> str:
+        """One 'path: reason' line per selected problem on the clipboard, as ``clipseek problems`` words it."""
+        text = "\n".join(f"{p.path}: {p.cause}" for p in self.selected_problems())
+        if text:
+            QGuiApplication.clipboard().setText(text)
+        return text
+
+    def context_menu(self) -> QMenu:
+        """The menu of the selected rows."""
+        problems = self.selected_problems()
+        menu = QMenu(self)
+        several = len(problems) > 1
+        menu.addAction(theme.icon("refresh", size=16), f"Retry {len(problems)} files" if several else "Retry",
+                       self._on_retry_selected)
+        if not several:
+            menu.addAction(theme.icon("folder", size=16), "Show in file manager",
+                           lambda: reveal_in_file_manager(problems[0].path))
+        menu.addAction(theme.icon("copy", size=16), "Copy paths and reasons" if several else "Copy path and reason",
+                       self.copy_selected)
+        return menu
+
+    def _on_context_menu(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if not index.isValid():
+            return
+        if not self.table.selectionModel().isRowSelected(index.row()):
+            self.table.selectRow(index.row())
+        self.context_menu().exec(self.table.viewport().mapToGlobal(position))
+
     def _selected_ids(self) -> list[int]:
-        return [index.data(ItemRole).file_id for index in self.table.selectionModel().selectedRows()]
+        return [problem.file_id for problem in self.selected_problems()]
 
     def _on_retry_selected(self) -> None:
         ids = self._selected_ids()

@@ -108,6 +108,31 @@ def test_problems_view_retries_selected_or_all(qtbot, themed):
     assert blocker.args == [[]]
 
 
+def test_problems_view_copies_rows_and_offers_them_in_a_menu(qtbot, themed, qapp):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    model = ProblemsModel()
+    view = ProblemsView(model)
+    qtbot.addWidget(view)
+    view.show()
+    model.set_problems([Problem("/v/a.mp4", FileStatus.FAILED, "/v/a.mp4: decoder crashed", 7),
+                        Problem("/v/b.txt.mp4", FileStatus.SKIPPED, "not a video", 9)])
+    view.table.selectRow(0)
+    assert [a.text() for a in view.context_menu().actions()] == ["Retry", "Show in file manager",
+                                                                 "Copy path and reason"]
+    view.table.selectAll()
+    menu = view.context_menu()
+    assert [a.text() for a in menu.actions()] == ["Retry 2 files", "Copy paths and reasons"]
+    with qtbot.waitSignal(view.retry_requested) as blocker:
+        menu.actions()[0].trigger()
+    assert blocker.args == [[7, 9]]
+    qapp.clipboard().clear()
+    view.table.setFocus()
+    QTest.keyClick(view.table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert qapp.clipboard().text() == "/v/a.mp4: decoder crashed\n/v/b.txt.mp4: not a video"
+
+
 def shown_grid(qtbot, width: int, height: int) -> tuple[ResultsModel, ResultsGrid]:
     model = ResultsModel()
     grid = ResultsGrid(model)
