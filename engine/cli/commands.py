@@ -111,7 +111,9 @@ def cmd_index(args) -> int:
                 print(f"note: {notice}", file=sys.stderr)
     finally:
         discard_prestarted()
-    if not args.json_progress:
+    if not args.json_progress and final.files_total == 0 and final.state == "done":
+        print("up to date: no new or changed videos to index")
+    elif not args.json_progress:
         print(f"indexed {final.indexed}, failed {final.failed}, skipped {final.skipped} "
               f"({format_duration(final.seconds_done)} of video at {final.rate:.1f}x real time)")
         if final.failed or final.skipped:

@@ -40,6 +40,8 @@ class TerminalBar:
         self._last_line = ""
 
     def __call__(self, p: Progress) -> None:
+        if p.files_total == 0 and not self._last_line:
+            return          # nothing to index: an empty bar says nothing the summary line does not
         line = render(p, shutil.get_terminal_size((100, 20)).columns)
         if self.tty:
             self.stream.write("\r" + line.ljust(len(self._last_line)))

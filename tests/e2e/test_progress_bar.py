@@ -20,6 +20,16 @@ def test_the_bar_writes_to_the_stderr_in_use_when_it_is_made(monkeypatch):
     assert lines[1].startswith("[" + "#" * 10) and "2/2 files" in lines[1]
 
 
+def test_a_run_with_nothing_to_index_draws_no_bar(monkeypatch):
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    bar = TerminalBar()
+    bar(Progress(0, 0, 0, 0, 0.0, None))
+    bar(Progress(0, 0, 0, 0, 0.0, None, state="done"))
+    bar.close()
+    assert stream.getvalue() == ""
+
+
 def test_durations_and_a_paused_run_read_as_a_person_expects():
     assert [format_duration(s) for s in (None, 5, 65, 3_725)] == ["--:--", "0:05", "1:05", "1:02:05"]
     assert "0:30 of ~1:00 video" in render(Progress(1, 2, 30, 60, 12.5, 3, total_is_estimate=True), 100)
