@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self.sidebar = Sidebar(self.folders_model)
         self.filter_bar = FilterBar()
         self.grid = ResultsGrid(self.results_model)
+        self.grid.setAccessibleName("Results")
         self.empty_title = QLabel("")
         self.empty_title.setObjectName("EmptyTitle")
         self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)

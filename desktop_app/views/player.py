@@ -76,6 +76,7 @@ class PlayerPanel(QWidget):
         self.folder.setObjectName("PlayerMeta")
 
         self.seek_bar = MomentSeekBar()
+        self.seek_bar.setAccessibleName("Position in the video")
         self.play_button = QToolButton()
         self.play_button.setToolTip("Play or pause (Space)")
         self.play_button.setAccessibleName("Play or pause")

@@ -50,6 +50,7 @@ class ProblemsView(QWidget):
         self.retry_all.clicked.connect(lambda: self.retry_requested.emit([]))
 
         self.table = _ProblemsTable(self.copy_selected)
+        self.table.setAccessibleName("Files with problems")
         self.table.setModel(model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setShowGrid(False)

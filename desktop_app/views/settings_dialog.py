@@ -75,6 +75,7 @@ class SettingsDialog(QDialog):
     def _models_tab(self) -> QWidget:
         page = QWidget()
         self.model_list = QListWidget()
+        self.model_list.setAccessibleName("Installed models")
         self.model_list.itemSelectionChanged.connect(self._update_model_buttons)
         self.use_button = QPushButton("Use this model")
         self.use_button.setProperty("primary", True)

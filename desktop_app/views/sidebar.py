@@ -111,6 +111,7 @@ class Sidebar(QWidget):
             header.addWidget(button)
 
         self.list = QListView()
+        self.list.setAccessibleName("Library folders")
         self.list.setObjectName("SidebarList")
         self.list.setModel(model)
         self.list.setItemDelegate(FolderDelegate(self.list))
