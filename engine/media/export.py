@@ -47,29 +47,75 @@ def _copy_range(path: Path, container, start: float, end: float, tmp: Path) -> N
         mapping = {s.index: out.add_stream_from_template(s) for s in streams}
         container.seek((video.start_time or 0) + int(start / video.time_base), stream=video, backward=True)
         offsets: dict[int, int] = {}
+        last_dts: dict[int, int] = {}
+        # Matroska stores no decode times: after a seek the demuxer leaves the first packets of a stream with
+        # B-frames without one, and a muxer needs them. They wait here for the first packet that has one.
+        undated: list = []
         written = 0
-        for packet in container.demux(streams):
-            if packet.dts is None or packet.size == 0:
-                continue
-            t = float((packet.pts if packet.pts is not None else packet.dts) * packet.time_base)
-            if t > end:
-                if packet.stream.index == video.index:
-                    break
-                continue
-            if packet.stream.index == video.index and not offsets and not packet.is_keyframe:
-                continue   # wait for the keyframe the seek landed on
-            offset = offsets.setdefault(packet.stream.index, packet.dts)
-            if packet.stream.index != video.index and video.index not in offsets:
-                offsets.pop(packet.stream.index)
-                continue   # audio starts with the video
+
+        def write(packet) -> None:
+            nonlocal written
+            index = packet.stream.index
+            offset = offsets.setdefault(index, packet.dts)
+            last_dts[index] = packet.dts
             packet.dts -= offset
             if packet.pts is not None:
                 packet.pts -= offset
-            packet.stream = mapping[packet.stream.index]
+            packet.stream = mapping[index]
             out.mux(packet)
             written += 1
+
+        for packet in container.demux(streams):
+            if packet.size == 0 or (packet.dts is None and packet.pts is None):
+                continue
+            is_video = packet.stream.index == video.index
+            t = float((packet.pts if packet.pts is not None else packet.dts) * packet.time_base)
+            if t > end:
+                if is_video:
+                    break
+                continue
+            if is_video and not offsets and not undated and not packet.is_keyframe:
+                continue   # wait for the keyframe the seek landed on
+            if not is_video and video.index not in offsets:
+                continue   # audio starts with the video
+            if packet.dts is None:
+                if is_video and video.index not in last_dts:
+                    undated.append(packet)
+                    continue
+                packet.dts = packet.pts if not is_video else last_dts[video.index] + 1
+                if packet.pts is not None and packet.pts < packet.dts:
+                    continue   # no decode time fits: a frame lost rather than a file no player opens
+            if is_video and undated:
+                for waiting in fill_decode_times(undated, packet.dts, _frame_ticks(video)):
+                    write(waiting)
+                undated.clear()
+            write(packet)
+        if undated:
+            for waiting in fill_decode_times(undated, None, _frame_ticks(video)):
+                write(waiting)
     if written == 0:
         raise MediaError(f"{path}: nothing to export between {start:.1f} and {end:.1f} s")
+
+
+def fill_decode_times(packets: list, next_dts: int | None, step: int) -> list:
+    """Give ``packets`` (in decode order, without decode times) the times one frame apart that end a
+    frame before ``next_dts`` (the first known one after them; without it, before their first
+    presentation time), so each decodes no later than it is shown."""
+    if next_dts is None:
+        next_dts = min(p.pts for p in packets) + step * (len(packets) > 1)
+    for back, packet in enumerate(reversed(packets), start=1):
+        packet.dts = next_dts - back * step
+        if packet.pts is not None and packet.pts < packet.dts:
+            packet.dts = packet.pts
+    return packets
+
+
+def _frame_ticks(video) -> int:
+    """One frame's duration in the stream's time base (1 when the rate is unknown)."""
+    rate = video.average_rate or video.guessed_rate
+    if not rate or not video.time_base:
+        return 1
+    return max(1, round(1 / (float(rate) * float(video.time_base))))
 
 
 def _format_for(path: Path) -> str | None:

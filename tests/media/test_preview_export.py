@@ -36,6 +36,32 @@ def test_export_copies_from_the_keyframe_before_start(red_blue_red, tmp_path):
     assert not list(tmp_path.glob(".*partial*"))
 
 
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_export_from_matroska_with_b_frames_starts_at_the_keyframe(video_factory, tmp_path, suffix):
+    """Matroska has no decode times: after a seek the first packets come without one. The clip still starts
+    at the keyframe before ``start``, not at the next one (or nowhere, when none comes before ``end``)."""
+    source = video_factory("rbr_bframes.mkv", keyint=25, bframes=2, shots=[
+        ShotSpec(2.0, background=(200, 40, 40)), ShotSpec(2.0, background=(40, 70, 200))])
+    out = export_range(source.path, 2.5, 3.2, tmp_path / f"clip{suffix}")
+    frames = list(sample_frames(out, 5, 32))
+    assert 1.1 <= probe(out).duration <= 1.4          # from the keyframe at 2.0 s to past 3.2 s, not from 3.0 s
+    assert len(frames) >= 6
+    assert all(np.median(f.rgb[..., 2]) > np.median(f.rgb[..., 0]) for f in frames)   # all blue
+
+
+def test_undated_packets_get_decode_times_a_frame_apart_and_never_after_they_show():
+    from types import SimpleNamespace as Packet
+
+    from engine.media.export import fill_decode_times
+
+    waiting = [Packet(pts=4000, dts=None), Packet(pts=4160, dts=None)]     # I, then P shown after two Bs
+    assert [p.dts for p in fill_decode_times(waiting, 4000, 40)] == [3920, 3960]
+    leading = [Packet(pts=4000, dts=None), Packet(pts=3960, dts=None)]     # a picture shown before the keyframe
+    assert [p.dts for p in fill_decode_times(leading, 3920, 40)] == [3840, 3880]
+    alone = [Packet(pts=100, dts=None)]                                    # nothing dated came after it
+    assert [p.dts for p in fill_decode_times(alone, None, 40)] == [60]
+
+
 def test_export_refuses_bad_input(red_blue_red, tmp_path):
     with pytest.raises(ValueError):
         export_range(red_blue_red.path, 3.0, 2.0, tmp_path / "x.mkv")
