@@ -32,8 +32,9 @@ def export_range(path: str | Path, start: float, end: float, out_path: Path) -> 
         with container:
             _copy_range(path, container, start, end, tmp)
         os.replace(tmp, out_path)
-    except av.FFmpegError as exc:
-        raise MediaError(f"{out_path}: could not write the clip ({exc.strerror or exc}); "
+    except (av.FFmpegError, ValueError) as exc:   # ValueError: the container does not take the codec
+        why = getattr(exc, "strerror", None) or exc
+        raise MediaError(f"{out_path}: could not write the clip ({why}); "
                          "try the .mkv format, which takes any codec") from exc
     finally:
         tmp.unlink(missing_ok=True)
@@ -44,7 +45,9 @@ def _copy_range(path: Path, container, start: float, end: float, tmp: Path) -> N
     video = pick_video_stream(container, path)
     streams = [video, *container.streams.audio[:1]]
     with av.open(str(tmp), "w", format=_format_for(tmp)) as out:
-        mapping = {s.index: out.add_stream_from_template(s) for s in streams}
+        # opaque: the stream takes the source's codec as it is; otherwise PyAV looks for an encoder of that
+        # name, and a decoder such as libdav1d (AV1) has none, though copying packets needs no encoder.
+        mapping = {s.index: out.add_stream_from_template(s, opaque=True) for s in streams}
         container.seek((video.start_time or 0) + int(start / video.time_base), stream=video, backward=True)
         offsets: dict[int, int] = {}
         last_dts: dict[int, int] = {}

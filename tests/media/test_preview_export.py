@@ -49,6 +49,20 @@ def test_export_from_matroska_with_b_frames_starts_at_the_keyframe(video_factory
     assert all(np.median(f.rgb[..., 2]) > np.median(f.rgb[..., 0]) for f in frames)   # all blue
 
 
+def test_export_copies_av1_whose_decoder_has_no_encoder_of_its_name(video_factory, tmp_path):
+    source = video_factory("blue.mp4", codec="av1", keyint=25, shots=[ShotSpec(2.0, background=(40, 70, 200))])
+    out = export_range(source.path, 0.5, 1.5, tmp_path / "clip.mp4")
+    frames = list(sample_frames(out, 5, 32))
+    assert probe(out).codec == "libdav1d" and len(frames) >= 5
+    assert all(np.median(f.rgb[..., 2]) > np.median(f.rgb[..., 0]) for f in frames)
+
+
+def test_export_into_a_container_that_refuses_the_codec_says_so(red_blue_red, tmp_path):
+    with pytest.raises(MediaError, match=r"could not write the clip .*'webm' format does not support 'h264'.*\.mkv"):
+        export_range(red_blue_red.path, 0.5, 1.5, tmp_path / "clip.webm")
+    assert not list(tmp_path.iterdir())
+
+
 def test_undated_packets_get_decode_times_a_frame_apart_and_never_after_they_show():
     from types import SimpleNamespace as Packet
 
