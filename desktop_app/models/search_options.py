@@ -22,9 +22,9 @@ DATE_PRESETS: dict[str, float | None] = {
 # label -> (min, max) seconds of the whole video (None = any length)
 DURATION_PRESETS: dict[str, tuple[float, float] | None] = {
     "Any length": None,
-    "Under 1 minute": (0.0, 60.0),
-    "1 – 10 minutes": (60.0, 600.0),
-    "Over 10 minutes": (600.0, float("inf")),
+    "Under 1 min": (0.0, 60.0),
+    "1 – 10 min": (60.0, 600.0),
+    "Over 10 min": (600.0, float("inf")),
 }
 
 

@@ -1,7 +1,7 @@
 """Sort, filters (folders, date, duration) and the relevance cut-off above the results."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from desktop_app import theme
@@ -12,7 +12,10 @@ from desktop_app.views.folder_filter import FolderFilter
 
 
 class FilterBar(QWidget):
-    """``options()`` returns the current SearchOptions; ``changed`` fires on any edit."""
+    """``options()`` returns the current SearchOptions; ``changed`` fires on any edit.
+
+    When the results are too narrow for the filters and the cut-off side by side, the cut-off moves to a row
+    of its own, so the window can shrink to half a laptop screen."""
 
     changed = Signal()
 
@@ -38,7 +41,7 @@ class FilterBar(QWidget):
         self.cutoff = QSlider(Qt.Orientation.Horizontal)
         self.cutoff.setRange(0, 100)
         self.cutoff.setValue(0)
-        self.cutoff.setFixedWidth(100)
+        self.cutoff.setFixedWidth(80)
         self.cutoff.setToolTip("Hide results scoring below this relevance")
         self.cutoff.setAccessibleName("Minimum score")
         # A model's scores have no fixed scale (a reranker's logits, a cosine), and a text, an image and a "find
@@ -65,8 +68,17 @@ class FilterBar(QWidget):
         for widget in (self.folder, self.date, self.duration):
             second.addWidget(widget)
         second.addStretch(1)
-        second.addWidget(self.cutoff_label)
-        second.addWidget(self.cutoff)
+        self._cutoff_box = QWidget()
+        cutoff_row = QHBoxLayout(self._cutoff_box)
+        cutoff_row.setContentsMargins(0, 0, 0, 0)
+        cutoff_row.setSpacing(8)
+        cutoff_row.addWidget(self.cutoff_label)
+        cutoff_row.addWidget(self.cutoff)
+        second.addWidget(self._cutoff_box)
+        self._second_row = second
+        self._third_row = QHBoxLayout()
+        self._third_row.addStretch(1)
+        self._filters = (filter_icon, self.folder, self.date, self.duration)
         for widget in (self.sort, self.date, self.duration):
             widget.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.folder.changed.connect(self.changed)
@@ -75,12 +87,49 @@ class FilterBar(QWidget):
         layout.setSpacing(8)
         layout.addLayout(first)
         layout.addLayout(second)
+        layout.addLayout(self._third_row)
+        self._cutoff_below = False
+        self._update_minimum_width()
         self.cutoff.valueChanged.connect(self._on_cutoff_moved)
         self.cutoff.sliderReleased.connect(self.changed)
         self.cutoff.valueChanged.connect(lambda _v: None if self.cutoff.isSliderDown() else self.changed.emit())
 
     def refresh_icons(self) -> None:
         self._filter_icon.setPixmap(theme.icon("filter", theme.current().muted, 16).pixmap(16, 16))
+        self._update_minimum_width()
+
+    @property
+    def cutoff_below(self) -> bool:
+        """Whether the cut-off has a row of its own (the bar is too narrow for it beside the filters)."""
+        return self._cutoff_below
+
+    def _filters_width(self) -> int:
+        spacing = self._second_row.spacing()
+        margins = self.layout().contentsMargins()
+        return (sum(w.sizeHint().width() for w in self._filters) + spacing * (len(self._filters) - 1)
+                + margins.left() + margins.right())
+
+    def _update_minimum_width(self) -> None:
+        # Set, not hinted: the layout alone would ask for the width of the filters and the cut-off side by side.
+        self.setMinimumWidth(self._filters_width())
+
+    def showEvent(self, event) -> None:
+        self._update_minimum_width()      # the style sheet, which sets the boxes' padding, applies from here
+        super().showEvent(event)
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._update_minimum_width()
+        super().changeEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        side_by_side = self._filters_width() + 12 + self._cutoff_box.sizeHint().width()
+        below = event.size().width() < side_by_side
+        if below != self._cutoff_below:
+            self._cutoff_below = below
+            (self._second_row if below else self._third_row).removeWidget(self._cutoff_box)
+            (self._third_row if below else self._second_row).addWidget(self._cutoff_box)
+        super().resizeEvent(event)
 
     def set_folders(self, paths: list[str]) -> None:
         self.folder.set_folders(paths)

@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
         self.empty_text.setObjectName("EmptyState")
         self.empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_text.setWordWrap(True)
-        self.empty_text.setFixedWidth(440)
+        self.empty_text.setMaximumWidth(440)
         self.empty_icon = QLabel()
         self.empty_icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
         empty = QWidget()
@@ -161,7 +161,7 @@ class MainWindow(QMainWindow):
         results_layout.addWidget(self.results_stack, 1)
 
         self.player = PlayerPanel()
-        self.player.setMinimumWidth(340)
+        self.player.setMinimumWidth(280)
         self.results_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.results_splitter.addWidget(results_page)
         self.results_splitter.addWidget(self.player)

@@ -90,6 +90,8 @@ class PlayerPanel(QWidget):
         self.action_buttons: dict[str, QPushButton] = {}
         actions = QGridLayout()
         actions.setSpacing(6)
+        self._actions = actions
+        self._action_columns = 2
         for number, (name, label, tip) in enumerate((
                 ("similar", "Find similar", "Find moments that look like this one"),
                 ("export", "Export clip…", "Export this moment as a new video file"),
@@ -194,6 +196,16 @@ class PlayerPanel(QWidget):
         # The video keeps a 16:9 frame at the top; details sit under it.
         width = event.size().width() - 32
         self._video_host.setFixedHeight(max(180, min(int(width * 9 / 16), event.size().height() - 160)))
+        # Two buttons a row when they fit, else one: the panel can be narrow in a window half a screen wide.
+        buttons = list(self.action_buttons.values())
+        pair = 2 * max(b.sizeHint().width() for b in buttons) + self._actions.spacing()
+        columns = 2 if width >= pair else 1
+        if columns != self._action_columns:
+            self._action_columns = columns
+            for button in buttons:
+                self._actions.removeWidget(button)
+            for number, button in enumerate(buttons):
+                self._actions.addWidget(button, number // columns, number % columns)
         super().resizeEvent(event)
 
     # --- handlers -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from engine.api.types import Moment
 
 def test_engine_kwargs_map_presets_to_ranges():
     options = SearchOptions(sort="date", folders=("/v",), date_preset="Past week",
-                            duration_preset="1 – 10 minutes", min_score=0.25, k=30)
+                            duration_preset="1 – 10 min", min_score=0.25, k=30)
     kwargs = SearchRequest(1, text="dog", options=options).engine_kwargs(now=1000 * DAY)
     assert kwargs == {"k": 30, "sort": "date", "folders": ["/v"], "min_score": 0.25,
                       "date_range": (993 * DAY, 1000 * DAY), "duration_range": (60.0, 600.0)}

@@ -313,16 +313,34 @@ def test_filter_bar_builds_options(qtbot, themed):
     with qtbot.waitSignal(bar.changed):
         bar.folder.set_chosen(["/v/Work"])
     bar.date.setCurrentText("Past month")
-    bar.duration.setCurrentText("Under 1 minute")
+    bar.duration.setCurrentText("Under 1 min")
     with qtbot.waitSignal(bar.changed):
         bar.cutoff.setValue(30)
     options = bar.options()
     assert (options.sort, options.folders, options.date_preset, options.duration_preset, options.min_score) == \
-        ("date", ("/v/Work",), "Past month", "Under 1 minute", 0.3)
+        ("date", ("/v/Work",), "Past month", "Under 1 min", 0.3)
     assert bar.cutoff_label.text() == "Min. score: 0.30"
     with qtbot.waitSignal(bar.changed):          # the chosen folder left the library
         bar.set_folders(["/v/Holidays"])
     assert bar.options().folders == ()
+
+
+def test_a_narrow_filter_bar_puts_the_cut_off_on_a_row_of_its_own(qtbot, themed):
+    bar = FilterBar()
+    qtbot.addWidget(bar)
+    bar.resize(1000, 90)
+    bar.show()
+    qtbot.waitUntil(lambda: bar.width() == 1000)
+    assert not bar.cutoff_below
+    beside_height = bar.sizeHint().height()
+    assert bar.minimumWidth() < 560          # the filters alone, not the filters and the cut-off side by side
+    bar.resize(bar.minimumWidth(), 120)
+    qtbot.waitUntil(lambda: bar.cutoff_below
+                    and bar.cutoff.mapTo(bar, bar.cutoff.rect().topLeft()).y() > bar.date.geometry().bottom())
+    assert bar.sizeHint().height() > beside_height
+    assert all(w.width() >= w.sizeHint().width() for w in (bar.folder, bar.date, bar.duration))
+    bar.resize(1000, 90)
+    qtbot.waitUntil(lambda: not bar.cutoff_below)
 
 
 def test_the_score_cut_off_spans_the_scores_shown(qtbot, themed):

@@ -118,6 +118,17 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=3000)
     assert moment.start - 0.05 <= player.position() / 1000 <= moment.end + 0.3
 
+    # Results and a playing moment fit in half of a 1920-pixel screen: the score cut-off takes a row of its own
+    # and the player's buttons stack, each as wide as its label needs.
+    narrowest = window.minimumSizeHint().width()
+    assert narrowest <= 980
+    window.resize(narrowest, 800)
+    buttons = list(window.player.action_buttons.values())
+    qtbot.waitUntil(lambda: window.filter_bar.cutoff_below and len({b.y() for b in buttons}) == 4, timeout=3000)
+    assert all(b.width() >= b.sizeHint().width() for b in buttons)
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: not window.filter_bar.cutoff_below and len({b.y() for b in buttons}) == 2, timeout=3000)
+
     with qtbot.waitSignal(window.results_shown, timeout=30_000):      # a filter re-runs the search
         window.filter_bar.sort.setCurrentIndex(1)
     library_folder = window.folders_model.folder(0).path
@@ -202,7 +213,7 @@ def test_the_window_reopens_as_it_was_closed(qtbot, window, prefs, tmp_path, tin
     window.results_splitter.setSizes([500, 500])
     window.main_splitter.setSizes([330, 770])
     window.filter_bar.sort.setCurrentIndex(1)
-    window.filter_bar.duration.setCurrentText("Under 1 minute")
+    window.filter_bar.duration.setCurrentText("Under 1 min")
     window.grid.zoom(2)                                      # bigger thumbnails
     sizes = (window.results_splitter.sizes(), window.main_splitter.sizes())
     window.close()
@@ -216,7 +227,7 @@ def test_the_window_reopens_as_it_was_closed(qtbot, window, prefs, tmp_path, tin
     assert again.size() == window.size() and again.height() == 700
     assert (again.results_splitter.sizes(), again.main_splitter.sizes()) == sizes
     options = again.filter_bar.options()
-    assert (options.sort, options.duration_preset, options.date_preset) == ("date", "Under 1 minute", "Any date")
+    assert (options.sort, options.duration_preset, options.date_preset) == ("date", "Under 1 min", "Any date")
     assert again.grid.min_card_width == window.grid.min_card_width > 200
     again.close()
 
