@@ -109,9 +109,12 @@ def cmd_index(args) -> int:
                 close()
             for notice in lib.notices:
                 print(f"note: {notice}", file=sys.stderr)
+            has_folders = bool(lib.folders())
     finally:
         discard_prestarted()
-    if not args.json_progress and final.files_total == 0 and final.state == "done":
+    if not args.json_progress and not has_folders:
+        print("nothing to index: the library has no folders yet; add one with `clipseek add-folder DIR`")
+    elif not args.json_progress and final.files_total == 0 and final.state == "done":
         print("up to date: no new or changed videos to index")
     elif not args.json_progress:
         print(f"indexed {final.indexed}, failed {final.failed}, skipped {final.skipped} "

@@ -347,9 +347,10 @@ def test_index_caps_workers_at_what_the_computer_can_use(tmp_path, tiny_bundle, 
 
     started: list[int] = []
     monkeypatch.setattr(pool, "prestart_workers", lambda count, _threads: started.append(count))   # no forks
-    code, _out, err = run_cli(capsys, "--library", empty_library(tmp_path / "lib", tiny_bundle), "--model", tiny_bundle, "index",
-                              "--workers", "100000")
+    code, out, err = run_cli(capsys, "--library", empty_library(tmp_path / "lib", tiny_bundle), "--model", tiny_bundle, "index",
+                             "--workers", "100000")
     assert code == 0, err
+    assert out == "nothing to index: the library has no folders yet; add one with `clipseek add-folder DIR`\n"
     assert started == [max_local_workers()]
     assert err.startswith(f"note: --workers 100000 is more than this computer can use; indexing with "
                           f"{max_local_workers()} workers"), err
