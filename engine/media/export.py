@@ -7,6 +7,7 @@ the suffix of the output path and must accept the codecs (an .mkv takes anything
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -22,7 +23,6 @@ def export_range(path: str | Path, start: float, end: float, out_path: Path) -> 
     if end <= start:
         raise ValueError(f"end must be after start, got {start}-{end}")
     check_readable(path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.stem}.partial{out_path.suffix}")
     try:
         container = av.open(str(path))
@@ -30,14 +30,18 @@ def export_range(path: str | Path, start: float, end: float, out_path: Path) -> 
         raise open_error(path, exc) from exc
     try:
         with container:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
             _copy_range(path, container, start, end, tmp)
         os.replace(tmp, out_path)
+    except OSError as exc:   # PyAV's errno errors are OSErrors too: the folder or the disk, not the format
+        raise MediaError(f"{out_path}: could not write the clip ({exc.strerror or exc})") from exc
     except (av.FFmpegError, ValueError) as exc:   # ValueError: the container does not take the codec
         why = getattr(exc, "strerror", None) or exc
         raise MediaError(f"{out_path}: could not write the clip ({why}); "
                          "try the .mkv format, which takes any codec") from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):   # where nothing could be written, there is nothing to remove
+            tmp.unlink(missing_ok=True)
     return out_path
 
 

@@ -63,6 +63,13 @@ def test_export_into_a_container_that_refuses_the_codec_says_so(red_blue_red, tm
     assert not list(tmp_path.iterdir())
 
 
+def test_export_to_a_place_that_cannot_be_written_says_why_without_blaming_the_format(red_blue_red, tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_bytes(b"")
+    with pytest.raises(MediaError, match=r"a file/clip.mp4: could not write the clip \(File exists\)$"):
+        export_range(red_blue_red.path, 0.5, 1.5, blocker / "clip.mp4")      # its folder would be a file
+
+
 def test_undated_packets_get_decode_times_a_frame_apart_and_never_after_they_show():
     from types import SimpleNamespace as Packet
 
