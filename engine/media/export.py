@@ -54,17 +54,18 @@ def _copy_range(path: Path, container, start: float, end: float, tmp: Path) -> N
         mapping = {s.index: out.add_stream_from_template(s, opaque=True) for s in streams}
         container.seek((video.start_time or 0) + int(start / video.time_base), stream=video, backward=True)
         offsets: dict[int, int] = {}
-        last_dts: dict[int, int] = {}
+        last_video_dts: int | None = None
         # Matroska stores no decode times: after a seek the demuxer leaves the first packets of a stream with
         # B-frames without one, and a muxer needs them. They wait here for the first packet that has one.
         undated: list = []
         written = 0
 
         def write(packet) -> None:
-            nonlocal written
+            nonlocal written, last_video_dts
             index = packet.stream.index
             offset = offsets.setdefault(index, packet.dts)
-            last_dts[index] = packet.dts
+            if index == video.index:
+                last_video_dts = packet.dts
             packet.dts -= offset
             if packet.pts is not None:
                 packet.pts -= offset
@@ -86,10 +87,10 @@ def _copy_range(path: Path, container, start: float, end: float, tmp: Path) -> N
             if not is_video and video.index not in offsets:
                 continue   # audio starts with the video
             if packet.dts is None:
-                if is_video and video.index not in last_dts:
+                if is_video and last_video_dts is None:
                     undated.append(packet)
                     continue
-                packet.dts = packet.pts if not is_video else last_dts[video.index] + 1
+                packet.dts = last_video_dts + 1 if is_video else packet.pts
                 if packet.pts is not None and packet.pts < packet.dts:
                     continue   # no decode time fits: a frame lost rather than a file no player opens
             if is_video and undated:
@@ -109,7 +110,7 @@ def fill_decode_times(packets: list, next_dts: int | None, step: int) -> list:
     frame before ``next_dts`` (the first known one after them; without it, before their first
     presentation time), so each decodes no later than it is shown."""
     if next_dts is None:
-        next_dts = min(p.pts for p in packets) + step * (len(packets) > 1)
+        next_dts = min(p.pts for p in packets)
     for back, packet in enumerate(reversed(packets), start=1):
         packet.dts = next_dts - back * step
         if packet.pts is not None and packet.pts < packet.dts:
