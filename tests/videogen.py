@@ -282,6 +282,14 @@ def make_audio_only(path: Path, seconds: float = 1.0) -> Path:
     return Path(path)
 
 
+def add_sine_audio(src: Path, dst: Path) -> Path:
+    """Copy the video of ``src`` into ``dst`` with a 440 Hz AAC sound track as long as it."""
+    _run([_require_ffmpeg(), "-y", "-loglevel", "error", "-i", str(src), "-f", "lavfi",
+          "-i", "sine=frequency=440", "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac",
+          "-shortest", str(dst)])
+    return Path(dst)
+
+
 def write_still_image(path: Path, size: tuple[int, int] = (320, 240), ext: str = ".png") -> Path:
     """A still image (PNG or JPEG bytes) written under any name, e.g. ``photo.mp4``."""
     width, height = size

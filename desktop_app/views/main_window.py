@@ -20,7 +20,7 @@ from desktop_app.views.banner import Banner
 from desktop_app.views.filter_bar import FilterBar
 from desktop_app.views.moment_menu import (MomentActions, copy_references, export_file_name, export_targets,
                                           open_externally, reveal_in_file_manager)
-from desktop_app.views.player import PlayerPanel
+from desktop_app.views.player import STEP_SECONDS, PlayerPanel
 from desktop_app.views.problems import ProblemsView
 from desktop_app.views.results_grid import ResultsGrid
 from desktop_app.views.search_field import SearchField
@@ -43,6 +43,8 @@ GEOMETRY_KEY = "window/geometry"
 SPLITTER_KEYS = {"main_splitter": "window/sidebar", "results_splitter": "window/player"}
 SEARCH_CHOICES_KEY = "search/choices"
 CARD_WIDTH_KEY = "results/card_width"
+VOLUME_KEY = "player/volume"
+MUTED_KEY = "player/muted"
 
 
 class MainWindow(QMainWindow):
@@ -161,7 +163,6 @@ class MainWindow(QMainWindow):
         results_layout.addWidget(self.results_stack, 1)
 
         self.player = PlayerPanel()
-        self.player.setMinimumWidth(280)
         self.results_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.results_splitter.addWidget(results_page)
         self.results_splitter.addWidget(self.player)
@@ -223,6 +224,13 @@ class MainWindow(QMainWindow):
             self.grid.set_card_width(int(self.prefs.value(CARD_WIDTH_KEY, self.grid.min_card_width)))
         except (TypeError, ValueError):
             pass            # a hand-edited settings file: the default size stays
+        volume, muted = self.player.sound()
+        try:
+            volume = float(self.prefs.value(VOLUME_KEY, volume))
+        except (TypeError, ValueError):
+            pass
+        # QSettings' INI files give back "true"/"false" as text.
+        self.player.set_sound(volume, str(self.prefs.value(MUTED_KEY, muted)).lower() in ("true", "1"))
 
     def _save_layout(self) -> None:
         self.prefs.setValue(GEOMETRY_KEY, self.saveGeometry())
@@ -230,6 +238,9 @@ class MainWindow(QMainWindow):
             self.prefs.setValue(key, getattr(self, name).saveState())
         self.prefs.setValue(SEARCH_CHOICES_KEY, self.filter_bar.choices())
         self.prefs.setValue(CARD_WIDTH_KEY, self.grid.min_card_width)
+        volume, muted = self.player.sound()
+        self.prefs.setValue(VOLUME_KEY, volume)
+        self.prefs.setValue(MUTED_KEY, muted)
 
     def _connect_views(self) -> None:
         self.search_field.search_requested.connect(self._on_search_requested)
@@ -264,6 +275,9 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+L"), self, activated=self._focus_search)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self._on_space)
         QShortcut(QKeySequence("Ctrl+,"), self, activated=self.open_settings)
+        QShortcut(QKeySequence(Qt.Key.Key_M), self, activated=self.player.toggle_mute)
+        QShortcut(QKeySequence(Qt.Key.Key_J), self, activated=lambda: self.player.step(-STEP_SECONDS))
+        QShortcut(QKeySequence(Qt.Key.Key_L), self, activated=lambda: self.player.step(STEP_SECONDS))
         QShortcut(QKeySequence.StandardKey.Copy, self.grid, context=Qt.ShortcutContext.WidgetShortcut,
                   activated=self._copy_selected)
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtMultimediaWidgets import QVideoWidget
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QStackedLayout, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QStackedLayout, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from desktop_app import theme
 from desktop_app.formatting import clock, time_range
@@ -18,11 +19,22 @@ from engine.api.types import Moment
 # A file shorter than this (a still saved as a video, a few frames) is shown paused at its first
 # frame: restarting it at each end would run a hundred restarts a second and show mostly black.
 SHORTEST_LOOP_MS = 250
+DEFAULT_VOLUME = 0.6
+STEP_SECONDS = 5.0          # J and L jump this far back and forward
+VOLUME_WHEEL_STEP = 5       # percent per notch of the mouse wheel over the sound button
+# Widths of the panel under which the controls make room for the seek bar: first the volume slider
+# goes (the sound button still mutes, and its wheel sets the volume), then the seek bar takes a row
+# of its own above the buttons.
+SLIDER_MIN_PANEL_WIDTH = 440
+SEEK_ROW_MIN_PANEL_WIDTH = 360
+NARROWEST = 280            # the panel's own minimum: half of a 1920-px screen still fits results beside it
 
 
 class PlayerPanel(QWidget):
     """``play_moment(moment)`` loads the file, seeks to ``moment.start`` and plays; reaching
-    ``moment.end`` jumps back to the start while looping is on. ``toggle_play()`` for Space.
+    ``moment.end`` jumps back to the start while looping is on. ``toggle_play()`` for Space,
+    ``toggle_mute()`` for M, ``step(seconds)`` for J and L; ``sound()`` and ``set_sound(volume, muted)``
+    let the window remember the sound between runs.
 
     Signal: ``error(str)`` when the media cannot be played.
     """
@@ -34,6 +46,7 @@ class PlayerPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("PlayerPanel")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setMinimumWidth(NARROWEST)
         self.moment: Moment | None = None
         self.looping = True
         self._pending_start_ms: int | None = None
@@ -41,7 +54,7 @@ class PlayerPanel(QWidget):
 
         self.player = QMediaPlayer(self)
         self.audio = QAudioOutput(self)
-        self.audio.setVolume(0.6)
+        self.audio.setVolume(DEFAULT_VOLUME)
         self.player.setAudioOutput(self.audio)
         self.video = QVideoWidget()
         self.video.setObjectName("VideoFrame")
@@ -53,7 +66,8 @@ class PlayerPanel(QWidget):
         placeholder_icon = QLabel()
         placeholder_icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._placeholder_icon = placeholder_icon
-        placeholder_text = QLabel("Select a moment to play it here.\nSpace plays and pauses; it loops inside the moment.")
+        placeholder_text = QLabel("Select a moment to play it here.\nSpace plays and pauses; it loops inside the moment.\n"
+                                  "J and L jump 5 s back and forward; M mutes.")
         placeholder_text.setObjectName("EmptyState")
         placeholder_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         placeholder_layout = QVBoxLayout(self.placeholder)
@@ -87,6 +101,17 @@ class PlayerPanel(QWidget):
         self.loop_button.setToolTip("Loop inside the moment")
         self.loop_button.setAccessibleName("Loop inside the moment")
         self.loop_button.toggled.connect(self._on_loop_toggled)
+        self.sound_button = QToolButton()
+        self.sound_button.setCheckable(True)          # checked: muted
+        self.sound_button.setAccessibleName("Mute")
+        self.sound_button.toggled.connect(self._on_mute_toggled)
+        self.sound_button.installEventFilter(self)
+        self.volume_slider = QSlider(Qt.Orientation.Horizontal)
+        self.volume_slider.setRange(0, 100)
+        self.volume_slider.setValue(round(DEFAULT_VOLUME * 100))
+        self.volume_slider.setFixedWidth(72)
+        self.volume_slider.setAccessibleName("Volume")
+        self.volume_slider.valueChanged.connect(self._on_volume_changed)
         self.action_buttons: dict[str, QPushButton] = {}
         actions = QGridLayout()
         actions.setSpacing(6)
@@ -105,12 +130,20 @@ class PlayerPanel(QWidget):
         self.time_label = QLabel("0:00 / 0:00")
         self.time_label.setObjectName("PlayerTime")
 
-        controls = QHBoxLayout()
-        controls.setSpacing(6)
-        controls.addWidget(self.play_button)
-        controls.addWidget(self.seek_bar, 1)
-        controls.addWidget(self.time_label)
-        controls.addWidget(self.loop_button)
+        controls = QVBoxLayout()
+        controls.setSpacing(4)
+        self._seek_row = QHBoxLayout()
+        self._buttons_row = QHBoxLayout()
+        self._buttons_row.setSpacing(6)
+        self._buttons_row.addWidget(self.play_button)
+        self._buttons_row.addWidget(self.seek_bar, 1)
+        self._buttons_row.addWidget(self.time_label)
+        self._buttons_row.addWidget(self.sound_button)
+        self._buttons_row.addWidget(self.volume_slider)
+        self._buttons_row.addWidget(self.loop_button)
+        self.seek_bar_on_own_row = False
+        controls.addLayout(self._seek_row)
+        controls.addLayout(self._buttons_row)
 
         self.details = QWidget()
         details = QVBoxLayout(self.details)
@@ -141,6 +174,8 @@ class PlayerPanel(QWidget):
         self.player.playbackStateChanged.connect(lambda _s: self.refresh_icons())
         self.player.mediaStatusChanged.connect(self._on_media_status)
         self.player.errorOccurred.connect(self._on_error)
+        self.player.hasAudioChanged.connect(lambda _has: self._refresh_sound_controls())
+        self._refresh_sound_controls()
 
     # --- public -------------------------------------------------------------------------------
     def play_moment(self, moment: Moment) -> None:
@@ -176,6 +211,29 @@ class PlayerPanel(QWidget):
         else:
             self.player.play()
 
+    def step(self, seconds: float) -> None:
+        """Jump ``seconds`` forward (or back, when negative) within the file."""
+        if self.moment is None or not self.play_button.isEnabled():
+            return
+        duration = self.player.duration()
+        target = max(0, self.player.position() + int(seconds * 1000))
+        if duration > 0:
+            target = min(target, duration - 1)
+        self._on_seek_requested(target)
+        self.seek_bar.set_position(target)
+
+    def toggle_mute(self) -> None:
+        if self.sound_button.isEnabled():
+            self.sound_button.toggle()
+
+    def sound(self) -> tuple[float, bool]:
+        """The volume (0 to 1) and whether the sound is off."""
+        return self.volume_slider.value() / 100, self.sound_button.isChecked()
+
+    def set_sound(self, volume: float, muted: bool) -> None:
+        self.volume_slider.setValue(round(min(1.0, max(0.0, volume)) * 100))
+        self.sound_button.setChecked(muted)
+
     def stop(self) -> None:
         self.player.stop()
         self.player.setSource(QUrl())
@@ -187,6 +245,7 @@ class PlayerPanel(QWidget):
         playing = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
         self.play_button.setIcon(theme.icon("pause" if playing else "play", size=22))
         self.loop_button.setIcon(theme.icon("loop", size=20))
+        self._refresh_sound_controls()
         self._placeholder_icon.setPixmap(theme.icon("sparkle-play", theme.current().muted, 56).pixmap(56, 56))
         for name, icon_name in (("similar", "similar"), ("export", "export"), ("open", "external"),
                                 ("reveal", "folder")):
@@ -200,6 +259,8 @@ class PlayerPanel(QWidget):
         buttons = list(self.action_buttons.values())
         pair = 2 * max(b.sizeHint().width() for b in buttons) + self._actions.spacing()
         columns = 2 if width >= pair else 1
+        self.volume_slider.setVisible(event.size().width() >= SLIDER_MIN_PANEL_WIDTH)
+        self._place_seek_bar(own_row=event.size().width() < SEEK_ROW_MIN_PANEL_WIDTH)
         if columns != self._action_columns:
             self._action_columns = columns
             for button in buttons:
@@ -207,6 +268,19 @@ class PlayerPanel(QWidget):
             for number, button in enumerate(buttons):
                 self._actions.addWidget(button, number // columns, number % columns)
         super().resizeEvent(event)
+
+    def _place_seek_bar(self, own_row: bool) -> None:
+        if own_row == self.seek_bar_on_own_row:
+            return
+        self.seek_bar_on_own_row = own_row
+        self._buttons_row.removeWidget(self.seek_bar)
+        if own_row:
+            self._seek_row.addWidget(self.seek_bar)
+            self._buttons_row.insertStretch(2, 1)        # the time after Play, sound and loop at the right
+        else:
+            self._seek_row.removeWidget(self.seek_bar)
+            self._buttons_row.takeAt(2)                   # that stretch
+            self._buttons_row.insertWidget(1, self.seek_bar, 1)
 
     # --- handlers -----------------------------------------------------------------------------
     def _on_position(self, ms: int) -> None:
@@ -223,6 +297,7 @@ class PlayerPanel(QWidget):
         self.time_label.setText(f"{clock(ms / 1000)} / {clock(self.player.duration() / 1000)}")
 
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        self._refresh_sound_controls()
         if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_start_ms is not None:
             self.player.setPosition(self._pending_start_ms)
             self._pending_start_ms = None
@@ -237,6 +312,40 @@ class PlayerPanel(QWidget):
         self._last_position = ms
         self.player.setPosition(ms)
 
+    def _on_mute_toggled(self, muted: bool) -> None:
+        self.audio.setMuted(muted)
+        self._refresh_sound_controls()
+
+    def _on_volume_changed(self, percent: int) -> None:
+        self.audio.setVolume(percent / 100)
+        self._refresh_sound_controls()
+
+    def _refresh_sound_controls(self) -> None:
+        muted = self.sound_button.isChecked()
+        silent_file = self.moment is not None and self.player.mediaStatus() in (
+            QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia,
+            QMediaPlayer.MediaStatus.EndOfMedia) and not self.player.hasAudio()
+        if silent_file:
+            tip = "This file has no sound"
+        else:
+            tip = (f"{'Unmute' if muted else 'Mute'} (M) · volume {self.volume_slider.value()} %, "
+                   "scroll to change")
+        self.sound_button.setToolTip(tip)
+        self.sound_button.setAccessibleName("Unmute" if muted else "Mute")
+        self.volume_slider.setToolTip(f"Volume {self.volume_slider.value()} %")
+        color = theme.current().muted if silent_file else None
+        self.sound_button.setIcon(theme.icon("volume-off" if muted else "volume", color, size=20))
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.sound_button and event.type() == QEvent.Type.Wheel:
+            notches = event.angleDelta().y() / 120
+            if notches:
+                self.volume_slider.setValue(self.volume_slider.value() + round(notches * VOLUME_WHEEL_STEP))
+                if self.sound_button.isChecked() and notches > 0:
+                    self.sound_button.setChecked(False)    # turning it up means wanting to hear it
+            return True
+        return super().eventFilter(watched, event)
+
     def _on_loop_toggled(self, on: bool) -> None:
         self.looping = on
 
@@ -245,5 +354,6 @@ class PlayerPanel(QWidget):
             self.error.emit(f"Cannot play {self.moment.path if self.moment else 'this file'}: {message}")
 
     def _set_controls_enabled(self, enabled: bool) -> None:
-        for widget in (self.play_button, self.loop_button, self.seek_bar, *self.action_buttons.values()):
+        for widget in (self.play_button, self.loop_button, self.seek_bar, self.sound_button, self.volume_slider,
+                       *self.action_buttons.values()):
             widget.setEnabled(enabled)

@@ -78,3 +78,72 @@ def test_a_one_frame_video_is_shown_paused_not_restarted_endlessly(qtbot, themed
     panel.toggle_play()                                   # Play shows it once more and stops on it again
     qtbot.waitUntil(lambda: len(ends) == 2, timeout=5000)
     qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=2000)
+
+
+def test_sound_mutes_changes_with_the_wheel_and_says_when_a_file_has_none(qtbot, themed, video, tmp_path):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    from tests.videogen import add_sine_audio
+
+    with_sound = add_sine_audio(video, tmp_path / "with sound.mp4")
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.resize(480, 520)
+    panel.show()
+    panel.play_moment(Moment(str(with_sound), 0.0, 1.0, 0.3, None))
+    qtbot.waitUntil(lambda: panel.player.hasAudio(), timeout=5000)
+    assert panel.sound_button.toolTip().startswith("Mute (M)")
+    assert panel.volume_slider.isVisible()
+
+    panel.toggle_mute()
+    assert panel.audio.isMuted() and panel.sound() == (0.6, True)
+    assert panel.sound_button.accessibleName() == "Unmute"
+
+    def wheel(notches: int) -> None:
+        centre = QPointF(panel.sound_button.rect().center())
+        event = QWheelEvent(centre, QPointF(panel.sound_button.mapToGlobal(centre.toPoint())), QPoint(),
+                            QPoint(0, 120 * notches), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                            Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(panel.sound_button, event)
+
+    wheel(-2)                                            # down: quieter, and still muted
+    assert panel.sound() == (0.5, True)
+    wheel(1)                                             # up: louder, and heard again
+    assert panel.sound() == (0.55, False) and not panel.audio.isMuted()
+    assert abs(panel.audio.volume() - 0.55) < 1e-6
+    panel.set_sound(7.0, False)                          # out of range is clamped
+    assert panel.sound() == (1.0, False)
+
+    panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))   # the same clip without a sound track
+    qtbot.waitUntil(lambda: panel.sound_button.toolTip() == "This file has no sound", timeout=5000)
+
+    assert panel.volume_slider.isVisible() and not panel.seek_bar_on_own_row
+    panel.resize(300, 520)      # narrow: the button alone (its wheel sets the volume), the seek bar on a row of its own
+    qtbot.waitUntil(lambda: not panel.volume_slider.isVisible() and panel.seek_bar_on_own_row, timeout=2000)
+    qtbot.waitUntil(lambda: panel.seek_bar.width() > panel.width() // 2, timeout=2000)
+    assert panel.sound_button.isVisible() and panel.seek_bar.y() < panel.play_button.y()
+    panel.resize(480, 520)
+    qtbot.waitUntil(lambda: panel.volume_slider.isVisible() and not panel.seek_bar_on_own_row, timeout=2000)
+    qtbot.waitUntil(lambda: panel.play_button.x() < panel.seek_bar.x() < panel.time_label.x()
+                    < panel.sound_button.x() < panel.volume_slider.x() < panel.loop_button.x(), timeout=2000)
+    assert panel.seek_bar.y() <= panel.play_button.y() + panel.play_button.height()
+
+
+def test_steps_back_and_forward_within_the_file(qtbot, themed, video):
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    player = panel.player
+    panel.step(5)                                        # nothing loaded: nothing happens
+    panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+                    and player.duration() > 0, timeout=5000)
+    panel.toggle_play()
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=2000)
+    panel.step(-5)
+    qtbot.waitUntil(lambda: player.position() == 0, timeout=2000)
+    assert panel.seek_bar.position_ms == 0
+    panel.step(5)                                        # past the end of a 4-s file: its last moment
+    qtbot.waitUntil(lambda: player.position() == player.duration() - 1, timeout=2000)

@@ -117,6 +117,16 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=3000)
     assert moment.start - 0.05 <= player.position() / 1000 <= moment.end + 0.3
+    paused_at = player.position()
+    qtbot.keyClick(window.grid, Qt.Key.Key_J)            # J jumps back, L forward, M mutes: from the results
+    qtbot.waitUntil(lambda: player.position() == max(0, paused_at - 5000), timeout=3000)
+    qtbot.keyClick(window.grid, Qt.Key.Key_L)
+    qtbot.waitUntil(lambda: player.position() == min(max(0, paused_at - 5000) + 5000, player.duration() - 1),
+                    timeout=3000)
+    qtbot.keyClick(window.grid, Qt.Key.Key_M)
+    assert window.player.audio.isMuted() and window.player.sound()[1]
+    qtbot.keyClick(window.grid, Qt.Key.Key_M)
+    assert not window.player.audio.isMuted()
 
     # Results and a playing moment fit in half of a 1920-pixel screen: the score cut-off takes a row of its own
     # and the player's buttons stack, each as wide as its label needs.
@@ -215,6 +225,7 @@ def test_the_window_reopens_as_it_was_closed(qtbot, window, prefs, tmp_path, tin
     window.filter_bar.sort.setCurrentIndex(1)
     window.filter_bar.duration.setCurrentText("Under 1 min")
     window.grid.zoom(2)                                      # bigger thumbnails
+    window.player.set_sound(0.25, True)
     sizes = (window.results_splitter.sizes(), window.main_splitter.sizes())
     window.close()
     prefs.sync()
@@ -229,6 +240,8 @@ def test_the_window_reopens_as_it_was_closed(qtbot, window, prefs, tmp_path, tin
     options = again.filter_bar.options()
     assert (options.sort, options.duration_preset, options.date_preset) == ("date", "Under 1 min", "Any date")
     assert again.grid.min_card_width == window.grid.min_card_width > 200
+    assert again.player.sound() == (0.25, True) and again.player.audio.isMuted()
+    assert abs(again.player.audio.volume() - 0.25) < 1e-6
     again.close()
 
 
