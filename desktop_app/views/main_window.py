@@ -11,7 +11,8 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
-from desktop_app.formatting import (counted, export_report, library_summary, like_subject, moment_title,
+from desktop_app.external_players import SYSTEM_DEFAULT, chosen_player, find_players
+from desktop_app.formatting import (clock, counted, export_report, library_summary, like_subject, moment_title,
                                    results_summary, time_range)
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
 from desktop_app.models.search_options import RecentSearches, SearchRequest
@@ -19,7 +20,7 @@ from desktop_app.qt_adapter import LibraryEvents
 from desktop_app.views.banner import Banner
 from desktop_app.views.filter_bar import FilterBar
 from desktop_app.views.moment_menu import (MomentActions, copy_references, export_file_name, export_targets,
-                                          open_externally, reveal_in_file_manager)
+                                          open_with_system, reveal_in_file_manager)
 from desktop_app.views.player import STEP_SECONDS, PlayerPanel
 from desktop_app.views.problems import ProblemsView
 from desktop_app.views.results_grid import ResultsGrid
@@ -45,6 +46,7 @@ SEARCH_CHOICES_KEY = "search/choices"
 CARD_WIDTH_KEY = "results/card_width"
 VOLUME_KEY = "player/volume"
 MUTED_KEY = "player/muted"
+EXTERNAL_PLAYER_KEY = "player/external"
 
 
 class MainWindow(QMainWindow):
@@ -78,6 +80,7 @@ class MainWindow(QMainWindow):
         self.problems_model = ProblemsModel(self)
         self.recent = RecentSearches([str(q) for q in (self.prefs.value(RECENT_KEY, []) or [])])
         self.moment_actions = MomentActions(self)
+        self.find_players = find_players        # replaceable, so tests choose which players are installed
         self.index_worker: IndexWorker | None = None
         self._index_again = False
         self._serial = 0
@@ -255,6 +258,7 @@ class MainWindow(QMainWindow):
         self.grid.selection_menu_wanted.connect(self._show_selection_menu)
         self.grid.end_reached.connect(self._more_results)
         self.moment_actions.play.connect(self.player.play_moment)
+        self.moment_actions.open.connect(self.open_in_player)
         self.moment_actions.similar.connect(self.find_similar)
         self.moment_actions.export.connect(self._ask_export)
         self.moment_actions.export_many.connect(self._ask_export_many)
@@ -652,9 +656,36 @@ class MainWindow(QMainWindow):
         elif name == "export":
             self._ask_export(moment)
         elif name == "open":
-            open_externally(moment)
+            self.open_in_player(moment)
         elif name == "reveal":
             reveal_in_file_manager(moment.path)
+
+    def open_in_player(self, moment: "Moment") -> None:
+        """Hand the moment's file to the chosen player, at the moment's start when that player can be told."""
+        name = os.path.basename(moment.path)
+        if not os.path.isfile(moment.path):
+            self._show_error(f"{moment.path} is no longer there: it was moved or deleted since it was indexed, "
+                             "or its drive is not connected.")
+            return
+        players = self.find_players()
+        player = chosen_player(str(self.prefs.value(EXTERNAL_PLAYER_KEY, SYSTEM_DEFAULT)), players)
+        self.player.pause()                  # one sound at a time
+        if player is not None:
+            try:
+                player.open(moment.path, moment.start)
+            except OSError as exc:
+                self._show_error(f"Could not start {player.name} ({exc.strerror or exc}). Choose another player "
+                                 "in Settings › General.")
+                return
+            self.banner.show_message(f"Opened {name} in {player.name} at {clock(moment.start)}.")
+            return
+        if not open_with_system(moment.path):
+            self._show_error(f"No program on this computer opens {name}. Install a video player such as VLC, "
+                             "then choose it in Settings › General.")
+            return
+        where = f"the moment is at {time_range(moment.start, moment.end)}"
+        offer = f"; Settings › General can open moments where they start in {players[0].name}" if players else ""
+        self.banner.show_message(f"Opened {name} in the default player, which starts at the beginning: {where}{offer}.")
 
     def _on_space(self) -> None:
         self.player.toggle_play()
@@ -668,8 +699,10 @@ class MainWindow(QMainWindow):
     # === settings and demo =======================================================================
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.library, self.runner, str(self.prefs.value(THEME_KEY, "system")),
-                                indexing=self.indexing, parent=self)
+                                indexing=self.indexing, parent=self, players=self.find_players(),
+                                player_choice=str(self.prefs.value(EXTERNAL_PLAYER_KEY, SYSTEM_DEFAULT)))
         dialog.theme_chosen.connect(self.set_theme)
+        dialog.player_chosen.connect(lambda key: self.prefs.setValue(EXTERNAL_PLAYER_KEY, key))
         dialog.model_changed.connect(self._on_model_changed)
         before = self.library.settings
         dialog.settings_saved.connect(lambda settings: self._on_settings_saved(before, settings))

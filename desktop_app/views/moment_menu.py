@@ -16,11 +16,12 @@ from engine.api.types import Moment
 
 
 class MomentActions(QObject):
-    """Signals for the actions that need the window: ``play``, ``similar``, ``export`` (each with the Moment),
-    ``export_many`` and ``similar_many`` (with a list of them). The desktop-only actions (open, reveal, copy)
-    are done here."""
+    """Signals for the actions that need the window: ``play``, ``open`` (in the chosen player), ``similar``,
+    ``export`` (each with the Moment), ``export_many`` and ``similar_many`` (with a list of them). The
+    desktop-only actions (reveal, copy) are done here."""
 
     play = Signal(object)
+    open = Signal(object)
     similar = Signal(object)
     export = Signal(object)
     export_many = Signal(list)
@@ -29,7 +30,7 @@ class MomentActions(QObject):
     def menu(self, moment: Moment, parent: QWidget) -> QMenu:
         menu = QMenu(parent)
         menu.addAction(theme.icon("play", size=16), "Play", lambda: self.play.emit(moment))
-        menu.addAction(theme.icon("external", size=16), "Open in system player", lambda: open_externally(moment))
+        menu.addAction(theme.icon("external", size=16), "Open in player", lambda: self.open.emit(moment))
         menu.addAction(theme.icon("folder", size=16), "Show in file manager", lambda: reveal_in_file_manager(moment.path))
         menu.addAction(theme.icon("copy", size=16), "Copy path and time", lambda: copy_reference(moment))
         menu.addSeparator()
@@ -51,8 +52,9 @@ class MomentActions(QObject):
         return menu
 
 
-def open_externally(moment: Moment) -> bool:
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(moment.path))
+def open_with_system(path: str) -> bool:
+    """Open the file with the program the system opens it with; False when it has none."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
 
 def reveal_in_file_manager(path: str) -> None:

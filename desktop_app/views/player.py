@@ -70,6 +70,7 @@ class PlayerPanel(QWidget):
                                   "J and L jump 5 s back and forward; M mutes.")
         placeholder_text.setObjectName("EmptyState")
         placeholder_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        placeholder_text.setWordWrap(True)
         placeholder_layout = QVBoxLayout(self.placeholder)
         placeholder_layout.addStretch(1)
         placeholder_layout.addWidget(placeholder_icon)
@@ -210,6 +211,10 @@ class PlayerPanel(QWidget):
             self.player.pause()
         else:
             self.player.play()
+
+    def pause(self) -> None:
+        if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            self.player.pause()
 
     def step(self, seconds: float) -> None:
         """Jump ``seconds`` forward (or back, when negative) within the file."""

@@ -1,4 +1,5 @@
-"""Settings: models, device, sampling and moment length, a shared catalog and vector store, appearance."""
+"""Settings: models, device, sampling and moment length, a shared catalog and vector store, the theme and
+the player that opens moments outside the window."""
 from __future__ import annotations
 
 import re
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QVBoxLayout, QWidget)
 
 from desktop_app import theme
+from desktop_app.external_players import SYSTEM_DEFAULT, ExternalPlayer
 from desktop_app.formatting import size
 from engine.settings import Settings
 
@@ -34,14 +36,20 @@ def ask_user(parent: QWidget, title: str, text: str) -> bool:
 
 
 class SettingsDialog(QDialog):
-    """Signals: ``model_changed(int files_to_reindex)``, ``theme_chosen(str)``, ``settings_saved(Settings)``."""
+    """Signals: ``model_changed(int files_to_reindex)``, ``theme_chosen(str)``, ``player_chosen(str)`` (a
+    player's key, or ``"system"``), ``settings_saved(Settings)``.
+
+    ``players`` are the external players found on this computer, offered for "Open in player".
+    """
 
     model_changed = Signal(int)
     theme_chosen = Signal(str)
+    player_chosen = Signal(str)
     settings_saved = Signal(object)
 
     def __init__(self, library: "Library", runner: "TaskRunner", theme_choice: str = "system",
-                 indexing: bool = False, parent=None) -> None:
+                 indexing: bool = False, parent=None, players: list[ExternalPlayer] = (),
+                 player_choice: str = SYSTEM_DEFAULT) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumSize(620, 460)
@@ -54,7 +62,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._device_tab(), "Device")
         self.tabs.addTab(self._indexing_tab(), "Indexing")
         self.tabs.addTab(self._sharing_tab(), "Sharing")
-        self.tabs.addTab(self._appearance_tab(theme_choice), "Appearance")
+        self.tabs.addTab(self._general_tab(theme_choice, list(players), player_choice), "General")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._on_accept)
         buttons.rejected.connect(self.reject)
@@ -197,15 +205,28 @@ class SettingsDialog(QDialog):
         form.addRow(hint)
         return page
 
-    def _appearance_tab(self, choice: str) -> QWidget:
+    def _general_tab(self, theme_choice: str, players: list[ExternalPlayer], player_choice: str) -> QWidget:
         page = QWidget()
         self.theme_combo = QComboBox()
+        self.theme_combo.setAccessibleName("Theme")
         for label, value in THEMES:
             self.theme_combo.addItem(label, value)
-        self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(choice)))
+        self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(theme_choice)))
+        self.player_combo = QComboBox()
+        self.player_combo.setAccessibleName("Open moments in")
+        self.player_combo.addItem("The default video player (starts at the beginning)", SYSTEM_DEFAULT)
+        for player in players:
+            self.player_combo.addItem(f"{player.name} (starts where the moment does)", player.key)
+        self.player_combo.setCurrentIndex(max(0, self.player_combo.findData(player_choice)))
+        hint = QLabel("“Open in player” hands the file to this program. The default player cannot be told "
+                      "where to start; VLC, mpv and MPC-HC can, and are listed here when they are installed.")
+        hint.setWordWrap(True)
+        hint.setObjectName("StatusText")
         form = QFormLayout(page)
         form.setContentsMargins(14, 14, 14, 14)
         form.addRow("Theme", self.theme_combo)
+        form.addRow("Open moments in", self.player_combo)
+        form.addRow(hint)
         return page
 
     # --- models -------------------------------------------------------------------------------
@@ -323,6 +344,7 @@ class SettingsDialog(QDialog):
             self.error.setText(user_message(exc))
             return
         self.theme_chosen.emit(self.theme_combo.currentData())
+        self.player_chosen.emit(self.player_combo.currentData())
         self.accept()
 
 

@@ -519,9 +519,10 @@ def test_context_menu_actions(qtbot, themed):
     moment = Moment("/v/beach.mp4", 12, 20.5, 0.1, None)
     menu = actions.menu(moment, host)
     labels = [a.text() for a in menu.actions() if not a.isSeparator()]
-    assert labels == ["Play", "Open in system player", "Show in file manager", "Copy path and time",
+    assert labels == ["Play", "Open in player", "Show in file manager", "Copy path and time",
                       "Find similar moments", "Export moment as video…"]
-    for label, signal in (("Play", actions.play), ("Find similar moments", actions.similar),
+    for label, signal in (("Play", actions.play), ("Open in player", actions.open),
+                          ("Find similar moments", actions.similar),
                           ("Export moment as video…", actions.export)):
         with qtbot.waitSignal(signal) as blocker:
             next(a for a in menu.actions() if a.text() == label).trigger()

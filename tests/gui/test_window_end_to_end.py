@@ -480,3 +480,42 @@ def test_every_control_has_a_name_a_screen_reader_can_read(qtbot, window):
                if not QAccessible.queryAccessibleInterface(w).text(QAccessible.Text.Name).strip()]
     assert window.player.play_button in controls       # the player's, hidden until a moment plays, too
     assert not unnamed, "; ".join(unnamed)
+
+
+def test_open_in_player_starts_the_chosen_player_at_the_moment_or_says_where_it_is(qtbot, window, prefs, tmp_path,
+                                                                                  monkeypatch):
+    import json
+
+    from desktop_app.external_players import ExternalPlayer
+    from desktop_app.views import main_window
+    from tests.gui.test_external_players import recording_program
+    from tests.videogen import make_video
+
+    video = make_video(tmp_path / "beach.mp4").path
+    moment = Moment(str(video), 1.5, 2.0, 0.3, None)
+    program, record = recording_program(tmp_path)
+    window.find_players = lambda: [ExternalPlayer("mpv", "mpv", str(program))]
+
+    dialog = window.open_settings()                         # the player is chosen in the settings
+    assert [dialog.player_combo.itemData(i) for i in range(dialog.player_combo.count())] == ["system", "mpv"]
+    dialog.player_combo.setCurrentIndex(1)
+    dialog._on_accept()
+    window.moment_actions.open.emit(moment)                 # "Open in player" in a result's menu
+    qtbot.waitUntil(record.exists, timeout=10_000)
+    assert json.loads(record.read_text()) == ["--start=1.500", str(video)]
+    assert window.banner.text.text() == "Opened beach.mp4 in mpv at 0:01."
+
+    prefs.setValue(main_window.EXTERNAL_PLAYER_KEY, "system")
+    opened: list[str] = []
+    monkeypatch.setattr(main_window, "open_with_system", lambda path: opened.append(path) or True)
+    window.open_in_player(moment)
+    assert opened == [str(video)]
+    assert window.banner.text.text() == ("Opened beach.mp4 in the default player, which starts at the beginning: the "
+                                         "moment is at 0:01 – 0:02; Settings › General can open moments where they "
+                                         "start in mpv.")
+    monkeypatch.setattr(main_window, "open_with_system", lambda path: False)
+    window.open_in_player(moment)
+    assert window.banner.kind == "error" and window.banner.text.text().startswith("No program on this computer opens")
+
+    window.open_in_player(Moment(str(tmp_path / "gone.mp4"), 0.0, 1.0, 0.1, None))
+    assert "gone.mp4 is no longer there" in window.banner.text.text()
