@@ -1,10 +1,11 @@
 """The ranked moments of one search, as a list model for the results grid."""
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QPixmap, QPixmapCache
 
 from desktop_app.formatting import moment_reference, moment_title, time_range
+from desktop_app.models.moment_drag import MOMENTS_MIME, moments_mime_data
 from desktop_app.models.roles import ItemRole, ScoreRole, SubtitleRole
 from engine.api.types import Moment
 
@@ -70,7 +71,14 @@ class ResultsModel(QAbstractListModel):
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list", "text/plain", MOMENTS_MIME]
+
+    def mimeData(self, indexes) -> QMimeData:
+        rows = sorted({index.row() for index in indexes if index.isValid()})
+        return moments_mime_data([self._moments[row] for row in rows])
 
 
 def moment_key(moment: Moment) -> tuple:

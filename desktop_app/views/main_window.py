@@ -248,6 +248,7 @@ class MainWindow(QMainWindow):
     def _connect_views(self) -> None:
         self.search_field.search_requested.connect(self._on_search_requested)
         self.search_field.image_dropped.connect(self.search_image)
+        self.search_field.moments_dropped.connect(self.find_similar)
         self.search_field.leave_down.connect(self._focus_results)
         self.settings_button.clicked.connect(self.open_settings)
         self.filter_bar.changed.connect(self._rerun_search)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QKeySequence, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import (QColor, QDrag, QFont, QFontMetrics, QImage, QKeySequence, QPainter, QPainterPath, QPen,
+                           QPixmap)
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from desktop_app import theme
@@ -14,6 +15,7 @@ MIN_CARD_WIDTH = 200      # cards widen to fill the row; a new column appears pa
 CARD_WIDTHS = (140, 170, 200, 250, 320, 420)   # the steps of Ctrl+wheel, Ctrl+plus and Ctrl+minus
 TEXT_HEIGHT = 58          # name + score lines under the thumbnail
 SPACING = 12
+DRAG_WIDTH = 160          # the thumbnail under the pointer while cards are dragged
 
 
 class ResultCardDelegate(QStyledItemDelegate):
@@ -148,6 +150,10 @@ class ResultsGrid(QListView):
         self.min_card_width = MIN_CARD_WIDTH
         self.card_size = QSize(MIN_CARD_WIDTH, MIN_CARD_WIDTH * 9 // 16 + TEXT_HEIGHT)
         self.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
+        # Cards drag out as their files (to a file manager or an editor), or onto the search field.
+        self.setDragEnabled(True)
+        self.setDragDropMode(QListView.DragDropMode.DragOnly)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setMouseTracking(True)
         self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -204,6 +210,36 @@ class ResultsGrid(QListView):
         rows = sorted(index.row() for index in self.selectionModel().selectedIndexes())
         model = self.model()
         return [model.index(row).data(ItemRole) for row in rows]
+
+    def startDrag(self, _actions) -> None:
+        indexes = sorted(self.selectionModel().selectedIndexes(), key=lambda index: index.row())
+        if not indexes:
+            return
+        drag = QDrag(self)
+        drag.setMimeData(self.model().mimeData(indexes))
+        drag.setPixmap(self._drag_pixmap(indexes[0].data(Qt.ItemDataRole.DecorationRole), len(indexes)))
+        drag.setHotSpot(QPoint(DRAG_WIDTH // 2, DRAG_WIDTH * 9 // 32))
+        drag.exec(Qt.DropAction.CopyAction)
+
+    def _drag_pixmap(self, thumbnail: QPixmap | None, count: int) -> QPixmap:
+        """The first card's thumbnail, small, with the number of cards when there are several."""
+        size = QSize(DRAG_WIDTH, DRAG_WIDTH * 9 // 16)
+        pixmap = QPixmap(size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        clip = QPainterPath()
+        clip.addRoundedRect(QRectF(pixmap.rect()), 8, 8)
+        painter.setClipPath(clip)
+        painter.fillRect(pixmap.rect(), QColor(theme.current().border))
+        if thumbnail is not None and not thumbnail.isNull():
+            scaled = thumbnail.scaled(size, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                                      Qt.TransformationMode.SmoothTransformation)
+            painter.drawPixmap((size.width() - scaled.width()) // 2, (size.height() - scaled.height()) // 2, scaled)
+        if count > 1:
+            self.itemDelegate()._paint_chip(painter, pixmap.rect(), f"{count} moments")
+        painter.end()
+        return pixmap
 
     def _check_end(self) -> None:
         self.executeDelayedItemsLayout()

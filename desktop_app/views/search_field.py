@@ -7,6 +7,7 @@ from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import QCompleter, QLineEdit, QToolButton
 
 from desktop_app import theme
+from desktop_app.models.moment_drag import dropped_moments
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 PAUSE_MS = 350
@@ -26,11 +27,13 @@ def dropped_image(mime) -> Path | None:
 
 class SearchField(QLineEdit):
     """Signals: ``search_requested(str text, bool committed)`` after the user pauses typing or
-    presses Enter (``committed`` is True on Enter), ``image_dropped(Path)``, ``leave_down()``.
+    presses Enter (``committed`` is True on Enter), ``image_dropped(Path)``, ``moments_dropped(list[Moment])``
+    (results dragged from the grid), ``leave_down()``.
     Focusing the empty field lists the recent searches."""
 
     search_requested = Signal(str, bool)
     image_dropped = Signal(object)
+    moments_dropped = Signal(list)
     leave_down = Signal()          # Down arrow with no suggestions open: move on to the results
 
     def __init__(self, parent=None) -> None:
@@ -86,7 +89,7 @@ class SearchField(QLineEdit):
 
     # --- image drop ---------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
-        if dropped_image(event.mimeData()) is not None:
+        if dropped_moments(event.mimeData()) or dropped_image(event.mimeData()) is not None:
             self._set_drop_active(True)
             event.acceptProposedAction()
         else:
@@ -98,6 +101,13 @@ class SearchField(QLineEdit):
 
     def dropEvent(self, event) -> None:
         self._set_drop_active(False)
+        moments = dropped_moments(event.mimeData())
+        if moments:
+            event.acceptProposedAction()
+            self._debounce.stop()
+            self.setText("")
+            self.moments_dropped.emit(moments)
+            return
         image = dropped_image(event.mimeData())
         if image is None:
             super().dropEvent(event)

@@ -94,3 +94,28 @@ def test_problems_model_columns(qtmodeltester):
     assert row == ["broken.mp4", "Failed", "No video stream; re-encode it", "/v"]   # path prefix dropped
     assert model.index(1, 1).data() == "Skipped"
     assert model.index(1, 0).data(ItemRole).file_id == 5
+
+
+def test_results_drag_out_as_files_text_and_moments(qtbot):
+    from PySide6.QtCore import QMimeData
+
+    from desktop_app.models.moment_drag import MOMENTS_MIME, dropped_moments
+
+    model = ResultsModel()
+    full = Moment("/videos/beach.mp4", 65.0, 70.0, 0.4, "/cache/t.jpg", file_id=7, segment_ids=(3, 4),
+                  folder="/videos", file_mtime=1.7e9, duration=300.0)
+    model.set_results("q", [moment(), moment("dog.mov", 1, 2), full])
+    assert model.flags(model.index(0)) & Qt.ItemFlag.ItemIsDragEnabled
+    data = model.mimeData([model.index(2), model.index(0), model.index(2)])      # rows in the grid's order, once
+    assert [url.toLocalFile() for url in data.urls()] == ["/videos/beach.mp4"]    # one file, for two moments
+    assert data.text().splitlines() == ["/videos/beach.mp4 @ 0:12 – 0:21", "/videos/beach.mp4 @ 1:05 – 1:10"]
+    assert dropped_moments(data) == [moment(), full]          # every field, segment ids as a tuple again
+    assert set(model.mimeTypes()) == {"text/uri-list", "text/plain", MOMENTS_MIME}
+
+    foreign = QMimeData()
+    foreign.setText("/videos/beach.mp4")
+    assert dropped_moments(foreign) == []
+    foreign.setData(MOMENTS_MIME, b"{not json")
+    assert dropped_moments(foreign) == []
+    foreign.setData(MOMENTS_MIME, b'[{"path": "/v.mp4"}]')      # missing fields: not a moment
+    assert dropped_moments(foreign) == []

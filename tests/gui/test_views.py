@@ -1,10 +1,11 @@
 """Each view on its own: change its model or call its API, check the widget and its signals."""
 from __future__ import annotations
 
+import warnings
 
 import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent, QImage
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QPixmap
 
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
 from desktop_app.views.elided_label import ElidedLabel
@@ -277,6 +278,14 @@ def test_results_grid_selects_several_cards_for_one_menu(qtbot, themed):
     qtbot.keyClick(grid, Qt.Key.Key_Menu)
     assert several[-1] == [shown[4], shown[5]]
 
+    assert grid.dragEnabled()                                 # and drag out: a small thumbnail says how many
+    thumbnail = QPixmap(320, 240)
+    thumbnail.fill(Qt.GlobalColor.red)
+    for picture, count in ((thumbnail, 2), (None, 1)):
+        drawn = grid._drag_pixmap(picture, count).toImage()
+        assert (drawn.width(), drawn.height()) == (160, 90)
+        assert (drawn.pixelColor(80, 20) == QColor(Qt.GlobalColor.red)) == (picture is not None)
+
 
 def test_search_field_debounces_commits_and_takes_dropped_images(qtbot, themed, tmp_path):
     field = SearchField()
@@ -302,6 +311,22 @@ def test_search_field_debounces_commits_and_takes_dropped_images(qtbot, themed, 
     text_only = QMimeData()
     text_only.setText("hello")
     assert dropped_image(text_only) is None
+
+    results = ResultsModel()                     # cards dragged from the results: moments like them
+    chosen = [Moment("/v/beach.mp4", 12, 20.5, 0.1, None, segment_ids=(4,)), Moment("/v/city.mkv", 0, 5, 0.2, None)]
+    results.set_results("q", chosen)
+    field.setText("red ball")
+    drag = results.mimeData([results.index(0), results.index(1)])
+    with warnings.catch_warnings():              # PySide marks its only constructor deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, drag, Qt.MouseButton.LeftButton,
+                                Qt.KeyboardModifier.NoModifier)
+    field.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    with qtbot.waitSignal(field.moments_dropped) as like:
+        field.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, drag, Qt.MouseButton.LeftButton,
+                                   Qt.KeyboardModifier.NoModifier))
+    assert like.args == [chosen] and field.text() == ""     # not pasted in as text
 
 
 def test_filter_bar_builds_options(qtbot, themed):
