@@ -281,6 +281,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self._on_space)
         QShortcut(QKeySequence("Ctrl+,"), self, activated=self.open_settings)
         QShortcut(QKeySequence(Qt.Key.Key_M), self, activated=self.player.toggle_mute)
+        QShortcut(QKeySequence(Qt.Key.Key_F), self, activated=self.player.toggle_full_screen)
         QShortcut(QKeySequence(Qt.Key.Key_J), self, activated=lambda: self.player.step(-STEP_SECONDS))
         QShortcut(QKeySequence(Qt.Key.Key_L), self, activated=lambda: self.player.step(STEP_SECONDS))
         QShortcut(QKeySequence.StandardKey.Copy, self.grid, context=Qt.ShortcutContext.WidgetShortcut,

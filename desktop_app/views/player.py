@@ -5,7 +5,6 @@ import os
 
 from PySide6.QtCore import QEvent, Qt, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QStackedLayout, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -13,6 +12,7 @@ from desktop_app import theme
 from desktop_app.formatting import clock, time_range
 from desktop_app.views.elided_label import ElidedLabel
 from desktop_app.views.seek_bar import MomentSeekBar
+from desktop_app.views.video_surface import VideoSurface
 from engine.api.types import Moment
 
 
@@ -33,8 +33,8 @@ NARROWEST = 280            # the panel's own minimum: half of a 1920-px screen s
 class PlayerPanel(QWidget):
     """``play_moment(moment)`` loads the file, seeks to ``moment.start`` and plays; reaching
     ``moment.end`` jumps back to the start while looping is on. ``toggle_play()`` for Space,
-    ``toggle_mute()`` for M, ``step(seconds)`` for J and L; ``sound()`` and ``set_sound(volume, muted)``
-    let the window remember the sound between runs.
+    ``toggle_mute()`` for M, ``step(seconds)`` for J and L, ``toggle_full_screen()`` for F; ``sound()`` and
+    ``set_sound(volume, muted)`` let the window remember the sound between runs.
 
     Signal: ``error(str)`` when the media cannot be played.
     """
@@ -56,7 +56,9 @@ class PlayerPanel(QWidget):
         self.audio = QAudioOutput(self)
         self.audio.setVolume(DEFAULT_VOLUME)
         self.player.setAudioOutput(self.audio)
-        self.video = QVideoWidget()
+        self.video = VideoSurface()
+        self.video.clicked.connect(self.toggle_play)
+        self.video.key_pressed.connect(self._on_full_screen_key)
         self.video.setObjectName("VideoFrame")
         self.video.setMinimumSize(240, 135)
         self.video.setAspectRatioMode(Qt.AspectRatioMode.KeepAspectRatio)
@@ -67,7 +69,7 @@ class PlayerPanel(QWidget):
         placeholder_icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._placeholder_icon = placeholder_icon
         placeholder_text = QLabel("Select a moment to play it here.\nSpace plays and pauses; it loops inside the moment.\n"
-                                  "J and L jump 5 s back and forward; M mutes.")
+                                  "J and L jump 5 s back and forward; M mutes; F fills the screen.")
         placeholder_text.setObjectName("EmptyState")
         placeholder_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         placeholder_text.setWordWrap(True)
@@ -227,6 +229,10 @@ class PlayerPanel(QWidget):
         self._on_seek_requested(target)
         self.seek_bar.set_position(target)
 
+    def toggle_full_screen(self) -> None:
+        if self.moment is not None and self.play_button.isEnabled():
+            self.video.set_full_screen(not self.video.isFullScreen())
+
     def toggle_mute(self) -> None:
         if self.sound_button.isEnabled():
             self.sound_button.toggle()
@@ -240,6 +246,7 @@ class PlayerPanel(QWidget):
         self.sound_button.setChecked(muted)
 
     def stop(self) -> None:
+        self.video.set_full_screen(False)
         self.player.stop()
         self.player.setSource(QUrl())
         self.moment = None
@@ -316,6 +323,16 @@ class PlayerPanel(QWidget):
     def _on_seek_requested(self, ms: int) -> None:
         self._last_position = ms
         self.player.setPosition(ms)
+
+    def _on_full_screen_key(self, key: int) -> None:
+        if key == Qt.Key.Key_Space:
+            self.toggle_play()
+        elif key == Qt.Key.Key_J:
+            self.step(-STEP_SECONDS)
+        elif key == Qt.Key.Key_L:
+            self.step(STEP_SECONDS)
+        elif key == Qt.Key.Key_M:
+            self.toggle_mute()
 
     def _on_mute_toggled(self, muted: bool) -> None:
         self.audio.setMuted(muted)

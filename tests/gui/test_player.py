@@ -147,3 +147,50 @@ def test_steps_back_and_forward_within_the_file(qtbot, themed, video):
     assert panel.seek_bar.position_ms == 0
     panel.step(5)                                        # past the end of a 4-s file: its last moment
     qtbot.waitUntil(lambda: player.position() == player.duration() - 1, timeout=2000)
+
+
+def test_the_picture_plays_and_pauses_on_a_click_and_fills_the_screen_on_a_double_click(qtbot, themed, video):
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.resize(480, 520)
+    panel.show()
+    player = panel.player
+    panel.toggle_full_screen()                           # nothing to show yet: nothing happens
+    assert not panel.video.isFullScreen()
+    panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=5000)
+    qtbot.mouseClick(panel.video, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=2000)
+
+    def double_click() -> None:      # what a mouse sends: press, release, double-click, release
+        centre = QPointF(panel.video.rect().center())
+        qtbot.mouseClick(panel.video, Qt.MouseButton.LeftButton)
+        for kind in (QEvent.Type.MouseButtonDblClick, QEvent.Type.MouseButtonRelease):
+            QApplication.sendEvent(panel.video, QMouseEvent(kind, centre, panel.video.mapToGlobal(centre),
+                                                            Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton
+                                                            if kind == QEvent.Type.MouseButtonDblClick
+                                                            else Qt.MouseButton.NoButton,
+                                                            Qt.KeyboardModifier.NoModifier))
+
+    with qtbot.waitSignal(panel.video.full_screen_changed) as changed:
+        double_click()
+    assert changed.args == [True] and panel.video.isFullScreen()
+    qtbot.wait(100)
+    assert player.playbackState() == QMediaPlayer.PlaybackState.PausedState   # the double-click did not toggle it
+    qtbot.keyClick(panel.video, Qt.Key.Key_Space)        # the keys still work in a window of its own
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=2000)
+    qtbot.keyClick(panel.video, Qt.Key.Key_M)
+    assert panel.audio.isMuted()
+    with qtbot.waitSignal(panel.video.full_screen_changed) as changed:
+        qtbot.keyClick(panel.video, Qt.Key.Key_Escape)
+    assert changed.args == [False] and not panel.video.isFullScreen()
+    assert panel.video.parentWidget() is not None and panel.video.isVisible()    # back in the panel
+
+    panel.toggle_full_screen()
+    assert panel.video.isFullScreen()
+    panel.stop()                                         # a new library or a closed window leaves full screen
+    assert not panel.video.isFullScreen()

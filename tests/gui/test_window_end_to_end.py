@@ -127,6 +127,10 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     assert window.player.audio.isMuted() and window.player.sound()[1]
     qtbot.keyClick(window.grid, Qt.Key.Key_M)
     assert not window.player.audio.isMuted()
+    qtbot.keyClick(window.grid, Qt.Key.Key_F)            # F fills the screen with the picture, Esc leaves
+    assert window.player.video.isFullScreen()
+    qtbot.keyClick(window.player.video, Qt.Key.Key_Escape)
+    assert not window.player.video.isFullScreen()
 
     # Results and a playing moment fit in half of a 1920-pixel screen: the score cut-off takes a row of its own
     # and the player's buttons stack, each as wide as its label needs.

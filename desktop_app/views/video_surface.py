@@ -1,0 +1,59 @@
+"""The player's picture: a click plays or pauses it, a double-click or F fills the screen, Esc leaves."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtMultimediaWidgets import QVideoWidget
+
+
+class VideoSurface(QVideoWidget):
+    """Signals: ``clicked()``, ``full_screen_changed(bool)``, and ``key_pressed(int)`` for the keys pressed
+    while it fills the screen (it is a window of its own then, out of reach of the main window's shortcuts)."""
+
+    clicked = Signal()
+    full_screen_changed = Signal(bool)
+    key_pressed = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._release_ends_double_click = False
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setToolTip("Click to play or pause; double-click (or F) for full screen, Esc to leave it")
+
+    def set_full_screen(self, on: bool) -> None:
+        if on == self.isFullScreen():
+            return
+        self.setFullScreen(on)
+        # Keys go to the window that has focus: this one while it fills the screen, the main one after.
+        self.window().activateWindow()
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.full_screen_changed.emit(on)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            if self._release_ends_double_click:
+                self._release_ends_double_click = False
+            elif self.rect().contains(event.position().toPoint()):
+                self.clicked.emit()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            # The double-click's first click already played or paused: undo that, as video players do.
+            self._release_ends_double_click = True
+            self.clicked.emit()
+            self.set_full_screen(not self.isFullScreen())
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def keyPressEvent(self, event) -> None:
+        if self.isFullScreen():
+            if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_F):
+                self.set_full_screen(False)
+            else:
+                self.key_pressed.emit(event.key())
+            event.accept()
+            return
+        super().keyPressEvent(event)
