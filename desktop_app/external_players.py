@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ntpath
 import os
+import posixpath
 import shutil
 import subprocess
 import sys
@@ -41,14 +42,18 @@ class ExternalPlayer:
         subprocess.Popen(self.command(path, start), **options)
 
 
-# key, name, program names on PATH, and where installers put it when PATH does not say: on Windows
-# (an environment variable naming a folder, the path under it), on macOS an absolute path.
+# key, name, program names on PATH, and where installers put it when PATH does not say: pairs of an
+# environment variable naming a folder and the path under it, or None and an absolute path. On Linux,
+# Flatpak's launchers (which take the same arguments) are outside PATH until the next login.
+_FLATPAK = ((None, "/var/lib/flatpak/exports/bin/{}"), ("HOME", ".local/share/flatpak/exports/bin/{}"))
 _KNOWN = (
     ("vlc", "VLC", ("vlc",), {
         "win32": (("ProgramFiles", r"VideoLAN\VLC\vlc.exe"), ("ProgramFiles(x86)", r"VideoLAN\VLC\vlc.exe")),
-        "darwin": ((None, "/Applications/VLC.app/Contents/MacOS/VLC"),)}),
+        "darwin": ((None, "/Applications/VLC.app/Contents/MacOS/VLC"),),
+        "linux": tuple((variable, place.format("org.videolan.VLC")) for variable, place in _FLATPAK)}),
     ("mpv", "mpv", ("mpv",), {
-        "darwin": ((None, "/Applications/mpv.app/Contents/MacOS/mpv"),)}),
+        "darwin": ((None, "/Applications/mpv.app/Contents/MacOS/mpv"),),
+        "linux": tuple((variable, place.format("io.mpv.Mpv")) for variable, place in _FLATPAK)}),
     ("mpc-hc", "MPC-HC", ("mpc-hc64", "mpc-hc"), {
         "win32": (("ProgramFiles", r"MPC-HC\mpc-hc64.exe"), ("ProgramFiles(x86)", r"MPC-HC\mpc-hc.exe"))}),
 )
@@ -67,7 +72,8 @@ def find_players(which: Callable[[str], str | None] = shutil.which, platform: st
                 if folder_variable is None:
                     candidate = place
                 elif environ.get(folder_variable):
-                    candidate = ntpath.join(environ[folder_variable], place)
+                    join = ntpath.join if platform == "win32" else posixpath.join
+                    candidate = join(environ[folder_variable], place)
                 else:
                     continue
                 if is_file(candidate):

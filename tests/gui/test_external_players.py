@@ -26,7 +26,7 @@ def test_players_on_the_path_are_found_in_a_fixed_order():
     found = find_players(which=on_path.get, platform="linux", environ={}, is_file=lambda _p: False)
     assert [(p.key, p.name, p.executable) for p in found] == [("vlc", "VLC", "/usr/bin/vlc"),
                                                               ("mpv", "mpv", "/usr/bin/mpv")]
-    assert find_players(which=lambda _n: None, platform="linux", environ={}, is_file=lambda _p: True) == []
+    assert find_players(which=lambda _n: None, platform="linux", environ={}, is_file=lambda _p: False) == []
 
 
 def test_players_outside_the_path_are_found_where_their_installers_put_them():
@@ -41,6 +41,10 @@ def test_players_outside_the_path_are_found_where_their_installers_put_them():
     mac = find_players(which=lambda _n: None, platform="darwin", environ={},
                        is_file=lambda p: p == "/Applications/mpv.app/Contents/MacOS/mpv")
     assert [(p.key, p.executable) for p in mac] == [("mpv", "/Applications/mpv.app/Contents/MacOS/mpv")]
+    flatpaks = {"/var/lib/flatpak/exports/bin/org.videolan.VLC", "/home/u/.local/share/flatpak/exports/bin/io.mpv.Mpv"}
+    linux = find_players(which=lambda _n: None, platform="linux", environ={"HOME": "/home/u"},
+                         is_file=flatpaks.__contains__)
+    assert sorted(p.executable for p in linux) == sorted(flatpaks)
 
 
 def test_each_player_is_told_the_start_its_own_way():
