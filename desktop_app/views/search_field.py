@@ -29,7 +29,7 @@ class SearchField(QLineEdit):
     """Signals: ``search_requested(str text, bool committed)`` after the user pauses typing or
     presses Enter (``committed`` is True on Enter), ``image_dropped(Path)``, ``moments_dropped(list[Moment])``
     (results dragged from the grid), ``leave_down()``.
-    Focusing the empty field lists the recent searches."""
+    Focusing the empty field lists the recent searches; Esc empties it."""
 
     search_requested = Signal(str, bool)
     image_dropped = Signal(object)
@@ -80,6 +80,10 @@ class SearchField(QLineEdit):
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Down and not self.completer().popup().isVisible():
             self.leave_down.emit()
+            return
+        if event.key() == Qt.Key.Key_Escape and self.text() and not self.completer().popup().isVisible():
+            self.clear()                     # as the clear button does
+            self.textEdited.emit("")
             return
         super().keyPressEvent(event)
 

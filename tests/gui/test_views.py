@@ -531,6 +531,10 @@ def test_recent_searches_pop_up_on_focus_and_enter_still_commits(qtbot, themed):
     field.completer().popup().hide()
     with qtbot.waitSignal(field.leave_down):
         qtbot.keyClick(field, Qt.Key.Key_Down)
+    field.completer().popup().hide()
+    with qtbot.waitSignal(field.search_requested, timeout=PAUSE_MS + 1000) as emptied:
+        qtbot.keyClick(field, Qt.Key.Key_Escape)        # Esc empties the field, and the results go with it
+    assert field.text() == "" and emptied.args == ["", False]
 
 
 def test_context_menu_actions(qtbot, themed):
