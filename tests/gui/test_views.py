@@ -483,6 +483,22 @@ def test_seek_bar_marks_range_and_seeks(qtbot, themed):
     assert abs(seek.args[0] - 5000) <= 100
     bar.grab()
 
+    from PySide6.QtWidgets import QToolTip
+
+    qtbot.mouseMove(bar, QPoint(160, 11))                # hovering says the time under the pointer
+    qtbot.waitUntil(QToolTip.isVisible, timeout=2000)
+    assert QToolTip.text() == "0:07" and bar.time_at(160) == (160 - 7) * 10000 // 200
+    bar.setFocus()                                        # with focus, keys step and jump to the moment's ends
+    bar.set_position(3000)
+    pressed = []
+    bar.seek_requested.connect(pressed.append)
+    for key in (Qt.Key.Key_Right, Qt.Key.Key_Left, Qt.Key.Key_Home, Qt.Key.Key_End):
+        qtbot.keyClick(bar, key)
+    assert pressed == [8000, 0, 2000, 4000]
+    bar.set_position(9000)
+    qtbot.keyClick(bar, Qt.Key.Key_Right)
+    assert pressed[-1] == 10000                           # not past the end
+
 
 def test_export_file_name():
     from desktop_app.views.moment_menu import export_file_name
