@@ -153,7 +153,13 @@ class MainWindow(QMainWindow):
         empty_layout.addStretch(1)
         empty_layout.addWidget(self.empty_icon)
         empty_layout.addWidget(self.empty_title)
-        empty_layout.addWidget(self.empty_text, 0, Qt.AlignmentFlag.AlignHCenter)
+        # Centred by stretches, not by an alignment: an aligned label gets its size hint's width and is cut
+        # short below; between stretches it takes up to its maximum width and the height its lines need.
+        text_row = QHBoxLayout()
+        text_row.addStretch(1)
+        text_row.addWidget(self.empty_text, 100)
+        text_row.addStretch(1)
+        empty_layout.addLayout(text_row)
         empty_layout.addStretch(2)
         self.results_stack = QStackedWidget()
         self.results_stack.addWidget(empty)
@@ -268,6 +274,8 @@ class MainWindow(QMainWindow):
         self.player.action_requested.connect(self._on_player_action)
         self.sidebar.add_requested.connect(self._ask_add_folder)
         self.sidebar.remove_requested.connect(self.remove_folder)
+        self.sidebar.reveal_requested.connect(reveal_in_file_manager)
+        self.sidebar.search_in_requested.connect(self.search_in_folder)
         self.sidebar.rescan_requested.connect(self.start_indexing)
         self.sidebar.problems_toggled.connect(self._on_problems_toggled)
         self.problems_view.retry_requested.connect(self.retry)
@@ -530,6 +538,15 @@ class MainWindow(QMainWindow):
     def search_image(self, image: Path) -> None:
         self.filter_bar.use_scale("image")
         self._submit(SearchRequest(self._next_serial(), image=Path(image), options=self.filter_bar.options()))
+
+    def search_in_folder(self, path: str) -> None:
+        """Narrow the folder filter to one folder: the search shown runs again there, and later ones stay there."""
+        self.sidebar.problems_button.setChecked(False)
+        self.filter_bar.folder.set_chosen([path])
+        if self._last_request is None:
+            self.banner.show_message(f"Searches will look only in {path}; the folder filter above the "
+                                     "results widens them again.")
+            self._focus_search()
 
     def find_similar(self, moments: "Moment | list[Moment]") -> None:
         """Moments like one moment, or like several taken together."""

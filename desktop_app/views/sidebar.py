@@ -1,9 +1,9 @@
 """The library sidebar: folders with their counts and state; add, remove, rescan; problems."""
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QPushButton, QStyle, QStyledItemDelegate,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QMenu, QPushButton, QStyle, QStyledItemDelegate,
                                QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
@@ -75,10 +75,13 @@ class FolderDelegate(QStyledItemDelegate):
 
 class Sidebar(QWidget):
     """Signals: ``add_requested()``, ``remove_requested(str path)``, ``rescan_requested()``,
-    ``problems_toggled(bool)``."""
+    ``problems_toggled(bool)``, and from a folder's menu (right-click or the Menu key)
+    ``search_in_requested(str path)`` and ``reveal_requested(str path)``."""
 
     add_requested = Signal()
     remove_requested = Signal(str)
+    search_in_requested = Signal(str)
+    reveal_requested = Signal(str)
     rescan_requested = Signal()
     problems_toggled = Signal(bool)
 
@@ -118,6 +121,8 @@ class Sidebar(QWidget):
         self.list.setMouseTracking(True)
         self.list.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.list.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._on_context_menu)
         model.modelReset.connect(self._update_buttons)
 
         self.empty_hint = QLabel("No folders yet.\nAdd one, or drop a folder\nonto the window.")
@@ -158,6 +163,28 @@ class Sidebar(QWidget):
     def selected_folder(self) -> FolderInfo | None:
         rows = self.list.selectionModel().selectedRows()
         return rows[0].data(ItemRole) if rows else None
+
+    def folder_menu(self, folder: FolderInfo) -> QMenu:
+        menu = QMenu(self)
+        menu.addAction(theme.icon("search", size=16), "Search only this folder",
+                       lambda: self.search_in_requested.emit(folder.path))
+        menu.addAction(theme.icon("folder", size=16), "Show in file manager",
+                       lambda: self.reveal_requested.emit(folder.path))
+        menu.addAction(theme.icon("refresh", size=16), "Rescan folders", self.rescan_requested.emit)
+        menu.addSeparator()
+        menu.addAction(theme.icon("minus", size=16), "Remove from library…",
+                       lambda: self.remove_requested.emit(folder.path))
+        return menu
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        index = self.list.indexAt(pos)
+        if not index.isValid():
+            index = self.list.currentIndex()          # the Menu key: the current folder's menu
+            if not index.isValid():
+                return
+            pos = self.list.visualRect(index).center()
+        self.list.setCurrentIndex(index)
+        self.folder_menu(index.data(ItemRole)).popup(self.list.viewport().mapToGlobal(pos))
 
     def _on_remove(self) -> None:
         folder = self.selected_folder()

@@ -86,6 +86,19 @@ def test_sidebar_lists_folders_and_requests_actions(qtbot, themed):
     assert sidebar.problems_button.text() == "Problems  (3)"
     sidebar.grab()  # paints the delegate
 
+    menu = sidebar.folder_menu(sidebar.selected_folder())      # a folder's own menu
+    actions = {a.text(): a for a in menu.actions() if not a.isSeparator()}
+    assert list(actions) == ["Search only this folder", "Show in file manager", "Rescan folders",
+                             "Remove from library…"]
+    for label, signal in (("Search only this folder", sidebar.search_in_requested),
+                          ("Show in file manager", sidebar.reveal_requested),
+                          ("Remove from library…", sidebar.remove_requested)):
+        with qtbot.waitSignal(signal) as blocker:
+            actions[label].trigger()
+        assert blocker.args == ["/home/a/Holidays"]
+    with qtbot.waitSignal(sidebar.rescan_requested):
+        actions["Rescan folders"].trigger()
+
 
 def test_problems_view_retries_selected_or_all(qtbot, themed):
     model = ProblemsModel()

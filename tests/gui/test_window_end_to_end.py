@@ -151,6 +151,11 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     assert in_folder.args[0] > 0 and window.filter_bar.options().folders == (library_folder,)
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
         window.filter_bar.folder.set_chosen([])
+    with qtbot.waitSignal(window.results_shown, timeout=30_000) as only_there:   # from the folder's menu
+        window.sidebar.search_in_requested.emit(library_folder)
+    assert only_there.args[0] > 0 and window.filter_bar.options().folders == (library_folder,)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.filter_bar.folder.set_chosen([])
     scores = [m.score for m in window.results_model.moments()]
     low, high = window.filter_bar.score_span()          # the cut-off slider runs over the scores shown
     assert low <= min(scores) and max(scores) <= high
@@ -523,3 +528,14 @@ def test_open_in_player_starts_the_chosen_player_at_the_moment_or_says_where_it_
 
     window.open_in_player(Moment(str(tmp_path / "gone.mp4"), 0.0, 1.0, 0.1, None))
     assert "gone.mp4 is no longer there" in window.banner.text.text()
+
+
+def test_the_empty_results_text_is_never_cut_short(qtbot, window):
+    window.pages.setCurrentWidget(window.main_splitter)      # the results page, before any search
+    label = window.empty_text
+    for width in (1280, window.minimumSizeHint().width()):
+        window.resize(width, 800)
+        qtbot.waitUntil(lambda: label.isVisible() and label.width() > 0, timeout=3000)
+        qtbot.wait(50)
+        assert label.width() >= min(440, label.parentWidget().width() - 40) * 0.9
+        assert label.height() >= label.heightForWidth(label.width())
