@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QEvent, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QStackedLayout, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QStackedLayout,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
 from desktop_app.formatting import clock, time_range
@@ -59,6 +59,7 @@ class PlayerPanel(QWidget):
         self.video = VideoSurface()
         self.video.clicked.connect(self.toggle_play)
         self.video.key_pressed.connect(self._on_full_screen_key)
+        self.video.save_frame_requested.connect(self._ask_save_frame)
         self.video.setObjectName("VideoFrame")
         self.video.setMinimumSize(240, 135)
         self.video.setAspectRatioMode(Qt.AspectRatioMode.KeepAspectRatio)
@@ -323,6 +324,26 @@ class PlayerPanel(QWidget):
     def _on_seek_requested(self, ms: int) -> None:
         self._last_position = ms
         self.player.setPosition(ms)
+
+    def _ask_save_frame(self, image) -> None:
+        if self.moment is None or image.isNull():
+            return
+        stem = os.path.splitext(os.path.basename(self.moment.path))[0]
+        at = clock(self.player.position() / 1000).replace(":", "m") + "s"
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        suggested = os.path.join(folder if os.path.isdir(folder) else os.path.dirname(self.moment.path),
+                                 f"{stem} {at}.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Save this frame", suggested, "Images (*.png *.jpg *.jpeg)")
+        if path:
+            self.save_frame(image, path)
+
+    def save_frame(self, image, path: str) -> bool:
+        """Write the frame to ``path`` (PNG or JPEG by its suffix); says why on ``error`` when it cannot."""
+        if image.save(path):
+            return True
+        self.error.emit(f"Could not save the frame to {path}: the folder is not writable, or the name does not "
+                        "end in .png or .jpg.")
+        return False
 
     def _on_full_screen_key(self, key: int) -> None:
         if key == Qt.Key.Key_Space:

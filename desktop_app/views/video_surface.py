@@ -1,17 +1,24 @@
-"""The player's picture: a click plays or pauses it, a double-click or F fills the screen, Esc leaves."""
+"""The player's picture: a click plays or pauses it, a double-click or F fills the screen, Esc leaves;
+its menu copies or saves the frame shown."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtMultimediaWidgets import QVideoWidget
+from PySide6.QtWidgets import QMenu
+
+from desktop_app import theme
 
 
 class VideoSurface(QVideoWidget):
-    """Signals: ``clicked()``, ``full_screen_changed(bool)``, and ``key_pressed(int)`` for the keys pressed
-    while it fills the screen (it is a window of its own then, out of reach of the main window's shortcuts)."""
+    """Signals: ``clicked()``, ``full_screen_changed(bool)``, ``key_pressed(int)`` for the keys pressed
+    while it fills the screen (it is a window of its own then, out of reach of the main window's shortcuts),
+    and ``save_frame_requested(QImage)`` from its menu."""
 
     clicked = Signal()
     full_screen_changed = Signal(bool)
     key_pressed = Signal(int)
+    save_frame_requested = Signal(QImage)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -27,6 +34,35 @@ class VideoSurface(QVideoWidget):
         self.window().activateWindow()
         self.setFocus(Qt.FocusReason.OtherFocusReason)
         self.full_screen_changed.emit(on)
+
+    def frame(self) -> QImage:
+        """The frame shown now (a null image before the first one)."""
+        frame = self.videoSink().videoFrame()
+        return frame.toImage() if frame.isValid() else QImage()
+
+    def copy_frame(self) -> bool:
+        image = self.frame()
+        if image.isNull():
+            return False
+        QGuiApplication.clipboard().setImage(image)
+        return True
+
+    def menu(self) -> QMenu:
+        menu = QMenu(self)
+        has_frame = not self.frame().isNull()
+        for icon, label, action in (("copy", "Copy this frame", self.copy_frame),
+                                    ("export", "Save this frame as…", lambda: self.save_frame_requested.emit(
+                                        self.frame()))):
+            item = menu.addAction(theme.icon(icon, size=16), label, action)
+            item.setEnabled(has_frame)
+        menu.addSeparator()
+        menu.addAction("Leave full screen (Esc)" if self.isFullScreen() else "Full screen (F)",
+                       lambda: self.set_full_screen(not self.isFullScreen()))
+        return menu
+
+    def contextMenuEvent(self, event) -> None:
+        self.menu().popup(event.globalPos())
+        event.accept()
 
     def mouseReleaseEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:

@@ -194,3 +194,31 @@ def test_the_picture_plays_and_pauses_on_a_click_and_fills_the_screen_on_a_doubl
     assert panel.video.isFullScreen()
     panel.stop()                                         # a new library or a closed window leaves full screen
     assert not panel.video.isFullScreen()
+
+
+def test_the_frame_shown_can_be_copied_or_saved_from_the_picture_s_menu(qtbot, themed, video, tmp_path):
+    from PySide6.QtGui import QGuiApplication, QImage
+
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.resize(480, 520)
+    panel.show()
+    labels = {a.text(): a for a in panel.video.menu().actions() if not a.isSeparator()}
+    assert not labels["Copy this frame"].isEnabled() and not panel.video.copy_frame()    # nothing shown yet
+    panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))
+    qtbot.waitUntil(lambda: not panel.video.frame().isNull(), timeout=5000)
+    menu = {a.text(): a for a in panel.video.menu().actions() if not a.isSeparator()}
+    assert list(menu) == ["Copy this frame", "Save this frame as…", "Full screen (F)"]
+    assert menu["Copy this frame"].isEnabled()
+
+    QGuiApplication.clipboard().clear()
+    menu["Copy this frame"].trigger()
+    copied = QGuiApplication.clipboard().image()
+    assert (copied.width(), copied.height()) == (320, 240)
+
+    saved = tmp_path / "frame.png"
+    assert panel.save_frame(panel.video.frame(), str(saved))
+    assert QImage(str(saved)).size() == copied.size()
+    with qtbot.waitSignal(panel.error) as failed:
+        assert not panel.save_frame(panel.video.frame(), str(tmp_path / "no such folder" / "frame.png"))
+    assert failed.args[0].startswith("Could not save the frame to ")
