@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QEvent, QStandardPaths, Qt, QUrl, Signal
+from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QStackedLayout,
+from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QStackedLayout,
                                QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
 from desktop_app.formatting import clock, time_range
 from desktop_app.views.elided_label import ElidedLabel
 from desktop_app.views.seek_bar import MomentSeekBar
+from desktop_app.views.sound_controls import SoundControls
 from desktop_app.views.video_surface import VideoSurface
 from engine.api.types import Moment
 
@@ -19,9 +20,7 @@ from engine.api.types import Moment
 # A file shorter than this (a still saved as a video, a few frames) is shown paused at its first
 # frame: restarting it at each end would run a hundred restarts a second and show mostly black.
 SHORTEST_LOOP_MS = 250
-DEFAULT_VOLUME = 0.6
 STEP_SECONDS = 5.0          # J and L jump this far back and forward
-VOLUME_WHEEL_STEP = 5       # percent per notch of the mouse wheel over the sound button
 # Widths of the panel under which the controls make room for the seek bar: first the volume slider
 # goes (the sound button still mutes, and its wheel sets the volume), then the seek bar takes a row
 # of its own above the buttons.
@@ -54,7 +53,6 @@ class PlayerPanel(QWidget):
 
         self.player = QMediaPlayer(self)
         self.audio = QAudioOutput(self)
-        self.audio.setVolume(DEFAULT_VOLUME)
         self.player.setAudioOutput(self.audio)
         self.video = VideoSurface()
         self.video.clicked.connect(self.toggle_play)
@@ -105,17 +103,9 @@ class PlayerPanel(QWidget):
         self.loop_button.setToolTip("Loop inside the moment")
         self.loop_button.setAccessibleName("Loop inside the moment")
         self.loop_button.toggled.connect(self._on_loop_toggled)
-        self.sound_button = QToolButton()
-        self.sound_button.setCheckable(True)          # checked: muted
-        self.sound_button.setAccessibleName("Mute")
-        self.sound_button.toggled.connect(self._on_mute_toggled)
-        self.sound_button.installEventFilter(self)
-        self.volume_slider = QSlider(Qt.Orientation.Horizontal)
-        self.volume_slider.setRange(0, 100)
-        self.volume_slider.setValue(round(DEFAULT_VOLUME * 100))
-        self.volume_slider.setFixedWidth(72)
-        self.volume_slider.setAccessibleName("Volume")
-        self.volume_slider.valueChanged.connect(self._on_volume_changed)
+        self.sound_controls = SoundControls(self.audio, self)
+        self.sound_button = self.sound_controls.button
+        self.volume_slider = self.sound_controls.slider
         self.action_buttons: dict[str, QPushButton] = {}
         actions = QGridLayout()
         actions.setSpacing(6)
@@ -178,8 +168,7 @@ class PlayerPanel(QWidget):
         self.player.playbackStateChanged.connect(lambda _s: self.refresh_icons())
         self.player.mediaStatusChanged.connect(self._on_media_status)
         self.player.errorOccurred.connect(self._on_error)
-        self.player.hasAudioChanged.connect(lambda _has: self._refresh_sound_controls())
-        self._refresh_sound_controls()
+        self.player.hasAudioChanged.connect(lambda _has: self._check_sound_track())
 
     # --- public -------------------------------------------------------------------------------
     def play_moment(self, moment: Moment) -> None:
@@ -235,16 +224,14 @@ class PlayerPanel(QWidget):
             self.video.set_full_screen(not self.video.isFullScreen())
 
     def toggle_mute(self) -> None:
-        if self.sound_button.isEnabled():
-            self.sound_button.toggle()
+        self.sound_controls.toggle_mute()
 
     def sound(self) -> tuple[float, bool]:
         """The volume (0 to 1) and whether the sound is off."""
-        return self.volume_slider.value() / 100, self.sound_button.isChecked()
+        return self.sound_controls.sound()
 
     def set_sound(self, volume: float, muted: bool) -> None:
-        self.volume_slider.setValue(round(min(1.0, max(0.0, volume)) * 100))
-        self.sound_button.setChecked(muted)
+        self.sound_controls.set_sound(volume, muted)
 
     def stop(self) -> None:
         self.video.set_full_screen(False)
@@ -258,7 +245,7 @@ class PlayerPanel(QWidget):
         playing = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
         self.play_button.setIcon(theme.icon("pause" if playing else "play", size=22))
         self.loop_button.setIcon(theme.icon("loop", size=20))
-        self._refresh_sound_controls()
+        self.sound_controls.refresh()
         self._placeholder_icon.setPixmap(theme.icon("sparkle-play", theme.current().muted, 56).pixmap(56, 56))
         for name, icon_name in (("similar", "similar"), ("export", "export"), ("open", "external"),
                                 ("reveal", "folder")):
@@ -310,7 +297,7 @@ class PlayerPanel(QWidget):
         self.time_label.setText(f"{clock(ms / 1000)} / {clock(self.player.duration() / 1000)}")
 
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
-        self._refresh_sound_controls()
+        self._check_sound_track()
         if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_start_ms is not None:
             self.player.setPosition(self._pending_start_ms)
             self._pending_start_ms = None
@@ -355,39 +342,11 @@ class PlayerPanel(QWidget):
         elif key == Qt.Key.Key_M:
             self.toggle_mute()
 
-    def _on_mute_toggled(self, muted: bool) -> None:
-        self.audio.setMuted(muted)
-        self._refresh_sound_controls()
-
-    def _on_volume_changed(self, percent: int) -> None:
-        self.audio.setVolume(percent / 100)
-        self._refresh_sound_controls()
-
-    def _refresh_sound_controls(self) -> None:
-        muted = self.sound_button.isChecked()
-        silent_file = self.moment is not None and self.player.mediaStatus() in (
-            QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia,
-            QMediaPlayer.MediaStatus.EndOfMedia) and not self.player.hasAudio()
-        if silent_file:
-            tip = "This file has no sound"
-        else:
-            tip = (f"{'Unmute' if muted else 'Mute'} (M) · volume {self.volume_slider.value()} %, "
-                   "scroll to change")
-        self.sound_button.setToolTip(tip)
-        self.sound_button.setAccessibleName("Unmute" if muted else "Mute")
-        self.volume_slider.setToolTip(f"Volume {self.volume_slider.value()} %")
-        color = theme.current().muted if silent_file else None
-        self.sound_button.setIcon(theme.icon("volume-off" if muted else "volume", color, size=20))
-
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self.sound_button and event.type() == QEvent.Type.Wheel:
-            notches = event.angleDelta().y() / 120
-            if notches:
-                self.volume_slider.setValue(self.volume_slider.value() + round(notches * VOLUME_WHEEL_STEP))
-                if self.sound_button.isChecked() and notches > 0:
-                    self.sound_button.setChecked(False)    # turning it up means wanting to hear it
-            return True
-        return super().eventFilter(watched, event)
+    def _check_sound_track(self) -> None:
+        loaded = self.player.mediaStatus() in (QMediaPlayer.MediaStatus.LoadedMedia,
+                                               QMediaPlayer.MediaStatus.BufferedMedia,
+                                               QMediaPlayer.MediaStatus.EndOfMedia)
+        self.sound_controls.set_silent_file(self.moment is not None and loaded and not self.player.hasAudio())
 
     def _on_loop_toggled(self, on: bool) -> None:
         self.looping = on
@@ -397,6 +356,6 @@ class PlayerPanel(QWidget):
             self.error.emit(f"Cannot play {self.moment.path if self.moment else 'this file'}: {message}")
 
     def _set_controls_enabled(self, enabled: bool) -> None:
-        for widget in (self.play_button, self.loop_button, self.seek_bar, self.sound_button, self.volume_slider,
-                       *self.action_buttons.values()):
+        for widget in (self.play_button, self.loop_button, self.seek_bar, *self.action_buttons.values()):
             widget.setEnabled(enabled)
+        self.sound_controls.set_enabled(enabled)
