@@ -58,6 +58,7 @@ class PlayerPanel(QWidget):
         self.video.clicked.connect(self.toggle_play)
         self.video.key_pressed.connect(self._on_full_screen_key)
         self.video.save_frame_requested.connect(self._ask_save_frame)
+        self.video.speed_chosen.connect(self.set_speed)
         self.video.setObjectName("VideoFrame")
         self.video.setMinimumSize(240, 135)
         self.video.setAspectRatioMode(Qt.AspectRatioMode.KeepAspectRatio)
@@ -223,6 +224,12 @@ class PlayerPanel(QWidget):
         if self.moment is not None and self.play_button.isEnabled():
             self.video.set_full_screen(not self.video.isFullScreen())
 
+    def set_speed(self, rate: float) -> None:
+        """Play at ``rate`` times the normal speed (the sound follows); it lasts until changed."""
+        self.player.setPlaybackRate(rate)
+        self.video.speed = rate
+        self._show_time(self.player.position())
+
     def toggle_mute(self) -> None:
         self.sound_controls.toggle_mute()
 
@@ -294,7 +301,11 @@ class PlayerPanel(QWidget):
                 return
         self._last_position = ms
         self.seek_bar.set_position(ms)
-        self.time_label.setText(f"{clock(ms / 1000)} / {clock(self.player.duration() / 1000)}")
+        self._show_time(ms)
+
+    def _show_time(self, ms: int) -> None:
+        speed = "" if self.video.speed == 1.0 else f"  {self.video.speed:g}×"     # so a slowed player is noticed
+        self.time_label.setText(f"{clock(ms / 1000)} / {clock(self.player.duration() / 1000)}{speed}")
 
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
         self._check_sound_track()

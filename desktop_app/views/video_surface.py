@@ -10,19 +10,27 @@ from PySide6.QtWidgets import QMenu
 from desktop_app import theme
 
 
+SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0)
+
+
 class VideoSurface(QVideoWidget):
     """Signals: ``clicked()``, ``full_screen_changed(bool)``, ``key_pressed(int)`` for the keys pressed
     while it fills the screen (it is a window of its own then, out of reach of the main window's shortcuts),
-    and ``save_frame_requested(QImage)`` from its menu."""
+    and from its menu ``save_frame_requested(QImage)`` and ``speed_chosen(float)``.
+
+    ``speed`` is the playback rate the menu shows as chosen; the panel keeps it up to date.
+    """
 
     clicked = Signal()
     full_screen_changed = Signal(bool)
     key_pressed = Signal(int)
     save_frame_requested = Signal(QImage)
+    speed_chosen = Signal(float)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._release_ends_double_click = False
+        self.speed = 1.0
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.setToolTip("Click to play or pause; double-click (or F) for full screen, Esc to leave it")
 
@@ -55,6 +63,11 @@ class VideoSurface(QVideoWidget):
                                         self.frame()))):
             item = menu.addAction(theme.icon(icon, size=16), label, action)
             item.setEnabled(has_frame)
+        speeds = menu.addMenu("Speed")
+        for rate in SPEEDS:
+            item = speeds.addAction(f"{rate:g}×", lambda r=rate: self.speed_chosen.emit(r))
+            item.setCheckable(True)
+            item.setChecked(rate == self.speed)
         menu.addSeparator()
         menu.addAction("Leave full screen (Esc)" if self.isFullScreen() else "Full screen (F)",
                        lambda: self.set_full_screen(not self.isFullScreen()))

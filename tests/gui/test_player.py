@@ -208,7 +208,7 @@ def test_the_frame_shown_can_be_copied_or_saved_from_the_picture_s_menu(qtbot, t
     panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))
     qtbot.waitUntil(lambda: not panel.video.frame().isNull(), timeout=5000)
     menu = {a.text(): a for a in panel.video.menu().actions() if not a.isSeparator()}
-    assert list(menu) == ["Copy this frame", "Save this frame as…", "Full screen (F)"]
+    assert list(menu) == ["Copy this frame", "Save this frame as…", "Speed", "Full screen (F)"]
     assert menu["Copy this frame"].isEnabled()
 
     QGuiApplication.clipboard().clear()
@@ -222,3 +222,20 @@ def test_the_frame_shown_can_be_copied_or_saved_from_the_picture_s_menu(qtbot, t
     with qtbot.waitSignal(panel.error) as failed:
         assert not panel.save_frame(panel.video.frame(), str(tmp_path / "no such folder" / "frame.png"))
     assert failed.args[0].startswith("Could not save the frame to ")
+
+
+def test_the_picture_s_menu_sets_the_speed(qtbot, themed, video):
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))
+    speed_menu = next(a.menu() for a in panel.video.menu().actions() if a.text() == "Speed")
+    rates = {a.text(): a for a in speed_menu.actions()}
+    assert list(rates) == ["0.25×", "0.5×", "1×", "1.5×", "2×"] and rates["1×"].isChecked()
+    rates["0.5×"].trigger()
+    assert panel.player.playbackRate() == 0.5
+    assert panel.time_label.text().endswith(" 0.5×")
+    again = next(a.menu() for a in panel.video.menu().actions() if a.text() == "Speed")
+    assert [a.text() for a in again.actions() if a.isChecked()] == ["0.5×"]
+    panel.play_moment(Moment(str(video), 2.0, 3.0, 0.3, None))    # it lasts from one moment to the next
+    assert panel.player.playbackRate() == 0.5
