@@ -224,7 +224,7 @@ def test_the_frame_shown_can_be_copied_or_saved_from_the_picture_s_menu(qtbot, t
     assert failed.args[0].startswith("Could not save the frame to ")
 
 
-def test_the_picture_s_menu_sets_the_speed(qtbot, themed, video):
+def test_the_picture_s_menu_sets_the_speed(qtbot, themed, video, tmp_path):
     panel = PlayerPanel()
     qtbot.addWidget(panel)
     panel.show()
@@ -237,5 +237,10 @@ def test_the_picture_s_menu_sets_the_speed(qtbot, themed, video):
     assert panel.time_label.text().endswith(" 0.5×")
     again = next(a.menu() for a in panel.video.menu().actions() if a.text() == "Speed")
     assert [a.text() for a in again.actions() if a.isChecked()] == ["0.5×"]
-    panel.play_moment(Moment(str(video), 2.0, 3.0, 0.3, None))    # it lasts from one moment to the next
-    assert panel.player.playbackRate() == 0.5
+    from tests.videogen import make_video
+
+    other = make_video(tmp_path / "other.mp4").path
+    panel.play_moment(Moment(str(other), 0.5, 1.5, 0.3, None))    # it lasts from one file to the next
+    qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+                    and panel.player.position() > 0, timeout=5000)
+    assert panel.player.playbackRate() == 0.5 and panel.time_label.text().endswith(" 0.5×")
