@@ -26,6 +26,7 @@ from desktop_app.views.problems import ProblemsView
 from desktop_app.views.results_grid import ResultsGrid
 from desktop_app.views.search_field import SearchField
 from desktop_app.views.settings_dialog import SettingsDialog, ask_user
+from desktop_app.views.shortcuts_dialog import ShortcutsDialog
 from desktop_app.views.sidebar import Sidebar
 from desktop_app.views.status_bar import StatusArea
 from desktop_app.views.welcome import WelcomePage
@@ -115,8 +116,11 @@ class MainWindow(QMainWindow):
         self.search_field = SearchField()
         self.search_field.set_recent(self.recent.items())
         self.settings_button = QToolButton()
-        self.settings_button.setToolTip("Settings")
+        self.settings_button.setToolTip("Settings (Ctrl+,)")
         self.settings_button.setAccessibleName("Settings")
+        self.shortcuts_button = QToolButton()
+        self.shortcuts_button.setToolTip("Keyboard shortcuts (F1)")
+        self.shortcuts_button.setAccessibleName("Keyboard shortcuts")
         logo = QLabel()
         logo.setPixmap(theme.logo(28))
         title = QLabel("ClipSeek")
@@ -132,6 +136,7 @@ class MainWindow(QMainWindow):
         top_layout.addSpacing(24)
         top_layout.addWidget(self.search_field, 1)
         top_layout.addSpacing(24)
+        top_layout.addWidget(self.shortcuts_button)
         top_layout.addWidget(self.settings_button)
 
         self.sidebar = Sidebar(self.folders_model)
@@ -257,6 +262,7 @@ class MainWindow(QMainWindow):
         self.search_field.moments_dropped.connect(self.find_similar)
         self.search_field.leave_down.connect(self._focus_results)
         self.settings_button.clicked.connect(self.open_settings)
+        self.shortcuts_button.clicked.connect(self.show_shortcuts)
         self.filter_bar.changed.connect(self._rerun_search)
         self.grid.moment_selected.connect(self.player.play_moment)
         self.grid.moment_activated.connect(self.player.play_moment)
@@ -290,6 +296,8 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+,"), self, activated=self.open_settings)
         QShortcut(QKeySequence(Qt.Key.Key_M), self, activated=self.player.toggle_mute)
         QShortcut(QKeySequence(Qt.Key.Key_F), self, activated=self.player.toggle_full_screen)
+        QShortcut(QKeySequence.StandardKey.HelpContents, self, activated=self.show_shortcuts)
+        QShortcut(QKeySequence("?"), self, activated=self.show_shortcuts)
         QShortcut(QKeySequence(Qt.Key.Key_J), self, activated=lambda: self.player.step(-STEP_SECONDS))
         QShortcut(QKeySequence(Qt.Key.Key_L), self, activated=lambda: self.player.step(STEP_SECONDS))
         QShortcut(QKeySequence.StandardKey.Copy, self.grid, context=Qt.ShortcutContext.WidgetShortcut,
@@ -297,6 +305,7 @@ class MainWindow(QMainWindow):
 
     def refresh_icons(self) -> None:
         self.settings_button.setIcon(theme.icon("settings", size=20))
+        self.shortcuts_button.setIcon(theme.icon("keyboard", size=20))
         for view in (self.sidebar, self.status_area, self.player, self.welcome, self.problems_view,
                      self.search_field, self.filter_bar):
             view.refresh_icons()
@@ -716,6 +725,12 @@ class MainWindow(QMainWindow):
         self.banner.show_message(message, "error")
 
     # === settings and demo =======================================================================
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.library, self.runner, str(self.prefs.value(THEME_KEY, "system")),
                                 indexing=self.indexing, parent=self, players=self.find_players(),

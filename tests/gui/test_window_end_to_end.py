@@ -539,3 +539,19 @@ def test_the_empty_results_text_is_never_cut_short(qtbot, window):
         qtbot.wait(50)
         assert label.width() >= min(440, label.parentWidget().width() - 40) * 0.9
         assert label.height() >= label.heightForWidth(label.width())
+
+
+def test_f1_lists_the_keyboard_shortcuts(qtbot, window):
+    from desktop_app.views.shortcuts_dialog import SHORTCUTS, ShortcutsDialog
+
+    window.activateWindow()
+    window.grid.setFocus()
+    qtbot.keyClick(window.grid, Qt.Key.Key_F1)
+    dialog = next(d for d in window.findChildren(ShortcutsDialog) if d.isVisible())
+    assert dialog.table.rowCount() == len(SHORTCUTS)
+    keys = [dialog.table.item(row, 0).text() for row in range(dialog.table.rowCount())]
+    assert "Space" in keys and "J, L" in keys and "F1, ?" in keys
+    dialog.reject()
+    with qtbot.waitSignal(window.shortcuts_button.clicked):
+        window.shortcuts_button.click()                       # also from the button beside Settings
+    assert any(d.isVisible() for d in window.findChildren(ShortcutsDialog))
