@@ -296,6 +296,8 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+,"), self, activated=self.open_settings)
         QShortcut(QKeySequence(Qt.Key.Key_M), self, activated=self.player.toggle_mute)
         QShortcut(QKeySequence(Qt.Key.Key_F), self, activated=self.player.toggle_full_screen)
+        QShortcut(QKeySequence(Qt.Key.Key_Comma), self, activated=lambda: self.player.step_frame(-1))
+        QShortcut(QKeySequence(Qt.Key.Key_Period), self, activated=lambda: self.player.step_frame(1))
         QShortcut(QKeySequence.StandardKey.HelpContents, self, activated=self.show_shortcuts)
         QShortcut(QKeySequence("?"), self, activated=self.show_shortcuts)
         QShortcut(QKeySequence(Qt.Key.Key_J), self, activated=lambda: self.player.step(-STEP_SECONDS))

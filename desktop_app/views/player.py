@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtMultimedia import QAudioOutput, QMediaMetaData, QMediaPlayer
 from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QStackedLayout,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -21,6 +21,7 @@ from engine.api.types import Moment
 # frame: restarting it at each end would run a hundred restarts a second and show mostly black.
 SHORTEST_LOOP_MS = 250
 STEP_SECONDS = 5.0          # J and L jump this far back and forward
+FALLBACK_FPS = 25.0         # for a frame step when the file does not say its frame rate
 # Widths of the panel under which the controls make room for the seek bar: first the volume slider
 # goes (the sound button still mutes, and its wheel sets the volume), then the seek bar takes a row
 # of its own above the buttons.
@@ -224,6 +225,15 @@ class PlayerPanel(QWidget):
         if self.moment is not None and self.play_button.isEnabled():
             self.video.set_full_screen(not self.video.isFullScreen())
 
+    def step_frame(self, frames: int) -> None:
+        """Pause and go ``frames`` frames forward (or back, when negative): comma and period."""
+        if self.moment is None or not self.play_button.isEnabled():
+            return
+        self.pause()
+        rate = self.player.metaData().value(QMediaMetaData.Key.VideoFrameRate)
+        fps = float(rate) if isinstance(rate, (int, float)) and rate > 0 else FALLBACK_FPS
+        self.step(frames / fps)
+
     def set_speed(self, rate: float) -> None:
         """Play at ``rate`` times the normal speed (the sound follows); it lasts until changed."""
         self.player.setPlaybackRate(rate)
@@ -352,6 +362,8 @@ class PlayerPanel(QWidget):
             self.step(STEP_SECONDS)
         elif key == Qt.Key.Key_M:
             self.toggle_mute()
+        elif key in (Qt.Key.Key_Comma, Qt.Key.Key_Period):
+            self.step_frame(1 if key == Qt.Key.Key_Period else -1)
 
     def _check_sound_track(self) -> None:
         loaded = self.player.mediaStatus() in (QMediaPlayer.MediaStatus.LoadedMedia,

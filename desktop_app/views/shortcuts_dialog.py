@@ -15,6 +15,7 @@ SHORTCUTS = (
     ("Ctrl+plus, Ctrl+minus, Ctrl+wheel", "Bigger or smaller result cards"),
     ("Space", "Play or pause"),
     ("J, L", "5 seconds back, 5 seconds forward"),
+    (", and .", "Pause, and one frame back or forward"),
     ("M", "Mute or unmute"),
     ("F", "Full screen, and back"),
     ("Left, Right, Home, End", "On the seek bar: 5 seconds back or forward, the moment's start or end"),

@@ -148,6 +148,19 @@ def test_steps_back_and_forward_within_the_file(qtbot, themed, video):
     panel.step(5)                                        # past the end of a 4-s file: its last moment
     qtbot.waitUntil(lambda: player.position() == player.duration() - 1, timeout=2000)
 
+    panel.step(-10)
+    qtbot.waitUntil(lambda: player.position() == 0, timeout=2000)
+    panel.step(1)
+    qtbot.waitUntil(lambda: player.position() == 1000, timeout=2000)
+    panel.step_frame(1)                                  # one frame: 40 ms at 25 frames a second
+    qtbot.waitUntil(lambda: player.position() == 1040, timeout=2000)
+    panel.step_frame(-2)
+    qtbot.waitUntil(lambda: player.position() == 960, timeout=2000)
+    panel.toggle_play()
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=2000)
+    panel.step_frame(1)                                  # a frame step pauses first
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=2000)
+
 
 def test_the_picture_plays_and_pauses_on_a_click_and_fills_the_screen_on_a_double_click(qtbot, themed, video):
     from PySide6.QtCore import QEvent, QPointF, Qt
