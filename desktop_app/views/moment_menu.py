@@ -78,15 +78,21 @@ def copy_references(moments: list[Moment]) -> str:
     return text
 
 
+def time_mark(seconds: float) -> str:
+    """A time for a file name (no colons, which Windows refuses): 72.5 -> '1m12s'."""
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
 def export_file_name(moment: Moment) -> str:
     """'beach.mp4' at 12.0-20.5 s -> 'beach 0m12s-0m20s.mp4'."""
     stem, ext = os.path.splitext(os.path.basename(moment.path))
+    return f"{stem} {time_mark(moment.start)}-{time_mark(moment.end)}{ext or '.mp4'}"
 
-    def mark(seconds: float) -> str:
-        minutes, secs = divmod(int(seconds), 60)
-        return f"{minutes}m{secs:02d}s"
 
-    return f"{stem} {mark(moment.start)}-{mark(moment.end)}{ext or '.mp4'}"
+def frame_file_name(path: str, seconds: float) -> str:
+    """The frame of 'beach.mp4' at 72.5 s -> 'beach 1m12s.png'."""
+    return f"{os.path.splitext(os.path.basename(path))[0]} {time_mark(seconds)}.png"
 
 
 def export_targets(moments: list[Moment], folder: str | Path) -> list[Path]:

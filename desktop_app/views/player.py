@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QP
 from desktop_app import theme
 from desktop_app.formatting import clock, time_range
 from desktop_app.views.elided_label import ElidedLabel
+from desktop_app.views.moment_menu import frame_file_name
 from desktop_app.views.seek_bar import MomentSeekBar
 from desktop_app.views.sound_controls import SoundControls
 from desktop_app.views.video_surface import VideoSurface
@@ -336,11 +337,9 @@ class PlayerPanel(QWidget):
     def _ask_save_frame(self, image) -> None:
         if self.moment is None or image.isNull():
             return
-        stem = os.path.splitext(os.path.basename(self.moment.path))[0]
-        at = clock(self.player.position() / 1000).replace(":", "m") + "s"
         folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
         suggested = os.path.join(folder if os.path.isdir(folder) else os.path.dirname(self.moment.path),
-                                 f"{stem} {at}.png")
+                                 frame_file_name(self.moment.path, self.player.position() / 1000))
         path, _ = QFileDialog.getSaveFileName(self, "Save this frame", suggested, "Images (*.png *.jpg *.jpeg)")
         if path:
             self.save_frame(image, path)

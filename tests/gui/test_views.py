@@ -519,6 +519,12 @@ def test_export_file_name():
     assert export_file_name(Moment("/v/beach.mov", 72.4, 80.9, 0.1, None)) == "beach 1m12s-1m20s.mov"
 
 
+def test_frame_file_name():
+    from desktop_app.views.moment_menu import frame_file_name
+
+    assert frame_file_name("/v/beach.mov", 3725.5) == "beach 62m05s.png"      # no colons, whatever the length
+
+
 def test_export_targets_never_replace_a_file_or_each_other(tmp_path):
     from desktop_app.views.moment_menu import export_targets
 
