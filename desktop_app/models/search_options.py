@@ -105,3 +105,6 @@ class RecentSearches:
 
     def items(self) -> list[str]:
         return list(self._items)
+
+    def clear(self) -> None:
+        self._items = []

@@ -727,6 +727,11 @@ class MainWindow(QMainWindow):
         self.banner.show_message(message, "error")
 
     # === settings and demo =======================================================================
+    def forget_recent_searches(self) -> None:
+        self.recent.clear()
+        self.prefs.setValue(RECENT_KEY, [])
+        self.search_field.set_recent([])
+
     def show_shortcuts(self) -> ShortcutsDialog:
         dialog = ShortcutsDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -736,7 +741,9 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.library, self.runner, str(self.prefs.value(THEME_KEY, "system")),
                                 indexing=self.indexing, parent=self, players=self.find_players(),
-                                player_choice=str(self.prefs.value(EXTERNAL_PLAYER_KEY, SYSTEM_DEFAULT)))
+                                player_choice=str(self.prefs.value(EXTERNAL_PLAYER_KEY, SYSTEM_DEFAULT)),
+                                recent_searches=len(self.recent.items()))
+        dialog.recent_searches_cleared.connect(self.forget_recent_searches)
         dialog.theme_chosen.connect(self.set_theme)
         dialog.player_chosen.connect(lambda key: self.prefs.setValue(EXTERNAL_PLAYER_KEY, key))
         dialog.model_changed.connect(self._on_model_changed)

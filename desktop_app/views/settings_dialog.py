@@ -37,19 +37,22 @@ def ask_user(parent: QWidget, title: str, text: str) -> bool:
 
 class SettingsDialog(QDialog):
     """Signals: ``model_changed(int files_to_reindex)``, ``theme_chosen(str)``, ``player_chosen(str)`` (a
-    player's key, or ``"system"``), ``settings_saved(Settings)``.
+    player's key, or ``"system"``), ``settings_saved(Settings)``, ``recent_searches_cleared()`` (at once, not
+    on OK).
 
-    ``players`` are the external players found on this computer, offered for "Open in player".
+    ``players`` are the external players found on this computer, offered for "Open in player";
+    ``recent_searches`` is how many searches the search field remembers.
     """
 
     model_changed = Signal(int)
     theme_chosen = Signal(str)
     player_chosen = Signal(str)
+    recent_searches_cleared = Signal()
     settings_saved = Signal(object)
 
     def __init__(self, library: "Library", runner: "TaskRunner", theme_choice: str = "system",
                  indexing: bool = False, parent=None, players: list[ExternalPlayer] = (),
-                 player_choice: str = SYSTEM_DEFAULT) -> None:
+                 player_choice: str = SYSTEM_DEFAULT, recent_searches: int = 0) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumSize(620, 460)
@@ -62,7 +65,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._device_tab(), "Device")
         self.tabs.addTab(self._indexing_tab(), "Indexing")
         self.tabs.addTab(self._sharing_tab(), "Sharing")
-        self.tabs.addTab(self._general_tab(theme_choice, list(players), player_choice), "General")
+        self.tabs.addTab(self._general_tab(theme_choice, list(players), player_choice, recent_searches), "General")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._on_accept)
         buttons.rejected.connect(self.reject)
@@ -205,7 +208,8 @@ class SettingsDialog(QDialog):
         form.addRow(hint)
         return page
 
-    def _general_tab(self, theme_choice: str, players: list[ExternalPlayer], player_choice: str) -> QWidget:
+    def _general_tab(self, theme_choice: str, players: list[ExternalPlayer], player_choice: str,
+                     recent_searches: int) -> QWidget:
         page = QWidget()
         self.theme_combo = QComboBox()
         self.theme_combo.setAccessibleName("Theme")
@@ -224,10 +228,27 @@ class SettingsDialog(QDialog):
         hint.setObjectName("StatusText")
         form = QFormLayout(page)
         form.setContentsMargins(14, 14, 14, 14)
+        form.setSpacing(12)
         form.addRow("Theme", self.theme_combo)
         form.addRow("Open moments in", self.player_combo)
         form.addRow(hint)
+        self.forget_searches = QPushButton(
+            "No recent searches" if recent_searches == 0 else
+            "Forget 1 recent search" if recent_searches == 1 else f"Forget {recent_searches} recent searches")
+        self.forget_searches.setEnabled(recent_searches > 0)
+        self.forget_searches.setToolTip("The search field suggests what you searched for before; this empties "
+                                        "that list. Nothing leaves this computer either way.")
+        self.forget_searches.clicked.connect(self._on_forget_searches)
+        forget_row = QHBoxLayout()
+        forget_row.addWidget(self.forget_searches)
+        forget_row.addStretch(1)
+        form.addRow("Search history", forget_row)
         return page
+
+    def _on_forget_searches(self) -> None:
+        self.recent_searches_cleared.emit()
+        self.forget_searches.setText("Recent searches forgotten")
+        self.forget_searches.setEnabled(False)
 
     # --- models -------------------------------------------------------------------------------
     def refresh_models(self) -> None:

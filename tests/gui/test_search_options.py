@@ -36,6 +36,8 @@ def test_recent_searches_dedupe_case_insensitively_and_cap():
     for q in ("c", "d", "e"):
         recent.add(q)
     assert recent.items() == ["e", "d", "c"]
+    recent.clear()
+    assert recent.items() == []
 
 
 def test_asking_for_more_is_the_same_search_with_another_page_up_to_the_cap():

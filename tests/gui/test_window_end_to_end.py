@@ -555,3 +555,18 @@ def test_f1_lists_the_keyboard_shortcuts(qtbot, window):
     with qtbot.waitSignal(window.shortcuts_button.clicked):
         window.shortcuts_button.click()                       # also from the button beside Settings
     assert any(d.isVisible() for d in window.findChildren(ShortcutsDialog))
+
+
+def test_recent_searches_can_be_forgotten_from_the_settings(qtbot, window, prefs):
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.search_field.setText("a red circle")
+        window.search_field.returnPressed.emit()
+    assert window.recent.items() == ["a red circle"]
+    dialog = window.open_settings()
+    assert dialog.forget_searches.text() == "Forget 1 recent search" and dialog.forget_searches.isEnabled()
+    dialog.forget_searches.click()                          # at once, before OK
+    assert window.recent.items() == [] and window.search_field.recent_model.stringList() == []
+    assert not prefs.value("search/recent") and not dialog.forget_searches.isEnabled()
+    dialog.reject()
+    again = window.open_settings()
+    assert again.forget_searches.text() == "No recent searches" and not again.forget_searches.isEnabled()
