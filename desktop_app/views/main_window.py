@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
 from desktop_app import theme
 from desktop_app.external_players import SYSTEM_DEFAULT, chosen_player, find_players
 from desktop_app.formatting import (clock, counted, export_report, library_summary, like_subject, moment_title,
-                                   results_summary, time_range)
+                                   progress_fraction, results_summary, time_range)
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
 from desktop_app.models.search_options import RecentSearches, SearchRequest
 from desktop_app.qt_adapter import LibraryEvents
@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
         self.results_model.clear()
         self.filter_bar.forget_scores()
         self.player.stop()
-        self.setWindowTitle(f"ClipSeek — {library.path}")
+        self._show_title()
         self.prefs.setValue(LAST_LIBRARY_KEY, str(library.path))
         self.runner.run(library.prepare, None, self._show_error)   # the first search then starts at once
         self.refresh_library(then_index=True)
@@ -475,6 +475,7 @@ class MainWindow(QMainWindow):
             return
         worker = IndexWorker(self.library, self)
         worker.progressed.connect(self.status_area.show_progress)
+        worker.progressed.connect(self._show_title)
         worker.finished_with.connect(self._on_index_finished)
         worker.failed.connect(self._on_index_failed)
         worker.finished.connect(self._on_index_thread_done)
@@ -499,7 +500,16 @@ class MainWindow(QMainWindow):
             self.index_worker.cancel()
             self.status_area.title.setText("Stopping…")
 
+    def _show_title(self, progress=None) -> None:
+        """The library's path; while indexing, the share done first, so a taskbar or window list shows it."""
+        title = f"ClipSeek — {self.library.path}"
+        if progress is not None and progress.state in ("running", "paused"):
+            share = f"{int(progress_fraction(progress) * 100)} %"
+            title = f"{share} indexed{' (paused)' if progress.state == 'paused' else ''} — {title}"
+        self.setWindowTitle(title)
+
     def _on_index_finished(self, progress) -> None:
+        self._show_title()
         state = getattr(progress, "state", "done")
         self.status_area.show_idle("Indexing stopped — it continues next time" if state == "cancelled"
                                    else "Library up to date")
@@ -507,6 +517,7 @@ class MainWindow(QMainWindow):
         self.indexing_finished.emit(progress)
 
     def _on_index_failed(self, message: str) -> None:
+        self._show_title()
         self.status_area.show_idle("Indexing stopped")
         self._show_error(message)
         self.indexing_finished.emit(None)

@@ -80,10 +80,15 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
 
     heartbeat = Heartbeat()
     heartbeat.start()
+    titles: list[str] = []
+    window.windowTitleChanged.connect(titles.append)
     with qtbot.waitSignal(window.indexing_finished, timeout=150_000) as finished:
         window.add_folder(video_folder)
         qtbot.waitUntil(lambda: window.indexing, timeout=10_000)
     assert finished.args[0].state == "done"
+    library_title = f"ClipSeek — {window.library.path}"
+    assert any(t.endswith(f" % indexed — {library_title}") for t in titles)      # the taskbar shows progress
+    assert window.windowTitle() == library_title
     assert heartbeat.longest < 1.0, f"the GUI thread stalled for {heartbeat.longest:.2f} s while indexing"
 
     qtbot.waitUntil(lambda: window.folders_model.rowCount() == 1
