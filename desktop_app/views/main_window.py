@@ -502,6 +502,8 @@ class MainWindow(QMainWindow):
 
     def _show_title(self, progress=None) -> None:
         """The library's path; while indexing, the share done first, so a taskbar or window list shows it."""
+        if self.library is None:            # closing: the library has gone, the window goes next
+            return
         title = f"ClipSeek — {self.library.path}"
         if progress is not None and progress.state in ("running", "paused"):
             share = f"{int(progress_fraction(progress) * 100)} %"
