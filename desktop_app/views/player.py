@@ -117,7 +117,7 @@ class PlayerPanel(QWidget):
         for number, (name, label, tip) in enumerate((
                 ("similar", "Find similar", "Find moments that look like this one"),
                 ("export", "Export clip…", "Export this moment as a new video file"),
-                ("open", "Open in player", "Open in the system's video player"),
+                ("open", "Open in player", "Open the file in another player (choose which in Settings › General)"),
                 ("reveal", "Show in folder", "Show the file in the file manager"))):
             button = QPushButton(label)
             button.setToolTip(tip)
