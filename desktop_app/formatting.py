@@ -36,6 +36,12 @@ def moment_reference(moment: Moment) -> str:
     return f"{moment.path} @ {time_range(moment.start, moment.end)}"
 
 
+def file_gone(path: str) -> str:
+    """What a moment whose file has gone since indexing says, when it is played or opened."""
+    return (f"{path} is no longer there: it was moved or deleted since it was indexed, or its drive is not "
+            "connected. Index again to bring the library up to date.")
+
+
 def counted(count: int, noun: str) -> str:
     """'1 video', '2 videos', '0 videos'."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

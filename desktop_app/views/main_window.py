@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
 
 from desktop_app import theme
 from desktop_app.external_players import SYSTEM_DEFAULT, chosen_player, find_players
-from desktop_app.formatting import (clock, counted, export_report, library_summary, like_subject, moment_title,
-                                   progress_fraction, results_summary, time_range)
+from desktop_app.formatting import (clock, counted, export_report, file_gone, library_summary, like_subject,
+                                   moment_title, progress_fraction, results_summary, time_range)
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
 from desktop_app.models.search_options import RecentSearches, SearchRequest
 from desktop_app.qt_adapter import LibraryEvents
@@ -707,8 +707,7 @@ class MainWindow(QMainWindow):
         """Hand the moment's file to the chosen player, at the moment's start when that player can be told."""
         name = os.path.basename(moment.path)
         if not os.path.isfile(moment.path):
-            self._show_error(f"{moment.path} is no longer there: it was moved or deleted since it was indexed, "
-                             "or its drive is not connected.")
+            self._show_error(file_gone(moment.path))
             return
         players = self.find_players()
         player = chosen_player(str(self.prefs.value(EXTERNAL_PLAYER_KEY, SYSTEM_DEFAULT)), players)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QP
                                QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
-from desktop_app.formatting import clock, time_range
+from desktop_app.formatting import clock, file_gone, time_range
 from desktop_app.views.elided_label import ElidedLabel
 from desktop_app.views.moment_menu import frame_file_name
 from desktop_app.views.seek_bar import MomentSeekBar
@@ -187,8 +187,7 @@ class PlayerPanel(QWidget):
             self.player.stop()
             self.player.setSource(QUrl())
             self._set_controls_enabled(False)
-            self.error.emit(f"{moment.path} is no longer there: it was moved or deleted since it was indexed, "
-                            "or its drive is not connected. Index again to bring the library up to date.")
+            self.error.emit(file_gone(moment.path))
             return
         self._set_controls_enabled(True)
         url = QUrl.fromLocalFile(moment.path)
