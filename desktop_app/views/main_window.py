@@ -19,6 +19,7 @@ from desktop_app.models.search_options import RecentSearches, SearchRequest
 from desktop_app.qt_adapter import LibraryEvents
 from desktop_app.views.banner import Banner
 from desktop_app.views.filter_bar import FilterBar
+from desktop_app.views.focused_keys import FocusedKeys
 from desktop_app.views.moment_menu import (MomentActions, copy_references, export_file_name, export_targets,
                                           open_with_system, reveal_in_file_manager)
 from desktop_app.views.player import STEP_SECONDS, PlayerPanel
@@ -290,6 +291,7 @@ class MainWindow(QMainWindow):
         self.status_area.cancel_requested.connect(self.cancel_indexing)
         self.welcome.add_folder_requested.connect(self._ask_add_folder)
         self.welcome.demo_requested.connect(self.open_demo_library)
+        self.focused_keys = FocusedKeys(self)     # a focused button keeps Space, a combo box its letters
         QShortcut(QKeySequence.StandardKey.Find, self, activated=self._focus_search)
         QShortcut(QKeySequence("Ctrl+L"), self, activated=self._focus_search)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self._on_space)

@@ -601,3 +601,24 @@ def test_context_menu_actions(qtbot, themed):
         with qtbot.waitSignal(signal) as blocker:
             next(a for a in menu.actions() if a.text() == label).trigger()
         assert blocker.args == [chosen]
+
+
+def test_focused_buttons_claim_space_and_combo_boxes_their_letters_but_not_commands(qapp):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QComboBox, QPushButton, QSlider
+
+    from desktop_app.views.focused_keys import widget_takes_key
+
+    def key(code, text="", modifiers=Qt.KeyboardModifier.NoModifier):
+        return QKeyEvent(QEvent.Type.ShortcutOverride, code, modifiers, text)
+
+    space, m = key(Qt.Key.Key_Space, " "), key(Qt.Key.Key_M, "m")
+    combo, editable = QComboBox(), QComboBox()
+    editable.setEditable(True)
+    assert widget_takes_key(QPushButton(), space) and not widget_takes_key(QPushButton(), m)
+    assert widget_takes_key(combo, space) and widget_takes_key(combo, m)
+    assert not widget_takes_key(combo, key(Qt.Key.Key_M, "m", Qt.KeyboardModifier.ControlModifier))
+    assert not widget_takes_key(combo, key(Qt.Key.Key_F1))
+    assert not widget_takes_key(editable, m)          # its line edit claims keys by itself
+    assert not widget_takes_key(QSlider(), space)

@@ -575,3 +575,32 @@ def test_recent_searches_can_be_forgotten_from_the_settings(qtbot, window, prefs
     dialog.reject()
     again = window.open_settings()
     assert again.forget_searches.text() == "No recent searches" and not again.forget_searches.isEnabled()
+
+
+def test_a_focused_button_or_combo_box_keeps_its_keys_from_the_one_key_shortcuts(qtbot, window):
+    window.pages.setCurrentWidget(window.main_splitter)
+    window.activateWindow()
+    toggled = []
+    window.player.toggle_play = lambda: toggled.append(True)      # what Space does when no widget claims it
+    box = window.filter_bar.sort
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus, timeout=3000)
+    assert box.currentText() == "Best match"
+    qtbot.keyClick(box, Qt.Key.Key_N)                          # a letter picks the item it begins
+    assert box.currentText() == "Newest first"
+    qtbot.keyClick(box, Qt.Key.Key_Space)                        # Space opens the list
+    assert toggled == []
+    box.hidePopup()
+
+    button = window.sidebar.problems_button
+    button.show()
+    button.setFocus()
+    qtbot.waitUntil(button.hasFocus, timeout=3000)
+    with qtbot.waitSignal(button.clicked, timeout=3000):
+        qtbot.keyClick(button, Qt.Key.Key_Space)                 # Space presses the focused button
+    assert toggled == []
+    button.click()
+
+    button.clearFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Space)                     # elsewhere Space still plays and pauses
+    assert toggled == [True]
