@@ -12,6 +12,8 @@ from desktop_app.models.roles import ItemRole
 from desktop_app.views.moment_menu import reveal_in_file_manager
 from engine.api.types import Problem
 
+FOLDER_SHARE = 0.4        # of the table's width, at most, for the folder column
+
 
 class _ProblemsTable(QTableView):
     """Ctrl+C copies whole rows; a plain table view copies the current cell's text."""
@@ -69,6 +71,7 @@ class ProblemsView(QWidget):
         self.table.customContextMenuRequested.connect(self._on_context_menu)
         self.table.doubleClicked.connect(lambda index: reveal_in_file_manager(index.data(ItemRole).path))
         model.modelReset.connect(self._update)
+        model.modelReset.connect(self._fit_folder_column)
 
         self.empty = QLabel("No problems: every file was indexed.")
         self.empty.setObjectName("EmptyState")
@@ -88,6 +91,17 @@ class ProblemsView(QWidget):
         layout.addWidget(self.empty, 1)
         self.refresh_icons()
         self._update()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_folder_column()
+
+    def _fit_folder_column(self) -> None:
+        """Folders as wide as their paths, up to a share of the table: the reason column stretches, and a
+        folder squeezed to its default 100 px showed only '/tmp/…ideos'."""
+        widest = max(self.table.sizeHintForColumn(3), self.table.horizontalHeader().sectionSizeHint(3))
+        self.table.horizontalHeader().resizeSection(3, min(widest, int(self.table.viewport().width()
+                                                                        * FOLDER_SHARE)))
 
     def refresh_icons(self) -> None:
         self.retry_selected.setIcon(theme.icon("refresh", size=16))

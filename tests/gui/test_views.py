@@ -147,6 +147,22 @@ def test_problems_view_copies_rows_and_offers_them_in_a_menu(qtbot, themed, qapp
     assert qapp.clipboard().text() == "/v/a.mp4: decoder crashed\n/v/b.txt.mp4: not a video"
 
 
+def test_problems_view_shows_whole_folders_up_to_a_share_of_its_width(qtbot, themed):
+    model = ProblemsModel()
+    view = ProblemsView(model)
+    qtbot.addWidget(view)
+    view.resize(1100, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    folder = "/home/someone/Videos/Holidays 2024"
+    model.set_problems([Problem(f"{folder}/a.mp4", FileStatus.FAILED, "decoder crashed", 7)])
+    header = view.table.horizontalHeader()
+    assert header.sectionSize(3) >= view.table.fontMetrics().horizontalAdvance(folder)
+    model.set_problems([Problem("/a/" + "very long folder name/" * 12 + "b.mp4", FileStatus.FAILED, "x", 8)])
+    assert header.sectionSize(3) <= view.table.viewport().width() * 0.4 + 1
+    assert header.sectionSize(2) >= 100                       # the reasons keep room
+
+
 def shown_grid(qtbot, width: int, height: int) -> tuple[ResultsModel, ResultsGrid]:
     model = ResultsModel()
     grid = ResultsGrid(model)
