@@ -13,6 +13,11 @@ _Index = QModelIndex | QPersistentModelIndex
 STATE_TEXT = {"ok": "Up to date", "indexing": "Indexing…", "missing": "Folder not found"}
 
 
+def _counts(folder: FolderInfo, separator: str) -> str:
+    return separator.join(f"{count} {state}" for count, state in ((folder.indexed, "indexed"),
+                          (folder.pending, "pending"), (folder.failed, "failed"), (folder.skipped, "skipped")))
+
+
 def folder_state_text(folder: FolderInfo) -> str:
     if folder.state == "ok" and folder.pending:
         return "Waiting to index"
@@ -60,8 +65,9 @@ class FoldersModel(QAbstractListModel):
         if role == ItemRole:
             return folder
         if role == Qt.ItemDataRole.ToolTipRole:
-            return (f"{folder.path}\n{folder.indexed} indexed · {folder.pending} pending · "
-                    f"{folder.failed} failed · {folder.skipped} skipped")
+            return f"{folder.path}\n{_counts(folder, ' · ')}"
+        if role == Qt.ItemDataRole.AccessibleTextRole:      # what a screen reader says of a folder
+            return f"{folder.path}, {folder_state_text(folder)}, {_counts(folder, ', ')}"
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:

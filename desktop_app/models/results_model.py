@@ -64,6 +64,8 @@ class ResultsModel(QAbstractListModel):
             return moment
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{moment_reference(moment)}\nscore {moment.score:.3f}"
+        if role == Qt.ItemDataRole.AccessibleTextRole:      # what a screen reader says of a card
+            return f"{moment_title(moment)}, {time_range(moment.start, moment.end)}, score {moment.score:.3f}"
         if role == Qt.ItemDataRole.DecorationRole:
             return _thumbnail(moment.thumbnail)
         return None

@@ -33,6 +33,7 @@ class VideoSurface(QVideoWidget):
         self.speed = 1.0
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.setToolTip("Click to play or pause; double-click (or F) for full screen, Esc to leave it")
+        self.setAccessibleName("Video")
 
     def set_full_screen(self, on: bool) -> None:
         if on == self.isFullScreen():

@@ -33,6 +33,7 @@ def test_results_model_passes_modeltester_and_shows_name_range_score(qtmodeltest
     assert model.index(1).data(Qt.ItemDataRole.DecorationRole) is None   # no thumbnail
     assert model.index(1).data(SubtitleRole) == "1:05 – 1:10"
     assert model.index(1).data(ItemRole).path == "/videos/dog.mov"
+    assert model.index(1).data(Qt.ItemDataRole.AccessibleTextRole) == "dog.mov, 1:05 – 1:10, score 0.200"
 
 
 def test_results_model_reset_signals_and_clear(qtbot):
@@ -72,6 +73,9 @@ def test_folders_model_counts_state_and_in_place_update(qtmodeltester, qtbot):
     assert first.data(SubtitleRole) == "Indexing…"
     assert first.data(CountsRole) == {"indexed": 5, "pending": 2, "failed": 1, "skipped": 0}
     assert model.index(1).data(SubtitleRole) == "Folder not found"
+    assert first.data(Qt.ItemDataRole.AccessibleTextRole) == \
+        "/home/a/Holidays, Indexing…, 5 indexed, 2 pending, 1 failed, 0 skipped"
+    assert first.data(Qt.ItemDataRole.ToolTipRole) == "/home/a/Holidays\n5 indexed · 2 pending · 1 failed · 0 skipped"
     # Same folders, new counts: rows change in place (no reset, so selection survives).
     with qtbot.assertNotEmitted(model.modelReset), qtbot.waitSignal(model.dataChanged):
         model.set_folders([FolderInfo("/home/a/Holidays", 7, 0, 1, 0, "ok"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtMultimedia import QMediaPlayer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 
 from desktop_app.views.main_window import MainWindow
 from engine.api.types import Moment
@@ -132,6 +132,10 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     assert window.player.audio.isMuted() and window.player.sound()[1]
     qtbot.keyClick(window.grid, Qt.Key.Key_M)
     assert not window.player.audio.isMuted()
+    unnamed = [type(w).__name__ for w in window.findChildren(QWidget) if w.isVisible()
+               and (w.focusPolicy() != Qt.FocusPolicy.NoFocus or isinstance(w, QAbstractButton))
+               and not w.accessibleName() and not (isinstance(w, (QAbstractButton, QLabel)) and w.text())]
+    assert unnamed == [], "a screen reader has no name to say for these controls"
     qtbot.keyClick(window.grid, Qt.Key.Key_F)            # F fills the screen with the picture, Esc leaves
     assert window.player.video.isFullScreen()
     qtbot.keyClick(window.player.video, Qt.Key.Key_Escape)
