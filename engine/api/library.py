@@ -249,13 +249,24 @@ class Library:
         if not storable(folder):
             raise LibraryError(f"{printable(folder)} has a name that is not valid UTF-8, so the library cannot "
                                "store it; rename it (or the folder holding it) and add it again")
+        inner = []
         for existing in self.catalog.folder_rows():
-            if _inside(folder, Path(existing.path)) or _inside(Path(existing.path), folder):
-                if Path(existing.path) == folder:
-                    return self._folder_info(existing.path)
-                raise LibraryError(f"{folder} overlaps the library folder {existing.path}; "
-                                   "remove that one first or add a folder beside it")
-        self.catalog.add_folder(str(folder))
+            if Path(existing.path) == folder:
+                return self._folder_info(existing.path)
+            if _inside(folder, Path(existing.path)):
+                raise LibraryError(f"{folder} is already in the library, as part of the folder {existing.path}, "
+                                   "and its videos are indexed with that folder's")
+            if _inside(Path(existing.path), folder):
+                inner.append(existing.path)
+        if inner:
+            # A wider folder takes in the library folders inside it: their videos stay indexed.
+            with self._writing():
+                self.catalog.add_folder_over(str(folder), inner)
+                self._sync_vectors()
+            self.notice(f"{folder} takes the place of {_listed(inner)} inside it; "
+                        f"{'its' if len(inner) == 1 else 'their'} indexed videos are kept")
+        else:
+            self.catalog.add_folder(str(folder))
         self.events.emit("folders_changed")
         return self._folder_info(str(folder))
 
@@ -341,6 +352,9 @@ class Library:
             # through claims in the catalog (indexer/claims.py), so no folder lock is needed.
             yield
             return
+        if self._index_lock.held_by_us:
+            raise LibraryError(f"{self.path} is being indexed; wait for indexing to finish, or cancel it, and "
+                               "try again")
         if not self._index_lock.acquire():
             raise LibraryError(f"another ClipSeek is indexing {self.path}; wait for it to finish or close it")
         try:
@@ -506,6 +520,13 @@ def _sorted(moments: list[Moment], sort: str) -> list[Moment]:
 
 def _not_a_library_folder(folder: str, known: list[str]) -> str:
     return f"{printable(folder)} is not a folder of this library; its folders are: " + (", ".join(known) or "none yet")
+
+
+def _listed(folders: list[str]) -> str:
+    """'the library folder A', 'the library folders A and B', 'the library folders A, B and C'."""
+    if len(folders) == 1:
+        return f"the library folder {folders[0]}"
+    return f"the library folders {', '.join(folders[:-1])} and {folders[-1]}"
 
 
 def _inside(child: Path, parent: Path) -> bool:

@@ -199,6 +199,24 @@ class Catalog:
                 row = s.execute(select(_FOLDERS).where(_FOLDERS.c.path == key)).one()
         return FolderRow(**row._mapping)
 
+    def add_folder_over(self, path: str | Path, inner: Sequence[str | Path]) -> FolderRow:
+        """Add the folder ``path`` in place of the library folders ``inner`` inside it, in one transaction.
+
+        Their files move to the new folder with their rows, segments and embeddings (a trigger logs their
+        segments, so a vector store that keeps each segment's folder refreshes it); the inner folders go.
+        """
+        key = _path_key(path)
+        inner_keys = [_path_key(p) for p in inner]
+        with self.tx() as s:
+            inner_ids = list(s.execute(select(_FOLDERS.c.id).where(_FOLDERS.c.path.in_(inner_keys))).scalars())
+            if len(inner_ids) != len(set(inner_keys)):
+                raise LibraryError(f"not every one of {', '.join(inner_keys)} is a folder of this library")
+            s.execute(insert(_FOLDERS).values(path=key, added_at=time.time(), state="ok"))
+            row = s.execute(select(_FOLDERS).where(_FOLDERS.c.path == key)).one()
+            s.execute(update(_FILES).where(_FILES.c.folder_id.in_(inner_ids)).values(folder_id=row.id))
+            s.execute(delete(_FOLDERS).where(_FOLDERS.c.id.in_(inner_ids)))
+        return FolderRow(**row._mapping)
+
     def remove_folder(self, path: str | Path) -> list[int]:
         """Forget a folder, its files and segments; returns the removed segment ids."""
         key = _path_key(path)

@@ -73,6 +73,8 @@ def _open(args, model=None, switching_model: bool = False, settings: Settings | 
 def cmd_add_folder(args) -> int:
     with _open(args, creating=True) as lib:
         info = lib.add_folder(args.folder)
+        for notice in lib.notices:      # a wider folder took the place of library folders inside it
+            print(f"note: {notice}", file=sys.stderr)
     print(f"added {info.path}; run `clipseek index` to index it")
     return 0
 

@@ -146,6 +146,28 @@ def test_move_file_keeps_segments_and_embeddings(catalog, folder, tmp_path):
     assert catalog.changes_since(seq) == []
 
 
+def test_a_folder_added_over_library_folders_takes_their_files_with_their_segments(catalog, tmp_path):
+    holidays = catalog.add_folder(tmp_path / "videos" / "holidays")
+    work = catalog.add_folder(tmp_path / "videos" / "work")
+    beside = catalog.add_folder(tmp_path / "music videos")
+    a, ids_a = _indexed_file(catalog, holidays, "a.mp4", 2)
+    b = catalog.upsert_pending(work.id, f"{work.path}/b.mp4", 5, 2.0, "hb")
+    catalog.mark_failed(b.id, "decoder crashed")
+    _, ids_c = _indexed_file(catalog, beside, "c.mp4", 1, seed=1)
+    seq = catalog.last_change_seq()
+    videos = catalog.add_folder_over(tmp_path / "videos", [holidays.path, work.path])
+    assert [f.path for f in catalog.folder_rows()] == sorted([beside.path, videos.path])
+    [row] = [f for f in catalog.folders() if f.id == videos.id]
+    assert (row.indexed, row.failed, row.pending) == (1, 1, 0)         # the same files, in their states
+    assert catalog.file_by_id(a.id).folder_id == videos.id and catalog.file_by_id(b.id).error == "decoder crashed"
+    assert {s.folder for s in catalog.segments(ids_a)} == {videos.path}
+    assert [s.folder for s in catalog.segments(ids_c)] == [beside.path]
+    assert [(c.segment_id, c.op) for c in catalog.changes_since(seq)] == [(i, "add") for i in ids_a]
+    with pytest.raises(LibraryError, match="is a folder of this library"):
+        catalog.add_folder_over(tmp_path / "all", [videos.path, str(tmp_path / "never added")])
+    assert catalog.folder_by_path(tmp_path / "all") is None                     # nothing was written
+
+
 def test_move_onto_a_stale_row_removes_the_stale_row(catalog, folder):
     a, ids_a = _indexed_file(catalog, folder, "a.mp4", 2)
     b, ids_b = _indexed_file(catalog, folder, "b.mp4", 1, seed=3)

@@ -140,6 +140,37 @@ def test_moved_file_keeps_its_embeddings_and_deleted_file_leaves(indexed, capsys
     assert str((folder / "forest.avi").resolve()) not in paths
 
 
+def test_a_wider_folder_takes_the_place_of_the_folders_inside_it_without_indexing_them_again(
+        tmp_path, tiny_bundle, video_folder, video_set, capsys):
+    folder, truths = video_folder
+    everything = tmp_path / "All videos"
+    everything.mkdir()
+    inner = everything / "My Videos"
+    os.replace(folder, inner)
+    base = ["--library", tmp_path / "library", "--model", tiny_bundle]
+    assert run_cli(capsys, *base, "add-folder", inner)[0] == 0
+    assert run_cli(capsys, *base, "index")[0] == 0
+    shutil.copy(video_set[0] / "city.mkv", everything / "new city.mkv")
+
+    code, out, err = run_cli(capsys, *base, "add-folder", everything)
+    assert code == 0 and out.startswith(f"added {everything.resolve()}")
+    assert f"takes the place of the library folder {inner.resolve()} inside it; its indexed videos are kept" in err
+    code, out, _ = run_cli(capsys, *base, "status", "--json")
+    status = json.loads(out)
+    assert [f["path"] for f in status["folders"]] == [str(everything.resolve())]
+    assert status["files"]["indexed"] == len(truths)
+    code, out, _ = run_cli(capsys, *base, "index", "--json-progress")
+    final = json_lines(out)[-1]
+    assert code == 0 and final["files_total"] == 1 and final["indexed"] == 1, "only the new file is indexed"
+    code, out, _ = run_cli(capsys, *base, "search", "anything", "--folder", everything, "--json", "-k", "50")
+    assert {Path(r["path"]).parent for r in json.loads(out)["results"]} == {everything.resolve(), inner.resolve()}
+
+    code, out, err = run_cli(capsys, *base, "add-folder", inner)
+    assert code != 0 and not out
+    assert err.strip() == (f"clipseek: {inner.resolve()} is already in the library, as part of the folder "
+                           f"{everything.resolve()}, and its videos are indexed with that folder's")
+
+
 def test_changed_file_is_indexed_again(indexed, capsys, video_set):
     base, folder, truths, _lib = indexed
     root, _ = video_set

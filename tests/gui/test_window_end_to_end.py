@@ -608,3 +608,25 @@ def test_a_focused_button_or_combo_box_keeps_its_keys_from_the_one_key_shortcuts
     button.clearFocus()
     qtbot.keyClick(window, Qt.Key.Key_Space)                     # elsewhere Space still plays and pauses
     assert toggled == [True]
+
+
+def test_adding_a_folder_around_a_library_folder_keeps_its_videos_indexed(qtbot, window, video_folder, tmp_path):
+    import shutil
+
+    everything = tmp_path / "all videos"
+    inner = everything / "yellow"
+    inner.mkdir(parents=True)
+    shutil.copy(video_folder / "yellow.mp4", inner / "yellow.mp4")
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        window.add_folder(inner)
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000) as finished:
+        window.add_folder(everything)
+    assert finished.args[0].files_total == 0                 # nothing indexed again
+    assert f"takes the place of the library folder {inner.resolve()} inside it" in window.banner.text.text()
+    qtbot.waitUntil(lambda: [window.folders_model.folder(r).path for r in range(window.folders_model.rowCount())]
+                    == [str(everything.resolve())], timeout=10_000)
+    assert window.folders_model.folder(0).indexed == 1
+
+    window.add_folder(inner)                                # already in, as part of the wider folder
+    qtbot.waitUntil(lambda: window.banner.kind == "error", timeout=10_000)
+    assert window.banner.text.text().startswith(f"{inner.resolve()} is already in the library, as part of")

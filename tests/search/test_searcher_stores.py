@@ -83,3 +83,19 @@ def test_facts_the_store_has_not_caught_up_with_are_checked_against_the_catalog(
     vector = catalog.segment_vectors([catalog.segments_of_file(moved.id)[0].id], FP)[1][0]
     moments = over_milvus.search_vector(vector, 5, SearchFilters.make(folders=["/videos"]))
     assert moments and all(m.folder == "/videos" and m.file_id != moved.id for m in moments)
+
+
+def test_a_folder_added_over_others_is_searched_as_one_in_both_stores(searchers, catalog):
+    """Library folders taken in by a wider one: once the stores replay the log, filtering by the wider folder
+    finds what was in them, and over Milvus as over hnswlib."""
+    catalog.add_folder_over("/", list(FOLDERS))
+    for searcher in searchers:
+        searcher.vectors.apply_changes(catalog)
+    over_hnswlib, over_milvus = searchers
+    everything = SearchFilters.make(folders=["/"])
+    for q in np.random.default_rng(2).standard_normal((4, DIM)).astype(np.float32):
+        want = over_hnswlib.search_vector(q, 5, everything)
+        got = over_milvus.search_vector(q, 5, everything)
+        assert len(want) == 5 and _spans(got) == _spans(want)
+        assert {m.folder for m in got} == {"/"}
+        assert {m.path for m in over_hnswlib.search_vector(q, 5)} == {m.path for m in want}
