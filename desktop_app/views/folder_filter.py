@@ -1,4 +1,5 @@
-"""The folder filter above the results: all folders, or any set of the library's folders."""
+"""The folder filter above the results: all folders, or any set of the library's folders and of folders inside
+them (those are listed once asked for, from a result's "Search only in" or the command line)."""
 from __future__ import annotations
 
 import os
@@ -12,6 +13,11 @@ ALL_FOLDERS = "All folders"
 
 def folder_name(path: str) -> str:
     return os.path.basename(path.rstrip("/\\")) or path
+
+
+def is_inside(path: str, folder: str) -> bool:
+    """Whether ``path`` lies below ``folder`` (not the folder itself)."""
+    return path != folder and path.startswith(os.path.join(folder, ""))
 
 
 class _StayingMenu(QMenu):
@@ -41,6 +47,7 @@ class FolderFilter(QToolButton):
         self._all = QAction(ALL_FOLDERS, self, checkable=True, checked=True)
         self._all.triggered.connect(lambda _on: self.set_chosen(()))
         self._folders: dict[str, QAction] = {}
+        self._inside: dict[str, QAction] = {}      # folders inside library folders, once asked for
         self._chosen: tuple[str, ...] = ()
         self._rebuild()
 
@@ -51,11 +58,13 @@ class FolderFilter(QToolButton):
         """The library's folders, as the sidebar lists them; ticked ones that left the library are dropped."""
         if list(paths) == list(self._folders):
             return      # the usual refresh while indexing: the menu, perhaps open, stays as it is
-        kept = tuple(p for p in self._chosen if p in paths)
         old = self._folders
         self._folders = {path: old.pop(path, None) or self._folder_action(path) for path in paths}
+        for path in [p for p in self._inside if not self._held(p)]:
+            old[path] = self._inside.pop(path)
         for action in old.values():
             action.deleteLater()
+        kept = tuple(p for p in self._chosen if p in self._folders or p in self._inside)
         changed = kept != self._chosen
         self._chosen = kept
         self._rebuild()
@@ -69,12 +78,22 @@ class FolderFilter(QToolButton):
         return action
 
     def set_chosen(self, paths) -> None:
-        chosen = tuple(p for p in self._folders if p in set(paths))
+        """Tick these folders alone: the library's, or folders inside them (listed from now on); others are
+        left out."""
+        new = [p for p in paths if p not in self._folders and p not in self._inside and self._held(p)]
+        if new:
+            self._inside.update((p, self._folder_action(p)) for p in new)
+            self._rebuild()
+        wanted = set(paths)
+        chosen = tuple(p for p in [*self._folders, *self._inside] if p in wanted)
         changed = chosen != self._chosen
         self._chosen = chosen
         self._show_ticks()      # also when unchanged: a click on a ticked "All folders" leaves it ticked
         if changed:
             self.changed.emit()
+
+    def _held(self, path: str) -> bool:
+        return any(is_inside(path, folder) for folder in self._folders)
 
     def _tick(self, path: str, on: bool) -> None:
         self.set_chosen([p for p in self._chosen if p != path] + ([path] if on else []))
@@ -86,12 +105,16 @@ class FolderFilter(QToolButton):
             self._menu.addSeparator()
         for action in self._folders.values():
             self._menu.addAction(action)
+        if self._inside:
+            self._menu.addSection("Inside them")
+        for action in self._inside.values():
+            self._menu.addAction(action)
         self._menu.setToolTipsVisible(True)
         self._show_ticks()
 
     def _show_ticks(self) -> None:
         self._all.setChecked(not self._chosen)
-        for path, action in self._folders.items():
+        for path, action in [*self._folders.items(), *self._inside.items()]:
             action.setChecked(path in self._chosen)
         self.setText(self.label())
 

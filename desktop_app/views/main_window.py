@@ -277,6 +277,7 @@ class MainWindow(QMainWindow):
         self.moment_actions.export.connect(self._ask_export)
         self.moment_actions.export_many.connect(self._ask_export_many)
         self.moment_actions.similar_many.connect(self.find_similar)
+        self.moment_actions.search_in.connect(self.search_in_folder)
         self.player.error.connect(lambda message: self.banner.show_message(message, "error"))
         self.player.action_requested.connect(self._on_player_action)
         self.sidebar.add_requested.connect(self._ask_add_folder)

@@ -17,8 +17,8 @@ from engine.api.types import Moment
 
 class MomentActions(QObject):
     """Signals for the actions that need the window: ``play``, ``open`` (in the chosen player), ``similar``,
-    ``export`` (each with the Moment), ``export_many`` and ``similar_many`` (with a list of them). The
-    desktop-only actions (reveal, copy) are done here."""
+    ``export`` (each with the Moment), ``export_many`` and ``similar_many`` (with a list of them), ``search_in``
+    (with the moment's folder). The desktop-only actions (reveal, copy) are done here."""
 
     play = Signal(object)
     open = Signal(object)
@@ -26,6 +26,7 @@ class MomentActions(QObject):
     export = Signal(object)
     export_many = Signal(list)
     similar_many = Signal(list)
+    search_in = Signal(str)
 
     def menu(self, moment: Moment, parent: QWidget) -> QMenu:
         menu = QMenu(parent)
@@ -35,6 +36,9 @@ class MomentActions(QObject):
         menu.addAction(theme.icon("copy", size=16), "Copy path and time", lambda: copy_reference(moment))
         menu.addSeparator()
         menu.addAction(theme.icon("similar", size=16), "Find similar moments", lambda: self.similar.emit(moment))
+        folder = os.path.dirname(moment.path)
+        menu.addAction(theme.icon("search", size=16), f"Search only in “{os.path.basename(folder) or folder}”",
+                       lambda: self.search_in.emit(folder))
         menu.addAction(theme.icon("export", size=16), "Export moment as video…", lambda: self.export.emit(moment))
         return menu
 

@@ -405,16 +405,22 @@ class Library:
         return _sorted(self.searcher.search_vector(vector, k, filters, exclude=set(ids)), sort)
 
     def _filters(self, folders=None, date_range=None, duration_range=None, min_score=None) -> SearchFilters:
-        """Search filters whose folders are this library's; any other folder would silently match nothing."""
+        """Search filters in this library's folders or folders inside them; any other folder would silently
+        match nothing, so it is refused."""
         if isinstance(folders, (str, Path)):
             folders = [folders]
+        library_folders, under = [], []
         if folders:
             known = [f.path for f in self.catalog.folder_rows()]
-            folders = [str(Path(f).expanduser().resolve()) for f in folders]
-            for folder in folders:
-                if folder not in known:
-                    raise QueryError(_not_a_library_folder(folder, known))
-        return SearchFilters.make(folders, date_range, duration_range, min_score)
+            for folder in [str(Path(f).expanduser().resolve()) for f in folders]:
+                holder = next((k for k in known if _inside(Path(folder), Path(k))), None)
+                if holder is None:
+                    raise QueryError(_not_in_the_library(folder, known))
+                library_folders.append(holder)
+                under.append(folder)
+        whole = set(under) <= set(library_folders)
+        return SearchFilters.make(sorted(set(library_folders)), date_range, duration_range, min_score,
+                                  under=None if whole else under)
 
     def _catch_up(self) -> None:
         """Apply what other processes wrote to the catalog since (another indexer, another machine).
@@ -520,6 +526,11 @@ def _sorted(moments: list[Moment], sort: str) -> list[Moment]:
 
 def _not_a_library_folder(folder: str, known: list[str]) -> str:
     return f"{printable(folder)} is not a folder of this library; its folders are: " + (", ".join(known) or "none yet")
+
+
+def _not_in_the_library(folder: str, known: list[str]) -> str:
+    return (f"{printable(folder)} is not in this library; search in its folders, or folders inside them: "
+            + (", ".join(known) or "none yet"))
 
 
 def _listed(folders: list[str]) -> str:

@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--image", metavar="PATH", help="search with an image instead of words")
     a.add_argument("--similar", metavar="PATH@SECONDS", action="append",
                    help="moments like the one at this time of this file (again for several, taken together)")
-    a.add_argument("--folder", action="append", help="only in this library folder (repeatable)")
+    a.add_argument("--folder", action="append", help="only in this library folder, or a folder inside one (repeatable)")
     a.add_argument("--min-score", type=_finite_number, help="drop moments scoring below this")
     a.add_argument("--sort", choices=("relevance", "date"), default="relevance")
     a.add_argument("--stage1", action="store_true", help="skip the reranker (stage 1 only)")

@@ -95,14 +95,16 @@ class Searcher:
         return moments
 
     def _stage1(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates:
-        if self.vectors.supports_filters:
+        if self.vectors.supports_filters and not filters.under:
             return self._stage1_filtered_inside(vector, depth, filters, exclude)
+        # Filters the store cannot apply (all of them for hnswlib; a folder inside a library folder for any
+        # store) are checked on the rows, asking for more until enough pass.
         total = self.vectors.count
         if total == 0:
             return _Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), [])
         ask = min(depth, total)
         for _ in range(MAX_OVERFETCH_ROUNDS):
-            ids, sims = self.vectors.search(vector, ask)
+            ids, sims = self.vectors.search(vector, ask, filters=filters)
             ids, sims = ids[0], sims[0]
             rows_by_id = {r.id: r for r in self.catalog.segments(ids.tolist())}
             keep = [j for j, i in enumerate(ids)

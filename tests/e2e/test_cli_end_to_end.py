@@ -182,14 +182,34 @@ def test_changed_file_is_indexed_again(indexed, capsys, video_set):
     assert code == 0 and final["files_total"] == 1 and final["indexed"] == 1
 
 
+def test_a_folder_inside_a_library_folder_can_be_searched_alone(indexed, capsys):
+    base, folder, truths, lib = indexed
+    (folder / "trip" / "day 1").mkdir(parents=True)
+    for name in ("forest.avi", "snow.mp4"):
+        os.replace(folder / name, folder / "trip" / "day 1" / name)
+    (folder / "trip 2").mkdir()                  # a name that begins like the folder asked for is not inside it
+    os.replace(folder / "city.mkv", folder / "trip 2" / "city.mkv")
+    assert run_cli(capsys, *base, "index")[0] == 0
+    code, out, _ = run_cli(capsys, *base, "search", "anything", "--folder", folder / "trip", "--json", "-k", "50")
+    found = {Path(r["path"]).name for r in json.loads(out)["results"]}
+    assert code == 0 and found == {"forest.avi", "snow.mp4"}
+    code, out, _ = run_cli(capsys, *base, "search", "anything", "--folder", folder / "trip 2", "--folder",
+                           folder / "trip" / "day 1" / "", "--json", "-k", "50")
+    assert {Path(r["path"]).name for r in json.loads(out)["results"]} == {"forest.avi", "snow.mp4", "city.mkv"}
+    code, out, _ = run_cli(capsys, *base, "search", "anything", "--folder", folder, "--folder", folder / "trip",
+                           "--json", "-k", "50")
+    assert {Path(r["path"]).name for r in json.loads(out)["results"]} == set(truths)   # the whole folder wins
+
+
 def test_filters_and_similar(indexed, capsys):
     base, folder, truths, lib = indexed
-    sub = folder / "extra"
+    outside = folder.parent / "elsewhere"
     code, out, _ = run_cli(capsys, *base, "search", "anything", "--folder", folder, "--json", "-k", "20")
     assert code == 0 and json.loads(out)["results"]
-    code, out, err = run_cli(capsys, *base, "search", "anything", "--folder", sub, "--json")
-    assert code == 2 and not out    # not a folder of the library: said, rather than an empty result
-    assert err.startswith(f"clipseek: {sub.resolve()} is not a folder of this library; its folders are: "), err
+    code, out, err = run_cli(capsys, *base, "search", "anything", "--folder", outside, "--json")
+    assert code == 2 and not out    # not in the library: said, rather than an empty result
+    assert err.startswith(f"clipseek: {outside.resolve()} is not in this library; search in its folders, or "
+                          f"folders inside them: {folder.resolve()}"), err
     target = (folder / "city.mkv").resolve()
     code, out, _ = run_cli(capsys, *base, "search", "--similar", f"{target}@1.0", "--json", "-k", "3")
     results = json.loads(out)["results"]

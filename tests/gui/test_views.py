@@ -500,6 +500,30 @@ def test_folder_filter_ticks_any_set_of_folders(qtbot, themed):
     menu.hide()
 
 
+def test_folder_filter_lists_a_folder_inside_a_library_folder_once_asked_for(qtbot, themed):
+    from desktop_app.views.folder_filter import FolderFilter
+
+    folders = FolderFilter()
+    qtbot.addWidget(folders)
+    folders.set_folders(["/v/Holidays", "/w"])
+    with qtbot.waitSignal(folders.changed):
+        folders.set_chosen(["/v/Holidays/2024/Rome"])
+    assert folders.chosen() == ("/v/Holidays/2024/Rome",) and folders.text() == "Rome"
+    entries = {a.toolTip() or a.text(): a for a in folders.menu().actions() if a.text()}   # the section's too
+    assert list(entries) == ["All folders", "/v/Holidays", "/w", "Inside them", "/v/Holidays/2024/Rome"]
+    assert entries["/v/Holidays/2024/Rome"].isChecked() and not entries["/v/Holidays"].isChecked()
+    with qtbot.waitSignal(folders.changed):
+        entries["/w"].trigger()                       # ticked beside a library folder
+    assert folders.chosen() == ("/w", "/v/Holidays/2024/Rome") and folders.text() == "2 folders"
+    with qtbot.waitSignal(folders.changed):
+        folders.set_chosen(["/v/Holidays Old", "/elsewhere"])   # in no library folder: left out
+    assert folders.chosen() == () and "/v/Holidays Old" not in [a.toolTip() for a in folders.menu().actions()]
+    folders.set_chosen(["/v/Holidays/2024/Rome"])
+    with qtbot.waitSignal(folders.changed):           # its library folder left: so does it
+        folders.set_folders(["/w"])
+    assert folders.chosen() == () and [a.text() for a in folders.menu().actions() if a.text()] == ["All folders", "w"]
+
+
 def test_seek_bar_marks_range_and_seeks(qtbot, themed):
     bar = MomentSeekBar()
     qtbot.addWidget(bar)
@@ -600,13 +624,16 @@ def test_context_menu_actions(qtbot, themed):
     menu = actions.menu(moment, host)
     labels = [a.text() for a in menu.actions() if not a.isSeparator()]
     assert labels == ["Play", "Open in player", "Show in file manager", "Copy path and time",
-                      "Find similar moments", "Export moment as video…"]
+                      "Find similar moments", "Search only in “v”", "Export moment as video…"]
     for label, signal in (("Play", actions.play), ("Open in player", actions.open),
                           ("Find similar moments", actions.similar),
                           ("Export moment as video…", actions.export)):
         with qtbot.waitSignal(signal) as blocker:
             next(a for a in menu.actions() if a.text() == label).trigger()
         assert blocker.args == [moment]
+    with qtbot.waitSignal(actions.search_in) as blocker:
+        next(a for a in menu.actions() if a.text() == "Search only in “v”").trigger()
+    assert blocker.args == ["/v"]
 
     chosen = [moment, Moment("/v/city.mkv", 0, 5, 0.2, None)]
     menu = actions.selection_menu(chosen, host)

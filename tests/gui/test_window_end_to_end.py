@@ -619,13 +619,28 @@ def test_adding_a_folder_around_a_library_folder_keeps_its_videos_indexed(qtbot,
     shutil.copy(video_folder / "yellow.mp4", inner / "yellow.mp4")
     with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
         window.add_folder(inner)
+    shutil.copy(video_folder / "red_circle.mp4", everything / "red_circle.mp4")
     with qtbot.waitSignal(window.indexing_finished, timeout=60_000) as finished:
         window.add_folder(everything)
-    assert finished.args[0].files_total == 0                 # nothing indexed again
+    assert finished.args[0].files_total == 1                 # the new file only: yellow.mp4 is not indexed again
     assert f"takes the place of the library folder {inner.resolve()} inside it" in window.banner.text.text()
-    qtbot.waitUntil(lambda: [window.folders_model.folder(r).path for r in range(window.folders_model.rowCount())]
-                    == [str(everything.resolve())], timeout=10_000)
-    assert window.folders_model.folder(0).indexed == 1
+    qtbot.waitUntil(lambda: [(f.path, f.indexed) for f in map(window.folders_model.folder,
+                                                               range(window.folders_model.rowCount()))]
+                    == [(str(everything.resolve()), 2)], timeout=10_000)
+
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.search_field.setText("a circle")
+        window.search_field.returnPressed.emit()
+    assert {Path(window.results_model.moment(r).path).name for r in range(window.results_model.rowCount())} == \
+        {"yellow.mp4", "red_circle.mp4"}
+    row = next(r for r in range(window.results_model.rowCount())
+               if window.results_model.moment(r).path.endswith("yellow.mp4"))
+    menu = window.moment_actions.menu(window.results_model.moment(row), window)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):    # the search runs again, inside that folder
+        next(a for a in menu.actions() if a.text() == "Search only in “yellow”").trigger()
+    assert window.filter_bar.folder.text() == "yellow"
+    assert {Path(window.results_model.moment(r).path).name for r in range(window.results_model.rowCount())} == \
+        {"yellow.mp4"}
 
     window.add_folder(inner)                                # already in, as part of the wider folder
     qtbot.waitUntil(lambda: window.banner.kind == "error", timeout=10_000)

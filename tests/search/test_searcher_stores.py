@@ -99,3 +99,19 @@ def test_a_folder_added_over_others_is_searched_as_one_in_both_stores(searchers,
         assert len(want) == 5 and _spans(got) == _spans(want)
         assert {m.folder for m in got} == {"/"}
         assert {m.path for m in over_hnswlib.search_vector(q, 5)} == {m.path for m in want}
+
+
+def test_a_folder_inside_a_library_folder_is_checked_on_the_rows_over_both_stores(searchers, catalog):
+    videos = catalog.folder_by_path("/videos")
+    for name in ("clip0", "clip4"):
+        row = catalog.file_by_path(f"/videos/{name}.mp4")
+        catalog.move_file(row.id, f"/videos/sub/{name}.mp4", videos.id, row.mtime)
+    for searcher in searchers:
+        searcher.vectors.apply_changes(catalog)
+    over_hnswlib, over_milvus = searchers
+    inside = SearchFilters.make(folders=["/videos"], under=["/videos/sub"])
+    for q in np.random.default_rng(3).standard_normal((4, DIM)).astype(np.float32):
+        want = over_hnswlib.search_vector(q, 3, inside)
+        got = over_milvus.search_vector(q, 3, inside)
+        assert len(want) == 3 and _spans(got) == _spans(want)
+        assert {m.path.rsplit("/", 1)[0] for m in got} == {"/videos/sub"}
