@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QToolButton
 
 ALL_FOLDERS = "All folders"
+LABEL_WIDTH = 200         # px at most for the folder names on the button; longer ones are elided in the middle
+TIP = "Only results from the ticked folders"
 
 
 def folder_name(path: str) -> str:
@@ -40,7 +42,7 @@ class FolderFilter(QToolButton):
         super().__init__(parent)
         self.setObjectName("FolderFilter")
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.setToolTip("Only results from the ticked folders")
+        self.setToolTip(TIP)
         self.setMinimumWidth(self.fontMetrics().horizontalAdvance(ALL_FOLDERS) + 48)   # no jump as the label changes
         self._menu = _StayingMenu(self)
         self.setMenu(self._menu)
@@ -71,8 +73,8 @@ class FolderFilter(QToolButton):
         if changed:
             self.changed.emit()
 
-    def _folder_action(self, path: str) -> QAction:
-        action = QAction(folder_name(path), self, checkable=True)
+    def _folder_action(self, path: str, name: str | None = None) -> QAction:
+        action = QAction(name or folder_name(path), self, checkable=True)
         action.setToolTip(path)
         action.triggered.connect(lambda on: self._tick(path, on))
         return action
@@ -82,7 +84,7 @@ class FolderFilter(QToolButton):
         left out."""
         new = [p for p in paths if p not in self._folders and p not in self._inside and self._held(p)]
         if new:
-            self._inside.update((p, self._folder_action(p)) for p in new)
+            self._inside.update((p, self._folder_action(p, self._inside_name(p))) for p in new)
             self._rebuild()
         wanted = set(paths)
         chosen = tuple(p for p in [*self._folders, *self._inside] if p in wanted)
@@ -94,6 +96,12 @@ class FolderFilter(QToolButton):
 
     def _held(self, path: str) -> bool:
         return any(is_inside(path, folder) for folder in self._folders)
+
+    def _inside_name(self, path: str) -> str:
+        """'Holidays/2024/Rome' for /v/Holidays/2024/Rome in the library folder /v/Holidays: a folder's own name
+        alone may be its library folder's too."""
+        holder = next(folder for folder in self._folders if is_inside(path, folder))
+        return os.path.join(folder_name(holder), os.path.relpath(path, holder))
 
     def _tick(self, path: str, on: bool) -> None:
         self.set_chosen([p for p in self._chosen if p != path] + ([path] if on else []))
@@ -116,11 +124,13 @@ class FolderFilter(QToolButton):
         self._all.setChecked(not self._chosen)
         for path, action in [*self._folders.items(), *self._inside.items()]:
             action.setChecked(path in self._chosen)
-        self.setText(self.label())
+        self.setText(self.fontMetrics().elidedText(self.label(), Qt.TextElideMode.ElideMiddle, LABEL_WIDTH))
+        self.setToolTip("\n".join([TIP + ":", *self._chosen]) if self._chosen else TIP)
 
     def label(self) -> str:
         if not self._chosen:
             return ALL_FOLDERS
         if len(self._chosen) == 1:
-            return folder_name(self._chosen[0])
+            only = self._chosen[0]
+            return self._inside[only].text() if only in self._inside else folder_name(only)
         return f"{len(self._chosen)} folders"

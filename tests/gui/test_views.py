@@ -508,16 +508,21 @@ def test_folder_filter_lists_a_folder_inside_a_library_folder_once_asked_for(qtb
     folders.set_folders(["/v/Holidays", "/w"])
     with qtbot.waitSignal(folders.changed):
         folders.set_chosen(["/v/Holidays/2024/Rome"])
-    assert folders.chosen() == ("/v/Holidays/2024/Rome",) and folders.text() == "Rome"
+    assert folders.chosen() == ("/v/Holidays/2024/Rome",) and folders.text() == "Holidays/2024/Rome"
     entries = {a.toolTip() or a.text(): a for a in folders.menu().actions() if a.text()}   # the section's too
     assert list(entries) == ["All folders", "/v/Holidays", "/w", "Inside them", "/v/Holidays/2024/Rome"]
     assert entries["/v/Holidays/2024/Rome"].isChecked() and not entries["/v/Holidays"].isChecked()
+    assert entries["/v/Holidays/2024/Rome"].text() == "Holidays/2024/Rome"
     with qtbot.waitSignal(folders.changed):
         entries["/w"].trigger()                       # ticked beside a library folder
     assert folders.chosen() == ("/w", "/v/Holidays/2024/Rome") and folders.text() == "2 folders"
     with qtbot.waitSignal(folders.changed):
         folders.set_chosen(["/v/Holidays Old", "/elsewhere"])   # in no library folder: left out
     assert folders.chosen() == () and "/v/Holidays Old" not in [a.toolTip() for a in folders.menu().actions()]
+    deep = "/v/Holidays/" + "a folder with a rather long name/" * 4 + "Rome"
+    folders.set_chosen([deep])                        # a long name is cut short on the button, whole in its tip
+    assert folders.label() == deep.replace("/v/", "", 1) and "…" in folders.text()
+    assert folders.sizeHint().width() < 300 and folders.toolTip().endswith(f":\n{deep}")
     folders.set_chosen(["/v/Holidays/2024/Rome"])
     with qtbot.waitSignal(folders.changed):           # its library folder left: so does it
         folders.set_folders(["/w"])

@@ -638,7 +638,7 @@ def test_adding_a_folder_around_a_library_folder_keeps_its_videos_indexed(qtbot,
     menu = window.moment_actions.menu(window.results_model.moment(row), window)
     with qtbot.waitSignal(window.results_shown, timeout=30_000):    # the search runs again, inside that folder
         next(a for a in menu.actions() if a.text() == "Search only in “yellow”").trigger()
-    assert window.filter_bar.folder.text() == "yellow"
+    assert window.filter_bar.folder.text() == "all videos/yellow"
     assert {Path(window.results_model.moment(r).path).name for r in range(window.results_model.rowCount())} == \
         {"yellow.mp4"}
 
