@@ -69,7 +69,7 @@ class ResultCardDelegate(QStyledItemDelegate):
             self._paint_scrub_bar(painter, thumb_rect, moment, c)
         painter.setClipping(False)
 
-        self._paint_chip(painter, thumb_rect, index.data(SubtitleRole))
+        self.paint_chip(painter, thumb_rect, index.data(SubtitleRole))
 
         title_font = QFont(option.font)
         title_font.setPixelSize(13)
@@ -98,7 +98,8 @@ class ResultCardDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(QRectF(bar.left(), bar.top(), max(4.0, bar.width() * share), 4), 2, 2)
         painter.restore()
 
-    def _paint_chip(self, painter: QPainter, thumb_rect: QRect, text: str) -> None:
+    def paint_chip(self, painter: QPainter, thumb_rect: QRect, text: str) -> None:
+        """The dark rounded label at the bottom right of a thumbnail: a card's times, a drag's count."""
         font = QFont(painter.font())
         font.setPixelSize(11)
         font.setWeight(QFont.Weight.DemiBold)
@@ -237,7 +238,7 @@ class ResultsGrid(QListView):
                                       Qt.TransformationMode.SmoothTransformation)
             painter.drawPixmap((size.width() - scaled.width()) // 2, (size.height() - scaled.height()) // 2, scaled)
         if count > 1:
-            self.itemDelegate()._paint_chip(painter, pixmap.rect(), f"{count} moments")
+            self.itemDelegate().paint_chip(painter, pixmap.rect(), f"{count} moments")
         painter.end()
         return pixmap
 
