@@ -1,5 +1,5 @@
-"""The folder filter above the results: all folders, or any set of the library's folders and of folders inside
-them (those are listed once asked for, from a result's "Search only in" or the command line)."""
+"""The folder filter above the results: all folders, or any set of the library's folders and of folders or
+videos inside them (those are listed once asked for, from a result's "Search only in")."""
 from __future__ import annotations
 
 import os

@@ -567,7 +567,8 @@ class MainWindow(QMainWindow):
         self._submit(SearchRequest(self._next_serial(), image=Path(image), options=self.filter_bar.options()))
 
     def search_in_folder(self, path: str) -> None:
-        """Narrow the folder filter to one folder: the search shown runs again there, and later ones stay there."""
+        """Narrow the folder filter to one folder (or one video): the search shown runs again there, and later
+        ones stay there."""
         self.sidebar.problems_button.setChecked(False)
         self.filter_bar.folder.set_chosen([path])
         if self._last_request is None:

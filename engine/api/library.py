@@ -405,8 +405,8 @@ class Library:
         return _sorted(self.searcher.search_vector(vector, k, filters, exclude=set(ids)), sort)
 
     def _filters(self, folders=None, date_range=None, duration_range=None, min_score=None) -> SearchFilters:
-        """Search filters in this library's folders or folders inside them; any other folder would silently
-        match nothing, so it is refused."""
+        """Search filters in this library's folders, folders inside them or single videos in them; any other
+        path would silently match nothing, so it is refused."""
         if isinstance(folders, (str, Path)):
             folders = [folders]
         library_folders, under = [], []
@@ -529,7 +529,8 @@ def _not_a_library_folder(folder: str, known: list[str]) -> str:
 
 
 def _not_in_the_library(folder: str, known: list[str]) -> str:
-    return (f"{printable(folder)} is not in this library; search in its folders, or folders inside them: "
+    return (f"{printable(folder)} is not in this library; search in its folders, or in folders and videos inside "
+            "them: "
             + (", ".join(known) or "none yet"))
 
 

@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--similar", metavar="PATH@SECONDS", action="append",
                    help="moments like the one at this time of this file (again for several, taken together)")
     a.add_argument("--folder", action="append", help="only in this library folder, or a folder inside one (repeatable)")
+    a.add_argument("--video", dest="folder", action="append", metavar="PATH",
+                   help="only in this video of the library (repeatable, and with --folder)")
     a.add_argument("--min-score", type=_finite_number, help="drop moments scoring below this")
     a.add_argument("--sort", choices=("relevance", "date"), default="relevance")
     a.add_argument("--stage1", action="store_true", help="skip the reranker (stage 1 only)")

@@ -13,8 +13,8 @@ class SearchFilters:
     date_range: tuple[float, float] | None = None       # file mtime, seconds since the epoch
     duration_range: tuple[float, float] | None = None   # file duration in seconds
     min_score: float | None = None                      # relevance cut-off
-    # Where files must lie when a folder inside a library folder was asked for (whose library folder is then
-    # in ``folders``): vector stores filter by library folder only, so these are checked on the rows.
+    # Folders inside library folders, or single videos, asked for (their library folders are then in
+    # ``folders``): vector stores filter by library folder only, so these are checked on the rows.
     under: tuple[str, ...] = ()
 
     @classmethod
@@ -26,7 +26,7 @@ class SearchFilters:
                 raise QueryError(f"the {name} must be (from, to) with from <= to, not {rng!r}")
         return cls(tuple(os.path.abspath(f) for f in (folders or ())), date_range and tuple(date_range),
                    duration_range and tuple(duration_range), min_score,
-                   tuple(os.path.join(os.path.abspath(f), "") for f in (under or ())))
+                   tuple(os.path.abspath(f) for f in (under or ())))
 
     @property
     def restricts_rows(self) -> bool:
@@ -35,7 +35,7 @@ class SearchFilters:
     def accepts(self, row) -> bool:
         if self.folders and row.folder not in self.folders:
             return False
-        if self.under and not row.path.startswith(self.under):
+        if self.under and not any(row.path == place or row.path.startswith(place + os.sep) for place in self.under):
             return False
         if self.date_range and not self.date_range[0] <= row.file_mtime <= self.date_range[1]:
             return False

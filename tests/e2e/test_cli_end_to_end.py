@@ -199,6 +199,13 @@ def test_a_folder_inside_a_library_folder_can_be_searched_alone(indexed, capsys)
     code, out, _ = run_cli(capsys, *base, "search", "anything", "--folder", folder, "--folder", folder / "trip",
                            "--json", "-k", "50")
     assert {Path(r["path"]).name for r in json.loads(out)["results"]} == set(truths)   # the whole folder wins
+    video = folder / "trip" / "day 1" / "forest.avi"
+    code, out, _ = run_cli(capsys, *base, "search", "anything", "--video", video, "--json", "-k", "50")
+    moments = json.loads(out)["results"]
+    assert code == 0 and {r["path"] for r in moments} == {str(video.resolve())} and len(moments) > 1
+    code, out, _ = run_cli(capsys, *base, "search", "anything", "--video", video, "--folder", folder / "trip 2",
+                           "--json", "-k", "50")
+    assert {Path(r["path"]).name for r in json.loads(out)["results"]} == {"forest.avi", "city.mkv"}
 
 
 def test_filters_and_similar(indexed, capsys):
@@ -208,8 +215,8 @@ def test_filters_and_similar(indexed, capsys):
     assert code == 0 and json.loads(out)["results"]
     code, out, err = run_cli(capsys, *base, "search", "anything", "--folder", outside, "--json")
     assert code == 2 and not out    # not in the library: said, rather than an empty result
-    assert err.startswith(f"clipseek: {outside.resolve()} is not in this library; search in its folders, or "
-                          f"folders inside them: {folder.resolve()}"), err
+    assert err.startswith(f"clipseek: {outside.resolve()} is not in this library; search in its folders, or in "
+                          f"folders and videos inside them: {folder.resolve()}"), err
     target = (folder / "city.mkv").resolve()
     code, out, _ = run_cli(capsys, *base, "search", "--similar", f"{target}@1.0", "--json", "-k", "3")
     results = json.loads(out)["results"]

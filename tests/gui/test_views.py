@@ -629,7 +629,8 @@ def test_context_menu_actions(qtbot, themed):
     menu = actions.menu(moment, host)
     labels = [a.text() for a in menu.actions() if not a.isSeparator()]
     assert labels == ["Play", "Open in player", "Show in file manager", "Copy path and time",
-                      "Find similar moments", "Search only in “v”", "Export moment as video…"]
+                      "Find similar moments", "Search only in “v”", "Search only in this video",
+                      "Export moment as video…"]
     for label, signal in (("Play", actions.play), ("Open in player", actions.open),
                           ("Find similar moments", actions.similar),
                           ("Export moment as video…", actions.export)):
@@ -639,6 +640,9 @@ def test_context_menu_actions(qtbot, themed):
     with qtbot.waitSignal(actions.search_in) as blocker:
         next(a for a in menu.actions() if a.text() == "Search only in “v”").trigger()
     assert blocker.args == ["/v"]
+    with qtbot.waitSignal(actions.search_in) as blocker:
+        next(a for a in menu.actions() if a.text() == "Search only in this video").trigger()
+    assert blocker.args == ["/v/beach.mp4"]
 
     chosen = [moment, Moment("/v/city.mkv", 0, 5, 0.2, None)]
     menu = actions.selection_menu(chosen, host)

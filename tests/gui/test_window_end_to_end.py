@@ -641,6 +641,17 @@ def test_adding_a_folder_around_a_library_folder_keeps_its_videos_indexed(qtbot,
     assert window.filter_bar.folder.text() == "all videos/yellow"
     assert {Path(window.results_model.moment(r).path).name for r in range(window.results_model.rowCount())} == \
         {"yellow.mp4"}
+    window.filter_bar.folder.set_chosen([])
+    qtbot.waitUntil(lambda: window.results_model.rowCount() and any(
+        window.results_model.moment(r).path.endswith("red_circle.mp4") for r in range(window.results_model.rowCount())),
+        timeout=30_000)
+    red = next(window.results_model.moment(r) for r in range(window.results_model.rowCount())
+               if window.results_model.moment(r).path.endswith("red_circle.mp4"))
+    menu = window.moment_actions.menu(red, window)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        next(a for a in menu.actions() if a.text() == "Search only in this video").trigger()
+    assert window.filter_bar.folder.text() == "all videos/red_circle.mp4"
+    assert {window.results_model.moment(r).path for r in range(window.results_model.rowCount())} == {red.path}
 
     window.add_folder(inner)                                # already in, as part of the wider folder
     qtbot.waitUntil(lambda: window.banner.kind == "error", timeout=10_000)
