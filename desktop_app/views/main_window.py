@@ -69,6 +69,8 @@ class MainWindow(QMainWindow):
         self.prefs = prefs or QSettings("ClipSeek", "ClipSeek")
         self._create_demo = create_demo
         self.confirm: Callable[[str, str], bool] = lambda title, text: ask_user(self, title, text)
+        self.choose_folder: Callable[[str, str], str] = \
+            lambda title, start: QFileDialog.getExistingDirectory(self, title, start)
         self.setWindowTitle("ClipSeek")
         self.setWindowIcon(theme.logo(64))
         self.setAcceptDrops(True)
@@ -284,6 +286,7 @@ class MainWindow(QMainWindow):
         self.sidebar.remove_requested.connect(self.remove_folder)
         self.sidebar.reveal_requested.connect(reveal_in_file_manager)
         self.sidebar.search_in_requested.connect(self.search_in_folder)
+        self.sidebar.search_inside_requested.connect(self._ask_search_inside)
         self.sidebar.rescan_requested.connect(self.start_indexing)
         self.sidebar.problems_toggled.connect(self._on_problems_toggled)
         self.problems_view.retry_requested.connect(self.retry)
@@ -575,6 +578,16 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"Searches will look only in {path}; the folder filter above the "
                                      "results widens them again.")
             self._focus_search()
+
+    def _ask_search_inside(self, folder: str) -> None:
+        picked = self.choose_folder(f"Search only in a folder inside {os.path.basename(folder) or folder}", folder)
+        if not picked:
+            return
+        picked = os.path.abspath(picked)
+        if picked != folder and not picked.startswith(os.path.join(folder, "")):
+            self.banner.show_message(f"{picked} is not inside {folder}; pick a folder inside it.", "error")
+            return
+        self.search_in_folder(picked)
 
     def find_similar(self, moments: "Moment | list[Moment]") -> None:
         """Moments like one moment, or like several taken together."""

@@ -641,6 +641,16 @@ def test_adding_a_folder_around_a_library_folder_keeps_its_videos_indexed(qtbot,
     assert window.filter_bar.folder.text() == "all videos/yellow"
     assert {Path(window.results_model.moment(r).path).name for r in range(window.results_model.rowCount())} == \
         {"yellow.mp4"}
+    asked = []
+    window.choose_folder = lambda title, start: asked.append((title, start)) or str(tmp_path)
+    window._ask_search_inside(str(everything.resolve()))       # a folder outside it is refused
+    assert asked == [("Search only in a folder inside all videos", str(everything.resolve()))]
+    assert window.banner.kind == "error" and window.banner.text.text().endswith("pick a folder inside it.")
+    assert window.filter_bar.folder.text() == "all videos/yellow"
+    window.choose_folder = lambda title, start: ""                # cancelled: nothing changes
+    window._ask_search_inside(str(everything.resolve()))
+    assert window.filter_bar.folder.text() == "all videos/yellow"
+
     window.filter_bar.folder.set_chosen([])
     qtbot.waitUntil(lambda: window.results_model.rowCount() and any(
         window.results_model.moment(r).path.endswith("red_circle.mp4") for r in range(window.results_model.rowCount())),
@@ -652,7 +662,12 @@ def test_adding_a_folder_around_a_library_folder_keeps_its_videos_indexed(qtbot,
         next(a for a in menu.actions() if a.text() == "Search only in this video").trigger()
     assert window.filter_bar.folder.text() == "all videos/red_circle.mp4"
     assert {window.results_model.moment(r).path for r in range(window.results_model.rowCount())} == {red.path}
+    window.choose_folder = lambda title, start: str(inner)       # picked from the sidebar folder's menu
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window._ask_search_inside(str(everything.resolve()))
+    assert window.filter_bar.folder.text() == "all videos/yellow"
 
     window.add_folder(inner)                                # already in, as part of the wider folder
-    qtbot.waitUntil(lambda: window.banner.kind == "error", timeout=10_000)
-    assert window.banner.text.text().startswith(f"{inner.resolve()} is already in the library, as part of")
+    qtbot.waitUntil(lambda: window.banner.text.text().startswith(
+        f"{inner.resolve()} is already in the library, as part of"), timeout=10_000)
+    assert window.banner.kind == "error"
