@@ -30,7 +30,7 @@ from engine.paths import default_library_dir
 from engine.runtime.bundle import check_bundle
 from engine.runtime.gpu import gpu_likely
 from engine.search import SearchFilters, Searcher
-from engine.settings import Settings
+from engine.settings import MAX_EXCLUDE_PATTERN, Settings
 from engine.util.file_names import printable, storable
 from engine.util.filelock import FileLock
 from engine.vectors import BUILT_IN, VectorStore, open_vector_store
@@ -263,12 +263,31 @@ class Library:
             with self._writing():
                 self.catalog.add_folder_over(str(folder), inner)
                 self._sync_vectors()
+            carried = self._carry_left_out_paths(folder, inner)
             self.notice(f"{folder} takes the place of {_listed(inner)} inside it; "
-                        f"{'its' if len(inner) == 1 else 'their'} indexed videos are kept")
+                        f"{'its' if len(inner) == 1 else 'their'} indexed videos are kept"
+                        + (f", and the paths left out there stay out ({', '.join(carried)})" if carried else ""))
         else:
             self.catalog.add_folder(str(folder))
         self.events.emit("folders_changed")
         return self._folder_info(str(folder))
+
+    def _carry_left_out_paths(self, folder: Path, inner: list[str]) -> list[str]:
+        """Leave-out patterns with a '/' are read from each library folder: 'Work/raw' in the library folder
+        Holidays must become 'Holidays/Work/raw' once Holidays is read from the folder around it. Returns the
+        patterns added (to settings.json, read afresh so that command-line overrides are not saved)."""
+        paths = [p.strip("/") for p in self.settings.exclude if "/" in p.strip("/")]
+        added = []
+        for place in inner:
+            prefix = Path(place).relative_to(folder).as_posix()
+            added += [f"{prefix}/{p}" for p in paths if f"{prefix}/{p}" not in self.settings.exclude + added
+                      and len(prefix) + len(p) < MAX_EXCLUDE_PATTERN]
+        if added:
+            saved = Settings.load(self.path / "settings.json")
+            saved.exclude = list(saved.exclude) + [p for p in added if p not in saved.exclude]
+            saved.save(self.path / "settings.json")
+            self.settings.exclude = list(self.settings.exclude) + added
+        return added
 
     def remove_folder(self, path: str | Path) -> None:
         folder = str(Path(path).expanduser().resolve())

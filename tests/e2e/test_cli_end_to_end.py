@@ -148,13 +148,20 @@ def test_a_wider_folder_takes_the_place_of_the_folders_inside_it_without_indexin
     inner = everything / "My Videos"
     os.replace(folder, inner)
     base = ["--library", tmp_path / "library", "--model", tiny_bundle]
+    (inner / "raw" / "takes").mkdir(parents=True)                # left out by a path read from the library folder
+    shutil.copy(video_set[0] / "snow.mp4", inner / "raw" / "takes" / "take 1.mp4")
+    (tmp_path / "library").mkdir()
+    (tmp_path / "library" / "settings.json").write_text(json.dumps({"exclude": ["@eaDir", "raw/takes"]}))
     assert run_cli(capsys, *base, "add-folder", inner)[0] == 0
     assert run_cli(capsys, *base, "index")[0] == 0
     shutil.copy(video_set[0] / "city.mkv", everything / "new city.mkv")
 
-    code, out, err = run_cli(capsys, *base, "add-folder", everything)
+    code, out, err = run_cli(capsys, *base, "--device", "cpu", "add-folder", everything)
     assert code == 0 and out.startswith(f"added {everything.resolve()}")
-    assert f"takes the place of the library folder {inner.resolve()} inside it; its indexed videos are kept" in err
+    assert (f"takes the place of the library folder {inner.resolve()} inside it; its indexed videos are kept, and "
+            "the paths left out there stay out (My Videos/raw/takes)") in err
+    saved = json.loads((tmp_path / "library" / "settings.json").read_text())
+    assert saved["exclude"] == ["@eaDir", "raw/takes", "My Videos/raw/takes"] and saved["device"] != "cpu"
     code, out, _ = run_cli(capsys, *base, "status", "--json")
     status = json.loads(out)
     assert [f["path"] for f in status["folders"]] == [str(everything.resolve())]
