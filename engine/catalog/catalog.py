@@ -485,12 +485,20 @@ class Catalog:
 
     def segment_ids(self, folder: str | Path | None = None, fingerprint: str | None = None,
                     min_mtime: float | None = None, max_mtime: float | None = None,
-                    min_duration: float | None = None, max_duration: float | None = None) -> np.ndarray:
-        """Ids of segments matching search filters (folder, file date, file duration), as int64."""
+                    min_duration: float | None = None, max_duration: float | None = None,
+                    under: Sequence[str | Path] = (), limit: int | None = None) -> np.ndarray:
+        """Ids of segments matching search filters (folder, file date, file duration, files at or below any
+        of the paths ``under``), as int64; at most ``limit`` of them."""
         query = select(_SEGMENTS.c.id).join(_FILES, _FILES.c.id == _SEGMENTS.c.file_id)
         if folder is not None:
             query = query.join(_FOLDERS, _FOLDERS.c.id == _FILES.c.folder_id).where(
                 _FOLDERS.c.path == _path_key(folder))
+        if under:
+            query = query.where(or_(*[or_(_FILES.c.path == _path_key(p),
+                                          _FILES.c.path.startswith(os.path.join(_path_key(p), ""), autoescape=True))
+                                      for p in under]))
+        if limit is not None:
+            query = query.limit(int(limit))
         if fingerprint is not None:
             query = query.where(_SEGMENTS.c.fingerprint == fingerprint)
         for column, low, high in ((_FILES.c.mtime, min_mtime, max_mtime),

@@ -20,6 +20,7 @@ from engine.settings import MAX_RESULTS
 
 MAX_QUERY_CHARS = 2000
 MAX_OVERFETCH_ROUNDS = 4
+LISTED_AT_MOST = 8192      # segments in the places asked for (a video, a small folder) that are searched by id
 
 
 @dataclass
@@ -95,7 +96,11 @@ class Searcher:
         return moments
 
     def _stage1(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates:
-        if self.vectors.supports_filters and not filters.under:
+        if filters.under:
+            listed = self._stage1_among_listed(vector, depth, filters, exclude)
+            if listed is not None:
+                return listed
+        elif self.vectors.supports_filters:
             return self._stage1_filtered_inside(vector, depth, filters, exclude)
         # Filters the store cannot apply (all of them for hnswlib; a folder inside a library folder for any
         # store) are checked on the rows, asking for more until enough pass.
@@ -113,6 +118,22 @@ class Searcher:
                 break
             ask = min(total, ask * 4)
         keep = keep[:depth]
+        return _Candidates(ids[keep].astype(np.int64), sims[keep].astype(np.float32),
+                           [rows_by_id[int(ids[j])] for j in keep])
+
+    def _stage1_among_listed(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates | None:
+        """The places asked for hold few segments (one video, a small folder): the store searches just those,
+        which finds them however far down the whole library they would rank. None when they hold too many."""
+        listed = self.catalog.segment_ids(under=filters.under, limit=LISTED_AT_MOST + 1)
+        if len(listed) > LISTED_AT_MOST:
+            return None
+        listed = listed[~np.isin(listed, np.fromiter(exclude, np.int64, len(exclude)))]
+        if not len(listed):
+            return _Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), [])
+        ids, sims = self.vectors.search(vector, min(depth, len(listed)), allowed_ids=listed, filters=filters)
+        ids, sims = ids[0], sims[0]
+        rows_by_id = {r.id: r for r in self.catalog.segments(ids.tolist())}
+        keep = [j for j, i in enumerate(ids) if int(i) in rows_by_id and filters.accepts(rows_by_id[int(i)])]
         return _Candidates(ids[keep].astype(np.int64), sims[keep].astype(np.float32),
                            [rows_by_id[int(ids[j])] for j in keep])
 

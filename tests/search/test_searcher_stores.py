@@ -115,3 +115,27 @@ def test_a_folder_inside_a_library_folder_is_checked_on_the_rows_over_both_store
         got = over_milvus.search_vector(q, 3, inside)
         assert len(want) == 3 and _spans(got) == _spans(want)
         assert {m.path.rsplit("/", 1)[0] for m in got} == {"/videos/sub"}
+
+
+def test_one_video_is_searched_alone_however_far_down_the_library_its_moments_rank(searchers, catalog):
+    """A video asked for alone is searched by its own segments' ids: asking the store for ever more of the
+    whole library (four rounds, up to 64 times the depth) would stop short of it here."""
+    rng = np.random.default_rng(4)
+    videos = catalog.folder_by_path("/videos")
+    catalog.bulk_add_indexed(videos.id, [BulkFile("/videos/crowd.mp4", 1, 1.0, None, MediaInfo(9e3, 25.0, 64, 64),
+                                                  _segments(rng, 1200))], FP)
+    target = rng.standard_normal(DIM).astype(np.float32)
+    away = [SegmentRecord(start=2.0 * i, end=2.0 * i + 2, thumbnail=None, frame_count=1, vector=target,
+                          clip_tokens=target[None, :], frame_tokens=target[None, :], frame_mask=np.ones(1, np.uint8))
+            for i in range(3)]
+    catalog.bulk_add_indexed(videos.id, [BulkFile("/videos/trip/far [1]%.mp4", 1, 1.0, None,
+                                                  MediaInfo(6.0, 25.0, 64, 64), away)], FP)
+    for searcher in searchers:
+        searcher.vectors.apply_changes(catalog)
+    for place in ("/videos/trip/far [1]%.mp4", "/videos/trip"):
+        only = SearchFilters.make(folders=["/videos"], under=[place])
+        for searcher in searchers:
+            moments = searcher.search_vector(-target, 1, only)          # the least like the query of all
+            assert [m.path for m in moments] == ["/videos/trip/far [1]%.mp4"]
+    assert catalog.segment_ids(under=["/videos/trip/far [1]"]).size == 0    # a path, not a prefix of names
+    assert catalog.segment_ids(under=["/videos/trip/far _1]%.mp4"]).size == 0   # LIKE's wildcards are escaped
