@@ -548,9 +548,8 @@ def _not_a_library_folder(folder: str, known: list[str]) -> str:
 
 
 def _not_in_the_library(folder: str, known: list[str]) -> str:
-    return (f"{printable(folder)} is not in this library; search in its folders, or in folders and videos inside "
-            "them: "
-            + (", ".join(known) or "none yet"))
+    return (f"{printable(folder)} is not in this library; search in its folders, or in folders and videos "
+            f"inside them: {', '.join(known) or 'none yet'}")
 
 
 def _listed(folders: list[str]) -> str:

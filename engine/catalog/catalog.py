@@ -497,8 +497,6 @@ class Catalog:
             query = query.where(or_(*[or_(_FILES.c.path == _path_key(p),
                                           _FILES.c.path.startswith(os.path.join(_path_key(p), ""), autoescape=True))
                                       for p in under]))
-        if limit is not None:
-            query = query.limit(int(limit))
         if fingerprint is not None:
             query = query.where(_SEGMENTS.c.fingerprint == fingerprint)
         for column, low, high in ((_FILES.c.mtime, min_mtime, max_mtime),
@@ -507,6 +505,8 @@ class Catalog:
                 query = query.where(column >= low)
             if high is not None:
                 query = query.where(column <= high)
+        if limit is not None:
+            query = query.limit(int(limit))
         with self._read() as s:
             return np.fromiter(s.execute(query).scalars(), dtype=np.int64)
 

@@ -8,6 +8,8 @@ and frame tokens; neighbouring segments of one file then merge into moments.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,7 +126,12 @@ class Searcher:
     def _stage1_among_listed(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates | None:
         """The places asked for hold few segments (one video, a small folder): the store searches just those,
         which finds them however far down the whole library they would rank. None when they hold too many."""
-        listed = self.catalog.segment_ids(under=filters.under, limit=LISTED_AT_MOST + 1)
+        (min_mtime, max_mtime), (min_duration, max_duration) = (
+            [b if b is not None and math.isfinite(b) else None for b in bounds or (None, None)]
+            for bounds in (filters.date_range, filters.duration_range))
+        listed = self.catalog.segment_ids(under=filters.under, min_mtime=min_mtime, max_mtime=max_mtime,
+                                          min_duration=min_duration, max_duration=max_duration,
+                                          limit=LISTED_AT_MOST + 1)
         if len(listed) > LISTED_AT_MOST:
             return None
         listed = listed[~np.isin(listed, np.fromiter(exclude, np.int64, len(exclude)))]

@@ -139,3 +139,18 @@ def test_one_video_is_searched_alone_however_far_down_the_library_its_moments_ra
             assert [m.path for m in moments] == ["/videos/trip/far [1]%.mp4"]
     assert catalog.segment_ids(under=["/videos/trip/far [1]"]).size == 0    # a path, not a prefix of names
     assert catalog.segment_ids(under=["/videos/trip/far _1]%.mp4"]).size == 0   # LIKE's wildcards are escaped
+
+
+def test_a_video_asked_for_alone_keeps_the_date_and_length_filters(searchers, catalog):
+    videos = catalog.folder_by_path("/videos")
+    row = catalog.file_by_path("/videos/clip2.mp4")                      # dated 2000, 20 s long
+    catalog.move_file(row.id, "/videos/sub/clip2.mp4", videos.id, row.mtime)
+    for searcher in searchers:
+        searcher.vectors.apply_changes(catalog)
+    q = np.random.default_rng(5).standard_normal(DIM).astype(np.float32)
+    for date_range, duration_range, found in (((1500.0, float("inf")), (-float("inf"), 25.0), True),
+                                              ((2500.0, 9000.0), None, False), (None, (30.0, 90.0), False)):
+        only = SearchFilters.make(folders=["/videos"], under=["/videos/sub"], date_range=date_range,
+                                  duration_range=duration_range)
+        for searcher in searchers:
+            assert bool(searcher.search_vector(q, 3, only)) == found
