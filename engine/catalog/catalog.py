@@ -494,9 +494,10 @@ class Catalog:
             query = query.join(_FOLDERS, _FOLDERS.c.id == _FILES.c.folder_id).where(
                 _FOLDERS.c.path == _path_key(folder))
         if under:
-            query = query.where(or_(*[or_(_FILES.c.path == _path_key(p),
-                                          _FILES.c.path.startswith(os.path.join(_path_key(p), ""), autoescape=True))
-                                      for p in under]))
+            # substr rather than LIKE: exact and case-sensitive in SQLite too, with no wildcards to escape.
+            prefixes = [os.path.join(_path_key(p), "") for p in under]
+            query = query.where(or_(*[_FILES.c.path == _path_key(p) for p in under],
+                                    *[func.substr(_FILES.c.path, 1, len(prefix)) == prefix for prefix in prefixes]))
         if fingerprint is not None:
             query = query.where(_SEGMENTS.c.fingerprint == fingerprint)
         for column, low, high in ((_FILES.c.mtime, min_mtime, max_mtime),

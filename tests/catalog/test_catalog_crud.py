@@ -168,6 +168,18 @@ def test_a_folder_added_over_library_folders_takes_their_files_with_their_segmen
     assert catalog.folder_by_path(tmp_path / "all") is None                     # nothing was written
 
 
+def test_segment_ids_under_a_folder_or_file_match_whole_names_in_their_case(catalog, folder):
+    ids = {name: _indexed_file(catalog, folder, name, 2, seed=i)[1]
+           for i, name in enumerate(["trip/a.mp4", "trip/b_%.mp4", "trip 2/c.mp4", "Trip/d.mp4", "e.mp4"])}
+    def under(*places):
+        return sorted(catalog.segment_ids(under=[f"{folder.path}/{p}" for p in places]).tolist())
+    assert under("trip") == sorted(ids["trip/a.mp4"] + ids["trip/b_%.mp4"])
+    assert under("trip/b_%.mp4") == sorted(ids["trip/b_%.mp4"])
+    assert under("trip/b__.mp4", "tri") == []
+    assert under("Trip", "e.mp4") == sorted(ids["Trip/d.mp4"] + ids["e.mp4"])
+    assert len(catalog.segment_ids(under=[folder.path], limit=3)) == 3
+
+
 def test_move_onto_a_stale_row_removes_the_stale_row(catalog, folder):
     a, ids_a = _indexed_file(catalog, folder, "a.mp4", 2)
     b, ids_b = _indexed_file(catalog, folder, "b.mp4", 1, seed=3)

@@ -138,7 +138,8 @@ def test_one_video_is_searched_alone_however_far_down_the_library_its_moments_ra
             moments = searcher.search_vector(-target, 1, only)          # the least like the query of all
             assert [m.path for m in moments] == ["/videos/trip/far [1]%.mp4"]
     assert catalog.segment_ids(under=["/videos/trip/far [1]"]).size == 0    # a path, not a prefix of names
-    assert catalog.segment_ids(under=["/videos/trip/far _1]%.mp4"]).size == 0   # LIKE's wildcards are escaped
+    assert catalog.segment_ids(under=["/videos/trip/far _1]%.mp4"]).size == 0   # no wildcards
+    assert catalog.segment_ids(under=["/videos/Trip"]).size == 0                  # nor another case
 
 
 def test_a_video_asked_for_alone_keeps_the_date_and_length_filters(searchers, catalog):
