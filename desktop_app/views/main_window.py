@@ -20,6 +20,7 @@ from desktop_app.qt_adapter import LibraryEvents
 from desktop_app.views.banner import Banner
 from desktop_app.views.filter_bar import FilterBar
 from desktop_app.views.focused_keys import FocusedKeys
+from desktop_app.views.folder_filter import is_inside
 from desktop_app.views.moment_menu import (MomentActions, copy_references, export_file_name, export_targets,
                                           open_with_system, reveal_in_file_manager)
 from desktop_app.views.player import STEP_SECONDS, PlayerPanel
@@ -584,7 +585,7 @@ class MainWindow(QMainWindow):
         if not picked:
             return
         picked = os.path.abspath(picked)
-        if picked != folder and not picked.startswith(os.path.join(folder, "")):
+        if picked != folder and not is_inside(picked, folder):
             self.banner.show_message(f"{picked} is not inside {folder}; pick a folder inside it.", "error")
             return
         self.search_in_folder(picked)
