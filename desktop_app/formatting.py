@@ -36,6 +36,11 @@ def moment_reference(moment: Moment) -> str:
     return f"{moment.path} @ {time_range(moment.start, moment.end)}"
 
 
+def folder_name(path: str) -> str:
+    """The last part of a folder's path ('Holidays'), or the whole path for a root ('/')."""
+    return os.path.basename(path.rstrip("/\\")) or path
+
+
 def file_gone(path: str) -> str:
     """What a moment whose file has gone since indexing says, when it is played or opened."""
     return (f"{path} is no longer there: it was moved or deleted since it was indexed, or its drive is not "

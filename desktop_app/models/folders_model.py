@@ -1,10 +1,9 @@
 """The library's folders with their file counts, as a list model for the sidebar."""
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from desktop_app.formatting import folder_name
 from desktop_app.models.roles import CountsRole, ItemRole, SubtitleRole
 from engine.api.types import FolderInfo
 
@@ -56,7 +55,7 @@ class FoldersModel(QAbstractListModel):
             return None
         folder = self._folders[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return os.path.basename(folder.path.rstrip("/\\")) or folder.path
+            return folder_name(folder.path)
         if role == SubtitleRole:
             return folder_state_text(folder)
         if role == CountsRole:

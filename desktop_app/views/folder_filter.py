@@ -8,13 +8,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QToolButton
 
+from desktop_app.formatting import folder_name
+
 ALL_FOLDERS = "All folders"
 LABEL_WIDTH = 200         # px at most for the folder names on the button; longer ones are elided in the middle
 TIP = "Only results from the ticked folders"
-
-
-def folder_name(path: str) -> str:
-    return os.path.basename(path.rstrip("/\\")) or path
 
 
 def is_inside(path: str, folder: str) -> bool:

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
 
 from desktop_app import theme
 from desktop_app.external_players import SYSTEM_DEFAULT, chosen_player, find_players
-from desktop_app.formatting import (clock, counted, export_report, file_gone, library_summary, like_subject,
-                                   moment_title, progress_fraction, results_summary, time_range)
+from desktop_app.formatting import (clock, counted, export_report, file_gone, folder_name, library_summary,
+                                   like_subject, moment_title, progress_fraction, results_summary, time_range)
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
 from desktop_app.models.search_options import RecentSearches, SearchRequest
 from desktop_app.qt_adapter import LibraryEvents
@@ -581,7 +581,7 @@ class MainWindow(QMainWindow):
             self._focus_search()
 
     def _ask_search_inside(self, folder: str) -> None:
-        picked = self.choose_folder(f"Search only in a folder inside {os.path.basename(folder) or folder}", folder)
+        picked = self.choose_folder(f"Search only in a folder inside {folder_name(folder)}", folder)
         if not picked:
             return
         picked = os.path.abspath(picked)

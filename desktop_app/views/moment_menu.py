@@ -11,7 +11,7 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QMenu, QWidget
 
 from desktop_app import theme
-from desktop_app.formatting import moment_reference
+from desktop_app.formatting import folder_name, moment_reference
 from engine.api.types import Moment
 
 
@@ -37,7 +37,7 @@ class MomentActions(QObject):
         menu.addSeparator()
         menu.addAction(theme.icon("similar", size=16), "Find similar moments", lambda: self.similar.emit(moment))
         folder = os.path.dirname(moment.path)
-        menu.addAction(theme.icon("search", size=16), f"Search only in “{os.path.basename(folder) or folder}”",
+        menu.addAction(theme.icon("search", size=16), f"Search only in “{folder_name(folder)}”",
                        lambda: self.search_in.emit(folder))
         menu.addAction(theme.icon("film", size=16), "Search only in this video", lambda: self.search_in.emit(moment.path))
         menu.addAction(theme.icon("export", size=16), "Export moment as video…", lambda: self.export.emit(moment))
