@@ -25,11 +25,17 @@ MAX_OVERFETCH_ROUNDS = 4
 LISTED_AT_MOST = 8192      # segments in the places asked for (a video, a small folder) that are searched by id
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Candidates:
     ids: np.ndarray
     stage1: np.ndarray
     rows: list
+
+    def first(self, n: int) -> "_Candidates":
+        return _Candidates(self.ids[:n], self.stage1[:n], self.rows[:n])
+
+
+_NONE = _Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), [])
 
 
 class Searcher:
@@ -108,20 +114,14 @@ class Searcher:
         # store) are checked on the rows, asking for more until enough pass.
         total = self.vectors.count
         if total == 0:
-            return _Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), [])
+            return _NONE
         ask = min(depth, total)
         for _ in range(MAX_OVERFETCH_ROUNDS):
-            ids, sims = self.vectors.search(vector, ask, filters=filters)
-            ids, sims = ids[0], sims[0]
-            rows_by_id = {r.id: r for r in self.catalog.segments(ids.tolist())}
-            keep = [j for j, i in enumerate(ids)
-                    if int(i) in rows_by_id and int(i) not in exclude and filters.accepts(rows_by_id[int(i)])]
-            if len(keep) >= min(depth, total) or ask >= total or not (filters.restricts_rows or exclude):
+            found = self._checked(*self.vectors.search(vector, ask, filters=filters), filters, exclude)
+            if len(found.ids) >= min(depth, total) or ask >= total or not (filters.restricts_rows or exclude):
                 break
             ask = min(total, ask * 4)
-        keep = keep[:depth]
-        return _Candidates(ids[keep].astype(np.int64), sims[keep].astype(np.float32),
-                           [rows_by_id[int(ids[j])] for j in keep])
+        return found.first(depth)
 
     def _stage1_among_listed(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates | None:
         """The places asked for hold few segments (one video, a small folder): the store searches just those,
@@ -136,22 +136,23 @@ class Searcher:
             return None
         listed = listed[~np.isin(listed, np.fromiter(exclude, np.int64, len(exclude)))]
         if not len(listed):
-            return _Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), [])
-        ids, sims = self.vectors.search(vector, min(depth, len(listed)), allowed_ids=listed, filters=filters)
-        ids, sims = ids[0], sims[0]
-        rows_by_id = {r.id: r for r in self.catalog.segments(ids.tolist())}
-        keep = [j for j, i in enumerate(ids) if int(i) in rows_by_id and filters.accepts(rows_by_id[int(i)])]
-        return _Candidates(ids[keep].astype(np.int64), sims[keep].astype(np.float32),
-                           [rows_by_id[int(ids[j])] for j in keep])
+            return _NONE
+        return self._checked(*self.vectors.search(vector, min(depth, len(listed)), allowed_ids=listed,
+                                                  filters=filters), filters, exclude)
 
     def _stage1_filtered_inside(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates:
         """The vector store applies the filters, so one search gets them; excluded ids can take at most
         len(exclude) places. Rows are still checked: a store's copy of a file's facts may lag the catalog."""
-        ids, sims = self.vectors.search(vector, depth + len(exclude), filters=filters)
+        return self._checked(*self.vectors.search(vector, depth + len(exclude), filters=filters),
+                             filters, exclude).first(depth)
+
+    def _checked(self, ids: np.ndarray, sims: np.ndarray, filters: SearchFilters, exclude) -> _Candidates:
+        """The store's answer to one query (rows [1, k]) with their catalog rows, less the ids gone from the
+        catalog, excluded, or failing the filters."""
         ids, sims = ids[0], sims[0]
         rows_by_id = {r.id: r for r in self.catalog.segments(ids.tolist())}
         keep = [j for j, i in enumerate(ids)
-                if int(i) in rows_by_id and int(i) not in exclude and filters.accepts(rows_by_id[int(i)])][:depth]
+                if int(i) in rows_by_id and int(i) not in exclude and filters.accepts(rows_by_id[int(i)])]
         return _Candidates(ids[keep].astype(np.int64), sims[keep].astype(np.float32),
                            [rows_by_id[int(ids[j])] for j in keep])
 
