@@ -393,21 +393,25 @@ class Library:
 
     # -- search --------------------------------------------------------------------
     def search(self, query: str, k: int = 10, folders=None, min_score: float | None = None,
-               sort: str = "relevance", date_range=None, duration_range=None, rerank: bool = True) -> list[Moment]:
+               sort: str = "relevance", date_range=None, duration_range=None, rerank: bool = True,
+               per_video: bool = False) -> list[Moment]:
+        """The ``k`` best moments for ``query``; with ``per_video``, the best moment of each of the ``k`` best
+        videos (the same for ``search_image`` and ``similar``)."""
         filters = self._filters(folders, date_range, duration_range, min_score)
         self._catch_up()
-        moments = self.searcher.search_text(query, k, filters, rerank=rerank)
+        moments = self.searcher.search_text(query, k, filters, rerank=rerank, per_video=per_video)
         return _sorted(moments, sort)
 
     def search_image(self, image, k: int = 10, folders=None, min_score: float | None = None,
-                     sort: str = "relevance", date_range=None, duration_range=None) -> list[Moment]:
+                     sort: str = "relevance", date_range=None, duration_range=None,
+                     per_video: bool = False) -> list[Moment]:
         rgb = image if isinstance(image, np.ndarray) else _read_image(image)
         filters = self._filters(folders, date_range, duration_range, min_score)
         self._catch_up()
-        return _sorted(self.searcher.search_rgb(rgb, k, filters), sort)
+        return _sorted(self.searcher.search_rgb(rgb, k, filters, per_video=per_video), sort)
 
     def similar(self, moments: Moment | Sequence[Moment], k: int = 10, folders=None,
-                sort: str = "relevance") -> list[Moment]:
+                sort: str = "relevance", per_video: bool = False) -> list[Moment]:
         """Moments like ``moments`` (one, or several taken together; their own segments left out)."""
         ids: dict[int, None] = {}       # in order, once each
         for moment in [moments] if isinstance(moments, Moment) else moments:
@@ -421,7 +425,7 @@ class Library:
         vector = emb.vectors.mean(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-6)
         filters = self._filters(folders)
-        return _sorted(self.searcher.search_vector(vector, k, filters, exclude=set(ids)), sort)
+        return _sorted(self.searcher.search_vector(vector, k, filters, exclude=set(ids), per_video=per_video), sort)
 
     def _filters(self, folders=None, date_range=None, duration_range=None, min_score=None) -> SearchFilters:
         """Search filters in this library's folders, folders inside them or single videos in them; any other

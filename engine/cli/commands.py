@@ -172,7 +172,7 @@ def cmd_watch(args) -> int:
 
 # -- search ----------------------------------------------------------------------------------
 def _search_one(lib, args, query: str | None):
-    common = dict(folders=args.folder, min_score=args.min_score, sort=args.sort)
+    common = dict(folders=args.folder, min_score=args.min_score, sort=args.sort, per_video=args.per_video)
     if args.image is not None:
         return lib.search_image(args.image, k=args.k, **common)
     if args.similar is not None:
@@ -189,7 +189,7 @@ def _search_one(lib, args, query: str | None):
                 raise QueryError(f"--similar takes PATH@SECONDS with seconds from the start of the file, e.g. "
                                  f"clip.mp4@12.5, not {spec!r}")
             targets.append(Moment(path=str(Path(path).resolve()), start=t, end=t + 1e-3, score=0.0, thumbnail=None))
-        return lib.similar(targets, k=args.k, folders=args.folder, sort=args.sort)
+        return lib.similar(targets, k=args.k, folders=args.folder, sort=args.sort, per_video=args.per_video)
     return lib.search(query, k=args.k, rerank=not args.stage1, **common)
 
 
@@ -223,7 +223,7 @@ def _search_batch(lib, args) -> int:
         for query in _batch_queries(source, name):
             try:
                 moments = lib.search(query, k=args.k, folders=args.folder, min_score=args.min_score,
-                                     sort=args.sort, rerank=not args.stage1)
+                                     sort=args.sort, rerank=not args.stage1, per_video=args.per_video)
                 print_json({"query": query, "results": _results_json(moments)})
             except QueryError as exc:
                 failures += 1

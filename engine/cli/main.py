@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only in this video of the library (repeatable, and with --folder)")
     a.add_argument("--min-score", type=_finite_number, help="drop moments scoring below this")
     a.add_argument("--sort", choices=("relevance", "date"), default="relevance")
+    a.add_argument("--per-video", action="store_true",
+                   help="the best moment of each video: -k videos instead of -k moments")
     a.add_argument("--stage1", action="store_true", help="skip the reranker (stage 1 only)")
 
     a = sub.add_parser("status", help="what the library holds")

@@ -5,6 +5,9 @@ that supports filters applies folder, date and duration itself; otherwise they a
 to its answer, asking again for more when too few pass);
 stage 2 rescores those candidates with the model's reranker over their stored clip
 and frame tokens; neighbouring segments of one file then merge into moments.
+
+Asked for one moment per video, stage 1 hands on at most a video's few best segments, asking the store
+for more until enough videos are among them, so the reranker's work stays that of one page.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ from engine.settings import MAX_RESULTS
 MAX_QUERY_CHARS = 2000
 MAX_OVERFETCH_ROUNDS = 4
 LISTED_AT_MOST = 8192      # segments in the places asked for (a video, a small folder) that are searched by id
+SEGMENTS_PER_VIDEO = 4     # one moment per video: a video's best segments by stage 1 that are reranked
+WIDEST_PER_VIDEO = 16000   # ... and the most nearest segments asked of the store to find enough videos
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,20 @@ class _Candidates:
 
     def first(self, n: int) -> "_Candidates":
         return _Candidates(self.ids[:n], self.stage1[:n], self.rows[:n])
+
+    def at_most_per_file(self, n: int) -> "_Candidates":
+        """The first ``n`` candidates of each file, in the same order."""
+        seen: dict[int, int] = {}
+        keep = []
+        for j, row in enumerate(self.rows):
+            seen[row.file_id] = seen.get(row.file_id, 0) + 1
+            if seen[row.file_id] <= n:
+                keep.append(j)
+        return _Candidates(self.ids[keep], self.stage1[keep], [self.rows[j] for j in keep])
+
+    @property
+    def files(self) -> int:
+        return len({row.file_id for row in self.rows})
 
 
 _NONE = _Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), [])
@@ -46,18 +65,22 @@ class Searcher:
         self.settings = settings
 
     # -- public --------------------------------------------------------------
+    # ``per_video``: k videos, each with its best moment, instead of the k best moments.
     def search_text(self, query: str, k: int = 10, filters: SearchFilters | None = None,
-                    rerank: bool = True) -> list[Moment]:
+                    rerank: bool = True, per_video: bool = False) -> list[Moment]:
         text = self._encode_query(query)
-        return self._search(text.vector[0], k, filters or SearchFilters(), text if rerank else None)
+        return self._search(text.vector[0], k, filters or SearchFilters(), text if rerank else None,
+                            per_video=per_video)
 
-    def search_rgb(self, rgb: np.ndarray, k: int = 10, filters: SearchFilters | None = None) -> list[Moment]:
+    def search_rgb(self, rgb: np.ndarray, k: int = 10, filters: SearchFilters | None = None,
+                   per_video: bool = False) -> list[Moment]:
         vector = self.image_vector(rgb)
-        return self._search(vector, k, filters or SearchFilters(), None)
+        return self._search(vector, k, filters or SearchFilters(), None, per_video=per_video)
 
     def search_vector(self, vector: np.ndarray, k: int, filters: SearchFilters | None = None,
-                      exclude: set[int] = frozenset()) -> list[Moment]:
-        return self._search(np.asarray(vector, np.float32), k, filters or SearchFilters(), None, exclude)
+                      exclude: set[int] = frozenset(), per_video: bool = False) -> list[Moment]:
+        return self._search(np.asarray(vector, np.float32), k, filters or SearchFilters(), None, exclude,
+                            per_video)
 
     def image_vector(self, rgb: np.ndarray) -> np.ndarray:
         """An image in the clip space: the clip encoder over one frame."""
@@ -77,13 +100,17 @@ class Searcher:
             raise QueryError(f"the query is {len(query)} characters long; keep it under {MAX_QUERY_CHARS}")
         return self.model.encode_text([query.strip()])
 
-    def _search(self, vector, k: int, filters: SearchFilters, text, exclude: set[int] = frozenset()):
+    def _search(self, vector, k: int, filters: SearchFilters, text, exclude: set[int] = frozenset(),
+                per_video: bool = False):
         if k < 1:
             raise QueryError(f"ask for at least one result, not {k}")
         if k > MAX_RESULTS:
             raise QueryError(f"ask for at most {MAX_RESULTS} results, not {k}")
         depth = max(self.settings.rerank_depth, 4 * k)
-        cand = self._stage1(vector, depth, filters, exclude)
+        if per_video:
+            cand = self._stage1_per_video(vector, depth, k, filters, exclude)
+        else:
+            cand = self._stage1(vector, depth, filters, exclude)
         if not len(cand.ids):
             return []
         scores = cand.stage1
@@ -92,9 +119,14 @@ class Searcher:
         scored = [ScoredSegment(int(i), r.file_id, r.start, r.end, float(s), r)
                   for i, s, r in zip(cand.ids, scores, cand.rows) if np.isfinite(s)]
         moments = []
+        shown_files: set[int] = set()
         for m in merge_segments(scored):
             if filters.min_score is not None and m.score < filters.min_score:
                 continue
+            if per_video:
+                if m.file_id in shown_files:
+                    continue
+                shown_files.add(m.file_id)
             r = m.best.row
             moments.append(Moment(path=r.path, start=m.start, end=m.end, score=m.score, thumbnail=r.thumbnail,
                                   file_id=r.file_id, segment_ids=m.segment_ids, folder=r.folder,
@@ -122,6 +154,21 @@ class Searcher:
                 break
             ask = min(total, ask * 4)
         return found.first(depth)
+
+    def _stage1_per_video(self, vector, depth: int, k: int, filters: SearchFilters, exclude) -> _Candidates:
+        """Up to ``depth`` candidates, at most SEGMENTS_PER_VIDEO of each file, from enough of the nearest
+        segments to cover ``k`` files (or all there are)."""
+        total = self.vectors.count
+        if total == 0:
+            return _NONE
+        wide = min(depth, total)
+        for _ in range(MAX_OVERFETCH_ROUNDS):
+            found = self._stage1(vector, wide, filters, exclude)
+            few = found.at_most_per_file(SEGMENTS_PER_VIDEO)
+            if few.files >= k or len(found.ids) < wide or wide >= min(total, WIDEST_PER_VIDEO):
+                break
+            wide = min(total, wide * 4, WIDEST_PER_VIDEO)
+        return few.first(depth)
 
     def _stage1_among_listed(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates | None:
         """The places asked for hold few segments (one video, a small folder): the store searches just those,

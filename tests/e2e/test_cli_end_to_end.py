@@ -250,6 +250,21 @@ def test_filters_and_similar(indexed, capsys):
                         r"its moments run from 0.0 to \d+\.\d s\n", err), err
 
 
+def test_one_moment_per_video_through_the_command_line(indexed, capsys):
+    base, folder, truths, _lib = indexed
+    code, out, _ = run_cli(capsys, *base, "search", "anything", "--json", "-k", "50")
+    every = json.loads(out)["results"]
+    assert code == 0 and len(every) > len({r["path"] for r in every})     # several moments of some video
+    target = (folder / "city.mkv").resolve()
+    for query in (["anything"], ["--similar", f"{target}@1.0"]):
+        code, out, _ = run_cli(capsys, *base, "search", *query, "--per-video", "--json", "-k", "50")
+        paths = [r["path"] for r in json.loads(out)["results"]]
+        assert code == 0 and sorted(paths) == sorted({str((folder / name).resolve()) for name in truths})
+    code, out, _ = run_cli(capsys, *base, "search", "anything", "--per-video", "--json", "-k", "2")
+    best_first = list(dict.fromkeys(r["path"] for r in every))[:2]
+    assert code == 0 and [r["path"] for r in json.loads(out)["results"]] == best_first
+
+
 def test_errors_are_one_sentence_on_stderr(tmp_path, tiny_bundle):
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     lib = empty_library(tmp_path / "lib", tiny_bundle)
