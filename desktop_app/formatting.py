@@ -52,10 +52,10 @@ def counted(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def results_summary(count: int, subject: str, more_below: bool = False) -> str:
+def results_summary(count: int, subject: str, more_below: bool = False, per_video: bool = False) -> str:
     """'1 moment for “a red car”'; '60 moments like these 2 · scroll for more' when the grid's end brings another
-    page."""
-    text = f"{counted(count, 'moment')} {subject}"
+    page; '12 videos for “a red car”' when each result is the best moment of its video."""
+    text = f"{counted(count, 'video' if per_video else 'moment')} {subject}"
     return f"{text} · scroll for more" if more_below else text
 
 

@@ -36,6 +36,7 @@ class SearchOptions:
     duration_preset: str = "Any length"  # a key of DURATION_PRESETS
     min_score: float | None = None       # relevance cut-off; None = keep all
     k: int = RESULTS_PAGE                # results asked of the engine
+    per_video: bool = False              # the best moment of each video, not every moment
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,12 @@ class SearchRequest:
         return found >= self.options.k and self.options.k < MAX_RESULTS
 
     def engine_kwargs(self, now: float | None = None) -> dict:
-        """Keyword arguments for ``Library.search`` / ``search_image`` (``similar`` takes k, folders, sort)."""
+        """Keyword arguments for ``Library.search`` / ``search_image`` (``similar`` takes k, folders, sort and
+        per_video)."""
         opts = self.options
         kwargs: dict = {"k": opts.k, "sort": opts.sort}
+        if opts.per_video:
+            kwargs["per_video"] = True
         if opts.folders:
             kwargs["folders"] = list(opts.folders)
         if self.like:

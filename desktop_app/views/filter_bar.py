@@ -1,4 +1,4 @@
-"""Sort, filters (folders, date, duration) and the relevance cut-off above the results."""
+"""Moments or videos, sort, filters (folders, date, duration) and the relevance cut-off above the results."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, Signal
@@ -15,7 +15,7 @@ class FilterBar(QWidget):
     """``options()`` returns the current SearchOptions; ``changed`` fires on any edit.
 
     When the results are too narrow for the filters and the cut-off side by side, the cut-off moves to a row
-    of its own, so the window can shrink to half a laptop screen."""
+    of its own, with the moments-or-videos box, so the window can shrink to half a laptop screen."""
 
     changed = Signal()
 
@@ -24,6 +24,11 @@ class FilterBar(QWidget):
         self.setObjectName("FilterBar")
         self.summary = ElidedLabel("")
         self.summary.setObjectName("ResultsHeader")
+        self.per_video = QComboBox()
+        self.per_video.addItem("Every moment", "moments")
+        self.per_video.addItem("One per video", "videos")
+        self.per_video.setToolTip("Show every matching moment, or only the best moment of each video")
+        self.per_video.setAccessibleName("Moments per video")
         self.sort = QComboBox()
         self.sort.addItem("Best match", "relevance")
         self.sort.addItem("Newest first", "date")
@@ -58,6 +63,7 @@ class FilterBar(QWidget):
         first = QHBoxLayout()
         first.setSpacing(8)
         first.addWidget(self.summary, 1)
+        first.addWidget(self.per_video)
         first.addWidget(self.sort)
         second = QHBoxLayout()
         second.setSpacing(8)
@@ -75,11 +81,12 @@ class FilterBar(QWidget):
         cutoff_row.addWidget(self.cutoff_label)
         cutoff_row.addWidget(self.cutoff)
         second.addWidget(self._cutoff_box)
+        self._first_row = first
         self._second_row = second
         self._third_row = QHBoxLayout()
         self._third_row.addStretch(1)
         self._filters = (filter_icon, self.folder, self.date, self.duration)
-        for widget in (self.sort, self.date, self.duration):
+        for widget in (self.per_video, self.sort, self.date, self.duration):
             widget.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.folder.changed.connect(self.changed)
         layout = QVBoxLayout(self)
@@ -129,20 +136,27 @@ class FilterBar(QWidget):
             self._cutoff_below = below
             (self._second_row if below else self._third_row).removeWidget(self._cutoff_box)
             (self._third_row if below else self._second_row).addWidget(self._cutoff_box)
+            # The moments-or-videos box goes down too, leaving the summary room beside the sort.
+            (self._first_row if below else self._third_row).removeWidget(self.per_video)
+            if below:
+                self._third_row.insertWidget(0, self.per_video)
+            else:
+                self._first_row.insertWidget(1, self.per_video)
         super().resizeEvent(event)
 
     def set_folders(self, paths: list[str]) -> None:
         self.folder.set_folders(paths)
 
     def choices(self) -> dict[str, str]:
-        """The sort and the date and length filters, to be restored next time (folders and the cut-off belong
-        to one search, not to the user's habits)."""
-        return {"sort": self.sort.currentData(), "date": self.date.currentText(),
-                "duration": self.duration.currentText()}
+        """Moments or videos, the sort and the date and length filters, to be restored next time (folders and
+        the cut-off belong to one search, not to the user's habits)."""
+        return {"show": self.per_video.currentData(), "sort": self.sort.currentData(),
+                "date": self.date.currentText(), "duration": self.duration.currentText()}
 
     def set_choices(self, choices: dict) -> None:
         """Restore ``choices()``; an unknown value (from another version) leaves its box as it is."""
-        for box, found in ((self.sort, self.sort.findData(choices.get("sort"))),
+        for box, found in ((self.per_video, self.per_video.findData(choices.get("show"))),
+                           (self.sort, self.sort.findData(choices.get("sort"))),
                            (self.date, self.date.findText(str(choices.get("date")))),
                            (self.duration, self.duration.findText(str(choices.get("duration"))))):
             if found >= 0:
@@ -205,7 +219,7 @@ class FilterBar(QWidget):
     def options(self) -> SearchOptions:
         return SearchOptions(sort=self.sort.currentData(), folders=self.folder.chosen(),
                              date_preset=self.date.currentText(), duration_preset=self.duration.currentText(),
-                             min_score=self.min_score())
+                             min_score=self.min_score(), per_video=self.per_video.currentData() == "videos")
 
     def _update_cutoff_label(self) -> None:
         value = self.min_score()

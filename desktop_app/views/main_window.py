@@ -632,7 +632,8 @@ class MainWindow(QMainWindow):
                    "image": f"for the image {request.image.name if request.image else ''}",
                    "like": like_subject(request.like)}
         self.filter_bar.summary.setText(results_summary(len(moments), subject[request.kind],
-                                                        request.may_have_more(len(moments))))
+                                                        request.may_have_more(len(moments)),
+                                                        request.options.per_video))
         if moments:
             self.results_stack.setCurrentWidget(self.grid)
         else:

@@ -22,6 +22,8 @@ def test_similar_requests_only_pass_what_similar_accepts():
     request = SearchRequest(3, like=(like,), options=SearchOptions(min_score=0.3, date_preset="Past year"))
     assert request.kind == "like"
     assert request.engine_kwargs() == {"k": 60, "sort": "relevance"}
+    videos = request.with_options(6, SearchOptions(per_video=True, min_score=0.3))
+    assert videos.engine_kwargs() == {"k": 60, "sort": "relevance", "per_video": True}
     again = request.with_options(4, SearchOptions(sort="date"))
     assert again.like == (like,) and again.serial == 4 and again.options.sort == "date"
     assert SearchRequest(5, image=Path("/i.png")).kind == "image"

@@ -365,6 +365,10 @@ def test_filter_bar_builds_options(qtbot, themed):
     bar.set_folders(["/v/Holidays", "/v/Work"])
     with qtbot.waitSignal(bar.changed):
         bar.sort.setCurrentIndex(1)
+    assert not bar.options().per_video
+    with qtbot.waitSignal(bar.changed):
+        bar.per_video.setCurrentText("One per video")
+    assert bar.options().per_video
     with qtbot.waitSignal(bar.changed):
         bar.folder.set_chosen(["/v/Work"])
     bar.date.setCurrentText("Past month")
@@ -387,6 +391,11 @@ def test_a_narrow_filter_bar_puts_the_cut_off_on_a_row_of_its_own(qtbot, themed)
     bar.show()
     qtbot.waitUntil(lambda: bar.width() == 1000)
     assert not bar.cutoff_below
+
+    def in_top_row(widget) -> bool:
+        return widget.geometry().bottom() < bar.date.geometry().top()
+
+    assert in_top_row(bar.per_video) and in_top_row(bar.sort)
     beside_height = bar.sizeHint().height()
     assert bar.minimumWidth() < 560          # the filters alone, not the filters and the cut-off side by side
     bar.resize(bar.minimumWidth(), 120)
@@ -394,8 +403,11 @@ def test_a_narrow_filter_bar_puts_the_cut_off_on_a_row_of_its_own(qtbot, themed)
                     and bar.cutoff.mapTo(bar, bar.cutoff.rect().topLeft()).y() > bar.date.geometry().bottom())
     assert bar.sizeHint().height() > beside_height
     assert all(w.width() >= w.sizeHint().width() for w in (bar.folder, bar.date, bar.duration))
+    # The moments-or-videos box goes down with the cut-off, leaving the results' summary room beside the sort.
+    assert bar.per_video.geometry().top() > bar.date.geometry().bottom() and in_top_row(bar.sort)
     bar.resize(1000, 90)
     qtbot.waitUntil(lambda: not bar.cutoff_below)
+    qtbot.waitUntil(lambda: in_top_row(bar.per_video))
 
 
 def test_the_score_cut_off_spans_the_scores_shown(qtbot, themed):

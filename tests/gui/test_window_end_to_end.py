@@ -154,6 +154,16 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
 
     with qtbot.waitSignal(window.results_shown, timeout=30_000):      # a filter re-runs the search
         window.filter_bar.sort.setCurrentIndex(1)
+    every = window.results_model.moments()
+    assert len({m.path for m in every}) < len(every)                   # some video has several moments
+    with qtbot.waitSignal(window.results_shown, timeout=30_000) as per_video:
+        window.filter_bar.per_video.setCurrentText("One per video")
+    videos = window.results_model.moments()
+    assert per_video.args[0] == len(videos) == len({m.path for m in videos}) == len({m.path for m in every})
+    assert window.filter_bar.summary.text().startswith(f"{len(videos)} videos for “")
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.filter_bar.per_video.setCurrentText("Every moment")
+    assert len(window.results_model.moments()) == len(every)
     library_folder = window.folders_model.folder(0).path
     with qtbot.waitSignal(window.results_shown, timeout=30_000) as in_folder:
         window.filter_bar.folder.set_chosen([library_folder])
@@ -241,6 +251,7 @@ def test_the_window_reopens_as_it_was_closed(qtbot, window, prefs, tmp_path, tin
     window.results_splitter.setSizes([500, 500])
     window.main_splitter.setSizes([330, 770])
     window.filter_bar.sort.setCurrentIndex(1)
+    window.filter_bar.per_video.setCurrentText("One per video")
     window.filter_bar.duration.setCurrentText("Under 1 min")
     window.grid.zoom(2)                                      # bigger thumbnails
     window.player.set_sound(0.25, True)
@@ -257,6 +268,7 @@ def test_the_window_reopens_as_it_was_closed(qtbot, window, prefs, tmp_path, tin
     assert (again.results_splitter.sizes(), again.main_splitter.sizes()) == sizes
     options = again.filter_bar.options()
     assert (options.sort, options.duration_preset, options.date_preset) == ("date", "Under 1 min", "Any date")
+    assert options.per_video and again.filter_bar.per_video.currentText() == "One per video"
     assert again.grid.min_card_width == window.grid.min_card_width > 200
     assert again.player.sound() == (0.25, True) and again.player.audio.isMuted()
     assert abs(again.player.audio.volume() - 0.25) < 1e-6
