@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 RECENT_KEY = "search/recent"
 WATCH_CHECK_MS = 500
+FOLDERS_CHECK_MS = 5000    # how often the window looks for folders added or removed elsewhere, or plugged in or out
 LAST_LIBRARY_KEY = "library/last"
 THEME_KEY = "appearance/theme"
 GEOMETRY_KEY = "window/geometry"
@@ -113,6 +114,10 @@ class MainWindow(QMainWindow):
         self._watch_timer.setInterval(WATCH_CHECK_MS)
         self._watch_timer.timeout.connect(self._index_if_folders_changed)
         self._watch_timer.start()
+        self._folders_timer = QTimer(self)
+        self._folders_timer.setInterval(FOLDERS_CHECK_MS)
+        self._folders_timer.timeout.connect(self._check_folders)
+        self._folders_timer.start()
         self.set_library(library)
 
     # === construction ============================================================================
@@ -417,6 +422,23 @@ class MainWindow(QMainWindow):
         watcher, self.watcher = self.watcher, None
         if watcher is not None:
             self.runner.run(watcher.stop)
+
+    def _check_folders(self) -> None:
+        """On a worker (a folder on an unplugged network drive can take seconds to answer): whether the folders
+        that can be reached are still those shown. A folder another ClipSeek added or removed, or one whose drive
+        was plugged in or out, refreshes the sidebar, and is indexed when folders are watched."""
+        library = self.library
+        if library is None or self._closing:
+            return
+        self.runner.run(library.reachable_folders, lambda found: self._on_folders_checked(library, found),
+                        owner=self)
+
+    def _on_folders_checked(self, library: "Library", found: list[str]) -> None:
+        if library is not self.library or self._closing:
+            return
+        shown = sorted(f.path for f in self.folders_model.folders() if f.state != "missing")
+        if found != shown:
+            self.refresh_library(then_index=library.settings.watch_folders)
 
     def _index_if_folders_changed(self) -> None:
         if self.watcher is not None and self.library is not None \
@@ -852,6 +874,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self._save_layout()
         self._watch_timer.stop()
+        self._folders_timer.stop()
         self._stop_watching()
         self.player.stop()
         self.hide()                    # stopping a worker mid-file can take a moment; do not look frozen

@@ -315,11 +315,16 @@ class Library:
         return next(f for f in self.folders() if f.path == path)
 
     # -- indexing ----------------------------------------------------------------
+    def reachable_folders(self) -> list[str]:
+        """The library's folders that can be reached now, sorted: what a watcher watches. Read afresh, so
+        folders another ClipSeek added or removed, and drives plugged in or out, count."""
+        return sorted(f.path for f in self.catalog.folder_rows() if os.path.isdir(f.path))
+
     def folder_watcher(self, folders: list[str] | None = None) -> FolderWatcher:
-        """A started watcher (see ``FolderWatcher``) of ``folders``, by default the library's folders that can be
-        reached now; stop it when done. Adding or removing a folder does not change it: make a new one."""
+        """A started watcher (see ``FolderWatcher``) of ``folders``, by default ``reachable_folders()``; stop it
+        when done. Adding or removing a folder does not change it: make a new one."""
         if folders is None:
-            folders = [f.path for f in self.folders() if f.state != "missing"]
+            folders = self.reachable_folders()
         return FolderWatcher(folders, ignore=self.path, notice=self.notice, exclude=self.settings.exclude).start()
 
     def index(self, progress: Callable[[Progress], None] | None = None,

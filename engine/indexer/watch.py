@@ -21,6 +21,7 @@ import watchdog.observers.polling
 from engine.indexer.scan import is_video_name, left_out
 
 POLL_FALLBACK_SECONDS = 30.0
+FOLDERS_CHECK_SECONDS = 5.0     # how often `clipseek watch` looks for folders added, removed, plugged in or out
 # Events that mean a file or folder changed. Not "opened" and "closed_no_write": indexing a file raises them.
 FILE_CHANGES = frozenset({"created", "modified", "deleted", "moved", "closed", "attrib"})
 FOLDER_CHANGES = frozenset({"created", "deleted", "moved"})
@@ -132,10 +133,35 @@ class FolderWatcher:
 
 
 def watch_library(lib, progress=None, stop: threading.Event | None = None, poll: float = 0.5) -> None:
-    """Index once, then again whenever video files settle after a change, until ``stop`` is set."""
+    """Index once, then again whenever video files settle after a change, until ``stop`` is set.
+
+    A folder added or removed by another ClipSeek (``clipseek add-folder`` in another terminal), or a folder
+    whose drive is plugged in or out, changes what is watched within FOLDERS_CHECK_SECONDS, and what is new
+    is indexed then."""
     stop = stop or threading.Event()
-    with lib.folder_watcher() as watcher:
+    folders = lib.reachable_folders()
+    watcher = lib.folder_watcher(folders)
+    try:
         lib.index(progress=progress)
+        checked = time.monotonic()
         while not stop.wait(poll):
+            if time.monotonic() - checked >= FOLDERS_CHECK_SECONDS:
+                checked = time.monotonic()
+                now = lib.reachable_folders()
+                if now != folders:
+                    watcher.stop()
+                    _say_what_changed(lib, folders, now)
+                    folders, watcher = now, lib.folder_watcher(now)
+                    lib.index(progress=progress)
+                    continue
             if watcher.settled(lib.settings.watch_debounce_seconds):
                 lib.index(progress=progress)
+    finally:
+        watcher.stop()
+
+
+def _say_what_changed(lib, before: list[str], now: list[str]) -> None:
+    for folder in sorted(set(now) - set(before)):
+        lib.notice(f"watching {folder} too")
+    for folder in sorted(set(before) - set(now)):
+        lib.notice(f"no longer watching {folder}: it left the library, or cannot be reached")

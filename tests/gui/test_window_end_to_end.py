@@ -423,6 +423,44 @@ def test_videos_copied_into_or_deleted_from_a_folder_are_picked_up_while_the_win
     assert window.watcher is None
 
 
+def test_a_folder_another_clipseek_adds_or_removes_shows_in_the_window_and_is_indexed(qtbot, window, video_folder,
+                                                                                       tmp_path, tiny_bundle):
+    import shutil
+
+    from engine.api import Library
+    from engine.errors import LibraryError
+
+    window._folders_timer.setInterval(200)
+    folder = tmp_path / "added elsewhere"
+    folder.mkdir()
+    shutil.copy(video_folder / "yellow.mp4", folder / "yellow.mp4")
+    elsewhere = Library.open(tmp_path / "library", model=tiny_bundle)      # as `clipseek add-folder` would
+    try:
+        elsewhere.add_folder(folder)
+    finally:
+        elsewhere.close()
+
+    def shown():
+        return [(f.path, f.indexed) for f in window.folders_model.folders()]
+
+    qtbot.waitUntil(lambda: shown() == [(str(folder.resolve()), 1)], timeout=60_000)
+    assert window.pages.currentWidget() is window.main_splitter          # no longer the welcome page
+    elsewhere = Library.open(tmp_path / "library", model=tiny_bundle)
+
+    def removed() -> bool:
+        try:
+            elsewhere.remove_folder(folder)
+        except LibraryError:      # "another ClipSeek is indexing": the window is, now and then
+            return False
+        return True
+
+    try:
+        qtbot.waitUntil(removed, timeout=30_000)
+    finally:
+        elsewhere.close()
+    qtbot.waitUntil(lambda: shown() == [], timeout=30_000)
+
+
 def test_a_watcher_still_starting_when_the_window_closes_is_stopped(qtbot, tmp_path, tiny_bundle, prefs, themed):
     import threading
 

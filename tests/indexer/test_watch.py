@@ -5,6 +5,8 @@ import contextlib
 import errno
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 
@@ -69,6 +71,36 @@ def test_watch_indexes_new_files_and_drops_deleted_ones(tmp_path, tiny_bundle):
         assert wait_until(lambda: str(arrived) in indexed_paths(lib)), errors
         first.unlink()
         assert wait_until(lambda: lib.catalog.file_by_path(str(first)) is None), errors
+
+
+def test_watch_takes_up_folders_another_clipseek_adds_and_drops_those_it_removes(tmp_path, tiny_bundle,
+                                                                                  monkeypatch):
+    from engine.indexer import watch
+
+    monkeypatch.setattr(watch, "FOLDERS_CHECK_SECONDS", 0.5)
+    first, later = tmp_path / "first", tmp_path / "later"
+    first.mkdir()
+    later.mkdir()
+    one = make_video(first / "one.mp4", shots=[ShotSpec(2.0)]).path
+    spare = make_video(tmp_path / "spare.mp4", shots=[ShotSpec(2.0, background=(10, 200, 10))]).path
+    lib = Library.open(tmp_path / "lib", model=tiny_bundle, settings=Settings(watch_debounce_seconds=0.5))
+    lib.add_folder(first)
+    cli = [sys.executable, "-m", "engine.cli.main", "--library", str(tmp_path / "lib"), "--model", str(tiny_bundle)]
+
+    def cli_ok(*args) -> bool:
+        """Whether the command succeeded; it is refused while the watcher indexes, and tried again."""
+        return subprocess.run([*cli, *map(str, args)], capture_output=True).returncode == 0
+    with watching(lib) as errors:
+        assert wait_until(lambda: str(one) in indexed_paths(lib)), errors
+        shutil.copy(spare, later / "before.mp4")
+        assert wait_until(lambda: cli_ok("add-folder", later)), errors           # by another process
+        assert wait_until(lambda: str(later / "before.mp4") in indexed_paths(lib)), errors
+        assert f"watching {later} too" in lib.notices
+        shutil.copy(spare, later / "after.mp4")                   # the new folder is watched, not just indexed
+        assert wait_until(lambda: str(later / "after.mp4") in indexed_paths(lib)), errors
+        assert wait_until(lambda: cli_ok("remove-folder", first)), errors
+        assert wait_until(lambda: f"no longer watching {first}: it left the library, or cannot be reached"
+                          in lib.notices), errors
 
 
 class _NoWatchesLeft:
