@@ -6,7 +6,7 @@ import os
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu, QToolButton
+from PySide6.QtWidgets import QLabel, QMenu, QToolButton, QWidgetAction
 
 from desktop_app.formatting import folder_name
 
@@ -29,6 +29,17 @@ class _StayingMenu(QMenu):
             action.trigger()
             return
         super().mouseReleaseEvent(event)
+
+
+def _section_title(text: str, menu: QMenu) -> QWidgetAction:
+    """A heading among a menu's entries. ``QMenu.addSection`` draws only a line in the Fusion style."""
+    title = QWidgetAction(menu)
+    title.setText(text)
+    label = QLabel(text.upper())
+    label.setObjectName("MenuSection")
+    title.setDefaultWidget(label)
+    title.setEnabled(False)          # a click on it neither does anything nor closes the menu
+    return title
 
 
 class FolderFilter(QToolButton):
@@ -112,7 +123,8 @@ class FolderFilter(QToolButton):
         for action in self._folders.values():
             self._menu.addAction(action)
         if self._inside:
-            self._menu.addSection("Inside them")
+            self._menu.addSeparator()
+            self._menu.addAction(_section_title("Inside them", self._menu))
         for action in self._inside.values():
             self._menu.addAction(action)
         self._menu.setToolTipsVisible(True)

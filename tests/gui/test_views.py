@@ -524,6 +524,8 @@ def test_folder_filter_lists_a_folder_inside_a_library_folder_once_asked_for(qtb
     assert folders.chosen() == ("/v/Holidays/2024/Rome",) and folders.text() == "Holidays/2024/Rome"
     entries = {a.toolTip() or a.text(): a for a in folders.menu().actions() if a.text()}   # the section's too
     assert list(entries) == ["All folders", "/v/Holidays", "/w", "Inside them", "/v/Holidays/2024/Rome"]
+    heading = entries["Inside them"].defaultWidget()     # drawn as a heading: Fusion's sections are a bare line
+    assert heading.text() == "INSIDE THEM" and not entries["Inside them"].isEnabled()
     assert entries["/v/Holidays/2024/Rome"].isChecked() and not entries["/v/Holidays"].isChecked()
     assert entries["/v/Holidays/2024/Rome"].text() == "Holidays/2024/Rome"
     with qtbot.waitSignal(folders.changed):
