@@ -23,6 +23,7 @@ from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, Prob
 from engine.catalog import CATALOG_FILE, Catalog
 from engine.errors import LibraryError, QueryError
 from engine.indexer.control import IndexControl
+from engine.indexer.scan import is_video_name
 from engine.indexer.pipeline import Indexer
 from engine.indexer.plan import reconcile
 from engine.indexer.watch import FolderWatcher
@@ -405,7 +406,7 @@ class Library:
         filters = self._filters(folders, date_range, duration_range, min_score)
         self._catch_up()
         moments = self.searcher.search_text(query, k, filters, rerank=rerank, per_video=per_video)
-        return _sorted(moments, sort)
+        return _sorted(self._explained(moments, filters), sort)
 
     def search_image(self, image, k: int = 10, folders=None, min_score: float | None = None,
                      sort: str = "relevance", date_range=None, duration_range=None,
@@ -413,7 +414,7 @@ class Library:
         rgb = image if isinstance(image, np.ndarray) else _read_image(image)
         filters = self._filters(folders, date_range, duration_range, min_score)
         self._catch_up()
-        return _sorted(self.searcher.search_rgb(rgb, k, filters, per_video=per_video), sort)
+        return _sorted(self._explained(self.searcher.search_rgb(rgb, k, filters, per_video=per_video), filters), sort)
 
     def similar(self, moments: Moment | Sequence[Moment], k: int = 10, folders=None,
                 sort: str = "relevance", per_video: bool = False) -> list[Moment]:
@@ -430,7 +431,33 @@ class Library:
         vector = emb.vectors.mean(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-6)
         filters = self._filters(folders)
-        return _sorted(self.searcher.search_vector(vector, k, filters, exclude=set(ids), per_video=per_video), sort)
+        found = self.searcher.search_vector(vector, k, filters, exclude=set(ids), per_video=per_video)
+        return _sorted(self._explained(found, filters), sort)
+
+    def _explained(self, moments: list[Moment], filters: SearchFilters) -> list[Moment]:
+        """``moments``; none, in one place inside a library folder that holds no moments at all, is said with the
+        reason (a video that could not be indexed, was left out or waits; a path that is not there) rather than
+        answered as an empty list, which would read as "nothing matched"."""
+        if moments or len(filters.under) != 1:
+            return moments
+        place = filters.under[0]
+        if self.catalog.segment_ids(under=[place], limit=1).size:
+            return moments      # it has moments; none matched, or passed the other filters
+        row = self.catalog.file_by_path(place) if storable(place) else None
+        shown = printable(place)
+        if row is not None:
+            reason = (row.error or "").removeprefix(f"{row.path}: ")
+            if row.status == "failed":
+                raise QueryError(f"{shown} could not be indexed, so it has no moments: {reason}")
+            if row.status == "skipped":
+                raise QueryError(f"{shown} was left out when indexing, so it has no moments: {reason}")
+            if row.status == "pending":
+                raise QueryError(f"{shown} is waiting to be indexed, so it has no moments yet")
+        elif os.path.isfile(place) and is_video_name(place):
+            raise QueryError(f"{shown} is not indexed yet, so it has no moments yet")
+        elif not os.path.exists(place):
+            raise QueryError(f"there is no file or folder {shown}")
+        return moments
 
     def _filters(self, folders=None, date_range=None, duration_range=None, min_score=None) -> SearchFilters:
         """Search filters in this library's folders, folders inside them or single videos in them; any other

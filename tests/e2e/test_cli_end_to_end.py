@@ -215,6 +215,25 @@ def test_a_folder_inside_a_library_folder_can_be_searched_alone(indexed, capsys)
     assert {Path(r["path"]).name for r in json.loads(out)["results"]} == {"forest.avi", "city.mkv"}
 
 
+def test_a_video_or_folder_without_moments_searched_alone_says_why(indexed, capsys):
+    base, folder, _truths, _lib = indexed
+    (folder / "broken.mp4").write_bytes(b"not a video at all, only text")
+    (folder / "empty folder").mkdir()
+    assert run_cli(capsys, *base, "index")[0] == 0
+    shutil.copy(folder / "city.mkv", folder / "copied since.mkv")
+    for name, said in (("broken.mp4", "{} could not be indexed, so it has no moments: not a video file"),
+                       ("copied since.mkv", "{} is not indexed yet, so it has no moments yet"),
+                       ("no such.mp4", "there is no file or folder {}"),
+                       ("no such folder", "there is no file or folder {}")):
+        code, out, err = run_cli(capsys, *base, "search", "anything", "--video", folder / name)
+        assert code == 2 and not out and err.startswith("clipseek: " + said.format((folder / name).resolve())), err
+    code, out, err = run_cli(capsys, *base, "search", "anything", "--folder", folder / "empty folder", "--json")
+    assert code == 0 and json.loads(out)["results"] == [] and not err    # there, and nothing in it: no moments
+    code, out, err = run_cli(capsys, *base, "search", "anything", "--folder", folder / "empty folder",
+                             "--folder", folder / "no such folder", "--json")
+    assert code == 0 and json.loads(out)["results"] == []                # several places: no moments, no more
+
+
 def test_filters_and_similar(indexed, capsys):
     base, folder, truths, lib = indexed
     outside = folder.parent / "elsewhere"
