@@ -164,6 +164,12 @@ class FilterBar(QWidget):
                 box.setCurrentIndex(found)
                 box.blockSignals(False)
 
+    def show_every_moment(self) -> None:
+        """Results show every moment, not one per video, from the next search on (which this does not start)."""
+        self.per_video.blockSignals(True)
+        self.per_video.setCurrentIndex(self.per_video.findData("moments"))
+        self.per_video.blockSignals(False)
+
     def min_score(self) -> float | None:
         return self._min_score
 

@@ -286,6 +286,7 @@ class MainWindow(QMainWindow):
         self.moment_actions.export_many.connect(self._ask_export_many)
         self.moment_actions.similar_many.connect(self.find_similar)
         self.moment_actions.search_in.connect(self.search_in_folder)
+        self.moment_actions.search_in_video.connect(self.search_in_video)
         self.player.error.connect(lambda message: self.banner.show_message(message, "error"))
         self.player.action_requested.connect(self._on_player_action)
         self.sidebar.add_requested.connect(self._ask_add_folder)
@@ -601,6 +602,11 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"Searches will look only in {path}; the folder filter above the "
                                      "results widens them again.")
             self._focus_search()
+
+    def search_in_video(self, path: str) -> None:
+        """Every moment of one video: one per video would show a single result, so results show every moment."""
+        self.filter_bar.show_every_moment()
+        self.search_in_folder(path)
 
     def _ask_search_inside(self, folder: str) -> None:
         picked = self.choose_folder(f"Search only in a folder inside {folder_name(folder)}", folder)

@@ -18,7 +18,7 @@ from engine.api.types import Moment
 class MomentActions(QObject):
     """Signals for the actions that need the window: ``play``, ``open`` (in the chosen player), ``similar``,
     ``export`` (each with the Moment), ``export_many`` and ``similar_many`` (with a list of them), ``search_in``
-    (with the moment's folder, or its file). The desktop-only actions (reveal, copy) are done here."""
+    (with the moment's folder) and ``search_in_video`` (with its file). The desktop-only actions (reveal, copy) are done here."""
 
     play = Signal(object)
     open = Signal(object)
@@ -27,6 +27,7 @@ class MomentActions(QObject):
     export_many = Signal(list)
     similar_many = Signal(list)
     search_in = Signal(str)
+    search_in_video = Signal(str)
 
     def menu(self, moment: Moment, parent: QWidget) -> QMenu:
         menu = QMenu(parent)
@@ -39,7 +40,7 @@ class MomentActions(QObject):
         folder = os.path.dirname(moment.path)
         menu.addAction(theme.icon("search", size=16), f"Search only in “{folder_name(folder)}”",
                        lambda: self.search_in.emit(folder))
-        menu.addAction(theme.icon("film", size=16), "Search only in this video", lambda: self.search_in.emit(moment.path))
+        menu.addAction(theme.icon("film", size=16), "Search only in this video", lambda: self.search_in_video.emit(moment.path))
         menu.addAction(theme.icon("export", size=16), "Export moment as video…", lambda: self.export.emit(moment))
         return menu
 

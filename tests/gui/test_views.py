@@ -655,7 +655,7 @@ def test_context_menu_actions(qtbot, themed):
     with qtbot.waitSignal(actions.search_in) as blocker:
         next(a for a in menu.actions() if a.text() == "Search only in “v”").trigger()
     assert blocker.args == ["/v"]
-    with qtbot.waitSignal(actions.search_in) as blocker:
+    with qtbot.waitSignal(actions.search_in_video) as blocker:
         next(a for a in menu.actions() if a.text() == "Search only in this video").trigger()
     assert blocker.args == ["/v/beach.mp4"]
 

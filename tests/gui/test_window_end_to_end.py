@@ -707,11 +707,15 @@ def test_adding_a_folder_around_a_library_folder_keeps_its_videos_indexed(qtbot,
         timeout=30_000)
     red = next(window.results_model.moment(r) for r in range(window.results_model.rowCount())
                if window.results_model.moment(r).path.endswith("red_circle.mp4"))
-    menu = window.moment_actions.menu(red, window)
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.filter_bar.per_video.setCurrentText("One per video")
+    menu = window.moment_actions.menu(red, window)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000) as in_video:
         next(a for a in menu.actions() if a.text() == "Search only in this video").trigger()
     assert window.filter_bar.folder.text() == "all videos/red_circle.mp4"
     assert {window.results_model.moment(r).path for r in range(window.results_model.rowCount())} == {red.path}
+    # Every moment of it, not one per video, which would be a single result.
+    assert window.filter_bar.per_video.currentText() == "Every moment" and in_video.args[0] > 1
     window.choose_folder = lambda title, start: str(inner)       # picked from the sidebar folder's menu
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
         window._ask_search_inside(str(everything.resolve()))
