@@ -7,18 +7,21 @@ from PySide6.QtWidgets import QLabel, QSizePolicy
 
 class ElidedLabel(QLabel):
     """``text()`` is the whole text; what is drawn is as much of it as fits, cut in the middle by default (a path
-    keeps its last folder, a results header its count and its end)."""
+    keeps its last folder, a results header its count and its end). ``setText(text, cuttable=part)`` cuts that
+    part of it first (a results header's query), keeping the rest whole while it fits."""
 
     def __init__(self, text: str = "", mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle, parent=None) -> None:
         super().__init__(parent)
         self._full = ""
+        self._cuttable: str | None = None
         self._mode = mode
         self.setTextFormat(Qt.TextFormat.PlainText)    # it shows paths and queries: a "<b>" in one is text
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setText(text)
 
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+    def setText(self, text: str, cuttable: str | None = None) -> None:  # noqa: N802 - Qt's name
         self._full = text
+        self._cuttable = cuttable if cuttable and cuttable in text else None
         self._fit()
 
     def text(self) -> str:
@@ -40,7 +43,21 @@ class ElidedLabel(QLabel):
             self._fit()
 
     def _fit(self) -> None:
-        shown = self.fontMetrics().elidedText(self._full, self._mode, max(0, self.contentsRect().width()))
+        metrics, width = self.fontMetrics(), max(0, self.contentsRect().width())
+        shown = self._full
+        if metrics.horizontalAdvance(shown) > width:
+            shown = self._cut_inside(metrics, width) or metrics.elidedText(self._full, self._mode, width)
         if shown != super().text():
             super().setText(shown)
         self.setToolTip(self._full if shown != self._full else "")
+
+    def _cut_inside(self, metrics, width: int) -> str | None:
+        """The text with its cuttable part cut short at its end to fit; None when even a letter of it would not."""
+        if self._cuttable is None:
+            return None
+        at = self._full.index(self._cuttable)
+        head, tail = self._full[:at], self._full[at + len(self._cuttable):]
+        room = width - metrics.horizontalAdvance(head + tail)
+        if room < metrics.horizontalAdvance(self._cuttable[0] + "…"):
+            return None
+        return head + metrics.elidedText(self._cuttable, Qt.TextElideMode.ElideRight, room) + tail

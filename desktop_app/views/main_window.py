@@ -656,12 +656,13 @@ class MainWindow(QMainWindow):
             self.results_model.set_results(request.text, moments)
         elif not self.results_model.grow(moments):
             self.grid.replace_keeping_place(request.text, moments)    # the ranking above changed too
-        subject = {"text": f"for “{request.text}”",
-                   "image": f"for the image {request.image.name if request.image else ''}",
-                   "like": like_subject(request.like)}
+        named = request.image.name if request.kind == "image" else request.text
+        subject = {"text": f"for “{named}”", "image": f"for the image {named}", "like": like_subject(request.like)}
         self.filter_bar.summary.setText(results_summary(len(moments), subject[request.kind],
                                                         request.may_have_more(len(moments)),
-                                                        request.options.per_video))
+                                                        request.options.per_video),
+                                        # too long, the query or the image's name is cut, not the count
+                                        cuttable=None if request.kind == "like" else named)
         if moments:
             self.results_stack.setCurrentWidget(self.grid)
         else:

@@ -458,6 +458,27 @@ def test_elided_label_cuts_the_middle_to_fit_and_keeps_the_whole_text(qtbot, the
     assert label.shown_text() == path and label.toolTip() == ""
 
 
+def test_elided_label_cuts_the_part_it_is_told_first_and_keeps_the_rest(qtbot, themed):
+    query = "a big green star staying still in the middle of a dark red field"
+    text = f"60 moments for “{query}” · scroll for more"
+    label = ElidedLabel()
+    qtbot.addWidget(label)
+    label.resize(label.fontMetrics().horizontalAdvance(text) // 2, 20)
+    label.show()
+    qtbot.waitExposed(label)
+    label.setText(text, cuttable=query)
+    shown = label.shown_text()
+    assert shown.startswith("60 moments for “a big") and shown.endswith("…” · scroll for more"), shown
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+    assert label.text() == text and label.toolTip() == text
+    label.resize(label.fontMetrics().horizontalAdvance("60 moments for “a…” · scroll") , 20)
+    assert "scroll for more" not in label.shown_text() and "…" in label.shown_text()   # too narrow: cut as usual
+    label.setText(text)                                   # without a part to cut, the middle goes
+    label.resize(label.fontMetrics().horizontalAdvance(text) // 2, 20)
+    assert label.shown_text().startswith("60 moments") and "dark red field” · scroll for more".endswith(
+        label.shown_text().split("…")[-1])
+
+
 def test_paths_and_queries_with_angle_brackets_show_as_typed_not_as_markup(qtbot, themed):
     from desktop_app.views.banner import Banner
     from desktop_app.views.player import PlayerPanel
