@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self._watch_timer.setInterval(WATCH_CHECK_MS)
         self._watch_timer.timeout.connect(self._index_if_folders_changed)
         self._watch_timer.start()
+        self._checking_folders = False
         self._folders_timer = QTimer(self)
         self._folders_timer.setInterval(FOLDERS_CHECK_MS)
         self._folders_timer.timeout.connect(self._check_folders)
@@ -429,12 +430,14 @@ class MainWindow(QMainWindow):
         that can be reached are still those shown. A folder another ClipSeek added or removed, or one whose drive
         was plugged in or out, refreshes the sidebar, and is indexed when folders are watched."""
         library = self.library
-        if library is None or self._closing:
-            return
+        if library is None or self._closing or self._checking_folders:
+            return      # the last check is still waiting for a drive: never pile them up on the workers
+        self._checking_folders = True
         self.runner.run(library.reachable_folders, lambda found: self._on_folders_checked(library, found),
-                        owner=self)
+                        lambda _message: setattr(self, "_checking_folders", False), owner=self)
 
     def _on_folders_checked(self, library: "Library", found: list[str]) -> None:
+        self._checking_folders = False
         if library is not self.library or self._closing:
             return
         shown = sorted(f.path for f in self.folders_model.folders() if f.state != "missing")

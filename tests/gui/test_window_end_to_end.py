@@ -461,6 +461,25 @@ def test_a_folder_another_clipseek_adds_or_removes_shows_in_the_window_and_is_in
     qtbot.waitUntil(lambda: shown() == [], timeout=30_000)
 
 
+def test_a_folder_check_still_waiting_for_a_drive_is_not_started_again(qtbot, window):
+    import threading
+
+    release, calls = threading.Event(), []
+
+    def slow_drive():                  # an unplugged network drive: looking at the folder takes its time
+        calls.append(True)
+        release.wait(10)
+        return []
+
+    window.library.reachable_folders = slow_drive
+    window._folders_timer.setInterval(50)
+    qtbot.waitUntil(lambda: bool(calls), timeout=3000)
+    qtbot.wait(500)
+    assert len(calls) == 1             # ten ticks, one check: the workers stay free for searches
+    release.set()
+    qtbot.waitUntil(lambda: len(calls) >= 2, timeout=3000)      # once it answers, the checks go on
+
+
 def test_a_watcher_still_starting_when_the_window_closes_is_stopped(qtbot, tmp_path, tiny_bundle, prefs, themed):
     import threading
 
