@@ -21,7 +21,7 @@ from engine.api.events import EventHub
 from engine.api.model_registry import ModelEntry, ModelRegistry
 from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, Problem, Progress
 from engine.catalog import CATALOG_FILE, Catalog
-from engine.errors import LibraryError, QueryError
+from engine.errors import LibraryError, MediaError, QueryError
 from engine.indexer.control import IndexControl
 from engine.indexer.scan import is_video_name
 from engine.indexer.pipeline import Indexer
@@ -416,6 +416,18 @@ class Library:
         self._catch_up()
         return _sorted(self._explained(self.searcher.search_rgb(rgb, k, filters, per_video=per_video), filters), sort)
 
+    def search_video(self, video, k: int = 10, folders=None, min_score: float | None = None,
+                     sort: str = "relevance", date_range=None, duration_range=None,
+                     per_video: bool = False) -> list[Moment]:
+        """A short video as the query (a clip someone sent: where in the library is it from?), in the library or
+        not: its frames, spread evenly over it, are encoded as a moment is."""
+        frames = _read_video(video, self.model.info.frames_per_clip, self.model.info.image_size,
+                             self.settings.sample_fps)
+        filters = self._filters(folders, date_range, duration_range, min_score)
+        self._catch_up()
+        found = self.searcher.search_frames(frames, k, filters, per_video=per_video)
+        return _sorted(self._explained(found, filters), sort)
+
     def similar(self, moments: Moment | Sequence[Moment], k: int = 10, folders=None,
                 sort: str = "relevance", per_video: bool = False) -> list[Moment]:
         """Moments like ``moments`` (one, or several taken together; their own segments left out)."""
@@ -601,6 +613,19 @@ def _inside(child: Path, parent: Path) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _read_video(path, count: int, short_side: int, fps: float) -> np.ndarray:
+    from engine.media.query_clip import query_frames
+
+    p = Path(path)
+    if not p.is_file():
+        raise QueryError(f"{printable(str(p))} is not a video file that can be read")
+    try:
+        return query_frames(p, count, short_side, fps)
+    except MediaError as exc:
+        raise QueryError(f"{printable(str(p))} cannot be used as the query: "
+                         f"{str(exc).removeprefix(f'{p}: ')}") from exc
 
 
 def _read_image(path) -> np.ndarray:

@@ -175,6 +175,8 @@ def _search_one(lib, args, query: str | None):
     common = dict(folders=args.folder, min_score=args.min_score, sort=args.sort, per_video=args.per_video)
     if args.image is not None:
         return lib.search_image(args.image, k=args.k, **common)
+    if args.clip is not None:
+        return lib.search_video(args.clip, k=args.k, **common)
     if args.similar is not None:
         from engine.api.types import Moment
 
@@ -196,10 +198,11 @@ def _search_one(lib, args, query: str | None):
 def cmd_search(args) -> int:
     if not 1 <= args.k <= MAX_RESULTS:
         raise QueryError(f"-k must be from 1 to {MAX_RESULTS}, not {args.k}")
-    given = sum(x is not None for x in (args.query, args.batch, args.image, args.similar))  # "" is an empty query
+    given = sum(x is not None for x in (args.query, args.batch, args.image, args.clip, args.similar))  # "": empty
     if given != 1:
-        raise QueryError("give exactly one of: a QUERY, --batch FILE, --image PATH or --similar PATH@SECONDS")
-    for option, usage in (("batch", "FILE"), ("image", "PATH"), ("similar", "PATH@SECONDS")):
+        raise QueryError("give exactly one of: a QUERY, --batch FILE, --image PATH, --clip PATH or "
+                         "--similar PATH@SECONDS")
+    for option, usage in (("batch", "FILE"), ("image", "PATH"), ("clip", "PATH"), ("similar", "PATH@SECONDS")):
         value = getattr(args, option)
         if value == "" or (isinstance(value, list) and "" in value):
             raise QueryError(f"--{option} needs a {usage}, not an empty string")
@@ -207,7 +210,7 @@ def cmd_search(args) -> int:
         if args.batch is not None:
             return _search_batch(lib, args)
         moments = _search_one(lib, args, args.query)
-        label = args.query or args.image or (" ".join(args.similar) if args.similar else None)
+        label = args.query or args.image or args.clip or (" ".join(args.similar) if args.similar else None)
         if args.json:
             print_json({"query": label, "results": _results_json(moments)})
         else:

@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print JSON")
     a.add_argument("--batch", metavar="FILE", help="one query per line in; one JSON object per line out")
     a.add_argument("--image", metavar="PATH", help="search with an image instead of words")
+    a.add_argument("--clip", metavar="PATH", help="search with a short video instead of words: where in the "
+                                                  "library is it from, or what looks like it")
     a.add_argument("--similar", metavar="PATH@SECONDS", action="append",
                    help="moments like the one at this time of this file (again for several, taken together)")
     a.add_argument("--folder", action="append", help="only in this library folder, or a folder inside one (repeatable)")

@@ -82,14 +82,24 @@ class Searcher:
         return self._search(np.asarray(vector, np.float32), k, filters or SearchFilters(), None, exclude,
                             per_video)
 
+    def search_frames(self, rgb_frames: np.ndarray, k: int = 10, filters: SearchFilters | None = None,
+                      per_video: bool = False) -> list[Moment]:
+        """A short video as the query: its frames [n, H, W, 3], in time order."""
+        return self._search(self.frames_vector(rgb_frames), k, filters or SearchFilters(), None, per_video=per_video)
+
     def image_vector(self, rgb: np.ndarray) -> np.ndarray:
         """An image in the clip space: the clip encoder over one frame."""
+        return self.frames_vector(rgb[None])
+
+    def frames_vector(self, rgb_frames: np.ndarray) -> np.ndarray:
+        """Frames [n, H, W, 3] (at most the model's frames per clip are used) in the clip space, as the indexer
+        puts a moment there: the clip encoder over their frame features."""
         info = self.model.info
-        feat = self.model.encode_frames(rgb[None])
+        feat = self.model.encode_frames(rgb_frames[:info.frames_per_clip])
         frames = np.zeros((1, info.frames_per_clip, info.embed_dim), np.float32)
         mask = np.zeros((1, info.frames_per_clip), np.float32)
-        frames[0, 0] = feat[0]
-        mask[0, 0] = 1.0
+        frames[0, :len(feat)] = feat
+        mask[0, :len(feat)] = 1.0
         return self.model.encode_clips(frames, mask).vector[0]
 
     # -- stages --------------------------------------------------------------

@@ -75,6 +75,26 @@ def test_image_query_finds_its_own_file_and_time(indexed, capsys, tmp_path):
         assert Path(top["thumbnail"]).is_file()
 
 
+def test_a_clip_cut_from_a_video_finds_where_it_came_from(indexed, capsys, tmp_path):
+    """A short video as the query, not itself in the library (a clip someone sent: where is it from?)."""
+    base, folder, truths, _lib = indexed
+    for name, start, length in (("forest.avi", 4.5, 2.0), ("city.mkv", 0.5, 2.0), ("beach.mp4", 3.2, 1.5)):
+        clip = tmp_path / f"part of {name}.mp4"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", str(start), "-t", str(length), "-i", folder / name,
+                        "-c:v", "libx264", "-an", clip], check=True)
+        code, out, err = run_cli(capsys, *base, "search", "--clip", clip, "-k", "3", "--json")
+        assert code == 0, err
+        result = json.loads(out)
+        top = result["results"][0]
+        assert result["query"] == str(clip) and top["path"] == str((folder / name).resolve())
+        middle = start + length / 2
+        assert top["start"] <= middle <= top["end"], (name, middle, top)
+    (tmp_path / "notes.mp4").write_text("not a video")
+    code, out, err = run_cli(capsys, *base, "search", "--clip", tmp_path / "notes.mp4")
+    assert code == 2 and not out
+    assert err.startswith(f"clipseek: {tmp_path / 'notes.mp4'} cannot be used as the query: not a video file"), err
+
+
 def test_a_result_whose_file_is_gone_is_marked_until_the_next_index(indexed, capsys, tmp_path):
     base, folder, truths, _lib = indexed
     png = frame_png(folder / "beach.mp4", 4.2, truths["beach.mp4"].size, tmp_path / "beach.png")
