@@ -124,6 +124,8 @@ class SearchWorker(QObject):
                 return self._library.similar(list(request.like), **kwargs)
             if request.image is not None:
                 return self._library.search_image(str(request.image), **kwargs)
+            if request.video is not None:
+                return self._library.search_video(str(request.video), **kwargs)
             return self._library.search(request.text, **kwargs)
 
         self._runner.run(work, lambda moments: self._deliver(request, moments),

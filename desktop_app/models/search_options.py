@@ -41,27 +41,30 @@ class SearchOptions:
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """One search to run: by text, by an image file, or like an existing moment."""
+    """One search to run: by text, by an image file, by a video file (a short clip), or like existing moments."""
     serial: int                          # newer requests have larger serials; stale answers are dropped
     text: str = ""
     image: Path | None = None
     like: tuple[Moment, ...] = ()        # "find similar moments": like these, taken together
     options: SearchOptions = field(default_factory=SearchOptions)
     more: bool = False                   # the same search asking for more: the results shown grow
+    video: Path | None = None            # a short video as the query
 
     @property
     def kind(self) -> str:
-        return "like" if self.like else ("image" if self.image is not None else "text")
+        if self.like:
+            return "like"
+        return "image" if self.image is not None else ("video" if self.video is not None else "text")
 
     def with_options(self, serial: int, options: SearchOptions) -> "SearchRequest":
-        return SearchRequest(serial, self.text, self.image, self.like, options)
+        return SearchRequest(serial, self.text, self.image, self.like, options, video=self.video)
 
     def for_more(self, serial: int) -> "SearchRequest | None":
         """The same search with another page of results, or None at ``MAX_RESULTS``."""
         if self.options.k >= MAX_RESULTS:
             return None
         options = replace(self.options, k=min(MAX_RESULTS, self.options.k + RESULTS_PAGE))
-        return SearchRequest(serial, self.text, self.image, self.like, options, more=True)
+        return SearchRequest(serial, self.text, self.image, self.like, options, more=True, video=self.video)
 
     def may_have_more(self, found: int) -> bool:
         """Whether the engine may hold more than the ``found`` moments it answered this request with: it
@@ -69,7 +72,7 @@ class SearchRequest:
         return found >= self.options.k and self.options.k < MAX_RESULTS
 
     def engine_kwargs(self, now: float | None = None) -> dict:
-        """Keyword arguments for ``Library.search`` / ``search_image`` (``similar`` takes k, folders, sort and
+        """Keyword arguments for ``Library.search`` / ``search_image`` / ``search_video`` (``similar`` takes k, folders, sort and
         per_video)."""
         opts = self.options
         kwargs: dict = {"k": opts.k, "sort": opts.sort}

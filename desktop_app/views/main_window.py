@@ -231,8 +231,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.filter_bar.setVisible(False)
         self.refresh_icons()
-        self._show_empty("Search your videos", "Type what you are looking for above, or drop an image on "
-                         "the search field to find moments that look like it.", "search")
+        self._show_empty("Search your videos", "Type what you are looking for above, or drop an image or a short "
+                         "video on the search field to find moments that look like it.", "search")
 
     def _restore_layout(self) -> None:
         """The size, place, panel widths and search choices the window had when it was last closed."""
@@ -269,6 +269,7 @@ class MainWindow(QMainWindow):
     def _connect_views(self) -> None:
         self.search_field.search_requested.connect(self._on_search_requested)
         self.search_field.image_dropped.connect(self.search_image)
+        self.search_field.video_dropped.connect(self.search_video)
         self.search_field.moments_dropped.connect(self.find_similar)
         self.search_field.leave_down.connect(self._focus_results)
         self.settings_button.clicked.connect(self.open_settings)
@@ -596,6 +597,11 @@ class MainWindow(QMainWindow):
         self.filter_bar.use_scale("image")
         self._submit(SearchRequest(self._next_serial(), image=Path(image), options=self.filter_bar.options()))
 
+    def search_video(self, video: Path) -> None:
+        """A short video as the query: where in the library is this clip from, or what looks like it."""
+        self.filter_bar.use_scale("video")
+        self._submit(SearchRequest(self._next_serial(), video=Path(video), options=self.filter_bar.options()))
+
     def search_in_folder(self, path: str) -> None:
         """Narrow the folder filter to one folder (or one video): the search shown runs again there, and later
         ones stay there."""
@@ -659,12 +665,14 @@ class MainWindow(QMainWindow):
             self.results_model.set_results(request.text, moments)
         elif not self.results_model.grow(moments):
             self.grid.replace_keeping_place(request.text, moments)    # the ranking above changed too
-        named = request.image.name if request.kind == "image" else request.text
-        subject = {"text": f"for “{named}”", "image": f"for the image {named}", "like": like_subject(request.like)}
+        named = {"image": request.image, "video": request.video}.get(request.kind)
+        named = named.name if named is not None else request.text
+        subject = {"text": f"for “{named}”", "image": f"for the image {named}", "video": f"for the video {named}",
+                   "like": like_subject(request.like)}
         self.filter_bar.summary.setText(results_summary(len(moments), subject[request.kind],
                                                         request.may_have_more(len(moments)),
                                                         request.options.per_video),
-                                        # too long, the query or the image's name is cut, not the count
+                                        # too long, the query or the file's name is cut, not the count
                                         cuttable=None if request.kind == "like" else named)
         if moments:
             self.results_stack.setCurrentWidget(self.grid)

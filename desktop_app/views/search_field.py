@@ -1,4 +1,4 @@
-"""The search field: debounced search-as-you-type, Enter, recent searches, image drop."""
+"""The search field: debounced search-as-you-type, Enter, recent searches, an image or a video dropped on it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QCompleter, QLineEdit, QToolButton
 
 from desktop_app import theme
 from desktop_app.models.moment_drag import dropped_moments
+from engine.settings import VIDEO_EXTENSIONS
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 PAUSE_MS = 350
@@ -15,24 +16,35 @@ PAUSE_MS = 350
 
 def dropped_image(mime) -> Path | None:
     """The first local image file in a drag's data, if any."""
+    return _dropped_file(mime, lambda path: path.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def dropped_video(mime) -> Path | None:
+    """The first local video file in a drag's data, if any."""
+    return _dropped_file(mime, lambda path: path.name.lower().endswith(VIDEO_EXTENSIONS))
+
+
+def _dropped_file(mime, wanted) -> Path | None:
     if not mime.hasUrls():
         return None
     for url in mime.urls():
         if url.isLocalFile():
             path = Path(url.toLocalFile())
-            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+            if wanted(path) and path.is_file():
                 return path
     return None
 
 
 class SearchField(QLineEdit):
     """Signals: ``search_requested(str text, bool committed)`` after the user pauses typing or
-    presses Enter (``committed`` is True on Enter), ``image_dropped(Path)``, ``moments_dropped(list[Moment])``
+    presses Enter (``committed`` is True on Enter), ``image_dropped(Path)``, ``video_dropped(Path)``,
+    ``moments_dropped(list[Moment])``
     (results dragged from the grid), ``leave_down()``.
     Focusing the empty field lists the recent searches; Esc empties it."""
 
     search_requested = Signal(str, bool)
     image_dropped = Signal(object)
+    video_dropped = Signal(object)
     moments_dropped = Signal(list)
     leave_down = Signal()          # Down arrow with no suggestions open: move on to the results
 
@@ -93,7 +105,8 @@ class SearchField(QLineEdit):
 
     # --- image drop ---------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
-        if dropped_moments(event.mimeData()) or dropped_image(event.mimeData()) is not None:
+        mime = event.mimeData()
+        if dropped_moments(mime) or dropped_image(mime) is not None or dropped_video(mime) is not None:
             self._set_drop_active(True)
             event.acceptProposedAction()
         else:
@@ -112,15 +125,19 @@ class SearchField(QLineEdit):
             self.setText("")
             self.moments_dropped.emit(moments)
             return
-        image = dropped_image(event.mimeData())
-        if image is None:
+        image, video = dropped_image(event.mimeData()), dropped_video(event.mimeData())
+        if image is None and video is None:
             super().dropEvent(event)
             return
         event.acceptProposedAction()
         self._debounce.stop()
         self.setText("")
-        self.setPlaceholderText(f"Searching by image: {image.name}")
-        self.image_dropped.emit(image)
+        if image is not None:
+            self.setPlaceholderText(f"Searching by image: {image.name}")
+            self.image_dropped.emit(image)
+        else:
+            self.setPlaceholderText(f"Searching by video: {video.name}")
+            self.video_dropped.emit(video)
 
     def _set_drop_active(self, active: bool) -> None:
         self.setProperty("dropActive", active)

@@ -23,6 +23,7 @@ from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, Prob
 from engine.catalog import CATALOG_FILE, Catalog
 from engine.errors import LibraryError, MediaError, QueryError
 from engine.indexer.control import IndexControl
+from engine.indexer.embed_file import THUMB_MIN_SHORT_SIDE
 from engine.indexer.scan import is_video_name
 from engine.indexer.pipeline import Indexer
 from engine.indexer.plan import reconcile
@@ -421,7 +422,8 @@ class Library:
                      per_video: bool = False) -> list[Moment]:
         """A short video as the query (a clip someone sent: where in the library is it from?), in the library or
         not: its frames, spread evenly over it, are encoded as a moment is."""
-        frames = _read_video(video, self.model.info.frames_per_clip, self.model.info.image_size,
+        info = self.model.info       # the frames are made as the indexer makes a moment's
+        frames = _read_video(video, info.frames_per_clip, max(info.image_size, THUMB_MIN_SHORT_SIDE),
                              self.settings.sample_fps)
         filters = self._filters(folders, date_range, duration_range, min_score)
         self._catch_up()

@@ -12,7 +12,7 @@ from desktop_app.views.elided_label import ElidedLabel
 from desktop_app.views.filter_bar import FilterBar
 from desktop_app.views.problems import ProblemsView
 from desktop_app.views.results_grid import ResultsGrid
-from desktop_app.views.search_field import PAUSE_MS, SearchField, dropped_image
+from desktop_app.views.search_field import PAUSE_MS, SearchField, dropped_image, dropped_video
 from desktop_app.views.seek_bar import MomentSeekBar
 from desktop_app.views.sidebar import Sidebar
 from desktop_app.views.status_bar import StatusArea
@@ -340,7 +340,17 @@ def test_search_field_debounces_commits_and_takes_dropped_images(qtbot, themed, 
     assert dropped.args == [image]
     text_only = QMimeData()
     text_only.setText("hello")
-    assert dropped_image(text_only) is None
+    assert dropped_image(text_only) is None and dropped_video(text_only) is None
+
+    video = tmp_path / "a clip.MOV"                  # a short video: moments like it (where it came from)
+    video.write_bytes(b"a clip")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt")), QUrl.fromLocalFile(str(video))])
+    assert dropped_video(mime) == video and dropped_image(mime) is None
+    with qtbot.waitSignal(field.video_dropped) as dropped:
+        field.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                   Qt.KeyboardModifier.NoModifier))
+    assert dropped.args == [video] and field.placeholderText() == "Searching by video: a clip.MOV"
 
     results = ResultsModel()                     # cards dragged from the results: moments like them
     chosen = [Moment("/v/beach.mp4", 12, 20.5, 0.1, None, segment_ids=(4,)), Moment("/v/city.mkv", 0, 5, 0.2, None)]

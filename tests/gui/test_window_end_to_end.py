@@ -196,6 +196,11 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     with qtbot.waitSignal(window.results_shown, timeout=30_000) as by_image:
         window.search_image(Path(moment.thumbnail))
     assert by_image.args[0] > 0 and "the image" in window.filter_bar.summary.text()
+    with qtbot.waitSignal(window.results_shown, timeout=30_000) as by_video:
+        window.search_video(Path(window.folders_model.folder(0).path) / "green_pan.mp4")   # a whole video
+    best = max(window.results_model.moments(), key=lambda m: m.score)      # sorted newest first here
+    assert by_video.args[0] > 0 and best.path.endswith("green_pan.mp4")
+    assert window.filter_bar.summary.text().startswith(f"{by_video.args[0]} moments for the video green_pan.mp4")
 
     exported = tmp_path / "moment.mp4"
     window.export_moment(moment, exported)
@@ -236,6 +241,12 @@ def test_a_bad_query_is_one_sentence_in_the_window(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: "is not an image" in window.banner.text.text(), timeout=30_000)
     assert window.banner.kind == "error" and "Traceback" not in window.banner.text.text()
     assert window.filter_bar.summary.text() == ""
+    not_a_video = tmp_path / "notes.mp4"
+    not_a_video.write_text("not a video")
+    window.banner.show_message("")
+    window.search_video(not_a_video)
+    qtbot.waitUntil(lambda: "cannot be used as the query" in window.banner.text.text(), timeout=30_000)
+    assert window.banner.kind == "error" and window.filter_bar.summary.text() == ""
 
 
 def test_the_window_opens_the_model_before_the_first_search(qtbot, window):
