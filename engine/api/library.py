@@ -23,7 +23,6 @@ from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, Prob
 from engine.catalog import CATALOG_FILE, Catalog
 from engine.errors import LibraryError, MediaError, QueryError
 from engine.indexer.control import IndexControl
-from engine.indexer.embed_file import THUMB_MIN_SHORT_SIDE
 from engine.indexer.scan import is_video_name
 from engine.indexer.pipeline import Indexer
 from engine.indexer.plan import reconcile
@@ -422,9 +421,7 @@ class Library:
                      per_video: bool = False) -> list[Moment]:
         """A short video as the query (a clip someone sent: where in the library is it from?), in the library or
         not: its frames, spread evenly over it, are encoded as a moment is."""
-        info = self.model.info       # the frames are made as the indexer makes a moment's
-        frames = _read_video(video, info.frames_per_clip, max(info.image_size, THUMB_MIN_SHORT_SIDE),
-                             self.settings.sample_fps)
+        frames = _read_video(video, self.model.info, self.settings.sample_fps)
         filters = self._filters(folders, date_range, duration_range, min_score)
         self._catch_up()
         found = self.searcher.search_frames(frames, k, filters, per_video=per_video)
@@ -617,14 +614,17 @@ def _inside(child: Path, parent: Path) -> bool:
         return False
 
 
-def _read_video(path, count: int, short_side: int, fps: float) -> np.ndarray:
+def _read_video(path, info, fps: float) -> np.ndarray:
+    """The frames of a video query, made as the indexer makes a moment's. Imported here: the `clipseek` process
+    leaves decoding to its workers, and imports none of it to index."""
+    from engine.indexer.embed_file import THUMB_MIN_SHORT_SIDE
     from engine.media.query_clip import query_frames
 
     p = Path(path)
     if not p.is_file():
         raise QueryError(f"{printable(str(p))} is not a video file that can be read")
     try:
-        return query_frames(p, count, short_side, fps)
+        return query_frames(p, info.frames_per_clip, max(info.image_size, THUMB_MIN_SHORT_SIDE), fps)
     except MediaError as exc:
         raise QueryError(f"{printable(str(p))} cannot be used as the query: "
                          f"{str(exc).removeprefix(f'{p}: ')}") from exc
