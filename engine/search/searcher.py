@@ -74,8 +74,7 @@ class Searcher:
 
     def search_rgb(self, rgb: np.ndarray, k: int = 10, filters: SearchFilters | None = None,
                    per_video: bool = False) -> list[Moment]:
-        vector = self.image_vector(rgb)
-        return self._search(vector, k, filters or SearchFilters(), None, per_video=per_video)
+        return self.search_frames(rgb[None], k, filters, per_video)
 
     def search_vector(self, vector: np.ndarray, k: int, filters: SearchFilters | None = None,
                       exclude: set[int] = frozenset(), per_video: bool = False) -> list[Moment]:
@@ -87,13 +86,9 @@ class Searcher:
         """A short video as the query: its frames [n, H, W, 3], in time order."""
         return self._search(self.frames_vector(rgb_frames), k, filters or SearchFilters(), None, per_video=per_video)
 
-    def image_vector(self, rgb: np.ndarray) -> np.ndarray:
-        """An image in the clip space: the clip encoder over one frame."""
-        return self.frames_vector(rgb[None])
-
     def frames_vector(self, rgb_frames: np.ndarray) -> np.ndarray:
-        """Frames [n, H, W, 3] (at most the model's frames per clip are used) in the clip space, as the indexer
-        puts a moment there: the clip encoder over their frame features."""
+        """Frames [n, H, W, 3] (an image is one; at most the model's frames per clip are used) in the clip space,
+        as the indexer puts a moment there: the clip encoder over their frame features."""
         info = self.model.info
         feat = self.model.encode_frames(rgb_frames[:info.frames_per_clip])
         frames = np.zeros((1, info.frames_per_clip, info.embed_dim), np.float32)
