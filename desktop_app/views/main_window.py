@@ -26,7 +26,7 @@ from desktop_app.views.moment_menu import (MomentActions, copy_references, expor
 from desktop_app.views.player import STEP_SECONDS, PlayerPanel
 from desktop_app.views.problems import ProblemsView
 from desktop_app.views.results_grid import ResultsGrid
-from desktop_app.views.search_field import SearchField
+from desktop_app.views.search_field import IMAGE_SUFFIXES, SearchField
 from desktop_app.views.settings_dialog import SettingsDialog, ask_user
 from desktop_app.views.shortcuts_dialog import ShortcutsDialog
 from desktop_app.views.sidebar import Sidebar
@@ -34,6 +34,7 @@ from desktop_app.views.status_bar import StatusArea
 from desktop_app.views.welcome import WelcomePage
 from desktop_app.workers import IndexWorker, SearchWorker, TaskRunner, user_message
 from engine.api.types import Moment
+from engine.settings import VIDEO_EXTENSIONS
 
 if TYPE_CHECKING:
     from engine.api import Library
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
 RECENT_KEY = "search/recent"
 WATCH_CHECK_MS = 500
+QUERY_FILES = ("Images and videos (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES) + list(VIDEO_EXTENSIONS))
+               + ")")
 FOLDERS_CHECK_MS = 5000    # how often the window looks for folders added or removed elsewhere, or plugged in or out
 LAST_LIBRARY_KEY = "library/last"
 THEME_KEY = "appearance/theme"
@@ -73,6 +76,8 @@ class MainWindow(QMainWindow):
         self.confirm: Callable[[str, str], bool] = lambda title, text: ask_user(self, title, text)
         self.choose_folder: Callable[[str, str], str] = \
             lambda title, start: QFileDialog.getExistingDirectory(self, title, start)
+        self.choose_query_file: Callable[[], str] = lambda: QFileDialog.getOpenFileName(
+            self, "Search with an image or a video", "", QUERY_FILES)[0]
         self.setWindowTitle("ClipSeek")
         self.setWindowIcon(theme.logo(64))
         self.setAcceptDrops(True)
@@ -270,6 +275,7 @@ class MainWindow(QMainWindow):
         self.search_field.search_requested.connect(self._on_search_requested)
         self.search_field.image_dropped.connect(self.search_image)
         self.search_field.video_dropped.connect(self.search_video)
+        self.search_field.file_wanted.connect(self._ask_query_file)
         self.search_field.moments_dropped.connect(self.find_similar)
         self.search_field.leave_down.connect(self._focus_results)
         self.settings_button.clicked.connect(self.open_settings)
@@ -601,6 +607,19 @@ class MainWindow(QMainWindow):
         """A short video as the query: where in the library is this clip from, or what looks like it."""
         self.filter_bar.use_scale("video")
         self._submit(SearchRequest(self._next_serial(), video=Path(video), options=self.filter_bar.options()))
+
+    def _ask_query_file(self) -> None:
+        picked = self.choose_query_file()
+        if not picked:
+            return
+        path = Path(picked)
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            self.search_image(path)
+        elif path.name.lower().endswith(VIDEO_EXTENSIONS):
+            self.search_video(path)
+        else:
+            self.banner.show_message(f"{path.name} is neither an image nor a video ClipSeek can search with.",
+                                     "error")
 
     def search_in_folder(self, path: str) -> None:
         """Narrow the folder filter to one folder (or one video): the search shown runs again there, and later

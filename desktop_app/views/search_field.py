@@ -45,6 +45,7 @@ class SearchField(QLineEdit):
     search_requested = Signal(str, bool)
     image_dropped = Signal(object)
     video_dropped = Signal(object)
+    file_wanted = Signal()         # the image button: pick an image or a video to search with
     moments_dropped = Signal(list)
     leave_down = Signal()          # Down arrow with no suggestions open: move on to the results
 
@@ -59,8 +60,15 @@ class SearchField(QLineEdit):
         self._icon_action = self.addAction(theme.icon("search", theme.current().muted, 18),
                                            QLineEdit.ActionPosition.LeadingPosition)
         self._icon_action.setText("Search")
+        self._file_action = self.addAction(theme.icon("image", theme.current().muted, 18),
+                                           QLineEdit.ActionPosition.TrailingPosition)
+        self._file_action.setText("Search with an image or a video…")
+        self._file_action.setToolTip("Search with an image or a short video… (or drop one here)")
+        self._file_action.triggered.connect(self.file_wanted)
         for button in self.findChildren(QToolButton):    # the clear button Qt adds has no name of its own
-            if button.defaultAction() is not self._icon_action:
+            if button.defaultAction() is self._file_action:
+                button.setAccessibleName(self._file_action.text())
+            elif button.defaultAction() is not self._icon_action:
                 button.setAccessibleName("Clear the search")
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -79,6 +87,7 @@ class SearchField(QLineEdit):
 
     def refresh_icons(self) -> None:
         self._icon_action.setIcon(theme.icon("search", theme.current().muted, 18))
+        self._file_action.setIcon(theme.icon("image", theme.current().muted, 18))
 
     def set_recent(self, items: list[str]) -> None:
         self.recent_model.setStringList(items)
@@ -103,7 +112,7 @@ class SearchField(QLineEdit):
         self._debounce.stop()
         self.search_requested.emit(self.text().strip(), True)
 
-    # --- image drop ---------------------------------------------------------------------------
+    # --- an image, a video or results dropped -------------------------------------------------
     def dragEnterEvent(self, event) -> None:
         mime = event.mimeData()
         if dropped_moments(mime) or dropped_image(mime) is not None or dropped_video(mime) is not None:

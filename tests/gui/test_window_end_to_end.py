@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtMultimedia import QMediaPlayer
-from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QToolButton, QWidget
 
 from desktop_app.views.main_window import MainWindow
 from engine.api.types import Moment
@@ -196,8 +196,12 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     with qtbot.waitSignal(window.results_shown, timeout=30_000) as by_image:
         window.search_image(Path(moment.thumbnail))
     assert by_image.args[0] > 0 and "the image" in window.filter_bar.summary.text()
+    green_pan = Path(window.folders_model.folder(0).path) / "green_pan.mp4"
+    window.choose_query_file = lambda: str(green_pan)     # the image button in the search field, then a file
+    button = next(b for b in window.search_field.findChildren(QToolButton)
+                  if b.accessibleName() == "Search with an image or a video…")
     with qtbot.waitSignal(window.results_shown, timeout=30_000) as by_video:
-        window.search_video(Path(window.folders_model.folder(0).path) / "green_pan.mp4")   # a whole video
+        button.defaultAction().trigger()
     best = max(window.results_model.moments(), key=lambda m: m.score)      # sorted newest first here
     assert by_video.args[0] > 0 and best.path.endswith("green_pan.mp4")
     assert window.filter_bar.summary.text().startswith(f"{by_video.args[0]} moments for the video green_pan.mp4")
@@ -247,6 +251,9 @@ def test_a_bad_query_is_one_sentence_in_the_window(qtbot, window, tmp_path):
     window.search_video(not_a_video)
     qtbot.waitUntil(lambda: "cannot be used as the query" in window.banner.text.text(), timeout=30_000)
     assert window.banner.kind == "error" and window.filter_bar.summary.text() == ""
+    window.choose_query_file = lambda: str(tmp_path / "notes.txt")    # picked with "All files" in the dialog
+    window._ask_query_file()
+    assert window.banner.text.text() == "notes.txt is neither an image nor a video ClipSeek can search with."
 
 
 def test_the_window_opens_the_model_before_the_first_search(qtbot, window):
