@@ -26,7 +26,7 @@ from desktop_app.views.moment_menu import (MomentActions, copy_references, expor
 from desktop_app.views.player import STEP_SECONDS, PlayerPanel
 from desktop_app.views.problems import ProblemsView
 from desktop_app.views.results_grid import ResultsGrid
-from desktop_app.views.search_field import IMAGE_SUFFIXES, SearchField
+from desktop_app.views.search_field import QUERY_FILES, SearchField, is_image, is_video
 from desktop_app.views.settings_dialog import SettingsDialog, ask_user
 from desktop_app.views.shortcuts_dialog import ShortcutsDialog
 from desktop_app.views.sidebar import Sidebar
@@ -34,7 +34,6 @@ from desktop_app.views.status_bar import StatusArea
 from desktop_app.views.welcome import WelcomePage
 from desktop_app.workers import IndexWorker, SearchWorker, TaskRunner, user_message
 from engine.api.types import Moment
-from engine.settings import VIDEO_EXTENSIONS
 
 if TYPE_CHECKING:
     from engine.api import Library
@@ -42,8 +41,6 @@ if TYPE_CHECKING:
 
 RECENT_KEY = "search/recent"
 WATCH_CHECK_MS = 500
-QUERY_FILES = ("Images and videos (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES) + list(VIDEO_EXTENSIONS))
-               + ")")
 FOLDERS_CHECK_MS = 5000    # how often the window looks for folders added or removed elsewhere, or plugged in or out
 LAST_LIBRARY_KEY = "library/last"
 THEME_KEY = "appearance/theme"
@@ -613,9 +610,9 @@ class MainWindow(QMainWindow):
         if not picked:
             return
         path = Path(picked)
-        if path.suffix.lower() in IMAGE_SUFFIXES:
+        if is_image(path):
             self.search_image(path)
-        elif path.name.lower().endswith(VIDEO_EXTENSIONS):
+        elif is_video(path):
             self.search_video(path)
         else:
             self.banner.show_message(f"{path.name} is neither an image nor a video ClipSeek can search with.",

@@ -18,7 +18,8 @@ from engine.api.types import Moment
 class MomentActions(QObject):
     """Signals for the actions that need the window: ``play``, ``open`` (in the chosen player), ``similar``,
     ``export`` (each with the Moment), ``export_many`` and ``similar_many`` (with a list of them), ``search_in``
-    (with the moment's folder) and ``search_in_video`` (with its file). The desktop-only actions (reveal, copy) are done here."""
+    (with the moment's folder) and ``search_in_video`` (with its file). The desktop-only actions (reveal, copy)
+    are done here."""
 
     play = Signal(object)
     open = Signal(object)

@@ -11,17 +11,28 @@ from desktop_app.models.moment_drag import dropped_moments
 from engine.settings import VIDEO_EXTENSIONS
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+# For a file dialog: the images and videos a search can be made with (upper case too: cameras write .MOV, .JPG).
+_QUERY_SUFFIXES = [*sorted(IMAGE_SUFFIXES), *VIDEO_EXTENSIONS]
+QUERY_FILES = f"Images and videos ({' '.join('*' + s for s in _QUERY_SUFFIXES + [s.upper() for s in _QUERY_SUFFIXES])})"
 PAUSE_MS = 350
+
+
+def is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def is_video(path: Path) -> bool:
+    return path.name.lower().endswith(VIDEO_EXTENSIONS)
 
 
 def dropped_image(mime) -> Path | None:
     """The first local image file in a drag's data, if any."""
-    return _dropped_file(mime, lambda path: path.suffix.lower() in IMAGE_SUFFIXES)
+    return _dropped_file(mime, is_image)
 
 
 def dropped_video(mime) -> Path | None:
     """The first local video file in a drag's data, if any."""
-    return _dropped_file(mime, lambda path: path.name.lower().endswith(VIDEO_EXTENSIONS))
+    return _dropped_file(mime, is_video)
 
 
 def _dropped_file(mime, wanted) -> Path | None:

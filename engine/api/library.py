@@ -23,9 +23,9 @@ from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, Prob
 from engine.catalog import CATALOG_FILE, Catalog
 from engine.errors import LibraryError, MediaError, QueryError
 from engine.indexer.control import IndexControl
-from engine.indexer.scan import is_video_name
 from engine.indexer.pipeline import Indexer
 from engine.indexer.plan import reconcile
+from engine.indexer.scan import is_video_name
 from engine.indexer.watch import FolderWatcher
 from engine.paths import default_library_dir
 from engine.runtime.bundle import check_bundle
@@ -414,7 +414,8 @@ class Library:
         rgb = image if isinstance(image, np.ndarray) else _read_image(image)
         filters = self._filters(folders, date_range, duration_range, min_score)
         self._catch_up()
-        return _sorted(self._explained(self.searcher.search_rgb(rgb, k, filters, per_video=per_video), filters), sort)
+        found = self.searcher.search_rgb(rgb, k, filters, per_video=per_video)
+        return _sorted(self._explained(found, filters), sort)
 
     def search_video(self, video, k: int = 10, folders=None, min_score: float | None = None,
                      sort: str = "relevance", date_range=None, duration_range=None,
