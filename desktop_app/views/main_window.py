@@ -26,7 +26,8 @@ from desktop_app.views.moment_menu import (MomentActions, copy_references, expor
 from desktop_app.views.player import STEP_SECONDS, PlayerPanel
 from desktop_app.views.problems import ProblemsView
 from desktop_app.views.results_grid import ResultsGrid
-from desktop_app.views.search_field import QUERY_FILES, SearchField, is_image, is_video
+from desktop_app.views.search_field import (QUERY_FILES, SearchField, dropped_image, dropped_video, is_image,
+                                             is_video)
 from desktop_app.views.settings_dialog import SettingsDialog, ask_user
 from desktop_app.views.shortcuts_dialog import ShortcutsDialog
 from desktop_app.views.sidebar import Sidebar
@@ -484,14 +485,29 @@ class MainWindow(QMainWindow):
         self.runner.run(lambda: library.remove_folder(path), lambda _r: self.refresh_library(), self._show_error,
                         owner=self)
 
+    # Folders dropped on the window are added; an image or a video file dropped on it is a query, as on the field.
     def dragEnterEvent(self, event) -> None:
-        if any(url.isLocalFile() and os.path.isdir(url.toLocalFile()) for url in event.mimeData().urls()):
+        mime = event.mimeData()
+        if any(url.isLocalFile() and os.path.isdir(url.toLocalFile()) for url in mime.urls()) \
+                or dropped_image(mime) is not None or dropped_video(mime) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        for url in event.mimeData().urls():
-            if url.isLocalFile() and os.path.isdir(url.toLocalFile()):
-                self.add_folder(url.toLocalFile())
+        mime = event.mimeData()
+        folders = [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and os.path.isdir(url.toLocalFile())]
+        image, video = dropped_image(mime), dropped_video(mime)
+        if folders:
+            for folder in folders:
+                self.add_folder(folder)
+        elif image is None and video is None:
+            return
+        elif not self._has_folders:
+            self.banner.show_message("Add a folder of videos first: then an image or a video dropped here finds "
+                                     "the moments that look like it.")
+        elif image is not None:
+            self.search_image(image)
+        elif video is not None:
+            self.search_video(video)
         event.acceptProposedAction()
 
     def retry(self, file_ids: list[int]) -> None:

@@ -293,20 +293,31 @@ def test_the_window_reopens_as_it_was_closed(qtbot, window, prefs, tmp_path, tin
     again.close()
 
 
-def test_a_folder_dropped_on_the_window_is_added(qtbot, window, tmp_path):
+def test_a_folder_dropped_on_the_window_is_added_and_a_video_searched_with(qtbot, window, tmp_path, video_folder):
+    import shutil
+
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
 
+    def drop(path):
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path))])
+        window.dropEvent(QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                    Qt.KeyboardModifier.NoModifier))
+
+    drop(video_folder / "yellow.mp4")                         # nothing to search yet
+    assert window.banner.text.text().startswith("Add a folder of videos first")
     folder = tmp_path / "dropped"
     folder.mkdir()
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(folder))])
-    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    window.dropEvent(event)
+    shutil.copy(video_folder / "yellow.mp4", folder / "yellow.mp4")
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        drop(folder)
     qtbot.waitUntil(lambda: [f.path for f in window.folders_model.folders()] == [str(folder.resolve())],
                     timeout=10_000)
     assert window.pages.currentWidget() is window.main_splitter
+    with qtbot.waitSignal(window.results_shown, timeout=30_000) as found:
+        drop(video_folder / "yellow.mp4")                     # a video file, from outside the library
+    assert found.args[0] > 0 and window.filter_bar.summary.text().endswith("for the video yellow.mp4")
 
 
 def test_closing_while_indexing_asks_stops_and_the_next_start_resumes(qtbot, tmp_path, tiny_bundle, prefs, themed,
