@@ -57,14 +57,14 @@ class SearchRequest:
         return "image" if self.image is not None else ("video" if self.video is not None else "text")
 
     def with_options(self, serial: int, options: SearchOptions) -> "SearchRequest":
-        return SearchRequest(serial, self.text, self.image, self.like, options, video=self.video)
+        return replace(self, serial=serial, options=options, more=False)
 
     def for_more(self, serial: int) -> "SearchRequest | None":
         """The same search with another page of results, or None at ``MAX_RESULTS``."""
         if self.options.k >= MAX_RESULTS:
             return None
         options = replace(self.options, k=min(MAX_RESULTS, self.options.k + RESULTS_PAGE))
-        return SearchRequest(serial, self.text, self.image, self.like, options, more=True, video=self.video)
+        return replace(self, serial=serial, options=options, more=True)
 
     def may_have_more(self, found: int) -> bool:
         """Whether the engine may hold more than the ``found`` moments it answered this request with: it
@@ -72,8 +72,8 @@ class SearchRequest:
         return found >= self.options.k and self.options.k < MAX_RESULTS
 
     def engine_kwargs(self, now: float | None = None) -> dict:
-        """Keyword arguments for ``Library.search`` / ``search_image`` / ``search_video`` (``similar`` takes k, folders, sort and
-        per_video)."""
+        """Keyword arguments for ``Library.search`` / ``search_image`` / ``search_video`` (``similar`` takes k,
+        folders, sort and per_video)."""
         opts = self.options
         kwargs: dict = {"k": opts.k, "sort": opts.sort}
         if opts.per_video:
