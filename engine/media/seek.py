@@ -1,0 +1,81 @@
+"""Frames at chosen times, reached by seeking: for a few frames far apart in a long file, without reading all of it."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import av
+import numpy as np
+
+from engine.media.probe import open_error, pick_video_stream
+from engine.media.sampling import rotate_for_display
+from engine.media.types import MediaInfo
+
+GAP_WITHOUT_KEYFRAMES = 10.0   # seconds decoded onward rather than seeking, when the keyframe interval is unknown
+
+
+def frames_at(path: str | Path, info: MediaInfo, times: list[float], size: tuple[int, int],
+              onward_within: float | None = None, keyframes: bool = False) -> list[np.ndarray]:
+    """RGB frames ``size`` (width, height) as stored, turned for display: for each of ``times`` (seconds from the
+    start, ascending) the first frame at or after it, the last one before it past the end. The next time is
+    reached by decoding onward when it lies within ``onward_within`` seconds (default: a keyframe interval) of the
+    frame last decoded, by seeking otherwise. With ``keyframes``, a seek takes the keyframe it lands on (up to a
+    keyframe interval before the time) unless that frame was taken already: one frame decoded instead of up to a
+    whole keyframe interval of them. The list stops at the first time that cannot be reached. Raises MediaError
+    when the file cannot be opened."""
+    path = Path(path)
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        raise open_error(path, exc) from exc
+    gap = max(info.keyframe_interval or GAP_WITHOUT_KEYFRAMES, 1.0) if onward_within is None else onward_within
+    out: list[np.ndarray] = []
+    with container:
+        stream = pick_video_stream(container, path)
+        stream.codec_context.thread_type = "AUTO"
+        reader = _ForwardReader(container, stream)
+        taken = -math.inf
+        for t in times:
+            frame = reader.frame_at(t, seek=reader.last_time is None or not 0 <= t - reader.last_time <= gap,
+                                    landing_after=taken if keyframes else None)
+            if frame is None:
+                break
+            taken = reader.last_time if reader.last_time is not None else t
+            rgb = frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
+            out.append(rotate_for_display(rgb, info.rotation))
+    return out
+
+
+class _ForwardReader:
+    """Decodes one stream onward from wherever it last sought; remembers the last frame it decoded."""
+
+    def __init__(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream):
+        self.container = container
+        self.stream = stream
+        self.origin = stream.start_time or 0
+        self.frames = None
+        self.last: av.VideoFrame | None = None
+        self.last_time: float | None = None
+
+    def frame_at(self, t: float, seek: bool, landing_after: float | None = None) -> av.VideoFrame | None:
+        """The first frame at or after ``t`` (the last frame before it when the stream ends first). With
+        ``landing_after``, a seek takes the first frame it lands on when that is later than ``landing_after``."""
+        if self.last is not None and self.last_time is not None and self.last_time >= t - 1e-3 and not seek:
+            return self.last
+        try:
+            landed = False
+            if seek or self.frames is None:
+                self.container.seek(self.origin + int(t / self.stream.time_base), stream=self.stream, backward=True)
+                self.frames = self.container.decode(self.stream)
+                self.last = None
+                landed = landing_after is not None
+            for frame in self.frames:
+                self.last = frame
+                if frame.pts is not None:
+                    self.last_time = float((frame.pts - self.origin) * self.stream.time_base)
+                    if self.last_time >= t - 1e-3 or (landed and self.last_time > landing_after + 1e-3):
+                        break
+                landed = False
+        except av.FFmpegError:
+            return None
+        return self.last

@@ -1,0 +1,79 @@
+"""Frames at chosen times by seeking (engine.media.seek) and a long video as the query (engine.media.query_clip)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine.media.query_clip as query_clip
+from engine.media import probe
+from engine.media.seek import frames_at
+from videogen import ShotSpec
+
+RED, BLUE, GREEN = (200, 40, 40), (40, 70, 200), (40, 180, 60)
+
+
+@pytest.fixture(scope="module")
+def moving_square(video_factory):
+    """8 s, a keyframe every second, a square moving fast enough that every frame differs."""
+    return video_factory("moving_square_gop25.mp4", keyint=25, shots=[
+        ShotSpec(4.0, background=RED, shape="square", speed=120),
+        ShotSpec(4.0, background=BLUE, shape="square", speed=120)])
+
+
+def _colour(rgb: np.ndarray) -> tuple[int, int, int]:
+    return tuple(int(v) for v in np.median(rgb.reshape(-1, 3), axis=0))
+
+
+def test_decoding_onward_gives_the_frames_that_seeking_to_each_time_gives(moving_square):
+    info = probe(moving_square.path)
+    times = [0.3, 0.5, 0.6, 1.7, 3.9, 4.1, 7.5]   # some within a keyframe interval of the last, some beyond
+    size = (96, 72)
+    together = frames_at(moving_square.path, info, times, size)
+    one_by_one = frames_at(moving_square.path, info, times, size, onward_within=0.0)   # a seek for each
+    assert len(together) == len(times)
+    for a, b in zip(together, one_by_one):
+        assert a.shape == (72, 96, 3)
+        np.testing.assert_array_equal(a, b)
+    assert len({a.tobytes() for a in together}) == len(times)   # each time its own frame
+
+
+def test_with_keyframes_a_seek_takes_the_keyframe_it_lands_on_unless_taken_already(moving_square):
+    info = probe(moving_square.path)          # a keyframe every second
+    size = (48, 36)
+
+    def exact(times):
+        return frames_at(moving_square.path, info, times, size)
+
+    landed = frames_at(moving_square.path, info, [0.5, 0.6, 2.5], size, keyframes=True)
+    for a, b in zip(landed, exact([0.0, 0.6, 2.0]), strict=True):   # 0.6 is reached onward, not by a seek
+        np.testing.assert_array_equal(a, b)
+    again = frames_at(moving_square.path, info, [2.2, 2.4], size, onward_within=0.0, keyframes=True)
+    for a, b in zip(again, exact([2.0, 2.4]), strict=True):          # the keyframe at 2 s is not taken twice
+        np.testing.assert_array_equal(a, b)
+
+
+def test_times_past_the_end_give_the_last_frame(moving_square):
+    info = probe(moving_square.path)
+    frames = frames_at(moving_square.path, info, [7.9, 20.0], (48, 36))
+    assert len(frames) == 2 and _colour(frames[1])[2] > _colour(frames[1])[0]   # blue, the last shot
+
+
+def test_a_long_video_as_the_query_is_sought_not_read_through(video_factory, monkeypatch):
+    video = video_factory("three_colours.mp4", keyint=25, shots=[
+        ShotSpec(3.0, background=RED, shape="none"), ShotSpec(3.0, background=GREEN, shape="none"),
+        ShotSpec(3.0, background=BLUE, shape="none")])
+    monkeypatch.setattr(query_clip, "SEEK_LONGER_THAN", 5.0)
+
+    def read_through(*args, **kwargs):
+        raise AssertionError("a long query video was read through")
+
+    monkeypatch.setattr(query_clip, "sample_frames", read_through)
+    frames = query_clip.query_frames(video.path, 6, 32, fps=2.0)
+    assert frames.shape[:2] == (6, 32)
+    dominant = ["rgb"[int(np.argmax(_colour(f)))] for f in frames]
+    assert dominant == ["r", "r", "g", "g", "b", "b"]   # centres at 0.75, 2.25, ..., 8.25 s
+
+
+def test_a_short_video_as_the_query_is_sampled_as_a_moment_is(moving_square):
+    frames = query_clip.query_frames(moving_square.path, 12, 32, fps=1.0)
+    assert len(frames) == 8   # 1 a second over 8 s, as the indexer samples it
