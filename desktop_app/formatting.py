@@ -52,11 +52,14 @@ def counted(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+SCROLL_HINT = " · scroll for more"   # ends a results header while the grid's end brings another page
+
+
 def results_summary(count: int, subject: str, more_below: bool = False, per_video: bool = False) -> str:
     """'1 moment for “a red car”'; '60 moments like these 2 · scroll for more' when the grid's end brings another
     page; '12 videos for “a red car”' when each result is the best moment of its video."""
     text = f"{counted(count, 'video' if per_video else 'moment')} {subject}"
-    return f"{text} · scroll for more" if more_below else text
+    return text + SCROLL_HINT if more_below else text
 
 
 def export_report(count: int, folder, failures: list[str]) -> str:

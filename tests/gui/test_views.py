@@ -483,6 +483,15 @@ def test_elided_label_cuts_the_part_it_is_told_first_and_keeps_the_rest(qtbot, t
     assert label.text() == text and label.toolTip() == text
     label.resize(label.fontMetrics().horizontalAdvance("60 moments for “a…” · scroll") , 20)
     assert "scroll for more" not in label.shown_text() and "…" in label.shown_text()   # too narrow: cut as usual
+    hint = " · scroll for more"
+    label.setText(text, cuttable=query, droppable=hint)     # a hint goes before the query is cut
+    label.resize(label.fontMetrics().horizontalAdvance(text) - 10, 20)
+    assert label.shown_text() == text.removesuffix(hint) and label.toolTip() == text
+    label.resize(label.fontMetrics().horizontalAdvance(text) // 2, 20)
+    shown = label.shown_text()
+    assert shown.startswith("60 moments for “a big") and shown.endswith("…”") and hint not in shown, shown
+    label.resize(label.fontMetrics().horizontalAdvance(text) + 10, 20)
+    assert label.shown_text() == text and label.toolTip() == ""
     label.setText(text)                                   # without a part to cut, the middle goes
     label.resize(label.fontMetrics().horizontalAdvance(text) // 2, 20)
     assert label.shown_text().startswith("60 moments") and "dark red field” · scroll for more".endswith(
