@@ -12,6 +12,8 @@ from engine.media.sampling import rotate_for_display
 from engine.media.types import MediaInfo
 
 GAP_WITHOUT_KEYFRAMES = 10.0   # seconds decoded onward rather than seeking, when the keyframe interval is unknown
+EXACT_WITHIN = 0.5             # seconds before a wanted time from which every frame is decoded; before, only those
+                               # other frames need (skip_frame="NONREF"), which cannot be the first at or after it
 
 
 def frames_at(path: str | Path, info: MediaInfo, times: list[float], size: tuple[int, int],
@@ -56,6 +58,7 @@ class _ForwardReader:
         self.frames = None
         self.last: av.VideoFrame | None = None
         self.last_time: float | None = None
+        self._skipping = False
 
     def frame_at(self, t: float, seek: bool, landing_after: float | None = None) -> av.VideoFrame | None:
         """The first frame at or after ``t`` (the last frame before it when the stream ends first). With
@@ -69,13 +72,20 @@ class _ForwardReader:
                 self.frames = self.container.decode(self.stream)
                 self.last = None
                 landed = landing_after is not None
+            self._skip_nonref(not seek and self.last_time is not None and t - self.last_time > EXACT_WITHIN)
             for frame in self.frames:
                 self.last = frame
                 if frame.pts is not None:
                     self.last_time = float((frame.pts - self.origin) * self.stream.time_base)
                     if self.last_time >= t - 1e-3 or (landed and self.last_time > landing_after + 1e-3):
                         break
+                    self._skip_nonref(t - self.last_time > EXACT_WITHIN)
                 landed = False
         except av.FFmpegError:
             return None
         return self.last
+
+    def _skip_nonref(self, skip: bool) -> None:
+        if skip != self._skipping:
+            self.stream.codec_context.skip_frame = "NONREF" if skip else "DEFAULT"
+            self._skipping = skip

@@ -37,6 +37,28 @@ def test_decoding_onward_gives_the_frames_that_seeking_to_each_time_gives(moving
     assert len({a.tobytes() for a in together}) == len(times)   # each time its own frame
 
 
+def test_far_ahead_frames_no_other_needs_are_skipped_yet_the_frame_at_each_time_is_exact(video_factory):
+    """A keyframe every 4 s and B-frames: decoding onward from 0.3 to 2.5 and 3.7 s leaves out the B-frames until
+    half a second before each, and still gives the frames a full decode gives."""
+    import av
+
+    video = video_factory("moving_square_gop100_b2.mp4", keyint=100, bframes=2, shots=[
+        ShotSpec(8.0, background=GREEN, shape="square", speed=90)])
+    info = probe(video.path)
+    size = (64, 48)
+    times = [0.3, 2.5, 2.55, 3.7, 6.1]
+    with av.open(str(video.path)) as container:
+        stream = container.streams.video[0]
+        every = [(float(f.pts * stream.time_base), f.to_ndarray(width=64, height=48, format="rgb24",
+                                                                interpolation="AREA"))
+                 for f in container.decode(stream)]
+    expected = [next(rgb for time, rgb in every if time >= t - 1e-3) for t in times]
+    got = frames_at(video.path, info, times, size)
+    assert len(got) == len(times)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_with_keyframes_a_seek_takes_the_keyframe_it_lands_on_unless_taken_already(moving_square):
     info = probe(moving_square.path)          # a keyframe every second
     size = (48, 36)
