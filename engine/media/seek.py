@@ -68,9 +68,12 @@ class _ForwardReader:
         try:
             landed = False
             if seek or self.frames is None:
-                self.container.seek(self.origin + int(t / self.stream.time_base), stream=self.stream, backward=True)
-                self.frames = self.container.decode(self.stream)
-                self.last = None
+                self._seek(t)
+                if landing_after is not None:
+                    keyframe = self._keyframe_alone(landing_after)
+                    if keyframe is not None:
+                        return keyframe
+                    self._seek(t)      # its packet was read: seek again and decode as usual
                 landed = landing_after is not None
             self._skip_nonref(not seek and self.last_time is not None and t - self.last_time > EXACT_WITHIN)
             for frame in self.frames:
@@ -83,6 +86,31 @@ class _ForwardReader:
                 landed = False
         except av.FFmpegError:
             return None
+        return self.last
+
+    def _seek(self, t: float) -> None:
+        self.container.seek(self.origin + int(t / self.stream.time_base), stream=self.stream, backward=True)
+        self.frames = self.container.decode(self.stream)
+        self.last = None
+
+    def _keyframe_alone(self, after: float) -> av.VideoFrame | None:
+        """Just after a seek: the keyframe it landed on when that is later than ``after``, decoded by itself. Fed
+        packet by packet, a decoder that reorders frames holds a keyframe back until it has decoded some of the
+        frames after it; drained at once, it gives the keyframe alone. The decoder is then drained, so the next
+        frame needs a seek (``frames`` is None). None, having read a packet, when the landing is not such a
+        keyframe."""
+        packet = next(iter(self.container.demux(self.stream)), None)
+        if packet is None or packet.pts is None or not packet.is_keyframe:
+            return None
+        if float((packet.pts - self.origin) * self.stream.time_base) <= after + 1e-3:
+            return None
+        ctx = self.stream.codec_context
+        frames = [*ctx.decode(packet), *ctx.decode(None)]
+        self.frames = None
+        if not frames or frames[0].pts is None:
+            return None
+        self.last = frames[0]
+        self.last_time = float((frames[0].pts - self.origin) * self.stream.time_base)
         return self.last
 
     def _skip_nonref(self, skip: bool) -> None:
