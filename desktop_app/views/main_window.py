@@ -5,17 +5,19 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QPixmapCache, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
                                QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
 from desktop_app.external_players import SYSTEM_DEFAULT, chosen_player, find_players
-from desktop_app.formatting import (clock, counted, export_report, file_gone, folder_name, library_summary,
-                                   like_subject, moment_title, progress_fraction, results_summary, time_range)
+from desktop_app.formatting import (SCROLL_HINT, clock, counted, export_report, file_gone, folder_name,
+                                   library_summary, like_subject, moment_title, progress_fraction, results_summary,
+                                   time_range)
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
 from desktop_app.models.search_options import RecentSearches, SearchRequest
+from desktop_app.models.search_trail import SearchTrail
 from desktop_app.qt_adapter import LibraryEvents
 from desktop_app.views.banner import Banner
 from desktop_app.views.filter_bar import FilterBar
@@ -32,6 +34,7 @@ from desktop_app.views.settings_dialog import SettingsDialog, ask_user
 from desktop_app.views.shortcuts_dialog import ShortcutsDialog
 from desktop_app.views.sidebar import Sidebar
 from desktop_app.views.status_bar import StatusArea
+from desktop_app.views.trail_buttons import TrailButtons
 from desktop_app.views.welcome import WelcomePage
 from desktop_app.workers import IndexWorker, SearchWorker, TaskRunner, user_message
 from engine.api.types import Moment
@@ -128,6 +131,8 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.search_field = SearchField()
         self.search_field.set_recent(self.recent.items())
+        self.trail = SearchTrail()
+        self.trail_buttons = TrailButtons()
         self.settings_button = QToolButton()
         self.settings_button.setToolTip("Settings (Ctrl+,)")
         self.settings_button.setAccessibleName("Settings")
@@ -146,7 +151,8 @@ class MainWindow(QMainWindow):
         top_layout.setSpacing(10)
         top_layout.addWidget(logo)
         top_layout.addWidget(title)
-        top_layout.addSpacing(24)
+        top_layout.addSpacing(16)
+        top_layout.addWidget(self.trail_buttons)
         top_layout.addWidget(self.search_field, 1)
         top_layout.addSpacing(24)
         top_layout.addWidget(self.shortcuts_button)
@@ -276,6 +282,9 @@ class MainWindow(QMainWindow):
         self.search_field.file_wanted.connect(self._ask_query_file)
         self.search_field.moments_dropped.connect(self.find_similar)
         self.search_field.leave_down.connect(self._focus_results)
+        self.trail_buttons.back.connect(self.go_back)
+        self.trail_buttons.forward.connect(self.go_forward)
+        self.grid.viewport().installEventFilter(self)
         self.settings_button.clicked.connect(self.open_settings)
         self.shortcuts_button.clicked.connect(self.show_shortcuts)
         self.filter_bar.changed.connect(self._rerun_search)
@@ -313,6 +322,8 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+L"), self, activated=self._focus_search)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self._on_space)
         QShortcut(QKeySequence("Ctrl+,"), self, activated=self.open_settings)
+        QShortcut(QKeySequence.StandardKey.Back, self, activated=self.go_back)
+        QShortcut(QKeySequence.StandardKey.Forward, self, activated=self.go_forward)
         QShortcut(QKeySequence(Qt.Key.Key_M), self, activated=self.player.toggle_mute)
         QShortcut(QKeySequence(Qt.Key.Key_F), self, activated=self.player.toggle_full_screen)
         QShortcut(QKeySequence(Qt.Key.Key_Comma), self, activated=lambda: self.player.step_frame(-1))
@@ -324,11 +335,31 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence.StandardKey.Copy, self.grid, context=Qt.ShortcutContext.WidgetShortcut,
                   activated=self._copy_selected)
 
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if not self._mouse_back_or_forward(event):
+            super().mousePressEvent(event)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        # The results grid takes every button it is pressed with; the mouse's back and forward buttons still go
+        # through the searches over it.
+        if event.type() == QEvent.Type.MouseButtonPress and self._mouse_back_or_forward(event):
+            return True
+        return super().eventFilter(watched, event)
+
+    def _mouse_back_or_forward(self, event) -> bool:
+        if event.button() == Qt.MouseButton.BackButton:
+            self.go_back()
+        elif event.button() == Qt.MouseButton.ForwardButton:
+            self.go_forward()
+        else:
+            return False
+        return True
+
     def refresh_icons(self) -> None:
         self.settings_button.setIcon(theme.icon("settings", size=20))
         self.shortcuts_button.setIcon(theme.icon("keyboard", size=20))
         for view in (self.sidebar, self.status_area, self.player, self.welcome, self.problems_view,
-                     self.search_field, self.filter_bar):
+                     self.search_field, self.filter_bar, self.trail_buttons):
             view.refresh_icons()
         self.grid.viewport().update()
 
@@ -353,6 +384,8 @@ class MainWindow(QMainWindow):
         self.search_worker.results.connect(self._on_results)
         self.search_worker.failed.connect(self._on_search_failed)
         self._last_request = self._shown_request = None
+        self.trail = SearchTrail()          # its searches name the moments of the library before
+        self._show_trail()
         self.results_model.clear()
         self.filter_bar.forget_scores()
         self.player.stop()
@@ -598,6 +631,8 @@ class MainWindow(QMainWindow):
     def _on_search_requested(self, text: str, committed: bool) -> None:
         if not text:
             self._last_request = self._shown_request = None
+            self.trail.leave()
+            self._show_trail()
             self.filter_bar.setVisible(False)
             self.results_model.clear()
             self._show_empty("Search your videos", "Type what you are looking for above.", "search")
@@ -606,20 +641,17 @@ class MainWindow(QMainWindow):
             self.recent.add(text)
             self.prefs.setValue(RECENT_KEY, self.recent.items())
             self.search_field.set_recent(self.recent.items())
-        self.search(text)
+        self.search(text, committed)
 
-    def search(self, text: str) -> None:
-        self.filter_bar.use_scale("text")
-        self._submit(SearchRequest(self._next_serial(), text=text, options=self.filter_bar.options()))
+    def search(self, text: str, committed: bool = False) -> None:
+        self._start(SearchRequest(self._next_serial(), text=text), committed)
 
     def search_image(self, image: Path) -> None:
-        self.filter_bar.use_scale("image")
-        self._submit(SearchRequest(self._next_serial(), image=Path(image), options=self.filter_bar.options()))
+        self._start(SearchRequest(self._next_serial(), image=Path(image)))
 
     def search_video(self, video: Path) -> None:
         """A short video as the query: where in the library is this clip from, or what looks like it."""
-        self.filter_bar.use_scale("video")
-        self._submit(SearchRequest(self._next_serial(), video=Path(video), options=self.filter_bar.options()))
+        self._start(SearchRequest(self._next_serial(), video=Path(video)))
 
     def _ask_query_file(self) -> None:
         picked = self.choose_query_file()
@@ -662,8 +694,35 @@ class MainWindow(QMainWindow):
     def find_similar(self, moments: "Moment | list[Moment]") -> None:
         """Moments like one moment, or like several taken together."""
         like = (moments,) if isinstance(moments, Moment) else tuple(moments)
-        self.filter_bar.use_scale("like")
-        self._submit(SearchRequest(self._next_serial(), like=like, options=self.filter_bar.options()))
+        self._start(SearchRequest(self._next_serial(), like=like))
+
+    def _start(self, request: SearchRequest, committed: bool = False) -> None:
+        """A new search, made with the filters as they are: a step on the trail that Back and Forward go through."""
+        self.filter_bar.use_scale(request.kind)     # from another kind of search, the cut-off goes back to any
+        request = request.with_options(request.serial, self.filter_bar.options())
+        self.trail.visit(request, committed)
+        self._show_trail()
+        self._submit(request)
+
+    def go_back(self) -> None:
+        """The search before this one again (Alt+Left, the mouse's back button), with the filters as they are."""
+        self._revisit(self.trail.back())
+
+    def go_forward(self) -> None:
+        self._revisit(self.trail.forward())
+
+    def _revisit(self, request: SearchRequest | None) -> None:
+        if request is None:
+            return
+        self._show_trail()
+        # The field shows the query of a text search; after an image, a video or "find similar" it would name
+        # another search than the one shown, and the results header names it instead.
+        self.search_field.set_query(request.text if request.kind == "text" else "")
+        self.filter_bar.use_scale(request.kind)
+        self._submit(request.with_options(self._next_serial(), self.filter_bar.options()))
+
+    def _show_trail(self) -> None:
+        self.trail_buttons.set_possible(self.trail.can_go_back(), self.trail.can_go_forward())
 
     def _rerun_search(self) -> None:
         if self._last_request is not None:
@@ -704,8 +763,10 @@ class MainWindow(QMainWindow):
         self.filter_bar.summary.setText(results_summary(len(moments), subject[request.kind],
                                                         request.may_have_more(len(moments)),
                                                         request.options.per_video),
-                                        # too long, the query or the file's name is cut, not the count
-                                        cuttable=None if request.kind == "like" else named)
+                                        # too long, the hint goes, then the query or the file's name is cut,
+                                        # never the count
+                                        cuttable=None if request.kind == "like" else named,
+                                        droppable=SCROLL_HINT)
         if moments:
             self.results_stack.setCurrentWidget(self.grid)
         else:

@@ -100,6 +100,12 @@ class SearchField(QLineEdit):
         self._icon_action.setIcon(theme.icon("search", theme.current().muted, 18))
         self._file_action.setIcon(theme.icon("image", theme.current().muted, 18))
 
+    def set_query(self, text: str) -> None:
+        """Show ``text`` as the query without searching for it (the window shows a search it made before)."""
+        self._debounce.stop()
+        self.completer().popup().hide()
+        self.setText(text)
+
     def set_recent(self, items: list[str]) -> None:
         self.recent_model.setStringList(items)
 

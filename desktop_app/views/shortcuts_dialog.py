@@ -9,6 +9,7 @@ SHORTCUTS = (
     ("Enter", "Search now (in the search field); play the moment (in the results)"),
     ("Esc", "Empty the search field; leave full screen"),
     ("Down", "From the search field to the results"),
+    ("Alt+Left, Alt+Right", "Back to the search before, forward again (also the mouse's side buttons)"),
     ("Arrow keys", "Move between results; Shift+arrows select several"),
     ("Ctrl+C", "Copy the selected moments' paths and times, or the selected problems"),
     ("Menu, Shift+F10", "The menu of the selected moments"),

@@ -773,3 +773,47 @@ def test_adding_a_folder_around_a_library_folder_keeps_its_videos_indexed(qtbot,
     qtbot.waitUntil(lambda: window.banner.text.text().startswith(
         f"{inner.resolve()} is already in the library, as part of"), timeout=10_000)
     assert window.banner.kind == "error"
+
+
+def test_back_and_forward_go_through_the_searches(qtbot, window, video_folder):
+    from PySide6.QtCore import QPoint
+
+    with qtbot.waitSignal(window.indexing_finished, timeout=150_000):
+        window.add_folder(video_folder)
+    back, forward = window.trail_buttons.back_button, window.trail_buttons.forward_button
+    summary = window.filter_bar.summary
+    assert not back.isEnabled() and not forward.isEnabled()
+    for query in ("a red", "a red circle"):                  # typed on: one step
+        with qtbot.waitSignal(window.results_shown, timeout=30_000):
+            window.search_field.setText(query)
+            window.search_field.textEdited.emit(query)
+    assert not back.isEnabled()
+    first = window.results_model.moment(0)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.find_similar(first)
+    assert " like " in summary.text()
+    assert back.isEnabled() and not forward.isEnabled()
+
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        back.click()
+    assert summary.text().endswith("for “a red circle”") and window.search_field.text() == "a red circle"
+    assert not back.isEnabled() and forward.isEnabled()
+    window.activateWindow()
+    window.grid.setFocus()
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        qtbot.keyClick(window.grid, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    assert " like " in summary.text() and window.search_field.text() == ""
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):     # the mouse's back button over the results
+        qtbot.mousePress(window.grid.viewport(), Qt.MouseButton.BackButton, pos=QPoint(20, 20))
+    assert summary.text().endswith("for “a red circle”")
+
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):     # a new search drops the steps ahead
+        window.search_field.setText("a yellow field")
+        window.search_field.returnPressed.emit()
+    assert back.isEnabled() and not forward.isEnabled()
+    window.search_field.clear()
+    window.search_field.textEdited.emit("")
+    qtbot.waitUntil(lambda: window.results_model.rowCount() == 0, timeout=5_000)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):     # emptied: Back shows the last search again
+        back.click()
+    assert summary.text().endswith("for “a yellow field”") and window.search_field.text() == "a yellow field"
