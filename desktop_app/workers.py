@@ -33,17 +33,19 @@ def user_message(exc: BaseException) -> str:
 class _TaskSignals(QObject):
     done = Signal(object)
     failed = Signal(str)
+    progress = Signal(object)
 
 
 class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], Any], signals: _TaskSignals) -> None:
+    def __init__(self, fn: Callable[..., Any], signals: _TaskSignals, reports: bool = False) -> None:
         super().__init__()
         self._fn = fn
         self.signals = signals
+        self._reports = reports
 
     def run(self) -> None:
         try:
-            result = self._fn()
+            result = self._fn(self.signals.progress.emit) if self._reports else self._fn()
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the GUI as a message
             self.signals.failed.emit(user_message(exc))
         else:
@@ -53,7 +55,9 @@ class _Task(QRunnable):
 class TaskRunner(QObject):
     """Runs callables on a thread pool and calls back on the GUI thread.
 
-    ``run(fn, on_done, on_error, owner=None)``; a runner with ``max_threads=1`` keeps work in order.
+    ``run(fn, on_done, on_error, owner=None)``; a runner with ``max_threads=1`` keeps work in order. With
+    ``on_progress``, ``fn`` is called with a ``report(value)`` function whose values reach ``on_progress``, in order,
+    before ``on_done``.
     A callback belongs to ``owner`` (by default the QObject whose method it is): when the owner was
     closed and deleted before the work finished, the callback is dropped instead of touching dead
     widgets. ``wait()`` blocks until queued work finished (used at shutdown and in tests).
@@ -65,17 +69,20 @@ class TaskRunner(QObject):
         self.pool.setMaxThreadCount(max_threads)
         self._live: set[_TaskSignals] = set()
 
-    def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
-            on_error: Callable[[str], None] | None = None, owner: QObject | None = None) -> None:
+    def run(self, fn: Callable[..., Any], on_done: Callable[[Any], None] | None = None,
+            on_error: Callable[[str], None] | None = None, owner: QObject | None = None,
+            on_progress: Callable[[Any], None] | None = None) -> None:
         signals = _TaskSignals(self)
         self._live.add(signals)
+        if on_progress is not None:
+            signals.progress.connect(_while_alive(on_progress, owner))
         if on_done is not None:
             signals.done.connect(_while_alive(on_done, owner))
         if on_error is not None:
             signals.failed.connect(_while_alive(on_error, owner))
         signals.done.connect(lambda _r, s=signals: self._forget(s))
         signals.failed.connect(lambda _m, s=signals: self._forget(s))
-        self.pool.start(_Task(fn, signals))
+        self.pool.start(_Task(fn, signals, reports=on_progress is not None))
 
     def _forget(self, signals: _TaskSignals) -> None:
         self._live.discard(signals)

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 RECENT_KEY = "search/recent"
 WATCH_CHECK_MS = 500
 FOLDERS_CHECK_MS = 5000    # how often the window looks for folders added or removed elsewhere, or plugged in or out
+PREVIEW_STILLS = 8         # stills across a moment that hovering over its card scrubs through
 LAST_LIBRARY_KEY = "library/last"
 THEME_KEY = "appearance/theme"
 GEOMETRY_KEY = "window/geometry"
@@ -788,9 +789,11 @@ class MainWindow(QMainWindow):
     # === results actions =========================================================================
     def _load_preview(self, moment: "Moment") -> None:
         library = self.library
-        self.previews.run(lambda: library.preview_frames(moment, count=8, width=240),
+        # Each still shows as soon as it is made: on a long 1080p or 4K file the whole strip takes seconds.
+        self.previews.run(lambda report: library.preview_frames(moment, PREVIEW_STILLS, 240, on_still=report),
                           lambda frames: self.grid.set_preview_frames(moment, frames),
-                          lambda _message: None)  # a missing preview only means no scrubbing
+                          lambda _message: None,  # a missing preview only means no scrubbing
+                          on_progress=lambda still: self.grid.add_preview_frame(moment, still, PREVIEW_STILLS))
 
     def _show_moment_menu(self, moment: "Moment", global_pos) -> None:
         self.moment_actions.menu(moment, self).exec(global_pos)

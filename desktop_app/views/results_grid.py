@@ -122,6 +122,11 @@ class ResultCardDelegate(QStyledItemDelegate):
         painter.fillRect(QRect(thumb_rect.left(), y, int(thumb_rect.width() * share), 3), QColor(c.accent))
 
 
+def _pixmap(jpeg: bytes) -> QPixmap | None:
+    image = QImage.fromData(jpeg)
+    return None if image.isNull() else QPixmap.fromImage(image)
+
+
 class ResultsGrid(QListView):
     """Signals: ``moment_selected(Moment)`` when the current card changes, ``moment_activated(Moment)``
     on Enter or double-click, ``preview_wanted(Moment)`` when the pointer rests on a card whose
@@ -160,6 +165,7 @@ class ResultsGrid(QListView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setItemDelegate(ResultCardDelegate(self))
         self._frames: dict[tuple, list[QPixmap]] = {}
+        self._frames_due: dict[tuple, int] = {}    # stills still coming for a card, counted with those come
         self._requested: set[tuple] = set()
         self._hover: tuple[tuple, float] | None = None      # (moment key, 0..1 across the card)
         self._hover_rect: QRect | None = None
@@ -250,19 +256,31 @@ class ResultsGrid(QListView):
 
     # --- scrub frames -------------------------------------------------------------------------
     def set_preview_frames(self, moment: Moment, jpegs: list[bytes]) -> None:
-        pixmaps = []
-        for data in jpegs:
-            image = QImage.fromData(data)
-            if not image.isNull():
-                pixmaps.append(QPixmap.fromImage(image))
-        self._frames[moment_key(moment)] = pixmaps
+        """The stills across ``moment``, all of them: scrubbing shows them over the card's width."""
+        key = moment_key(moment)
+        self._frames[key] = [pixmap for pixmap in map(_pixmap, jpegs) if pixmap is not None]
+        self._frames_due.pop(key, None)
         self.viewport().update()
 
+    def add_preview_frame(self, moment: Moment, jpeg: bytes, due: int) -> None:
+        """The next of the ``due`` stills across ``moment``, as soon as it is made: scrubbing shows the part of
+        the card's width it stands for, and past the stills there are so far, the last of them."""
+        key = moment_key(moment)
+        pixmap = _pixmap(jpeg)
+        if pixmap is None:
+            return
+        self._frames.setdefault(key, []).append(pixmap)
+        self._frames_due[key] = due
+        if self._hover is not None and self._hover[0] == key:
+            self.viewport().update()
+
     def scrub_pixmap(self, moment: Moment) -> QPixmap | None:
-        frames = self._frames.get(moment_key(moment))
-        if not frames or self._hover is None or self._hover[0] != moment_key(moment):
+        key = moment_key(moment)
+        frames = self._frames.get(key)
+        if not frames or self._hover is None or self._hover[0] != key:
             return None
-        return frames[min(len(frames) - 1, int(self._hover[1] * len(frames)))]
+        due = max(len(frames), self._frames_due.get(key, 0))
+        return frames[min(len(frames) - 1, int(self._hover[1] * due))]
 
     def scrub_share(self, moment: Moment) -> float | None:
         if self._hover is None or self._hover[0] != moment_key(moment):
@@ -386,6 +404,7 @@ class ResultsGrid(QListView):
 
     def _on_model_reset(self) -> None:
         self._frames.clear()
+        self._frames_due.clear()
         self._requested.clear()
         self._hover = None
         self._hover_rect = None

@@ -520,10 +520,12 @@ class Library:
         return f"{name} has no moment at {moment.start:.1f} s; its moments run from {first:.1f} to {last:.1f} s"
 
     # -- media helpers for the window -------------------------------------------------
-    def preview_frames(self, moment: Moment, count: int = 8, width: int = 240) -> list[bytes]:
+    def preview_frames(self, moment: Moment, count: int = 8, width: int = 240,
+                       on_still: Callable[[bytes], None] | None = None) -> list[bytes]:
+        """``count`` JPEG stills across ``moment``, in order; ``on_still`` gets each as soon as it is made."""
         from engine.media.preview import preview_jpegs
 
-        return preview_jpegs(moment.path, moment.start, moment.end, count, width)
+        return preview_jpegs(moment.path, moment.start, moment.end, count, width, on_still)
 
     def export_moment(self, moment: Moment, out_path: str | Path) -> Path:
         from engine.media.export import export_range

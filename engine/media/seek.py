@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -18,20 +19,25 @@ EXACT_WITHIN = 0.5             # seconds before a wanted time from which every f
 
 def frames_at(path: str | Path, info: MediaInfo, times: list[float], size: tuple[int, int],
               onward_within: float | None = None, keyframes: bool = False) -> list[np.ndarray]:
+    """The list ``iter_frames_at`` yields."""
+    return list(iter_frames_at(path, info, times, size, onward_within, keyframes))
+
+
+def iter_frames_at(path: str | Path, info: MediaInfo, times: list[float], size: tuple[int, int],
+                   onward_within: float | None = None, keyframes: bool = False) -> Iterator[np.ndarray]:
     """RGB frames ``size`` (width, height) as stored, turned for display: for each of ``times`` (seconds from the
     start, ascending) the first frame at or after it, the last one before it past the end. The next time is
     reached by decoding onward when it lies within ``onward_within`` seconds (default: a keyframe interval) of the
     frame last decoded, by seeking otherwise. With ``keyframes``, a seek takes the keyframe it lands on (up to a
     keyframe interval before the time) unless that frame was taken already: one frame decoded instead of up to a
-    whole keyframe interval of them. The list stops at the first time that cannot be reached. Raises MediaError
-    when the file cannot be opened."""
+    whole keyframe interval of them. Each frame comes as soon as it is decoded; they stop at the first time that
+    cannot be reached. Raises MediaError when the file cannot be opened."""
     path = Path(path)
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError) as exc:
         raise open_error(path, exc) from exc
     gap = max(info.keyframe_interval or GAP_WITHOUT_KEYFRAMES, 1.0) if onward_within is None else onward_within
-    out: list[np.ndarray] = []
     with container:
         stream = pick_video_stream(container, path)
         stream.codec_context.thread_type = "AUTO"
@@ -44,8 +50,7 @@ def frames_at(path: str | Path, info: MediaInfo, times: list[float], size: tuple
                 break
             taken = reader.last_time if reader.last_time is not None else t
             rgb = frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
-            out.append(rotate_for_display(rgb, info.rotation))
-    return out
+            yield rotate_for_display(rgb, info.rotation)
 
 
 class _ForwardReader:

@@ -270,6 +270,29 @@ def test_results_grid_keyboard_selection_and_hover_scrub(qtbot, themed):
     assert grid.scrub_pixmap(moment) is None               # frames belong to the old results
 
 
+def test_results_grid_scrubs_through_the_stills_come_so_far(qtbot, themed):
+    model, grid = shown_grid(qtbot, 720, 500)
+    model.set_results("q", moments())
+    rect = grid.visualRect(model.index(0))
+    with qtbot.waitSignal(grid.preview_wanted) as wanted:
+        qtbot.mouseMove(grid.viewport(), QPoint(rect.left() + 5, rect.center().y()))
+    moment = wanted.args[0]
+
+    def shown_at(share: float):
+        qtbot.mouseMove(grid.viewport(), QPoint(rect.left() + round(share * rect.width()), rect.center().y()))
+        colour = grid.scrub_pixmap(moment).toImage().pixelColor(10, 10)
+        return colour.red() > 200, colour.green() > 200, colour.blue() > 200
+
+    assert grid.scrub_pixmap(moment) is None                      # nothing made yet
+    grid.add_preview_frame(moment, jpeg(0xff0000), due=4)
+    assert shown_at(0.1) == shown_at(0.9) == (True, False, False)  # one still so far: it stands for all
+    grid.add_preview_frame(moment, jpeg(0x00ff00), due=4)
+    assert shown_at(0.1) == (True, False, False) and shown_at(0.3) == (False, True, False)
+    assert shown_at(0.9) == (False, True, False)                  # the fourth is not made yet: the last so far
+    grid.set_preview_frames(moment, [jpeg(0xff0000), jpeg(0x00ff00), jpeg(0x0000ff), jpeg(0xffffff)])
+    assert shown_at(0.6) == (False, False, True) and shown_at(0.9) == (True, True, True)
+
+
 def test_results_grid_selects_several_cards_for_one_menu(qtbot, themed):
     model, grid = shown_grid(qtbot, 720, 500)
     shown = moments(6)

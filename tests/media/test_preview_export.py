@@ -27,6 +27,12 @@ def test_preview_stills_come_from_their_times(red_blue_red):
     assert blue == [False, True, True, False]   # centres at 1.5, 2.5, 3.5, 4.5 s
 
 
+def test_each_preview_still_is_handed_on_as_soon_as_it_is_made(red_blue_red):
+    handed: list[bytes] = []
+    stills = preview_jpegs(red_blue_red.path, 0.5, 5.5, count=5, width=96, on_still=handed.append)
+    assert len(stills) == 5 and handed == stills
+
+
 def test_export_copies_from_the_keyframe_before_start(red_blue_red, tmp_path):
     out = export_range(red_blue_red.path, 2.3, 3.6, tmp_path / "clip.mp4")
     info = probe(out)
