@@ -15,6 +15,8 @@ from engine.media.types import MediaInfo
 GAP_WITHOUT_KEYFRAMES = 10.0   # seconds decoded onward rather than seeking, when the keyframe interval is unknown
 EXACT_WITHIN = 0.5             # seconds before a wanted time from which every frame is decoded; before, only those
                                # other frames need (skip_frame="NONREF"), which cannot be the first at or after it
+EXACT_WITHIN_FRAMES = 8        # and at least this many frames before it: the decoder's threads and reordering hold
+                               # a few frames, decoded under the setting before
 
 
 def frames_at(path: str | Path, info: MediaInfo, times: list[float], size: tuple[int, int],
@@ -41,7 +43,8 @@ def iter_frames_at(path: str | Path, info: MediaInfo, times: list[float], size: 
     with container:
         stream = pick_video_stream(container, path)
         stream.codec_context.thread_type = "AUTO"
-        reader = _ForwardReader(container, stream)
+        exact_within = max(EXACT_WITHIN, EXACT_WITHIN_FRAMES / info.fps) if info.fps > 0 else math.inf
+        reader = _ForwardReader(container, stream, exact_within)
         taken = -math.inf
         for t in times:
             frame = reader.frame_at(t, seek=reader.last_time is None or not 0 <= t - reader.last_time <= gap,
@@ -56,8 +59,10 @@ def iter_frames_at(path: str | Path, info: MediaInfo, times: list[float], size: 
 class _ForwardReader:
     """Decodes one stream onward from wherever it last sought; remembers the last frame it decoded."""
 
-    def __init__(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream):
+    def __init__(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                 exact_within: float = math.inf):
         self.container = container
+        self.exact_within = exact_within   # seconds before a wanted time from which every frame is decoded
         self.stream = stream
         self.origin = stream.start_time or 0
         self.frames = None
@@ -72,7 +77,8 @@ class _ForwardReader:
             return self.last
         try:
             landed = False
-            if seek or self.frames is None:
+            where_known = not seek and self.frames is not None and self.last_time is not None
+            if not where_known:
                 self._seek(t)
                 if landing_after is not None:
                     keyframe = self._keyframe_alone(landing_after)
@@ -80,14 +86,14 @@ class _ForwardReader:
                         return keyframe
                     self._seek(t)      # its packet was read: seek again and decode as usual
                 landed = landing_after is not None
-            self._skip_nonref(not seek and self.last_time is not None and t - self.last_time > EXACT_WITHIN)
+            self._skip_nonref(where_known and t - self.last_time > self.exact_within)
             for frame in self.frames:
                 self.last = frame
                 if frame.pts is not None:
                     self.last_time = float((frame.pts - self.origin) * self.stream.time_base)
                     if self.last_time >= t - 1e-3 or (landed and self.last_time > landing_after + 1e-3):
                         break
-                    self._skip_nonref(t - self.last_time > EXACT_WITHIN)
+                    self._skip_nonref(t - self.last_time > self.exact_within)
                 landed = False
         except av.FFmpegError:
             return None

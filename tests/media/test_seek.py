@@ -37,12 +37,13 @@ def test_decoding_onward_gives_the_frames_that_seeking_to_each_time_gives(moving
     assert len({a.tobytes() for a in together}) == len(times)   # each time its own frame
 
 
-def test_far_ahead_frames_no_other_needs_are_skipped_yet_the_frame_at_each_time_is_exact(video_factory):
-    """A keyframe every 4 s and B-frames: decoding onward from 0.3 to 2.5 and 3.7 s leaves out the B-frames until
-    half a second before each, and still gives the frames a full decode gives."""
+@pytest.mark.parametrize("fps", [25, 5])
+def test_far_ahead_frames_no_other_needs_are_skipped_yet_the_frame_at_each_time_is_exact(video_factory, fps):
+    """Few keyframes and B-frames: decoding onward from 0.3 to 2.5 and 3.7 s leaves out the B-frames until
+    shortly before each, and still gives the frames a full decode gives, at a low frame rate too."""
     import av
 
-    video = video_factory("moving_square_gop100_b2.mp4", keyint=100, bframes=2, shots=[
+    video = video_factory(f"moving_square_gop100_b2_{fps}fps.mp4", keyint=100, bframes=2, fps=fps, shots=[
         ShotSpec(8.0, background=GREEN, shape="square", speed=90)])
     info = probe(video.path)
     size = (64, 48)
