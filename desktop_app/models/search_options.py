@@ -38,6 +38,10 @@ class SearchOptions:
     k: int = RESULTS_PAGE                # results asked of the engine
     per_video: bool = False              # the best moment of each video, not every moment
 
+    def asking_for(self, rows: int) -> "SearchOptions":
+        """The same options asking the engine for at least ``rows`` results (at most MAX_RESULTS)."""
+        return replace(self, k=min(MAX_RESULTS, max(self.k, rows)))
+
 
 @dataclass(frozen=True)
 class SearchRequest:

@@ -1,9 +1,25 @@
 """The searches of this session, for Back and Forward, as a browser keeps the pages of a tab."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from desktop_app.models.search_options import SearchRequest
 
 TRAIL_LENGTH = 100   # searches kept behind the one shown
+
+
+@dataclass(frozen=True)
+class ResultsPlace:
+    """Where the results of a search were left: how many were loaded, and how far they were scrolled."""
+    rows: int
+    scroll: int
+
+
+@dataclass
+class _Step:
+    request: SearchRequest
+    committed: bool
+    place: ResultsPlace | None = None
 
 
 class SearchTrail:
@@ -14,11 +30,12 @@ class SearchTrail:
     two texts begins with the other (more letters typed, or some taken back) and the earlier one was not committed
     (Enter, or a recent search picked). Going back and then searching anew drops the steps ahead, as a browser
     does. After ``leave()`` (the search field emptied) nothing of the trail is shown, and Back shows its last step
-    again."""
+    again. ``note_place`` keeps where the results shown were left, and ``place()`` gives it back when Back or
+    Forward returns to them."""
 
     def __init__(self, length: int = TRAIL_LENGTH) -> None:
         self._length = length
-        self._steps: list[tuple[SearchRequest, bool]] = []   # (request, committed)
+        self._steps: list[_Step] = []
         self._at = -1
         self._away = False
 
@@ -26,12 +43,21 @@ class SearchTrail:
         """``request`` is shown now (not a page more of the one shown, nor the same search with other filters)."""
         del self._steps[self._at + 1:]
         if self._steps and not self._away and _refines(self._steps[-1], request):
-            self._steps[-1] = (request, committed)
+            self._steps[-1] = _Step(request, committed)
         else:
-            self._steps.append((request, committed))
+            self._steps.append(_Step(request, committed))
             del self._steps[:max(0, len(self._steps) - self._length - 1)]
         self._at = len(self._steps) - 1
         self._away = False
+
+    def note_place(self, place: ResultsPlace) -> None:
+        """The results of the search shown were left at ``place``."""
+        if 0 <= self._at and not self._away:
+            self._steps[self._at].place = place
+
+    def place(self) -> ResultsPlace | None:
+        """Where the results of the search shown were left, if they were shown before."""
+        return self._steps[self._at].place if 0 <= self._at and not self._away else None
 
     def leave(self) -> None:
         """Nothing of the trail is shown (the search field was emptied)."""
@@ -50,19 +76,19 @@ class SearchTrail:
             self._away = False
         else:
             self._at -= 1
-        return self._steps[self._at][0]
+        return self._steps[self._at].request
 
     def forward(self) -> SearchRequest | None:
         if not self.can_go_forward():
             return None
         self._away = False
         self._at += 1
-        return self._steps[self._at][0]
+        return self._steps[self._at].request
 
 
-def _refines(step: tuple[SearchRequest, bool], request: SearchRequest) -> bool:
-    earlier, committed = step
-    if committed or earlier.kind != "text" or request.kind != "text":
+def _refines(step: _Step, request: SearchRequest) -> bool:
+    earlier = step.request
+    if step.committed or earlier.kind != "text" or request.kind != "text":
         return False
     a, b = earlier.text.casefold(), request.text.casefold()
     return a.startswith(b) or b.startswith(a)

@@ -17,7 +17,7 @@ from desktop_app.formatting import (SCROLL_HINT, clock, counted, export_report, 
                                    time_range)
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
 from desktop_app.models.search_options import RecentSearches, SearchRequest
-from desktop_app.models.search_trail import SearchTrail
+from desktop_app.models.search_trail import ResultsPlace, SearchTrail
 from desktop_app.qt_adapter import LibraryEvents
 from desktop_app.views.banner import Banner
 from desktop_app.views.filter_bar import FilterBar
@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.index_worker: IndexWorker | None = None
         self._index_again = False
         self._serial = 0
+        self._place_to_restore: tuple[int, ResultsPlace] | None = None   # (serial, place) of a search gone back to
         self._last_request: SearchRequest | None = None
         self._shown_request: SearchRequest | None = None   # the search whose results are in the grid
         self._closing = False
@@ -701,16 +702,30 @@ class MainWindow(QMainWindow):
         """A new search, made with the filters as they are: a step on the trail that Back and Forward go through."""
         self.filter_bar.use_scale(request.kind)     # from another kind of search, the cut-off goes back to any
         request = request.with_options(request.serial, self.filter_bar.options())
+        self._note_place()
         self.trail.visit(request, committed)
         self._show_trail()
         self._submit(request)
 
     def go_back(self) -> None:
-        """The search before this one again (Alt+Left, the mouse's back button), with the filters as they are."""
+        """The search before this one again (Alt+Left, the mouse's back button), with the filters as they are,
+        scrolled as it was left."""
+        self._note_place()
         self._revisit(self.trail.back())
 
     def go_forward(self) -> None:
+        self._note_place()
         self._revisit(self.trail.forward())
+
+    def _note_place(self) -> None:
+        if self._shown_request is not None and self._shown_request is self._last_request:
+            self.trail.note_place(ResultsPlace(self.results_model.rowCount(), self.grid.verticalScrollBar().value()))
+
+    def _restore_place(self, request: SearchRequest) -> None:
+        waiting, self._place_to_restore = self._place_to_restore, None
+        if waiting is not None and waiting[0] == request.serial:
+            self.grid.executeDelayedItemsLayout()
+            self.grid.verticalScrollBar().setValue(waiting[1].scroll)
 
     def _revisit(self, request: SearchRequest | None) -> None:
         if request is None:
@@ -720,7 +735,11 @@ class MainWindow(QMainWindow):
         # another search than the one shown, and the results header names it instead.
         self.search_field.set_query(request.text if request.kind == "text" else "")
         self.filter_bar.use_scale(request.kind)
-        self._submit(request.with_options(self._next_serial(), self.filter_bar.options()))
+        place = self.trail.place()
+        options = self.filter_bar.options()
+        request = request.with_options(self._next_serial(), options.asking_for(place.rows) if place else options)
+        self._place_to_restore = (request.serial, place) if place else None
+        self._submit(request)
 
     def _show_trail(self) -> None:
         self.trail_buttons.set_possible(self.trail.can_go_back(), self.trail.can_go_forward())
@@ -755,6 +774,7 @@ class MainWindow(QMainWindow):
         self.grid.set_score_span(self.filter_bar.score_span(request.kind))
         if not request.more:
             self.results_model.set_results(request.text, moments)
+            self._restore_place(request)
         elif not self.results_model.grow(moments):
             self.grid.replace_keeping_place(request.text, moments)    # the ranking above changed too
         named = {"image": request.image, "video": request.video}.get(request.kind)

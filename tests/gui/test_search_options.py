@@ -59,3 +59,12 @@ def test_only_a_full_page_below_the_cap_may_have_more():
     assert first.may_have_more(RESULTS_PAGE) and not first.may_have_more(RESULTS_PAGE - 1)
     last = SearchRequest(2, text="a dog", options=SearchOptions(k=MAX_RESULTS))
     assert not last.may_have_more(MAX_RESULTS)
+
+
+def test_options_asking_for_more_rows_keep_everything_else():
+    from desktop_app.models.search_options import MAX_RESULTS, RESULTS_PAGE, SearchOptions
+
+    options = SearchOptions(sort="date", per_video=True)
+    assert options.asking_for(10) == options                        # a page is asked for anyway
+    assert options.asking_for(150) == SearchOptions(sort="date", per_video=True, k=150)
+    assert options.asking_for(10 * MAX_RESULTS).k == MAX_RESULTS and options.k == RESULTS_PAGE

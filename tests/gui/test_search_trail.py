@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.models.search_options import SearchRequest
-from desktop_app.models.search_trail import SearchTrail
+from desktop_app.models.search_trail import ResultsPlace, SearchTrail
 from engine.api.types import Moment
 
 pytestmark = pytest.mark.gui
@@ -75,3 +75,20 @@ def test_the_trail_keeps_its_length():
     for n in range(10):
         trail.visit(text(f"query {n}"), committed=True)
     assert walk(trail, trail.back) == ["query 8", "query 7", "query 6"]
+
+
+def test_each_step_keeps_where_its_results_were_left():
+    trail = SearchTrail()
+    trail.visit(text("one"), committed=True)
+    assert trail.place() is None                       # not left yet
+    trail.note_place(ResultsPlace(rows=120, scroll=900))
+    trail.visit(text("two"), committed=True)
+    trail.note_place(ResultsPlace(rows=60, scroll=40))
+    assert trail.back().text == "one" and trail.place() == ResultsPlace(120, 900)
+    assert trail.forward().text == "two" and trail.place() == ResultsPlace(60, 40)
+    trail.leave()
+    assert trail.place() is None
+    trail.note_place(ResultsPlace(1, 1))               # nothing of the trail is shown: nothing noted
+    assert trail.back().text == "two" and trail.place() == ResultsPlace(60, 40)
+    trail.visit(text("two more"))                      # refined: a new search, no place yet
+    assert trail.place() is None

@@ -788,9 +788,16 @@ def test_back_and_forward_go_through_the_searches(qtbot, window, video_folder):
             window.search_field.setText(query)
             window.search_field.textEdited.emit(query)
     assert not back.isEnabled()
+    window.grid.setFixedSize(280, 300)        # about one card at a time: the results scroll
+    qtbot.wait(100)
+    bar = window.grid.verticalScrollBar()
+    assert bar.maximum() > 40
+    bar.setValue(bar.maximum() // 2)
+    left_at = bar.value()
     first = window.results_model.moment(0)
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
         window.find_similar(first)
+    bar.setValue(0)
     assert " like " in summary.text()
     assert back.isEnabled() and not forward.isEnabled()
 
@@ -798,6 +805,7 @@ def test_back_and_forward_go_through_the_searches(qtbot, window, video_folder):
         back.click()
     assert summary.text().endswith("for “a red circle”") and window.search_field.text() == "a red circle"
     assert not back.isEnabled() and forward.isEnabled()
+    assert bar.value() == left_at                              # scrolled as it was left
     window.activateWindow()
     window.grid.setFocus()
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
