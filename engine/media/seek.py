@@ -62,8 +62,8 @@ class _ForwardReader:
     def __init__(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream,
                  exact_within: float = math.inf):
         self.container = container
-        self.exact_within = exact_within   # seconds before a wanted time from which every frame is decoded
         self.stream = stream
+        self.exact_within = exact_within   # seconds before a wanted time from which every frame is decoded
         self.origin = stream.start_time or 0
         self.frames = None
         self.last: av.VideoFrame | None = None
@@ -90,7 +90,7 @@ class _ForwardReader:
             for frame in self.frames:
                 self.last = frame
                 if frame.pts is not None:
-                    self.last_time = float((frame.pts - self.origin) * self.stream.time_base)
+                    self.last_time = self._seconds(frame.pts)
                     if self.last_time >= t - 1e-3 or (landed and self.last_time > landing_after + 1e-3):
                         break
                     self._skip_nonref(t - self.last_time > self.exact_within)
@@ -113,7 +113,7 @@ class _ForwardReader:
         packet = next(iter(self.container.demux(self.stream)), None)
         if packet is None or packet.pts is None or not packet.is_keyframe:
             return None
-        if float((packet.pts - self.origin) * self.stream.time_base) <= after + 1e-3:
+        if self._seconds(packet.pts) <= after + 1e-3:
             return None
         ctx = self.stream.codec_context
         frames = [*ctx.decode(packet), *ctx.decode(None)]
@@ -121,8 +121,11 @@ class _ForwardReader:
         if not frames or frames[0].pts is None:
             return None
         self.last = frames[0]
-        self.last_time = float((frames[0].pts - self.origin) * self.stream.time_base)
+        self.last_time = self._seconds(frames[0].pts)
         return self.last
+
+    def _seconds(self, pts: int) -> float:
+        return float((pts - self.origin) * self.stream.time_base)
 
     def _skip_nonref(self, skip: bool) -> None:
         if skip != self._skipping:
