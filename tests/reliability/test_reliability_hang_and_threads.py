@@ -81,8 +81,17 @@ def test_searches_from_threads_while_indexing_return_only_real_moments(tmp_path,
     for folder in folders.values():
         lib.add_folder(folder)
     failures: list[BaseException] = []
-    indexer = threading.Thread(target=lambda: _record(failures, lib.index), daemon=True)
     overlapped = [0]
+    searched_while_indexing = threading.Event()
+
+    def hold_until_searched(p) -> None:
+        # On a fast machine all 12 files can be indexed before the first searches finish: once some
+        # moments are written, the indexer waits (at most a minute) for a few searches to overlap it.
+        if p.indexed >= 1:
+            searched_while_indexing.wait(60)
+
+    indexer = threading.Thread(target=lambda: _record(failures, lambda: lib.index(progress=hold_until_searched)),
+                               daemon=True)
     checked = [0]
     returned = [0]
 
@@ -119,6 +128,8 @@ def test_searches_from_threads_while_indexing_return_only_real_moments(tmp_path,
         checked[0] += 1
         returned[0] += len(moments)
         overlapped[0] += during and indexer.is_alive()
+        if overlapped[0] >= 3:
+            searched_while_indexing.set()
 
     @settings(max_examples=30, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
