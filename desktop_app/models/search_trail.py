@@ -10,9 +10,12 @@ TRAIL_LENGTH = 100   # searches kept behind the one shown
 
 @dataclass(frozen=True)
 class ResultsPlace:
-    """Where the results of a search were left: how many were loaded, and how far they were scrolled."""
+    """Where the results of a search were left: how many were loaded, how far they were scrolled, which card was
+    current and which were selected (as ``moment_key``s)."""
     rows: int
     scroll: int
+    current: tuple | None = None
+    selected: frozenset = frozenset()
 
 
 @dataclass

@@ -16,6 +16,7 @@ from desktop_app.formatting import (SCROLL_HINT, clock, counted, export_report, 
                                    library_summary, like_subject, moment_title, progress_fraction, results_summary,
                                    time_range)
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
+from desktop_app.models.results_model import moment_key
 from desktop_app.models.search_options import RecentSearches, SearchRequest
 from desktop_app.models.search_trail import ResultsPlace, SearchTrail
 from desktop_app.qt_adapter import LibraryEvents
@@ -709,7 +710,7 @@ class MainWindow(QMainWindow):
 
     def go_back(self) -> None:
         """The search before this one again (Alt+Left, the mouse's back button), with the filters as they are,
-        scrolled as it was left."""
+        scrolled as it was left, its current card in the player, paused."""
         self._note_place()
         self._revisit(self.trail.back())
 
@@ -719,13 +720,23 @@ class MainWindow(QMainWindow):
 
     def _note_place(self) -> None:
         if self._shown_request is not None and self._shown_request is self._last_request:
-            self.trail.note_place(ResultsPlace(self.results_model.rowCount(), self.grid.verticalScrollBar().value()))
+            current = self.grid.current_moment()
+            self.trail.note_place(ResultsPlace(self.results_model.rowCount(), self.grid.verticalScrollBar().value(),
+                                               moment_key(current) if current is not None else None,
+                                               frozenset(moment_key(m) for m in self.grid.selected_moments())))
 
     def _restore_place(self, request: SearchRequest) -> None:
         waiting, self._place_to_restore = self._place_to_restore, None
-        if waiting is not None and waiting[0] == request.serial:
-            self.grid.executeDelayedItemsLayout()
-            self.grid.verticalScrollBar().setValue(waiting[1].scroll)
+        if waiting is None or waiting[0] != request.serial:
+            return
+        place = waiting[1]
+        self.grid.executeDelayedItemsLayout()
+        self.grid.verticalScrollBar().setValue(place.scroll)
+        current = self.grid.mark_cards(place.current, place.selected)
+        # The player shows the card that was current again, paused: it played when it was made current.
+        shown = self.player.moment
+        if current is not None and (shown is None or moment_key(shown) != place.current):
+            self.player.play_moment(current, paused=True)
 
     def _revisit(self, request: SearchRequest | None) -> None:
         if request is None:

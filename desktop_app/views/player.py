@@ -174,7 +174,8 @@ class PlayerPanel(QWidget):
         self.player.hasAudioChanged.connect(lambda _has: self._check_sound_track())
 
     # --- public -------------------------------------------------------------------------------
-    def play_moment(self, moment: Moment) -> None:
+    def play_moment(self, moment: Moment, paused: bool = False) -> None:
+        """Show ``moment`` and play it from its start, or stand paused there."""
         self.moment = moment
         start_ms = int(moment.start * 1000)
         self.seek_bar.set_range(start_ms, int(moment.end * 1000))
@@ -196,7 +197,10 @@ class PlayerPanel(QWidget):
             self.player.setSource(url)
         self._last_position = start_ms
         self.player.setPosition(start_ms)
-        self.player.play()
+        if paused:
+            self.player.pause()
+        else:
+            self.player.play()
 
     def toggle_play(self) -> None:
         if self.moment is None:

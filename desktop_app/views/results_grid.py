@@ -199,18 +199,25 @@ class ResultsGrid(QListView):
             self._keeping_place = False
         self.executeDelayedItemsLayout()
         self.verticalScrollBar().setValue(position)
-        keys = [moment_key(m) for m in moments]
+        self.mark_cards(moment_key(current) if current is not None else None, selected)
+
+    def mark_cards(self, current: tuple | None, selected: set | frozenset) -> Moment | None:
+        """Make the card whose ``moment_key`` is ``current`` the current one and select those in ``selected``
+        (the ones shown), without announcing it and without scrolling; returns the current card's moment."""
+        model: ResultsModel = self.model()
+        keys = [moment_key(model.moment(row)) for row in range(model.rowCount())]
         selection = self.selectionModel()
         selection.blockSignals(True)
         try:
-            if current is not None and moment_key(current) in keys:
-                self.setCurrentIndex(model.index(keys.index(moment_key(current))))
+            if current is not None and current in keys:
+                self.setCurrentIndex(model.index(keys.index(current)))
             for row, key in enumerate(keys):
                 if key in selected:
                     selection.select(model.index(row), QItemSelectionModel.SelectionFlag.Select)
         finally:
             selection.blockSignals(False)
         self.viewport().update()
+        return self.current_moment() if current in keys else None
 
     def selected_moments(self) -> list[Moment]:
         """The selected cards' moments, in the grid's order."""

@@ -43,6 +43,22 @@ def test_plays_from_the_start_of_the_moment_and_loops_inside_it(qtbot, themed, v
     assert panel.moment is None and not panel.play_button.isEnabled()
 
 
+def test_a_moment_can_be_shown_paused_at_its_start(qtbot, themed, video):
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.play_moment(Moment(str(video), 2.2, 3.4, 0.3, None), paused=True)
+    player = panel.player
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState
+                    and 2100 <= player.position() <= 2300, timeout=5000)
+    qtbot.wait(600)
+    assert player.playbackState() == QMediaPlayer.PlaybackState.PausedState and player.position() <= 2300
+    assert panel.play_button.isEnabled() and panel.seek_bar.range_ms == (2200, 3400)
+    panel.toggle_play()
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+                    and player.position() > 2300, timeout=5000)
+
+
 def test_a_moment_whose_file_is_gone_says_so_instead_of_playing(qtbot, themed, video, tmp_path):
     panel = PlayerPanel()
     qtbot.addWidget(panel)

@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QToolButton, QWidget
 
+from desktop_app.models.results_model import moment_key
 from desktop_app.views.main_window import MainWindow
 from engine.api.types import Moment
 
@@ -793,12 +794,23 @@ def test_back_and_forward_go_through_the_searches(qtbot, window, video_folder):
     bar = window.grid.verticalScrollBar()
     assert bar.maximum() > 40
     bar.setValue(bar.maximum() // 2)
-    left_at = bar.value()
     first = window.results_model.moment(0)
+    watched = next(i for i in (window.grid.indexAt(QPoint(x, 60)) for x in range(20, 260, 20)) if i.isValid())
+    window.grid.setCurrentIndex(watched)                      # played, and Ctrl-click another one too
+    window.grid.selectionModel().select(window.results_model.index(0), QItemSelectionModel.SelectionFlag.Select)
+    watched = moment_key(window.grid.current_moment())
+    assert moment_key(window.player.moment) == watched
+    left_at = bar.value()                                     # (where making the card current scrolled to)
+    assert 0 < left_at < bar.maximum()
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
         window.find_similar(first)
     bar.setValue(0)
     assert " like " in summary.text()
+    other = next(r for r in range(window.results_model.rowCount())
+                 if moment_key(window.results_model.moment(r)) != watched)
+    window.grid.setCurrentIndex(window.results_model.index(other))
+    qtbot.waitUntil(lambda: window.player.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState,
+                    timeout=5_000)
     assert back.isEnabled() and not forward.isEnabled()
 
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
@@ -806,6 +818,11 @@ def test_back_and_forward_go_through_the_searches(qtbot, window, video_folder):
     assert summary.text().endswith("for “a red circle”") and window.search_field.text() == "a red circle"
     assert not back.isEnabled() and forward.isEnabled()
     assert bar.value() == left_at                              # scrolled as it was left
+    assert moment_key(window.grid.current_moment()) == watched    # with the card watched there current,
+    assert {moment_key(m) for m in window.grid.selected_moments()} == {watched, moment_key(first)}
+    assert moment_key(window.player.moment) == watched            # shown in the player, paused at its start
+    qtbot.waitUntil(lambda: window.player.player.playbackState() == QMediaPlayer.PlaybackState.PausedState,
+                    timeout=5_000)
     window.activateWindow()
     window.grid.setFocus()
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
