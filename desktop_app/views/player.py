@@ -51,6 +51,7 @@ class PlayerPanel(QWidget):
         self.moment: Moment | None = None
         self.looping = True
         self._pending_start_ms: int | None = None
+        self._paused_start_ms: int | None = None
         self._last_position = 0
 
         self.player = QMediaPlayer(self)
@@ -168,6 +169,7 @@ class PlayerPanel(QWidget):
         self.seek_bar.seek_requested.connect(self._on_seek_requested)
         self.player.positionChanged.connect(self._on_position)
         self.player.durationChanged.connect(self.seek_bar.set_duration)
+        self.player.durationChanged.connect(lambda _ms: self._show_time(self.player.position()))
         self.player.playbackStateChanged.connect(lambda _s: self.refresh_icons())
         self.player.mediaStatusChanged.connect(self._on_media_status)
         self.player.errorOccurred.connect(self._on_error)
@@ -192,8 +194,12 @@ class PlayerPanel(QWidget):
             return
         self._set_controls_enabled(True)
         url = QUrl.fromLocalFile(moment.path)
+        self._paused_start_ms = None
         if self.player.source() != url:
             self._pending_start_ms = start_ms
+            # Paused, a new file can show its first frame (the seek made as it loads is lost when it replaces
+            # another): the seek is made again once it is buffered.
+            self._paused_start_ms = start_ms if paused else None
             self.player.setSource(url)
         self._last_position = start_ms
         self.player.setPosition(start_ms)
@@ -258,6 +264,7 @@ class PlayerPanel(QWidget):
         self.video.set_full_screen(False)
         self.player.stop()
         self.player.setSource(QUrl())
+        self._paused_start_ms = None
         self.moment = None
         self._pages.setCurrentWidget(self.placeholder)
         self._set_controls_enabled(False)
@@ -326,6 +333,9 @@ class PlayerPanel(QWidget):
         if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_start_ms is not None:
             self.player.setPosition(self._pending_start_ms)
             self._pending_start_ms = None
+        elif status == QMediaPlayer.MediaStatus.BufferedMedia and self._paused_start_ms is not None:
+            self.player.setPosition(self._paused_start_ms)
+            self._paused_start_ms = None
         elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.moment is not None and self.looping:
             self.player.setPosition(int(self.moment.start * 1000))
             if self.player.duration() >= SHORTEST_LOOP_MS:

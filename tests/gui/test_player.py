@@ -43,17 +43,28 @@ def test_plays_from_the_start_of_the_moment_and_loops_inside_it(qtbot, themed, v
     assert panel.moment is None and not panel.play_button.isEnabled()
 
 
-def test_a_moment_can_be_shown_paused_at_its_start(qtbot, themed, video):
+def test_a_moment_can_be_shown_paused_at_its_start(qtbot, themed, video, tmp_path):
+    from tests.videogen import ShotSpec, make_video
+
+    other = make_video(tmp_path / "other.mp4", shots=[ShotSpec(6.0, shape="square")]).path
     panel = PlayerPanel()
     qtbot.addWidget(panel)
     panel.show()
-    panel.play_moment(Moment(str(video), 2.2, 3.4, 0.3, None), paused=True)
     player = panel.player
-    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState
-                    and 2100 <= player.position() <= 2300, timeout=5000)
+    panel.play_moment(Moment(str(other), 4.0, 5.5, 0.3, None))     # another file playing, further on
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+                    and player.position() >= 4000, timeout=5000)
+    shown: list[int] = []
+    panel.video.videoSink().videoFrameChanged.connect(lambda frame: shown.append(frame.startTime() // 1000))
+    panel.play_moment(Moment(str(video), 2.2, 3.4, 0.3, None), paused=True)
+    # The picture is the moment's first frame, not the file's: the file replaced another, which loses the seek
+    # made as it loads.
+    qtbot.waitUntil(lambda: bool(shown) and 2100 <= shown[-1] <= 2300, timeout=5000)
     qtbot.wait(600)
     assert player.playbackState() == QMediaPlayer.PlaybackState.PausedState and player.position() <= 2300
+    assert 2100 <= shown[-1] <= 2300
     assert panel.play_button.isEnabled() and panel.seek_bar.range_ms == (2200, 3400)
+    assert panel.time_label.text() == "0:02 / 0:04"
     panel.toggle_play()
     qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
                     and player.position() > 2300, timeout=5000)
