@@ -51,7 +51,6 @@ class PlayerPanel(QWidget):
         self.moment: Moment | None = None
         self.looping = True
         self._pending_start_ms: int | None = None
-        self._paused_start_ms: int | None = None
         self._last_position = 0
 
         self.player = QMediaPlayer(self)
@@ -194,13 +193,11 @@ class PlayerPanel(QWidget):
             return
         self._set_controls_enabled(True)
         url = QUrl.fromLocalFile(moment.path)
-        self._paused_start_ms = None
         if self.player.source() != url:
-            self._pending_start_ms = start_ms
-            # Paused, a new file can show its first frame (the seek made as it loads is lost when it replaces
-            # another): the seek is made again once it is buffered.
-            self._paused_start_ms = start_ms if paused else None
             self.player.setSource(url)
+            # Set after: replacing a file, setSource says at once that the old one is loaded (stopped), and a seek
+            # made then is lost (paused, the new file would stay at its first frame).
+            self._pending_start_ms = start_ms
         self._last_position = start_ms
         self.player.setPosition(start_ms)
         if paused:
@@ -264,7 +261,6 @@ class PlayerPanel(QWidget):
         self.video.set_full_screen(False)
         self.player.stop()
         self.player.setSource(QUrl())
-        self._paused_start_ms = None
         self.moment = None
         self._pages.setCurrentWidget(self.placeholder)
         self._set_controls_enabled(False)
@@ -333,9 +329,6 @@ class PlayerPanel(QWidget):
         if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_start_ms is not None:
             self.player.setPosition(self._pending_start_ms)
             self._pending_start_ms = None
-        elif status == QMediaPlayer.MediaStatus.BufferedMedia and self._paused_start_ms is not None:
-            self.player.setPosition(self._paused_start_ms)
-            self._paused_start_ms = None
         elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.moment is not None and self.looping:
             self.player.setPosition(int(self.moment.start * 1000))
             if self.player.duration() >= SHORTEST_LOOP_MS:
