@@ -218,7 +218,6 @@ class _Tracker:
         self.done = 0
         self.counts = {"indexed": 0, "failed": 0, "skipped": 0}
         self.seconds_finished = 0.0
-        self.bytes_total = sum(s.size for s in states.values())
         self.bytes_done = 0
         self.current = ""
         self._t0 = time.monotonic()
@@ -230,7 +229,6 @@ class _Tracker:
         if f.id not in self.states:
             self.states[f.id] = _FileState(f.id, f.path, f.size or 0)
             self.total += 1
-            self.bytes_total += f.size or 0
 
     def drop_unstarted(self) -> None:
         """At the end of a full run, files still listed were never claimed by it: another indexer
@@ -238,7 +236,6 @@ class _Tracker:
         for st in list(self.states.values()):
             self.states.pop(st.file_id)
             self.total -= 1
-            self.bytes_total -= st.size
 
     def count_decided(self, failed: int, skipped: int) -> None:
         """Files that ended before any worker saw them (in the scan)."""
