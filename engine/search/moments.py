@@ -4,6 +4,8 @@ A segment joins its neighbour's moment when the two touch in time and its score 
 within ``margin`` of the moment's best segment. The margin adapts to the query:
 a quarter of the gap between the best candidate and the median candidate, so a
 model with a narrow score range does not merge everything, nor a wide one nothing.
+The searcher measures it on the nearest candidates only, as many as it reranks for
+any number of results, so asking for more results does not widen it.
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ import numpy as np
 from engine.api.types import Moment
 from engine.errors import QueryError
 from engine.search.filters import SearchFilters
-from engine.search.moments import ScoredSegment, merge_segments
+from engine.search.moments import ScoredSegment, merge_margin, merge_segments
 from engine.settings import MAX_RESULTS
 
 MAX_QUERY_CHARS = 2000
@@ -123,9 +123,12 @@ class Searcher:
             scores = self._stage2(text, cand.ids)
         scored = [ScoredSegment(int(i), r.file_id, r.start, r.end, float(s), r)
                   for i, s, r in zip(cand.ids, scores, cand.rows) if np.isfinite(s)]
+        # The margin that merges neighbours comes from the nearest candidates only, as many as any k reranks:
+        # asking for more results (the window's next page) would otherwise widen it, and lengthen moments shown.
+        nearest = np.asarray(scores[:self.settings.rerank_depth], dtype=np.float64)
         moments = []
         shown_files: set[int] = set()
-        for m in merge_segments(scored):
+        for m in merge_segments(scored, merge_margin(nearest[np.isfinite(nearest)])):
             if filters.min_score is not None and m.score < filters.min_score:
                 continue
             if per_video:
