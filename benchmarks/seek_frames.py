@@ -11,7 +11,7 @@ In the same run, for each file:
 - **preview**: 8 stills across a 9.5-s moment at five places in the file, as the result cards' scrubbing asks for
   them. Before: a seek and a decode from the keyframe for each still. Now (``engine.media.seek.frames_at``): a seek
   to the first, then decoding onward to the others while they lie within a keyframe interval, leaving out the
-  frames no other frame needs until half a second before each (the same stills).
+  frames no other frame needs that are shown before each (the same stills).
 
 Medians over ``--rounds``. ``--cold`` empties the page cache before every timing (root only), as for a file that was
 not read lately. Prints a table, writes benchmarks/out/seek_frames.json.

@@ -1,6 +1,7 @@
 """Frames at chosen times, reached by seeking: for a few frames far apart in a long file, without reading all of it."""
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,15 +9,12 @@ from pathlib import Path
 import av
 import numpy as np
 
+from engine.media.gop import PacketReader
 from engine.media.probe import open_error, pick_video_stream
 from engine.media.sampling import rotate_for_display
 from engine.media.types import MediaInfo
 
 GAP_WITHOUT_KEYFRAMES = 10.0   # seconds decoded onward rather than seeking, when the keyframe interval is unknown
-EXACT_WITHIN = 0.5             # seconds before a wanted time from which every frame is decoded; before, only those
-                               # other frames need (skip_frame="NONREF"), which cannot be the first at or after it
-EXACT_WITHIN_FRAMES = 8        # and at least this many frames before it: the decoder's threads and reordering hold
-                               # a few frames, decoded under the setting before
 
 
 def frames_at(path: str | Path, info: MediaInfo, times: list[float], size: tuple[int, int],
@@ -43,8 +41,7 @@ def iter_frames_at(path: str | Path, info: MediaInfo, times: list[float], size: 
     with container:
         stream = pick_video_stream(container, path)
         stream.codec_context.thread_type = "AUTO"
-        exact_within = max(EXACT_WITHIN, EXACT_WITHIN_FRAMES / info.fps) if info.fps > 0 else math.inf
-        reader = _ForwardReader(container, stream, exact_within)
+        reader = _ForwardReader(container, stream)
         taken = -math.inf
         for t in times:
             frame = reader.frame_at(t, seek=reader.last_time is None or not 0 <= t - reader.last_time <= gap,
@@ -57,17 +54,22 @@ def iter_frames_at(path: str | Path, info: MediaInfo, times: list[float], size: 
 
 
 class _ForwardReader:
-    """Decodes one stream onward from wherever it last sought; remembers the last frame it decoded."""
+    """Decodes one stream onward from wherever it last sought; remembers the last frame it decoded.
 
-    def __init__(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                 exact_within: float = math.inf):
+    A picture no other picture refers to (what skip_frame="NONREF" leaves out) and shown before the time wanted
+    cannot be the first frame at or after it: such packets are not decoded, once a packet shown at or after that
+    time is known to follow (else the last frame before it is the answer). The setting is made for each packet as
+    it is sent, so the decoder's threads and reordering cannot apply it to the wrong picture."""
+
+    def __init__(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream):
         self.container = container
         self.stream = stream
-        self.exact_within = exact_within   # seconds before a wanted time from which every frame is decoded
         self.origin = stream.start_time or 0
         self.frames = None
         self.last: av.VideoFrame | None = None
         self.last_time: float | None = None
+        self._wanted = -math.inf            # the time the frames decoded now lead to
+        self._reached: tuple[float, bool] | None = None   # (wanted, whether a packet at or after it follows)
         self._skipping = False
 
     def frame_at(self, t: float, seek: bool, landing_after: float | None = None) -> av.VideoFrame | None:
@@ -78,6 +80,7 @@ class _ForwardReader:
         try:
             landed = False
             where_known = not seek and self.frames is not None and self.last_time is not None
+            self._wanted = t if where_known or landing_after is None else -math.inf
             if not where_known:
                 self._seek(t)
                 if landing_after is not None:
@@ -85,15 +88,17 @@ class _ForwardReader:
                     if keyframe is not None:
                         return keyframe
                     self._seek(t)      # its packet was read: seek again and decode as usual
+                else:
+                    self._land_at_or_before(t)
                 landed = landing_after is not None
-            self._skip_nonref(where_known and t - self.last_time > self.exact_within)
             for frame in self.frames:
                 self.last = frame
                 if frame.pts is not None:
                     self.last_time = self._seconds(frame.pts)
                     if self.last_time >= t - 1e-3 or (landed and self.last_time > landing_after + 1e-3):
                         break
-                    self._skip_nonref(t - self.last_time > self.exact_within)
+                if landed:
+                    self._wanted = t
                 landed = False
         except av.FFmpegError:
             return None
@@ -101,8 +106,46 @@ class _ForwardReader:
 
     def _seek(self, t: float) -> None:
         self.container.seek(self.origin + int(t / self.stream.time_base), stream=self.stream, backward=True)
-        self.frames = self.container.decode(self.stream)
+        self._reached = None
+        self.frames = self._decode(PacketReader(self.container.demux(self.stream)))
         self.last = None
+
+    def _land_at_or_before(self, t: float) -> None:
+        """Just after a seek to ``t``: when its first frame is later than ``t``, seek further back until it is not.
+        MP4 indexes keyframes by decode time, and a keyframe of an open GOP (HEVC's CRA) is decoded before pictures
+        shown earlier than it, which refer to the GOP before and are dropped after a seek: the seek lands on it,
+        past the frame wanted."""
+        back = 0.0
+        while True:
+            first = next(self.frames, None)
+            late = first is not None and first.pts is not None and self._seconds(first.pts) > t + 1e-3
+            if not late or back >= t:
+                break
+            back = min(t, max(1.0, 2 * back))
+            self._seek(t - back)
+        if first is not None:
+            self.frames = itertools.chain([first], self.frames)
+
+    def _decode(self, packets: PacketReader) -> Iterator[av.VideoFrame]:
+        ctx = self.stream.codec_context
+        while True:
+            try:
+                packet = packets.next()
+            except StopIteration:
+                return
+            self._skip_nonref(packet.pts is not None and self._seconds(packet.pts) < self._wanted - 1e-3
+                              and self._wanted_follows(packets))
+            yield from ctx.decode(packet)      # the last packet, empty, drains the decoder
+
+    def _wanted_follows(self, packets: PacketReader) -> bool:
+        """Whether a packet shown at or after the time wanted is still to come."""
+        if self._reached is None or self._reached[0] != self._wanted:
+            i = 0
+            while (packet := packets.peek(i)) is not None and (
+                    packet.pts is None or self._seconds(packet.pts) < self._wanted - 1e-3):
+                i += 1
+            self._reached = (self._wanted, packet is not None)
+        return self._reached[1]
 
     def _keyframe_alone(self, after: float) -> av.VideoFrame | None:
         """Just after a seek: the keyframe it landed on when that is later than ``after``, decoded by itself. Fed

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import engine.media.query_clip as query_clip
+import engine.media.seek as seek
 from engine.media import probe
 from engine.media.seek import frames_at
 from videogen import ShotSpec
@@ -41,23 +42,68 @@ def test_decoding_onward_gives_the_frames_that_seeking_to_each_time_gives(moving
 def test_far_ahead_frames_no_other_needs_are_skipped_yet_the_frame_at_each_time_is_exact(video_factory, fps):
     """Few keyframes and B-frames: decoding onward from 0.3 to 2.5 and 3.7 s leaves out the B-frames until
     shortly before each, and still gives the frames a full decode gives, at a low frame rate too."""
-    import av
-
     video = video_factory(f"moving_square_gop100_b2_{fps}fps.mp4", keyint=100, bframes=2, fps=fps, shots=[
         ShotSpec(8.0, background=GREEN, shape="square", speed=90)])
     info = probe(video.path)
     size = (64, 48)
     times = [0.3, 2.5, 2.55, 3.7, 6.1]
-    with av.open(str(video.path)) as container:
-        stream = container.streams.video[0]
-        every = [(float(f.pts * stream.time_base), f.to_ndarray(width=64, height=48, format="rgb24",
-                                                                interpolation="AREA"))
-                 for f in container.decode(stream)]
+    every = _every_frame(video.path, size)
     expected = [next(rgb for time, rgb in every if time >= t - 1e-3) for t in times]
     got = frames_at(video.path, info, times, size)
     assert len(got) == len(times)
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(a, b)
+
+
+def test_frames_no_other_needs_shown_before_the_time_are_not_decoded_however_close_to_it(video_factory, monkeypatch):
+    video = video_factory("moving_square_gop100_b3.mp4", keyint=100, bframes=3, shots=[
+        ShotSpec(4.0, background=GREEN, shape="square", speed=90)])
+    info = probe(video.path)
+    size = (64, 48)
+    every = _every_frame(video.path, size)
+    decoded = []
+    decode = seek._ForwardReader._decode
+
+    def counted(self, packets):
+        for frame in decode(self, packets):
+            decoded.append(frame.pts)
+            yield frame
+
+    monkeypatch.setattr(seek._ForwardReader, "_decode", counted)
+    t = 0.48                                       # the 13th frame; a seek lands on the keyframe at 0
+    [got] = frames_at(video.path, info, [t], size)
+    before = sum(1 for time, _ in every if time < t - 1e-3)
+    # I B B B P B B B P...: of each 3 B-frames, 2 are not referred to, half of the frames before the time
+    assert before == 12 and len(decoded) <= 1 + before // 2
+    np.testing.assert_array_equal(got, next(rgb for time, rgb in every if time >= t - 1e-3))
+
+
+def _every_frame(path, size) -> list[tuple[float, np.ndarray]]:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        origin = stream.start_time or 0
+        return [(float((f.pts - origin) * stream.time_base),
+                 f.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA"))
+                for f in container.decode(stream)]
+
+
+def test_a_time_just_before_an_open_gops_keyframe_gives_the_frame_shown_then(video_factory):
+    """HEVC in MP4: a seek lands on a keyframe (CRA) decoded before, yet shown after, the frames just before it,
+    which refer to the GOP before and are dropped after such a seek."""
+    video = video_factory("moving_square_hevc_gop25.mp4", codec="hevc", keyint=25, encoder_args=["-preset", "fast"],
+                          shots=[ShotSpec(6.0, background=GREEN, shape="square", speed=90)])   # fast: B-frames, open GOPs
+    info = probe(video.path)
+    size = (64, 48)
+    every = _every_frame(video.path, size)
+    times = [0.93, 1.95, 2.97, 4.95]                                                  # keyframes every second
+    expected = [next(rgb for time, rgb in every if time >= t - 1e-3) for t in times]
+    for onward_within in (None, 0.0):
+        got = frames_at(video.path, info, times, size, onward_within=onward_within)
+        assert len(got) == len(times)
+        for a, b in zip(got, expected):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_with_keyframes_a_seek_takes_the_keyframe_it_lands_on_unless_taken_already(moving_square):
