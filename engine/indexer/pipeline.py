@@ -19,6 +19,7 @@ from engine.api.types import Progress
 from engine.errors import ClipSeekError
 from engine.indexer.claims import LEASE_SECONDS, ClaimQueue, release_stale_claims
 from engine.indexer.control import IndexControl
+from engine.indexer.declared_lengths import DeclaredLengthReader
 from engine.indexer.pool import PoolConfig, Task, WorkerPool, local_worker_threads
 from engine.settings import Settings
 
@@ -33,7 +34,8 @@ class _FileState:
     file_id: int
     path: str
     size: int
-    duration: float | None = None
+    duration: float | None = None     # probed by the worker
+    declared: float | None = None     # what the container's header says, read beside the indexing
     seconds_done: float = 0.0
 
 
@@ -70,6 +72,7 @@ class Indexer:
             report(final, force=True)
             return final
 
+        lengths = DeclaredLengthReader(tracker.states.values()).start()
         pool = self._start_pool(len(files))
         self.claims = ClaimQueue(self.catalog, lease_seconds=self.lease_seconds)
         next_task = 0
@@ -110,6 +113,7 @@ class Indexer:
             pool.kill_all()   # workers ignore Ctrl+C; the files they held stay pending
             raise
         finally:
+            lengths.stop()
             pool.close()
             self.claims.release_all()
             self._save()
@@ -266,17 +270,19 @@ class _Tracker:
         elapsed = max(1e-6, now - self._t0 - self._paused_total)
         partial = sum(s.seconds_done for s in self.states.values())
         seconds_done = self.seconds_finished + partial
-        # Unprobed files are estimated from their size at the bytes-per-second seen so far.
-        known = self.seconds_finished + sum(s.duration or 0.0 for s in self.states.values())
-        probed_bytes = self.bytes_done + sum(s.size for s in self.states.values() if s.duration)
-        unprobed = [s for s in self.states.values() if not s.duration]
-        unprobed_bytes = sum(s.size for s in unprobed)
-        sec_per_byte = known / probed_bytes if probed_bytes else 0.0
-        seconds_total = known + unprobed_bytes * sec_per_byte
+        # A file not probed yet counts the length its header declares; one whose header says nothing is guessed
+        # from its size at the bytes per second of the files whose length is known.
+        lengths = [(s.duration or s.declared, s.size) for s in self.states.values()]
+        known = self.seconds_finished + sum(seconds for seconds, _ in lengths if seconds)
+        known_bytes = self.bytes_done + sum(size for seconds, size in lengths if seconds)
+        unknown_bytes = sum(size for seconds, size in lengths if not seconds)
+        sec_per_byte = known / known_bytes if known_bytes else 0.0
+        seconds_total = known + unknown_bytes * sec_per_byte
         rate = seconds_done / elapsed
         eta = (seconds_total - seconds_done) / rate if rate > 0 and state == "running" else None
         return Progress(files_done=self.done, files_total=self.total, seconds_done=seconds_done,
                         seconds_total=max(seconds_total, seconds_done), rate=rate, eta_seconds=eta,
                         current=self.current if state == "running" else "", state=state,
                         indexed=self.counts["indexed"], failed=self.counts["failed"],
-                        skipped=self.counts["skipped"], total_is_estimate=bool(unprobed))
+                        skipped=self.counts["skipped"],
+                        total_is_estimate=any(not seconds for seconds, _ in lengths))

@@ -1,6 +1,8 @@
 """How indexing progress counts video time while some files' lengths are still unknown."""
 from __future__ import annotations
 
+import pytest
+
 from engine.indexer.pipeline import _FileState, _Tracker
 
 
@@ -22,3 +24,19 @@ def test_unprobed_files_are_guessed_from_size_and_the_total_says_it_is_a_guess()
     done = tracker.snapshot("done")
     assert not done.total_is_estimate and done.seconds_done == done.seconds_total == 30.0
     assert done.to_json()["total_is_estimate"] is False
+
+
+def test_files_not_probed_yet_count_the_length_their_header_declares():
+    tracker = _Tracker({1: _FileState(1, "a.mp4", 1_000), 2: _FileState(2, "b.mkv", 3_000),
+                        3: _FileState(3, "c.ts", 5_000)})
+    tracker.states[1].declared = 10.0
+    tracker.states[2].declared = 90.0          # a tenth of a's bytes a second: a guess from a's would say 30 s
+    one_unknown = tracker.snapshot("running")
+    assert one_unknown.total_is_estimate and one_unknown.seconds_total == pytest.approx(100.0 + 5_000 / 40)
+
+    tracker.states[3].duration = 7.0           # probed: the worker's length
+    all_known = tracker.snapshot("running")
+    assert not all_known.total_is_estimate and all_known.seconds_total == pytest.approx(107.0)
+
+    tracker.states[1].duration = 11.0          # the worker's length wins over the header's
+    assert tracker.snapshot("running").seconds_total == pytest.approx(108.0)

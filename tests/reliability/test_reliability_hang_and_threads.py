@@ -32,9 +32,9 @@ def test_a_worker_stuck_in_a_decoder_is_stopped_and_its_file_failed(tmp_path, ti
     frozen: list[int] = []
 
     def freeze_once_probed(p) -> None:
-        # The first file is probed (so its worker is decoding it) and not finished: freeze that
+        # The first file is part done (so its worker is decoding it) and not finished: freeze that
         # worker, which from outside is exactly a decoder that never returns.
-        if not frozen and p.files_done == 0 and p.seconds_total > 0:
+        if not frozen and p.files_done == 0 and p.seconds_done > 0:
             (worker,) = _workers()
             os.kill(worker.pid, signal.SIGSTOP)
             frozen.append(worker.pid)

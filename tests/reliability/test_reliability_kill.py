@@ -164,8 +164,8 @@ def test_ctrl_c_stops_index_with_one_sentence_and_loses_nothing(tmp_path, tiny_b
     run = IndexRun(library, tiny_bundle)
     deadline = time.monotonic() + 60
     while run.proc.poll() is None and time.monotonic() < deadline:
-        if run.lines and run.lines[-1]["seconds_total"] > 0:
-            break                        # a worker has probed a file: it is decoding
+        if run.lines and run.lines[-1]["seconds_done"] > 0:
+            break                        # a worker has embedded some of a file: it is at work
         time.sleep(0.01)
     assert run.proc.poll() is None, "the run ended before a worker had a file"
     os.killpg(run.proc.pid, signal.SIGINT)   # what a terminal's Ctrl+C does: every process of the group
