@@ -15,6 +15,8 @@ from engine.media.sampling import rotate_for_display
 from engine.media.types import MediaInfo
 
 GAP_WITHOUT_KEYFRAMES = 10.0   # seconds decoded onward rather than seeking, when the keyframe interval is unknown
+PEEK_PACKETS = 256             # packets read ahead for one shown at or after the time wanted; past them, the stream
+                               # is taken to reach it (a 4K file's 8 s would otherwise be held in memory)
 
 
 def frames_at(path: str | Path, info: MediaInfo, times: list[float], size: tuple[int, int],
@@ -141,10 +143,10 @@ class _ForwardReader:
         """Whether a packet shown at or after the time wanted is still to come."""
         if self._reached is None or self._reached[0] != self._wanted:
             i = 0
-            while (packet := packets.peek(i)) is not None and (
+            while i < PEEK_PACKETS and (packet := packets.peek(i)) is not None and (
                     packet.pts is None or self._seconds(packet.pts) < self._wanted - 1e-3):
                 i += 1
-            self._reached = (self._wanted, packet is not None)
+            self._reached = (self._wanted, i == PEEK_PACKETS or packets.peek(i) is not None)
         return self._reached[1]
 
     def _keyframe_alone(self, after: float) -> av.VideoFrame | None:
