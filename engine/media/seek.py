@@ -44,15 +44,18 @@ def iter_frames_at(path: str | Path, info: MediaInfo, times: list[float], size: 
         stream = pick_video_stream(container, path)
         stream.codec_context.thread_type = "AUTO"
         reader = _ForwardReader(container, stream)
-        taken = -math.inf
-        for t in times:
-            frame = reader.frame_at(t, seek=reader.last_time is None or not 0 <= t - reader.last_time <= gap,
-                                    landing_after=taken if keyframes else None)
-            if frame is None:
-                break
-            taken = reader.last_time if reader.last_time is not None else t
-            rgb = frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
-            yield rotate_for_display(rgb, info.rotation)
+        try:
+            taken = -math.inf
+            for t in times:
+                frame = reader.frame_at(t, seek=reader.last_time is None or not 0 <= t - reader.last_time <= gap,
+                                        landing_after=taken if keyframes else None)
+                if frame is None:
+                    break
+                taken = reader.last_time if reader.last_time is not None else t
+                rgb = frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
+                yield rotate_for_display(rgb, info.rotation)
+        finally:
+            reader.close()
 
 
 class _ForwardReader:
@@ -67,7 +70,8 @@ class _ForwardReader:
         self.container = container
         self.stream = stream
         self.origin = stream.start_time or 0
-        self.frames = None
+        self.frames = None                  # what frame_at reads: the decoding under way (a first frame put back)
+        self._decoding: Iterator[av.VideoFrame] | None = None
         self.last: av.VideoFrame | None = None
         self.last_time: float | None = None
         self._wanted = -math.inf            # the time the frames decoded now lead to
@@ -106,11 +110,18 @@ class _ForwardReader:
             return None
         return self.last
 
+    def close(self) -> None:
+        """Lets go of the decoding under way, its packets and frames, before the container closes: the frames'
+        generator refers back to this reader, and garbage collection would free them later, on another thread."""
+        if self._decoding is not None:
+            self._decoding.close()
+        self._decoding = self.frames = self.last = None
+
     def _seek(self, t: float) -> None:
         self.container.seek(self.origin + int(t / self.stream.time_base), stream=self.stream, backward=True)
+        self.close()
         self._reached = None
-        self.frames = self._decode(PacketReader(self.container.demux(self.stream)))
-        self.last = None
+        self._decoding = self.frames = self._decode(PacketReader(self.container.demux(self.stream)))
 
     def _land_at_or_before(self, t: float) -> None:
         """Just after a seek to ``t``: when its first frame is later than ``t``, seek further back until it is not.
@@ -162,7 +173,7 @@ class _ForwardReader:
             return None
         ctx = self.stream.codec_context
         frames = [*ctx.decode(packet), *ctx.decode(None)]
-        self.frames = None
+        self.close()
         if not frames or frames[0].pts is None:
             return None
         self.last = frames[0]

@@ -146,3 +146,28 @@ def test_a_long_video_as_the_query_is_sought_not_read_through(video_factory, mon
 def test_a_short_video_as_the_query_is_sampled_as_a_moment_is(moving_square):
     frames = query_clip.query_frames(moving_square.path, 12, 32, fps=1.0)
     assert len(frames) == 8   # 1 a second over 8 s, as the indexer samples it
+
+
+def test_the_decoding_is_let_go_of_when_the_frames_are_read_not_at_a_later_garbage_collection(moving_square,
+                                                                                               monkeypatch):
+    """The window reads stills on a pool thread and collects garbage on its own thread: what decoded them must be
+    freed where and when they were read, before their container closes."""
+    import gc
+    import weakref
+
+    readers = []
+    init = seek._ForwardReader.__init__
+
+    def kept(self, *args):
+        init(self, *args)
+        readers.append(weakref.ref(self))
+
+    monkeypatch.setattr(seek._ForwardReader, "__init__", kept)
+    info = probe(moving_square.path)
+    gc.disable()
+    try:
+        frames_at(moving_square.path, info, [0.3, 0.6, 4.1], (48, 36))          # stops mid-stream
+        frames_at(moving_square.path, info, [0.5, 2.5], (48, 36), keyframes=True)
+        assert len(readers) == 2 and all(r() is None for r in readers)
+    finally:
+        gc.enable()
