@@ -72,9 +72,9 @@ class Indexer:
             report(final, force=True)
             return final
 
-        lengths = DeclaredLengthReader(tracker.states.values()).start()
         pool = self._start_pool(len(files))
         self.claims = ClaimQueue(self.catalog, lease_seconds=self.lease_seconds)
+        lengths = DeclaredLengthReader(tracker.states.values()).start()
         next_task = 0
         last_save = time.monotonic()
         state = "done"
