@@ -21,17 +21,18 @@ Pass ``skip_nonref=False`` to decode them. In H.264 GOPs whose P-slices refer on
 P-pictures (x264 at its faster presets), the B-pictures, reference ones included, are left out
 too; the I- and P-pictures decode the same without them (``engine.media.h264_headers``).
 ``stats.gops_without_b`` counts those GOPs; ``skip_b=False`` keeps the B-pictures.
-Such sparse H.264 decoding also hands GOPs that start with an IDR picture to ``GopLanes``, which decodes two
-at a time on single-threaded decoders (``engine.media.gop_lanes``; ``stats.gops_in_lanes``): the same frames,
+Such sparse H.264 and HEVC decoding also hands GOPs that start with an IDR picture to ``GopLanes``, which decodes
+two at a time on single-threaded decoders (``engine.media.gop_lanes``; ``stats.gops_in_lanes``): the same frames,
 since such a GOP needs nothing before it. ``gop_lanes=False`` decodes them one after another.
 
 GOP tails: when the next keyframe starts afresh (a closed GOP) and no frame between the last
 one kept from a GOP and that keyframe can be kept (``engine.media.gop``), those frames are not
 decoded (``skip_gop_tails=None``, the default: on unless ``keyframes_only`` or ``skip_nonref``
 is False). The kept frames are exactly the ones a full decode keeps; only frames that are
-thrown away are saved. ``stats.packets_skipped`` counts them. In H.264, where the packets' headers
-already tell which frames are non-reference, those packets too never reach the decoder, whose frame
-threads then decode the reference frames side by side.
+thrown away are saved. ``stats.packets_skipped`` counts them. In H.264 and HEVC, where the packets'
+headers already tell which frames are non-reference (``engine.media.gop.picture_references``), those
+packets too never reach the decoder, whose frame threads then decode the reference frames side by side,
+and a GOP's tail is known from its packets before any of it is decoded.
 
 On an NVIDIA GPU: with ``hwaccel="cuda"`` (what ``engine.media.hw_decode`` picks for the device setting) a file
 that needs more than its keyframes is decoded by the GPU's video engine, to the same pictures, with the same
@@ -54,7 +55,7 @@ from av.video.reformatter import VideoReformatter
 
 from engine.media import hw_decode
 from engine.media.decode_cv import iter_opencv
-from engine.media.gop import GopPlan, H264References, PacketReader, plan_gop
+from engine.media.gop import GopPlan, PacketReader, PictureReferences, picture_references, plan_gop
 from engine.media.gop_lanes import FEED, DROP, NEVER, GopJob, GopLanes
 from engine.media.h264_headers import H264Headers
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
@@ -219,8 +220,8 @@ class FrameSampler:
 
         With ``times`` (the frame clock's time mapping) each GOP is planned: with ``tails``, GOP tails nobody
         wants are skipped; with ``skip_b``, the B-pictures of H.264 GOPs that do not need them. With
-        ``key_packets``, only packets the container flags as keyframes reach the decoder. H.264 GOPs that start
-        afresh go to ``GopLanes`` while the GOPs before them did.
+        ``key_packets``, only packets the container flags as keyframes reach the decoder. H.264 and HEVC GOPs that
+        start afresh go to ``GopLanes`` while the GOPs before them did.
         """
         ctx = stream.codec_context
         packets = PacketReader(container.demux(stream))
@@ -229,11 +230,11 @@ class FrameSampler:
         plan = GopPlan()
         position = 0                     # packets since the last keyframe
         skipping = False                 # dropping packets until the next keyframe
-        references = H264References(ctx.extradata) if times is not None and ctx.name == "h264" else None
+        references = picture_references(ctx.name, ctx.extradata) if times is not None else None
         # skip_frame="NONREF" drops these anyway; dropped here they do not hold up the decoder's frame threads
         # (see KeyPackets), which then decode the reference frames side by side.
         drop_nonref = references is not None and self.stats.skipped_nonref
-        headers = H264Headers.from_extradata(ctx.extradata) if drop_nonref and skip_b else None
+        headers = H264Headers.from_extradata(ctx.extradata) if drop_nonref and skip_b and ctx.name == "h264" else None
         keys = KeyPackets(max(KEY_PACKETS_MIN_WAIT, 4 * (self.info.keyframe_interval or 0.0) * self.info.fps)
                           ) if key_packets else None
         lanes = (GopLanes(ctx.name, ctx.extradata, times.at, lambda: SampleClock(self.fps, self.info.fps))
@@ -310,7 +311,7 @@ class FrameSampler:
             self.warnings.append(f"{self.stats.corrupt_frames} frame(s) decoded with damage")
 
     def _lane_job(self, packets: PacketReader, key: av.Packet, times: "_FrameTimes",
-                  references: H264References, headers: H264Headers | None, tails: bool) -> GopJob | None:
+                  references: PictureReferences, headers: H264Headers | None, tails: bool) -> GopJob | None:
         """The GOP starting at ``key`` as a job for a lane (its packets taken from ``packets``), or None when it
         must be decoded after the GOP before it: its keyframe is not an IDR picture, its end is not known, or
         the GOP after it refers back into it (does not start afresh)."""
@@ -364,7 +365,7 @@ class FrameSampler:
         return True
 
     def _plan_gop(self, key: av.Packet, rest: list[av.Packet] | None, times: "_FrameTimes",
-                  references: H264References | None, headers: H264Headers | None, tails: bool) -> GopPlan:
+                  references: PictureReferences | None, headers: H264Headers | None, tails: bool) -> GopPlan:
         """What of the GOP of ``key`` and ``rest`` (None: not known) to decode; without ``tails`` only the
         B-pictures left out are kept of the plan."""
         if key.pts is None or rest is None:

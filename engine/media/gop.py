@@ -5,8 +5,9 @@ often well before the GOP's end; the frames after it are decoded only to be thro
 They need not be decoded at all when the next keyframe starts afresh. At each keyframe the
 decoder reads the GOP's packets ahead (headers only, nothing is decoded) and makes a
 ``GopPlan``:
-  * ``last_needed``: for H.264, whose packets say whether other frames refer to them
-    (nal_ref_idc, what skip_frame="NONREF" looks at), which frames the decoder will output is
+  * ``last_needed``: for H.264 and HEVC, whose packets say whether other frames refer to them
+    (H.264's nal_ref_idc, HEVC's NAL unit types: what skip_frame="NONREF" looks at; see
+    ``picture_references``), which frames the decoder will output is
     known in advance, so is every frame the sampling clock can keep (``needed_packets``); every
     packet after the last of them in decode order is skipped.
   * ``tail_from`` otherwise: once a frame at or after the time of the last tick the GOP can
@@ -22,11 +23,12 @@ import math
 from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 import av
 
 from engine.media.h264_headers import B, H264Headers, p_slices_skip_b, split_nals
+from engine.media.hevc_nals import HevcReferences
 
 LOOKAHEAD_PACKETS = 2048   # longest GOP read ahead (68 s at 30 fps); longer ones are decoded whole
 LEADING_CHECK = 16         # packets after a keyframe searched for pictures shown before it
@@ -188,6 +190,23 @@ class H264References:
         return [nal[0] for nal in split_nals(data, self.length_size, head=1)]
 
 
+class PictureReferences(Protocol):
+    """What a codec's packet headers say about its pictures (``H264References``, ``hevc_nals.HevcReferences``)."""
+
+    def is_reference(self, packet: av.Packet) -> bool | None: ...
+
+    def starts_afresh(self, packet: av.Packet) -> bool: ...
+
+
+def picture_references(codec_name: str, extradata: bytes | None) -> PictureReferences | None:
+    """The reader of ``codec_name``'s packet headers, or None for codecs whose packets are not read."""
+    if codec_name == "h264":
+        return H264References(extradata)
+    if codec_name == "hevc":
+        return HevcReferences(extradata)
+    return None
+
+
 def _avcc_holds_sps_and_pps(avcc: bytes) -> bool:
     """avcC: byte 5 counts the SPS, each 2-byte-length prefixed, then one byte counts the PPS (ISO 14496-15)."""
     try:
@@ -200,10 +219,10 @@ def _avcc_holds_sps_and_pps(avcc: bytes) -> bool:
 
 
 def plan_gop(key: av.Packet, rest: list[av.Packet], to_seconds: Callable[[int], float | None], interval: float,
-             tolerance: float, references: H264References | None, skip_nonref: bool,
+             tolerance: float, references: PictureReferences | None, skip_nonref: bool,
              headers: H264Headers | None = None) -> GopPlan:
-    """What of this GOP to decode (see the module text); ``references`` and ``headers`` only for H.264,
-    ``headers`` only when B-pictures may be left out."""
+    """What of this GOP to decode (see the module text); ``references`` for codecs whose packets say which are
+    reference pictures (H.264, HEVC), ``headers`` only for H.264 when B-pictures may be left out."""
     packets = [key, *rest]
     times = [to_seconds(p.pts) for p in packets]
     if any(t is None for t in times):

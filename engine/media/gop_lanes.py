@@ -1,11 +1,12 @@
-"""H.264 GOPs that start afresh, decoded two at a time, each on a single-threaded decoder of its own.
+"""H.264 and HEVC GOPs that start afresh, decoded two at a time, each on a single-threaded decoder of its own.
 
 Without its B-pictures (``engine.media.h264_headers``) a GOP is one chain of P-pictures, each needing the
 one before, and the decoder's frame threads find little to do side by side: 1.1 of 2 cores for 1080p with
 8-s keyframes, measured. A GOP whose keyframe is an IDR picture needs nothing decoded before it, and when the
 next GOP's keyframe is one too, nothing after it refers back into it; two such GOPs can be decoded at once, on
 two decoders of one thread each (no frame threads waiting on each other). Sampling that 1080p file at 1 frame/s:
-6.9-7.1 s -> 3.5-3.9 s of wall time, and a little less CPU.
+6.9-7.1 s -> 3.5-3.9 s of wall time, and a little less CPU. HEVC GOPs that start with an IDR picture
+(``engine.media.hevc_nals``), as phones record them, go to the lanes too.
 
 Each GOP is a ``GopJob``: its packets, each marked FEED (decoded), DROP (left out by the GOP's plan, decoded
 only once the GOP had a decoding error, as a damaged GOP is decoded whole) or NEVER (non-reference pictures,
