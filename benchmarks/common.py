@@ -29,7 +29,7 @@ CHUNK_SECONDS = 24   # unique content per kind; longer files repeat it (a multip
 
 @dataclass(frozen=True)
 class VideoSpec:
-    """One generated H.264 file: ffmpeg's testsrc2 (moving bars, gradients, counters, text) with a
+    """One generated H.264 (or HEVC) file: ffmpeg's testsrc2 (moving bars, gradients, counters, text) with a
     slow hue turn and temporal noise on top, so every block carries detail and changes every frame.
 
     Encoding 1080p on two shared cores is slow, so CHUNK_SECONDS of unique content are encoded
@@ -44,6 +44,7 @@ class VideoSpec:
     fps: int = 30
     max_mbps: int = 16        # bitrate cap: phone and camera 1080p30 use about 16, 720p about 8
     group: str = ""           # a subfolder, so that smoke-test files are not in the full sets' folders
+    codec: str = "h264"       # or "hevc": x265 veryfast, closed GOPs (IDR keyframes), as phones record
 
     @property
     def seconds(self) -> int:
@@ -51,7 +52,8 @@ class VideoSpec:
 
     @property
     def category(self) -> str:
-        return f"{self.height}p-gop{self.gop_seconds:g}s"
+        codec = "" if self.codec == "h264" else f"{self.codec}-"
+        return f"{self.height}p-{codec}gop{self.gop_seconds:g}s"
 
     @property
     def path(self) -> Path:
@@ -77,17 +79,21 @@ class VideoSet:
         return sum(s.seconds for s in self.specs)
 
 
-def video_sets(long_chunks: int = 7, short_chunks: int = 2, group: str = "") -> list[VideoSet]:
+def video_sets(long_chunks: int = 7, short_chunks: int = 2, group: str = "", hevc: bool = False) -> list[VideoSet]:
     """The three kinds the issue asks for, 216 s each by default (10.8 min in all): one long
-    file (a single file must use both cores) and one short one (two files in flight)."""
-    def kind(label: str, w: int, h: int, gop: float) -> VideoSet:
-        tag = f"{h}p_gop{gop:g}s"
+    file (a single file must use both cores) and one short one (two files in flight). With ``hevc``,
+    a fourth: 1080p HEVC with a keyframe every second, the way phones record."""
+    def kind(label: str, w: int, h: int, gop: float, codec: str = "h264") -> VideoSet:
+        tag = f"{h}p_{'' if codec == 'h264' else codec + '_'}gop{gop:g}s"
         return VideoSet(label, tuple(VideoSpec(f"{tag}_{n * CHUNK_SECONDS}s", w, h, n, gop, group=group,
-                                               max_mbps=16 if h >= 1080 else 8)
+                                               max_mbps=16 if h >= 1080 else 8, codec=codec)
                                      for n in (long_chunks, short_chunks) if n > 0))
-    return [kind("1080p H.264, keyframe every 1 s, 16 Mbit/s", 1920, 1080, 1.0),
+    sets = [kind("1080p H.264, keyframe every 1 s, 16 Mbit/s", 1920, 1080, 1.0),
             kind("1080p H.264, keyframe every 8 s, 16 Mbit/s", 1920, 1080, 8.0),
             kind("720p H.264, keyframe every 2 s, 8 Mbit/s", 1280, 720, 2.0)]
+    if hevc:
+        sets.append(kind("1080p HEVC, keyframe every 1 s, at most 16 Mbit/s", 1920, 1080, 1.0, codec="hevc"))
+    return sets
 
 
 def _ffmpeg() -> str:
@@ -98,7 +104,8 @@ def _ffmpeg() -> str:
 
 
 def make_chunk(spec: VideoSpec) -> Path:
-    """CHUNK_SECONDS of ``spec``'s kind (x264 veryfast: B-frames with a B-pyramid, like camera video)."""
+    """CHUNK_SECONDS of ``spec``'s kind (x264 veryfast: B-frames with a B-pyramid, like camera video; x265
+    veryfast, also with B-frames, closed GOPs)."""
     out = spec.chunk_path
     if out.exists():
         return out
@@ -107,10 +114,15 @@ def make_chunk(spec: VideoSpec) -> Path:
     source = (f"testsrc2=size={spec.width}x{spec.height}:rate={spec.fps}:duration={CHUNK_SECONDS},"
               f"hue=H=2*PI*t/37,noise=alls=14:allf=t+u,format=yuv420p")
     tmp = out.with_suffix(".tmp.mp4")
+    if spec.codec == "hevc":
+        encoder = ["-c:v", "libx265", "-preset", "veryfast", "-crf", "23", "-tag:v", "hvc1", "-x265-params",
+                   f"log-level=error:keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:"
+                   f"vbv-maxrate={spec.max_mbps * 1000}:vbv-bufsize={2 * spec.max_mbps * 1000}"]
+    else:
+        encoder = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-maxrate", f"{spec.max_mbps}M",
+                   "-bufsize", f"{2 * spec.max_mbps}M", "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
     subprocess.run([_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", source,
-                    "-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-maxrate", f"{spec.max_mbps}M",
-                    "-bufsize", f"{2 * spec.max_mbps}M", "-g", str(gop), "-keyint_min", str(gop),
-                    "-sc_threshold", "0", str(tmp)], check=True)
+                    *encoder, str(tmp)], check=True)
     tmp.replace(out)
     return out
 
@@ -125,7 +137,8 @@ def make_video(spec: VideoSpec) -> Path:
     listing.write_text("".join(f"file '{chunk}'\n" for _ in range(spec.chunks)), encoding="utf-8")
     tmp = spec.path.with_suffix(".tmp.mp4")
     subprocess.run([_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
-                    "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(tmp)], check=True)
+                    "-i", str(listing), "-c", "copy", *(["-tag:v", "hvc1"] if spec.codec == "hevc" else []),
+                    "-movflags", "+faststart", str(tmp)], check=True)
     listing.unlink()
     tmp.replace(spec.path)
     return spec.path

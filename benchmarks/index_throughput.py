@@ -8,7 +8,8 @@ engine/runtime/int8_weights.py); int8-unsigned (the same bundle with CLIPSEEK_IN
 the weights as exported).
 
 For each kind of video (1080p with a keyframe every 1 s, 1080p every 8 s, 720p every 2 s; 216 s
-each, made with the ffmpeg CLI and cached under benchmarks/out/videos):
+each, made with the ffmpeg CLI and cached under benchmarks/out/videos; when named in --sets, also
+1080p HEVC with a keyframe every 1 s, closed GOPs, as phones record):
 
   clipseek   `clipseek index` in a fresh library, end to end (probe, decode + sample, shots,
              segments, frame + clip encoders, thumbnails, catalog + hnswlib writes), with a
@@ -215,7 +216,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fps", type=float, default=2.0, help="sampling rate for both pipelines (default 2)")
     parser.add_argument("--precisions", default="int8,fp32")
-    parser.add_argument("--sets", default="all", help="comma-separated kinds, e.g. 1080p-gop1s,720p-gop2s")
+    parser.add_argument("--sets", default="all", help="comma-separated kinds, e.g. 1080p-gop1s,720p-gop2s; all: the "
+                        "three H.264 kinds; 1080p-hevc-gop1s (HEVC as phones record) only when named")
     parser.add_argument("--workers", type=int, default=0, help="clipseek worker processes (0 = its default)")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
@@ -223,7 +225,7 @@ def main() -> None:
     parser.add_argument("--out", default="index_throughput.json")
     args = parser.parse_args()
 
-    sets = video_sets(1, 0, group="smoke") if args.smoke else video_sets()
+    sets = video_sets(1, 0, group="smoke") if args.smoke else video_sets(hevc=args.sets != "all")
     if args.sets != "all":
         wanted = set(args.sets.split(","))
         sets = [s for s in sets if s.specs[0].category in wanted]
