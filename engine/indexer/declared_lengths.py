@@ -4,7 +4,9 @@ Until a worker has probed a file, the progress total guessed its length from its
 the files probed so far, which is off by a factor of two or more when bitrates differ (a phone's 1080p beside a
 screen recording). Most files say their length in a few bytes of their header: MP4 and QuickTime in ``mvhd``,
 Matroska and WebM in Info's Duration, AVI as frames times the time of a frame. Reading them takes one small read
-(and one seek, for an MP4 whose ``moov`` follows its media) a file, in a thread beside the indexing.
+(and one seek, for an MP4 whose ``moov`` follows its media) a file, in a thread beside the indexing. An MPEG
+transport stream (broadcast recordings; AVCHD camcorders' .mts and .m2ts) declares no length, but its video
+timestamps say it: the first ones near its start, the last ones in its last megabyte.
 
 Only the standard library: the ``clipseek`` process, which runs the indexer's loop, never loads a decoder.
 """
@@ -19,6 +21,8 @@ from typing import BinaryIO, Protocol
 
 MAX_BOXES = 10_000          # top-level MP4 boxes or Matroska elements looked at before giving up
 MAX_HEADER_BYTES = 1 << 20  # the most read of one header list (AVI's hdrl, Matroska's Info)
+TS_READ_BYTES = 1 << 20     # read at each end of an MPEG transport stream for its video timestamps
+TS_ENDS = 64                # video timestamps at each end among which the first and last are found
 
 _MP4_TOP = {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot", b"uuid", b"meta", b"pdin", b"moof",
             b"mfra", b"styp", b"sidx"}
@@ -27,11 +31,12 @@ _TIMESTAMP_SCALE, _DURATION = 0x2AD7B1, 0x4489
 
 
 def declared_seconds(path: str | Path) -> float | None:
-    """Seconds of the file's length as its MP4/QuickTime, Matroska/WebM or AVI header declares it; None for other
-    containers, a header that says nothing or cannot be read, or a file that cannot be opened."""
+    """Seconds of the file's length as its MP4/QuickTime, Matroska/WebM or AVI header declares it, or an MPEG
+    transport stream's video timestamps span; None for other containers, a header that says nothing or cannot be
+    read, or a file that cannot be opened."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(12)
+            head = fh.read(2 * 192 + 8)
             fh.seek(0)
             if len(head) >= 8 and head[4:8] in _MP4_TOP:
                 seconds = _mp4(fh)
@@ -39,6 +44,8 @@ def declared_seconds(path: str | Path) -> float | None:
                 seconds = _matroska(fh)
             elif head.startswith(b"RIFF") and head[8:12] == b"AVI ":
                 seconds = _avi(fh)
+            elif _ts_packet_size(head):
+                seconds = _mpegts(fh, _ts_packet_size(head))
             else:
                 return None
     except (OSError, ValueError, struct.error):
@@ -188,6 +195,62 @@ def _avi(fh: BinaryIO) -> float | None:
                 if inner == b"dmlh" and len(inner_body) >= 4:
                     frames = struct.unpack("<I", inner_body[:4])[0] or frames
     return frames * frame_seconds if frames and frame_seconds else None
+
+
+# === MPEG transport stream ======================================================================
+
+def _ts_packet_size(head: bytes) -> int | None:
+    """188 (MPEG-TS), 192 (BDAV's M2TS, AVCHD: a 4-byte arrival time before each packet), or None."""
+    for size, sync in ((188, 0), (192, 4)):
+        if len(head) > 2 * size + sync and head[sync:sync + 2 * size + 1:size] == b"\x47\x47\x47":
+            return size
+    return None
+
+
+def _video_timestamps(data: bytes, size: int, pid: int | None) -> tuple[int | None, list[int]]:
+    """The PID of the first video elementary stream found in ``data`` (``pid`` if given) and the PTS of its PES
+    packets that start there. ``data`` may begin inside a packet."""
+    stamps: list[int] = []
+    start = next((i for i in range(size) if data[i:i + 2 * size + 1:size] == b"\x47\x47\x47"), None)
+    if start is None:
+        return pid, stamps
+    for pos in range(start, len(data) - 188 + 1, size):
+        packet = data[pos:pos + 188]
+        if packet[0] != 0x47 or not packet[1] & 0x40:         # out of step, or no PES starts here
+            continue
+        packet_pid = ((packet[1] & 0x1F) << 8) | packet[2]
+        if pid is not None and packet_pid != pid:
+            continue
+        control = (packet[3] >> 4) & 3
+        pes = packet[4 + (1 + packet[4] if control & 2 else 0):] if control & 1 else b""
+        if len(pes) < 14 or pes[:3] != b"\x00\x00\x01" or not 0xE0 <= pes[3] <= 0xEF or not pes[7] & 0x80:
+            continue                                           # not a video PES header with a PTS
+        pid = packet_pid
+        p = pes[9:14]
+        stamps.append(((p[0] >> 1) & 7) << 30 | p[1] << 22 | (p[2] >> 1) << 15 | p[3] << 7 | p[4] >> 1)
+    return pid, stamps
+
+
+def _mpegts(fh: BinaryIO, size: int) -> float | None:
+    head = fh.read(TS_READ_BYTES)
+    pid, first = _video_timestamps(head, size, None)
+    if not first:
+        return None
+    end = fh.seek(0, 2)
+    last = first
+    if end > len(head):
+        fh.seek(max(len(head), end - TS_READ_BYTES))
+        last = _video_timestamps(fh.read(TS_READ_BYTES), size, pid)[1]
+    if not last:
+        return None
+    # 33-bit timestamps at 90 kHz, which wrap after 26.5 hours: each is taken as the nearest in time to the first
+    # (so a file may span one wrap, and up to 13 hours). The first and last few, since pictures are sent out of order.
+    origin = first[0]
+
+    def since_origin(pts: int) -> int:
+        ticks = (pts - origin) % (1 << 33)
+        return ticks - (1 << 33) if ticks >= 1 << 32 else ticks
+    return (max(map(since_origin, last[-TS_ENDS:])) - min(map(since_origin, first[:TS_ENDS]))) / 90_000
 
 
 # === read beside the indexing ===================================================================

@@ -18,6 +18,8 @@ KINDS = {
     "film.mkv": ("h264", 2.8, []),
     "web.webm": ("vp9", 1.2, []),
     "old.avi": ("mpeg4", 3.2, []),
+    "broadcast.ts": ("h264", 2.2, []),               # no length declared: the video's timestamps span it
+    "camcorder.m2ts": ("h264", 2.6, []),             # AVCHD's 192-byte packets
 }
 
 
@@ -49,6 +51,23 @@ def test_files_whose_header_says_nothing_readable_declare_no_length(videos, tmp_
     for path in (header_lost, cut_short, fragmented, text, write_random_bytes(tmp_path / "noise.avi"),
                  tmp_path / "missing.mp4", tmp_path):
         assert declared_seconds(path) is None, path
+
+
+def test_a_transport_stream_whose_timestamps_wrap_around_gives_its_length(videos, tmp_path):
+    wrapped = tmp_path / "wrapped.ts"           # 33-bit timestamps at 90 kHz wrap after 95,443.7 s (the muxer adds 1.4)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(videos["broadcast.ts"].path), "-c", "copy",
+                    "-output_ts_offset", "95441.5", str(wrapped)], check=True)
+    assert declared_seconds(wrapped) == pytest.approx(videos["broadcast.ts"].duration, abs=0.05)
+
+
+def test_a_transport_stream_without_video_timestamps_gives_no_length(videos, tmp_path):
+    audio_only = tmp_path / "radio.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=2", "-c:a", "mp2",
+                    str(audio_only)], check=True)
+    assert declared_seconds(audio_only) is None
+    cut_in_its_first_packets = tmp_path / "cut.m2ts"
+    cut_in_its_first_packets.write_bytes(videos["camcorder.m2ts"].path.read_bytes()[:192 * 3])
+    assert declared_seconds(cut_in_its_first_packets) is None
 
 
 def test_the_reader_fills_in_each_files_declared_length(videos, tmp_path):
