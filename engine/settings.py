@@ -14,6 +14,7 @@ from engine.errors import LibraryError
 
 VIDEO_EXTENSIONS = (
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".mts",
+    ".m2ts", ".m2t", ".vob", ".ogv",   # AVCHD and Blu-ray, HDV camcorders, DVDs, Ogg
 )
 
 # Folders that NAS and operating systems fill with copies, previews and deleted files: Synology's

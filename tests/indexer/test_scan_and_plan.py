@@ -50,6 +50,15 @@ def test_scan_finds_videos_skips_hidden_and_survives_symlink_loops(tmp_path):
     assert scan.refused == [] and scan.unreadable == []
 
 
+def test_scan_finds_camcorder_and_disc_videos(tmp_path):
+    root = tmp_path / "card"
+    for name in ("PRIVATE/AVCHD/BDMV/STREAM/00000.MTS", "BDMV/STREAM/00001.m2ts", "HDV/tape1.m2t",
+                 "VIDEO_TS/VTS_01_1.VOB", "clip.ogv", "BDMV/index.bdmv"):
+        write(root / name, b"v")
+    scan = scan_folder(root)
+    assert len(scan.files) == 5 and not any(f.path.endswith(".bdmv") for f in scan.files)
+
+
 @pytest.mark.parametrize("relative, patterns, out", [
     ("a.mp4", [], False),
     (".hidden/a.mp4", [], True),
