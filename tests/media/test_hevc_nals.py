@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import videogen
 from engine.media import sample_frames
 from engine.media.gop import picture_references
 from engine.media.hevc_nals import HevcReferences
@@ -119,3 +120,15 @@ def test_open_hevc_gops_are_decoded_one_after_another(video_factory):
     sparse, frames = _frames(truth.path, 2.0)
     assert sparse.stats.gops_in_lanes == 0
     assert _same(frames, _frames(truth.path, 2.0, skip_gop_tails=False, skip_b=False)[1])
+
+
+def test_a_damaged_hevc_gop_is_reported_and_the_rest_decodes(video_factory, tmp_path):
+    truth = video_factory("hevc_closed_gops.mp4", codec="hevc", fps=25, keyint=50, bframes=3, shots=SHOTS,
+                          encoder_args=CLOSED_GOPS)
+    # x265 makes small files: 400 bytes of the second GOP (2-4 s) damaged, the third left whole
+    path = videogen.corrupt_middle(truth.path, tmp_path / "damaged.mp4", at_fraction=0.3, length=400)
+    sampler, frames = _frames(path, 2.0)
+    assert sampler.stats.gops_in_lanes >= 2 and sampler.stats.decode_errors + sampler.stats.corrupt_frames > 0
+    assert sampler.warnings
+    assert frames[-1][0] > 5.0                      # the GOP after the damage decoded
+    assert _same(frames, _frames(path, 2.0, gop_lanes=False)[1])
