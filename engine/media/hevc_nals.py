@@ -9,6 +9,9 @@ FFmpeg's decoder, told to skip non-reference frames, drops every slice whose typ
 one (TRAIL_N, TSA_N, STSA_N, RADL_N, RASL_N and the reserved N types) before reading anything of it, whatever its
 temporal layer. A packet of such slices that carries nothing else the decoder keeps state from (access unit
 delimiters, filler and SEI only) therefore decodes to nothing and changes nothing when dropped.
+
+Not read: a slice's pic_output_flag, with which a picture can ask not to be shown (only where its PPS allows it;
+no common encoder writes it). Planning a GOP's tail takes every reference picture as shown.
 """
 from __future__ import annotations
 
