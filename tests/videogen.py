@@ -34,6 +34,8 @@ CODEC_ARGS: dict[str, list[str]] = {
     "vp9": ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "800k",
             "-pix_fmt", "yuv420p"],
     "mjpeg": ["-c:v", "mjpeg", "-q:v", "4", "-pix_fmt", "yuvj420p"],
+    "mpeg1": ["-c:v", "mpeg1video", "-q:v", "4", "-pix_fmt", "yuv420p"],
+    "mpeg2": ["-c:v", "mpeg2video", "-q:v", "4", "-pix_fmt", "yuv420p"],
     "hevc": ["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-x265-params", "log-level=error"],
     "av1": ["-c:v", "libaom-av1", "-cpu-used", "8", "-row-mt", "1", "-b:v", "400k", "-pix_fmt", "yuv420p"],
 }

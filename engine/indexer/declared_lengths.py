@@ -5,8 +5,9 @@ the files probed so far, which is off by a factor of two or more when bitrates d
 screen recording). Most files say their length in a few bytes of their header: MP4 and QuickTime in ``mvhd``,
 Matroska and WebM in Info's Duration, AVI as frames times the time of a frame. Reading them takes one small read
 (and one seek, for an MP4 whose ``moov`` follows its media) a file, in a thread beside the indexing. An MPEG
-transport stream (broadcast recordings; AVCHD camcorders' .mts and .m2ts) declares no length, but its video
-timestamps say it: the first ones near its start, the last ones in its last megabyte.
+transport stream (broadcast recordings; AVCHD camcorders' .mts and .m2ts) or program stream (.mpg, DVDs' .vob)
+declares no length, but its video timestamps say it: the first ones near its start, the last ones in its last
+megabyte.
 
 Only the standard library: the ``clipseek`` process, which runs the indexer's loop, never loads a decoder.
 """
@@ -21,8 +22,8 @@ from typing import BinaryIO, Protocol
 
 MAX_BOXES = 10_000          # top-level MP4 boxes or Matroska elements looked at before giving up
 MAX_HEADER_BYTES = 1 << 20  # the most read of one header list (AVI's hdrl, Matroska's Info)
-TS_READ_BYTES = 1 << 20     # read at each end of an MPEG transport stream for its video timestamps
-TS_ENDS = 64                # video timestamps at each end among which the first and last are found
+END_READ_BYTES = 1 << 20    # read at each end of an MPEG transport or program stream for its video timestamps
+END_STAMPS = 64             # video timestamps at each end among which the first and last are found
 
 _MP4_TOP = {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot", b"uuid", b"meta", b"pdin", b"moof",
             b"mfra", b"styp", b"sidx"}
@@ -32,7 +33,7 @@ _TIMESTAMP_SCALE, _DURATION = 0x2AD7B1, 0x4489
 
 def declared_seconds(path: str | Path) -> float | None:
     """Seconds of the file's length as its MP4/QuickTime, Matroska/WebM or AVI header declares it, or an MPEG
-    transport stream's video timestamps span; None for other containers, a header that says nothing or cannot be
+    transport or program stream's video timestamps span; None for other containers, a header that says nothing or cannot be
     read, or a file that cannot be opened."""
     try:
         with open(path, "rb") as fh:
@@ -46,6 +47,8 @@ def declared_seconds(path: str | Path) -> float | None:
                 seconds = _avi(fh)
             elif _ts_packet_size(head):
                 seconds = _mpegts(fh, _ts_packet_size(head))
+            elif head.startswith(b"\x00\x00\x01\xba"):
+                seconds = _mpeg_ps(fh)
             else:
                 return None
     except (OSError, ValueError, struct.error):
@@ -197,7 +200,7 @@ def _avi(fh: BinaryIO) -> float | None:
     return frames * frame_seconds if frames and frame_seconds else None
 
 
-# === MPEG transport stream ======================================================================
+# === MPEG transport and program streams ======================================================================
 
 def _ts_packet_size(head: bytes) -> int | None:
     """188 (MPEG-TS), 192 (BDAV's M2TS, AVCHD: a 4-byte arrival time before each packet), or None."""
@@ -231,16 +234,58 @@ def _video_timestamps(data: bytes, size: int, pid: int | None) -> tuple[int | No
     return pid, stamps
 
 
+def _ps_video_timestamps(data: bytes, stream_id: int | None) -> tuple[int | None, list[int]]:
+    """The first video stream's ID (``stream_id`` if given) and the PTS of its PES packets in ``data``, a stretch
+    of an MPEG program stream (MPEG-1 or MPEG-2 PES headers)."""
+    stamps: list[int] = []
+    pos = data.find(b"\x00\x00\x01")
+    while 0 <= pos <= len(data) - 19:
+        sid = data[pos + 3]
+        if 0xE0 <= sid <= 0xEF and stream_id in (None, sid):
+            pts = _pes_pts(data[pos + 6:pos + 6 + 28])
+            if pts is not None:
+                stream_id = sid
+                stamps.append(pts)
+        pos = data.find(b"\x00\x00\x01", pos + 3)
+    return stream_id, stamps
+
+
+def _pes_pts(header: bytes) -> int | None:
+    """The PTS in a PES header after its length field, MPEG-2 or MPEG-1 style, when its marker bits hold."""
+    if len(header) >= 8 and header[0] & 0xC0 == 0x80:              # MPEG-2: flags, PTS_DTS_flags, header length
+        field = header[3:8] if header[1] & 0x80 else None
+    else:                                                           # MPEG-1: stuffing, buffer size, then the PTS
+        i = 0
+        while i < 16 and i < len(header) and header[i] == 0xFF:
+            i += 1
+        if i + 1 < len(header) and header[i] & 0xC0 == 0x40:
+            i += 2
+        field = header[i:i + 5] if i + 5 <= len(header) and header[i] & 0xE0 == 0x20 else None
+    if field is None or len(field) < 5 or not field[0] & field[2] & field[4] & 1:
+        return None
+    return ((field[0] >> 1) & 7) << 30 | field[1] << 22 | (field[2] >> 1) << 15 | field[3] << 7 | field[4] >> 1
+
+
 def _mpegts(fh: BinaryIO, size: int) -> float | None:
-    head = fh.read(TS_READ_BYTES)
-    pid, first = _video_timestamps(head, size, None)
+    return _timestamps_span(fh, lambda data, pid: _video_timestamps(data, size, pid))
+
+
+def _mpeg_ps(fh: BinaryIO) -> float | None:
+    return _timestamps_span(fh, _ps_video_timestamps)
+
+
+def _timestamps_span(fh: BinaryIO, read) -> float | None:
+    """Seconds between the first video timestamps near the file's start and the last ones near its end, which
+    ``read(data, stream)`` finds in a stretch of the file (``stream`` None: the first video stream found)."""
+    head = fh.read(END_READ_BYTES)
+    stream, first = read(head, None)
     if not first:
         return None
     end = fh.seek(0, 2)
     last = first
     if end > len(head):
-        fh.seek(max(len(head), end - TS_READ_BYTES))
-        last = _video_timestamps(fh.read(TS_READ_BYTES), size, pid)[1]
+        fh.seek(max(len(head), end - END_READ_BYTES))
+        last = read(fh.read(END_READ_BYTES), stream)[1]
     if not last:
         return None
     # 33-bit timestamps at 90 kHz, which wrap after 26.5 hours: each is taken as the nearest in time to the first
@@ -250,7 +295,7 @@ def _mpegts(fh: BinaryIO, size: int) -> float | None:
     def since_origin(pts: int) -> int:
         ticks = (pts - origin) % (1 << 33)
         return ticks - (1 << 33) if ticks >= 1 << 32 else ticks
-    return (max(map(since_origin, last[-TS_ENDS:])) - min(map(since_origin, first[:TS_ENDS]))) / 90_000
+    return (max(map(since_origin, last[-END_STAMPS:])) - min(map(since_origin, first[:END_STAMPS]))) / 90_000
 
 
 # === read beside the indexing ===================================================================

@@ -20,6 +20,9 @@ KINDS = {
     "old.avi": ("mpeg4", 3.2, []),
     "broadcast.ts": ("h264", 2.2, []),               # no length declared: the video's timestamps span it
     "camcorder.m2ts": ("h264", 2.6, []),             # AVCHD's 192-byte packets
+    # program streams, MPEG-2 and MPEG-1 PES headers: pictures larger than a pack, so that each has its timestamp
+    "dvd.vob": ("mpeg2", 3.0, ["-s", "640x480"]),
+    "old.mpg": ("mpeg1", 1.4, ["-s", "640x480"]),
 }
 
 
@@ -60,11 +63,15 @@ def test_a_transport_stream_whose_timestamps_wrap_around_gives_its_length(videos
     assert declared_seconds(wrapped) == pytest.approx(videos["broadcast.ts"].duration, abs=0.05)
 
 
-def test_a_transport_stream_without_video_timestamps_gives_no_length(videos, tmp_path):
+def test_a_transport_or_program_stream_without_video_timestamps_gives_no_length(videos, tmp_path):
     audio_only = tmp_path / "radio.ts"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=2", "-c:a", "mp2",
                     str(audio_only)], check=True)
     assert declared_seconds(audio_only) is None
+    audio_only_ps = tmp_path / "radio.mpg"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=2", "-c:a", "mp2",
+                    str(audio_only_ps)], check=True)
+    assert declared_seconds(audio_only_ps) is None
     cut_in_its_first_packets = tmp_path / "cut.m2ts"
     cut_in_its_first_packets.write_bytes(videos["camcorder.m2ts"].path.read_bytes()[:192 * 3])
     assert declared_seconds(cut_in_its_first_packets) is None
