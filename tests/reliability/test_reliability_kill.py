@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reliability_corpus import make_plain_library
 from reliability_helpers import REPO, cli_env, clipseek, integrity
 from engine.api.library import Library
 
@@ -158,9 +159,13 @@ def test_sigkill_at_random_moments_never_breaks_the_library(tmp_path, tiny_bundl
     assert len(finished) == total
 
 
-def test_ctrl_c_stops_index_with_one_sentence_and_loses_nothing(tmp_path, tiny_bundle, plain_videos):
+def test_ctrl_c_stops_index_with_one_sentence_and_loses_nothing(tmp_path, tiny_bundle):
+    # Files that take seconds each: the twelve small ones of the other tests can all be indexed between the first
+    # progress line that shows a worker at work and the interrupt (lines come every 0.25 s).
+    videos = tmp_path / "videos"
+    make_plain_library(videos, 6, seconds=30, size=(640, 360), fps=25)
     library = tmp_path / "library"
-    assert clipseek(library, tiny_bundle, "add-folder", plain_videos).returncode == 0
+    assert clipseek(library, tiny_bundle, "add-folder", videos).returncode == 0
     run = IndexRun(library, tiny_bundle)
     deadline = time.monotonic() + 60
     while run.proc.poll() is None and time.monotonic() < deadline:
