@@ -32,9 +32,9 @@ _TIMESTAMP_SCALE, _DURATION = 0x2AD7B1, 0x4489
 
 
 def declared_seconds(path: str | Path) -> float | None:
-    """Seconds of the file's length as its MP4/QuickTime, Matroska/WebM or AVI header declares it, or an MPEG
-    transport or program stream's video timestamps span; None for other containers, a header that says nothing or cannot be
-    read, or a file that cannot be opened."""
+    """Seconds of the file's length as its MP4/QuickTime, Matroska/WebM or AVI header declares it, or as an MPEG
+    transport or program stream's video timestamps span; None for other containers, a header that says nothing or
+    cannot be read, or a file that cannot be opened."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(2 * 192 + 8)
@@ -200,7 +200,7 @@ def _avi(fh: BinaryIO) -> float | None:
     return frames * frame_seconds if frames and frame_seconds else None
 
 
-# === MPEG transport and program streams ======================================================================
+# === MPEG transport and program streams =========================================================
 
 def _ts_packet_size(head: bytes) -> int | None:
     """188 (MPEG-TS), 192 (BDAV's M2TS, AVCHD: a 4-byte arrival time before each packet), or None."""
@@ -226,11 +226,10 @@ def _video_timestamps(data: bytes, size: int, pid: int | None) -> tuple[int | No
             continue
         control = (packet[3] >> 4) & 3
         pes = packet[4 + (1 + packet[4] if control & 2 else 0):] if control & 1 else b""
-        if len(pes) < 14 or pes[:3] != b"\x00\x00\x01" or not 0xE0 <= pes[3] <= 0xEF or not pes[7] & 0x80:
-            continue                                           # not a video PES header with a PTS
-        pid = packet_pid
-        p = pes[9:14]
-        stamps.append(((p[0] >> 1) & 7) << 30 | p[1] << 22 | (p[2] >> 1) << 15 | p[3] << 7 | p[4] >> 1)
+        pts = _pes_pts(pes[6:]) if pes[:3] == b"\x00\x00\x01" and len(pes) > 3 and 0xE0 <= pes[3] <= 0xEF else None
+        if pts is not None:                                    # a video PES header with a PTS
+            pid = packet_pid
+            stamps.append(pts)
     return pid, stamps
 
 
