@@ -58,7 +58,7 @@ class Settings:
                                        # (at most GPU_WORKERS when the model will run on an NVIDIA GPU)
     device: str = "auto"               # "auto" (CUDA when it works), "cpu" or "gpu"; also where video is decoded
                                        # (NVDEC on an NVIDIA GPU unless "cpu", see engine.media.hw_decode)
-    file_timeout_seconds: float = 600.0  # a worker stuck this long on one file is stopped, the file failed
+    file_timeout_seconds: float = 600.0  # a file showing no progress this long: its worker is stopped, it failed
     rerank_depth: int = 100            # stage-1 candidates rescored by the reranker
     watch_debounce_seconds: float = 2.0  # quiet time before a changed file is (re)indexed by `watch`
     watch_folders: bool = True         # the window indexes changes in its folders while it is open

@@ -4,8 +4,8 @@ A native crash or a hang inside a decoder must cost one file, not the applicatio
 (calibre's and Frigate's lesson): each worker is a separate process talking over its own
 pipe, so the parent always knows which file a dead or stuck worker held, and a worker
 killed mid-message cannot leave a lock shared with the others held (a shared
-multiprocessing.Queue would). A stuck worker is killed after the per-file time limit
-and replaced.
+multiprocessing.Queue would). A stuck worker, one that has told nothing of its file's progress
+for the time limit, is killed and replaced.
 """
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ class Task:
 class _Queued:
     """The file a worker was sent while the model finishes its current one (see WorkerPool)."""
     task: Task
-    started: float
+    active_at: float   # when the worker last said it was getting on with this file
     paused_for: float = 0.0
     probed: bool = False
     decoded: bool = False
@@ -107,7 +107,7 @@ class _Worker:
     process: Any
     conn: Any            # the parent's end of this worker's pipe
     task: Task | None = None
-    started: float = 0.0
+    active_at: float = 0.0   # when it was sent its file or last said it was getting on with it
     paused_for: float = 0.0
     ready: bool = False
     spawned: float = 0.0   # when the process started (for the start-up limit)
@@ -129,8 +129,13 @@ class _Worker:
         """The current task ended: the queued one, if any, becomes current."""
         q, self.queued = self.queued, None
         self.task = q.task if q else None
-        self.started, self.paused_for = (q.started, q.paused_for) if q else (0.0, 0.0)
+        self.active_at, self.paused_for = (q.active_at, q.paused_for) if q else (0.0, 0.0)
         self.probed, self.decoded = (q.probed, q.decoded) if q else (False, False)
+
+
+def stalled_reason(timeout: float) -> str:
+    """The failure of a file whose worker told nothing of its progress for ``timeout`` seconds."""
+    return f"stopped after {timeout:.0f} s without progress (decoder hang?)"
 
 
 @dataclass
@@ -244,14 +249,14 @@ class WorkerPool:
         for w in self._workers:
             if w.task is None:
                 w.task = task
-                w.started = time.monotonic()
+                w.active_at = time.monotonic()
                 w.paused_for = 0.0
                 w.probed = w.decoded = False
                 w.conn.send(task)
                 return
         for w in self._workers:
             if w.can_take_next():
-                w.queued = _Queued(task, started=time.monotonic())
+                w.queued = _Queued(task, active_at=time.monotonic())
                 w.conn.send(task)
                 return
         raise RuntimeError("no idle worker")
@@ -310,10 +315,10 @@ class WorkerPool:
                 worker.ready = True
                 self._hung_before_ready = False   # the model loads: a hang is a file's
                 # The time limit is for decoding one file, not for starting a worker.
-                worker.started = time.monotonic()
+                worker.active_at = time.monotonic()
                 worker.paused_for = 0.0
                 if worker.queued is not None:
-                    worker.queued.started, worker.queued.paused_for = worker.started, 0.0
+                    worker.queued.active_at, worker.queued.paused_for = worker.active_at, 0.0
             return []
         if worker is None:
             return []  # a late message from a worker already replaced
@@ -323,6 +328,9 @@ class WorkerPool:
             task, state = worker.queued.task, worker.queued
         else:
             return []
+        # The time limit is for a file that stops moving on (a hung decoder), not for a long one: a two-hour
+        # film on a slow laptop takes longer than the limit, telling its progress every few segments.
+        state.active_at, state.paused_for = time.monotonic(), 0.0
         if kind == "probed":
             state.probed = True
         if kind == "decoded":
@@ -363,9 +371,9 @@ class WorkerPool:
                     self._spawn()
                 continue
             queued_late = (w.queued is not None and self._paused_at is None
-                           and now - w.queued.started - w.queued.paused_for > self.config.timeout)
+                           and now - w.queued.active_at - w.queued.paused_for > self.config.timeout)
             if ((w.ready or w.probed) and self._paused_at is None
-                    and now - w.started - w.paused_for > self.config.timeout) or queued_late:
+                    and now - w.active_at - w.paused_for > self.config.timeout) or queued_late:
                 w.process.kill()
                 w.process.join(2)
                 w.conn.close()
@@ -380,7 +388,7 @@ class WorkerPool:
                         continue
                     self._hung_before_ready = True
                 events.extend(self._blame(
-                    w, f"stopped after {self.config.timeout:.0f} s without finishing (decoder hang?)"))
+                    w, stalled_reason(self.config.timeout)))
                 self._spawn()
         return events
 

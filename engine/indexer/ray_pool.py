@@ -8,6 +8,8 @@ to read the videos (the same path on every node: a network share) but never the 
 
 A worker that dies mid-file (its process killed, its node lost) costs nothing: the file goes back
 to the catalog's pending files for any indexer to claim again, and a new worker takes the place.
+A worker whose file shows no progress for the time limit is killed and its file failed, as a local one
+is: workers post their progress to a small board actor, which the indexer reads every few seconds.
 """
 from __future__ import annotations
 
@@ -21,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ClipSeekError
-from engine.indexer.pool import PoolConfig, Task, WorkerEvent
+from engine.indexer.pool import PoolConfig, Task, WorkerEvent, stalled_reason
 from engine.util.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
 RAY_NAMESPACE = "clipseek"
 CONNECT_SECONDS = 5.0
+PROGRESS_READ_SECONDS = 2.0   # how often the indexer reads the workers' progress board
 # Workers that die before any has loaded the model (killed while loading it, out of memory): after this
 # many in a row the run stops rather than respawning them forever.
 MAX_DEATHS_BEFORE_LOADING = 3
@@ -116,7 +119,7 @@ class FileEncoder:
     """The actor: one model, one file at a time (Ray makes it remote in RayWorkerPool)."""
 
     def __init__(self, bundle_dir: str, fingerprint: str, bundle_copy_ref: Any, device: str,
-                 settings_dict: dict) -> None:
+                 settings_dict: dict, board: Any = None, key: int = 0) -> None:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
         import cv2
@@ -133,9 +136,16 @@ class FileEncoder:
             path = ray.get(bundle_copy_ref).materialise()
         self.settings = Settings(**settings_dict)
         self.model = load_model(path, device=device, intra_threads=1, graphs=INDEXING_GRAPHS)
+        self.board, self.key = board, key
+        self.news = 0   # how many times its files moved on (probed, a few segments done, decoded)
 
     def pid(self) -> int:
         return os.getpid()
+
+    def _moved_on(self, *_args) -> None:
+        self.news += 1
+        if self.board is not None:
+            self.board.post.remote(self.key, self.news)   # not waited for
 
     def index_file(self, path: str, thumb_key: str) -> tuple[str, Any, dict[str, bytes]]:
         """("done", FileResult with thumbnail names relative to the thumbs folder, {name: jpeg})
@@ -145,7 +155,8 @@ class FileEncoder:
 
         with tempfile.TemporaryDirectory(prefix="clipseek-thumbs-") as thumbs:
             try:
-                result = embed_file(path, self.model, self.settings, Path(thumbs), thumb_key)
+                result = embed_file(path, self.model, self.settings, Path(thumbs), thumb_key, on_probe=self._moved_on,
+                                    on_progress=self._moved_on, on_decoded=self._moved_on)
             except Exception as exc:  # this file's problem: reported as its failure
                 return "failed", file_failure(exc), {}
             jpegs: dict[str, bytes] = {}
@@ -156,6 +167,19 @@ class FileEncoder:
                         jpegs[name] = Path(seg.thumbnail).read_bytes()
                     seg.thumbnail = name
         return "done", result, jpegs
+
+
+class ProgressBoard:
+    """The actor the workers post their progress counts to: {worker key: count}."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+
+    def post(self, key: int, count: int) -> None:
+        self.counts[key] = count
+
+    def read(self) -> dict[int, int]:
+        return dict(self.counts)
 
 
 def _fingerprint_of(path: Path) -> str | None:
@@ -203,7 +227,9 @@ class _Slot:
     ready: Any                  # the future of the actor's first call: it fails if the model cannot load
     task: Task | None = None
     future: Any = None
-    started: float = 0.0
+    key: int = 0                # its name on the progress board
+    active_at: float = 0.0      # when it was sent its file or its progress count last changed
+    news: int = 0               # its progress count as last read
     spawned: float = field(default_factory=time.monotonic)
     loaded: bool = False        # its first call answered: the model is loaded
 
@@ -218,9 +244,13 @@ class RayWorkerPool:
         self._ray = connect(address)
         self._paused = False
         remote = self._ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(FileEncoder)
+        self._board = self._ray.remote(num_cpus=0, max_restarts=0)(ProgressBoard).remote()
+        self._reading: Any = None   # the board's answer, while it is awaited
+        self._read_at = 0.0
+        self._next_key = 0
         copy = self._ray.put(BundleCopy.of(Path(config.bundle_dir), fingerprint))
-        self._spawn_actor = lambda: remote.remote(config.bundle_dir, fingerprint, copy, config.device,
-                                                  config.settings)
+        self._spawn_actor = lambda key: remote.remote(config.bundle_dir, fingerprint, copy, config.device,
+                                                      config.settings, self._board, key)
         self._slots = [self._spawn() for _ in range(max(1, config.workers))]
 
     @staticmethod
@@ -228,14 +258,17 @@ class RayWorkerPool:
         return max(1, int(connect(address).cluster_resources().get("CPU", 1)))
 
     def _spawn(self) -> _Slot:
-        actor = self._spawn_actor()
-        return _Slot(actor, actor.pid.remote())
+        self._next_key += 1
+        actor = self._spawn_actor(self._next_key)
+        return _Slot(actor, actor.pid.remote(), key=self._next_key)
 
     # -- lifecycle -----------------------------------------------------------
     def close(self) -> None:
         for slot in self._slots:
             self._ray.kill(slot.actor)
         self._slots.clear()
+        if self._board is not None:
+            self._ray.kill(self._board)
         disconnect()
 
     def kill_all(self) -> list[Task]:
@@ -253,7 +286,7 @@ class RayWorkerPool:
     def submit(self, task: Task) -> None:
         for slot in self._slots:
             if slot.task is None:
-                slot.task, slot.started = task, time.monotonic()
+                slot.task, slot.active_at = task, time.monotonic()
                 slot.future = slot.actor.index_file.remote(task.path, task.thumb_key)
                 return
         raise RuntimeError("no idle worker")
@@ -331,15 +364,41 @@ class RayWorkerPool:
     def _check_time_limits(self) -> list[WorkerEvent]:
         events: list[WorkerEvent] = []
         now = time.monotonic()
+        self._read_board(now)
         for slot in list(self._slots):
-            if slot.task is not None and now - slot.started > self.config.timeout:
+            if slot.task is not None and now - slot.active_at > self.config.timeout:
                 task = slot.task
                 self._ray.kill(slot.actor)
                 self._slots.remove(slot)
                 self._slots.append(self._spawn())
-                events.append(WorkerEvent(
-                    "failed", task, f"stopped after {self.config.timeout:.0f} s without finishing (decoder hang?)"))
+                events.append(WorkerEvent("failed", task, stalled_reason(self.config.timeout)))
         return events
+
+    def _read_board(self, now: float) -> None:
+        """Collect the progress board's last answer and ask again every PROGRESS_READ_SECONDS: a worker whose
+        count changed restarts its file's clock. (A count moved on by a worker's previous file restarts it
+        once, early in the next: the limit can come a few seconds later, never sooner.) Should the board
+        be lost, it is not read again, and the limit holds for each file as a whole."""
+        if self._board is None:
+            return
+        if self._reading is not None:
+            answered, _ = self._ray.wait([self._reading], timeout=0)
+            if not answered:
+                return
+            try:
+                counts = self._ray.get(self._reading)
+            except self._ray.exceptions.RayError as exc:
+                log.warning("the Ray workers' progress board is lost (%s); from now on a file's time limit "
+                            "counts from its start", exc)
+                self._board = self._reading = None
+                return
+            self._reading = None
+            for slot in self._slots:
+                news = counts.get(slot.key, slot.news)
+                if news != slot.news:
+                    slot.news, slot.active_at = news, now
+        if now - self._read_at >= PROGRESS_READ_SECONDS:
+            self._reading, self._read_at = self._board.read.remote(), now
 
 
 def _init_failed(exc: BaseException) -> bool:

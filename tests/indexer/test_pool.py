@@ -13,6 +13,7 @@ import pytest
 from engine.indexer import pool as pool_module
 from engine.indexer.pool import PoolConfig, Task, WorkerPool
 from engine.settings import Settings
+from tests.indexer.slow_process import Stretcher, long_video
 from videogen import ShotSpec, make_video
 
 pytestmark = pytest.mark.slow
@@ -55,13 +56,15 @@ def test_a_file_is_embedded_in_a_worker(pool_factory, tmp_path):
     assert all(os.path.isfile(s.thumbnail) for s in ev.payload.segments)
 
 
-def frozen_worker(pool):
-    """Freeze the worker (SIGSTOP) once it is ready: from outside, exactly a decoder that never returns."""
+def frozen_worker(pool, freeze=True):
+    """Freeze the worker (SIGSTOP) once it is ready: from outside, exactly a decoder that never returns.
+    Its process id; ``freeze=False`` only waits for it to be ready."""
     deadline = time.monotonic() + 60
     while not pool._workers[0].ready and time.monotonic() < deadline:
         pool.poll(0.2)
     pid = pool._workers[0].process.pid
-    os.kill(pid, signal.SIGSTOP)
+    if freeze:
+        os.kill(pid, signal.SIGSTOP)
     return pid
 
 
@@ -76,6 +79,21 @@ def test_a_hung_decoder_is_stopped_and_the_pool_goes_on(pool_factory, tmp_path):
     pool.submit(Task(2, 2, str(video), "ok"))
     ev, _ = wait_for(pool, {"done", "failed"})
     assert ev.kind == "done", ev.payload
+
+
+def test_a_file_that_takes_longer_than_the_limit_but_moves_on_is_indexed(pool_factory, tmp_path):
+    video = long_video(tmp_path / "long.mp4")
+    pool = pool_factory(timeout=4.0)
+    stretcher = Stretcher(frozen_worker(pool, freeze=False))
+    started = time.monotonic()
+    try:
+        pool.submit(Task(1, 1, str(video), "long"))
+        ev, seen = wait_for(pool, {"done", "failed"}, timeout=240)
+    finally:
+        stretcher.stop()
+    assert time.monotonic() - started > 4.0                    # longer than the limit, as the test means
+    assert ev.kind == "done", ev.payload
+    assert len([e for e in seen if e.kind == "progress"]) >= 2
 
 
 def test_a_crashed_worker_fails_its_file_only(pool_factory, tmp_path):
@@ -317,7 +335,7 @@ def _holding_two(pool, *, decoded_first=True):
     """A worker (its process faked) holding file 1, whose decoding is done, and file 2, being decoded."""
     worker = pool_module._Worker(1, _StuckProcess(), _Pipe(), spawned=time.monotonic(), ready=True)
     worker.task = Task(1, 1, "/videos/1.mp4", "k1")
-    worker.started = time.monotonic()
+    worker.active_at = time.monotonic()
     worker.decoded = decoded_first
     pool._workers.append(worker)
     return worker
@@ -360,10 +378,38 @@ def test_a_hang_in_the_next_file_fails_it_and_gives_the_other_back(tmp_path, mon
     pool = _unspawning_pool(tmp_path, monkeypatch)
     worker = _holding_two(pool)
     pool.submit(Task(2, 2, "/videos/2.mp4", "k2"))
-    worker.queued.started = time.monotonic() - 4.0     # past the 3-s limit; the first file is within it
+    worker.queued.active_at = time.monotonic() - 4.0     # past the 3-s limit; the first file is within it
     events = {e.task.task_id: e for e in pool._check_health()}
     assert events[2].kind == "failed" and "stopped after 3 s" in events[2].payload
     assert events[1].kind == "lost"
+
+
+def test_a_long_file_that_keeps_telling_its_progress_outlasts_the_time_limit(tmp_path, monkeypatch):
+    """The limit is on silence, not on a file's length: a two-hour film indexed at 10x takes 12 minutes."""
+    pool = _unspawning_pool(tmp_path, monkeypatch)
+    worker = _holding_two(pool, decoded_first=False)
+    for seconds_done in (80.0, 160.0, 240.0):
+        worker.active_at = time.monotonic() - 2.5       # 2.5 s since its last word: within the 3-s limit
+        assert pool._check_health() == []
+        [progress] = pool._handle(("progress", 1, 1, seconds_done))
+        assert progress.kind == "progress"
+    assert time.monotonic() - worker.active_at < 1.0 and pool._check_health() == []
+    worker.active_at = time.monotonic() - 4.0           # then nothing for longer than the limit
+    [failed] = pool._check_health()
+    assert failed.kind == "failed" and failed.payload == "stopped after 3 s without progress (decoder hang?)"
+
+
+def test_the_next_files_news_keeps_it_alive_and_the_first_files_does_not(tmp_path, monkeypatch):
+    pool = _unspawning_pool(tmp_path, monkeypatch)
+    worker = _holding_two(pool)
+    pool.submit(Task(2, 2, "/videos/2.mp4", "k2"))
+    worker.queued.active_at = time.monotonic() - 4.0
+    pool._handle(("probed", 1, 2, 600.0))              # the file being decoded was probed: it moves on
+    assert pool._check_health() == []
+    worker.queued.active_at = time.monotonic() - 4.0
+    pool._handle(("progress", 1, 1, 300.0))            # the first file's progress says nothing of the second's
+    events = {e.task.task_id: e.kind for e in pool._check_health()}
+    assert events == {2: "failed", 1: "lost"}
 
 
 class _DeadProcess:
@@ -412,7 +458,7 @@ def test_a_hang_while_the_model_loads_fails_the_file_once_then_stops_the_run(tmp
         worker = pool_module._Worker(task_id, _StuckProcess(), _Pipe(), spawned=time.monotonic())
         worker.task = Task(task_id, task_id, f"/videos/{task_id}.mp4", "k")
         worker.probed = True                        # decoding: "probed" came, "ready" did not
-        worker.started = time.monotonic() - 4.0     # past the 3-s limit
+        worker.active_at = time.monotonic() - 4.0   # past the 3-s limit
         pool._workers.append(worker)
 
     stuck_worker(1)

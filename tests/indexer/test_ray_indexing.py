@@ -19,6 +19,7 @@ from engine.api.library import Library
 from engine.errors import ClipSeekError
 from engine.indexer.plan import reconcile
 from engine.settings import Settings
+from tests.indexer.slow_process import Stretcher, long_video
 from videogen import ShotSpec, make_video
 
 pytestmark = pytest.mark.slow
@@ -82,6 +83,62 @@ def test_a_killed_ray_worker_costs_nothing_its_file_is_claimed_again(ray_cluster
         assert not ray.is_initialized()   # the run left the cluster: its head going away cannot end this process
     finally:
         lib.close()
+
+
+def _index_in_thread(lib, ray_address):
+    outcome: dict = {}
+
+    def index() -> None:
+        try:
+            outcome["final"] = lib.index(ray_address=ray_address)
+        except ClipSeekError as exc:
+            outcome["error"] = str(exc)
+
+    run = threading.Thread(target=index)
+    run.start()
+    return run, outcome
+
+
+def _first_busy_actor(run) -> int:
+    deadline = time.monotonic() + 120
+    while run.is_alive() and time.monotonic() < deadline:
+        pids = _busy_actor_pids()
+        if pids:
+            return pids[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no Ray worker was seen working on a file; the run {'ran on' if run.is_alive() else 'ended'}")
+
+
+def test_a_ray_worker_whose_file_stops_moving_on_is_stopped_and_its_file_failed(ray_cluster, tiny_bundle, tmp_path):
+    (tmp_path / "videos").mkdir()
+    long_video(tmp_path / "videos" / "stuck.mp4")
+    settings = Settings(workers=1, file_timeout_seconds=4.0)
+    with Library.open(tmp_path / "library", model=tiny_bundle, settings=settings) as lib:
+        lib.add_folder(tmp_path / "videos")
+        run, outcome = _index_in_thread(lib, ray_cluster)
+        os.kill(_first_busy_actor(run), signal.SIGSTOP)   # from outside, a decoder that never returns
+        run.join(300)
+        assert "error" not in outcome, outcome.get("error")
+        assert outcome["final"].failed == 1
+        (problem,) = lib.problems()
+        assert problem.reason == "stopped after 4 s without progress (decoder hang?)"
+
+
+def test_a_ray_worker_on_a_file_longer_than_the_time_limit_finishes_it_while_it_moves_on(ray_cluster, tiny_bundle,
+                                                                                           tmp_path):
+    (tmp_path / "videos").mkdir()
+    long_video(tmp_path / "videos" / "long.mp4")
+    settings = Settings(workers=1, file_timeout_seconds=5.0)
+    with Library.open(tmp_path / "library", model=tiny_bundle, settings=settings) as lib:
+        lib.add_folder(tmp_path / "videos")
+        run, outcome = _index_in_thread(lib, ray_cluster)
+        started = time.monotonic()
+        stretcher = Stretcher(_first_busy_actor(run))   # a slow laptop: the file takes longer than the limit
+        run.join(300)
+        stretcher.stop()
+        assert time.monotonic() - started > 5.0
+        assert "error" not in outcome, outcome.get("error")
+        assert outcome["final"].indexed == 1, lib.problems()
 
 
 def test_a_model_the_workers_cannot_load_stops_the_run_with_a_sentence_and_loses_nothing(ray_cluster, tiny_bundle,

@@ -48,7 +48,7 @@ def test_a_worker_stuck_in_a_decoder_is_stopped_and_its_file_failed(tmp_path, ti
         assert final.state == "done" and final.failed == 1 and final.indexed == 1
         (problem,) = lib.problems()
         assert problem.path.endswith("a_stuck.mp4") and problem.status.value == "failed"
-        assert "stopped after 3 s without finishing" in problem.reason
+        assert "stopped after 3 s without progress" in problem.reason
         assert lib.catalog.file_by_path(folder / "b_fine.mp4").status == "indexed"
     assert time.monotonic() - started < 120
     assert not _workers()
