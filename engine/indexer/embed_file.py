@@ -97,14 +97,14 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
         encode(singles)
         if pairs:
             encode(pairs)
-        if on_progress:
-            on_progress(float(pending[-1][0].end))
         pending.clear()
 
     def settle(in_flight: deque[Future], keep: int) -> None:
         """Collect finished segments, in file order, until at most ``keep`` are still being encoded."""
         while len(in_flight) > keep:
             pending.append(in_flight.popleft().result())
+            if on_progress:   # each segment: the worker's time limit counts the silence between them
+                on_progress(float(pending[-1][0].end))
             if len(pending) >= CLIP_BATCH_SEGMENTS:
                 flush()
 

@@ -39,6 +39,6 @@ class Stretcher:
 
 
 def long_video(path):
-    """240 s of 4-s shots: the worker tells its progress every 8 segments, 32 s of this video."""
+    """240 s of 4-s shots: a worker tells its progress after each, 60 times."""
     return make_video(path, shots=[ShotSpec(4.0, shape="circle" if i % 2 else "square", pattern="texture")
                                    for i in range(60)]).path

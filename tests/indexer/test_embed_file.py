@@ -36,6 +36,8 @@ def test_lanes_give_the_same_segments_vectors_and_thumbnails(video, model, tmp_p
     two, progress_two = run(video, model, tmp_path / "two", 2, monkeypatch)
     assert len(one.segments) >= 7                 # four segments and the three pairs between them
     assert progress_one == progress_two and progress_one == sorted(progress_one)
+    # Progress after every segment, not every clip-encoder batch: the worker's time limit counts the silence.
+    assert progress_one == sorted({s.end for s in one.segments})
     assert [(s.start, s.end, s.frame_count) for s in one.segments] == [(s.start, s.end, s.frame_count)
                                                                        for s in two.segments]
     for a, b in zip(one.segments, two.segments):
