@@ -58,6 +58,7 @@ from engine.media.decode_cv import iter_opencv
 from engine.media.gop import GopPlan, PacketReader, PictureReferences, picture_references, plan_gop
 from engine.media.gop_lanes import FEED, DROP, NEVER, GopJob, GopLanes
 from engine.media.h264_headers import H264Headers
+from engine.media.hdr import frame_rgb
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
 from engine.media.probe import check_readable, open_error, pick_video_stream, probe
 from engine.media.sampling import SampleClock, rotate_for_display, target_size
@@ -185,7 +186,7 @@ class FrameSampler:
                 if not self.clock.wants(t):
                     continue
                 started = time.perf_counter()
-                rgb = scaler.reformat(frame, width, height, "rgb24", interpolation="AREA").to_ndarray()
+                rgb = frame_rgb(frame, width, height, scaler)
                 rgb = rotate_for_display(rgb, rotation)
                 self.stats.convert_seconds += time.perf_counter() - started
                 self.stats.frames_converted += 1

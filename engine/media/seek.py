@@ -10,6 +10,7 @@ import av
 import numpy as np
 
 from engine.media.gop import PacketReader
+from engine.media.hdr import frame_rgb
 from engine.media.probe import open_error, pick_video_stream
 from engine.media.sampling import rotate_for_display
 from engine.media.types import MediaInfo
@@ -52,7 +53,7 @@ def iter_frames_at(path: str | Path, info: MediaInfo, times: list[float], size: 
                 if frame is None:
                     break
                 taken = reader.last_time if reader.last_time is not None else t
-                rgb = frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
+                rgb = frame_rgb(frame, size[0], size[1])
                 yield rotate_for_display(rgb, info.rotation)
         finally:
             reader.close()
