@@ -329,7 +329,7 @@ class WorkerPool:
         else:
             return []
         # The time limit is for a file that stops moving on (a hung decoder), not for a long one: a two-hour
-        # film on a slow laptop takes longer than the limit, telling its progress every few segments.
+        # film on a slow laptop takes longer than the limit, telling its progress after every segment.
         state.active_at, state.paused_for = time.monotonic(), 0.0
         if kind == "probed":
             state.probed = True

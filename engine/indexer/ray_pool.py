@@ -137,7 +137,7 @@ class FileEncoder:
         self.settings = Settings(**settings_dict)
         self.model = load_model(path, device=device, intra_threads=1, graphs=INDEXING_GRAPHS)
         self.board, self.key = board, key
-        self.news = 0   # how many times its files moved on (probed, a few segments done, decoded)
+        self.news = 0   # how many times its files moved on (probed, a segment embedded, decoded)
 
     def pid(self) -> int:
         return os.getpid()
@@ -155,8 +155,8 @@ class FileEncoder:
 
         with tempfile.TemporaryDirectory(prefix="clipseek-thumbs-") as thumbs:
             try:
-                result = embed_file(path, self.model, self.settings, Path(thumbs), thumb_key, on_probe=self._moved_on,
-                                    on_progress=self._moved_on, on_decoded=self._moved_on)
+                result = embed_file(path, self.model, self.settings, Path(thumbs), thumb_key,
+                                    on_probe=self._moved_on, on_progress=self._moved_on, on_decoded=self._moved_on)
             except Exception as exc:  # this file's problem: reported as its failure
                 return "failed", file_failure(exc), {}
             jpegs: dict[str, bytes] = {}
