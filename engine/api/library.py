@@ -589,7 +589,7 @@ def _sorted(moments: list[Moment], sort: str) -> list[Moment]:
     if sort == "relevance":
         return moments
     if sort == "date":
-        return sorted(moments, key=lambda m: (-m.file_mtime, m.path, m.start))
+        return sorted(moments, key=lambda m: (-m.file_date, m.path, m.start))
     raise QueryError(f"sort must be 'relevance' or 'date', not {sort!r}")
 
 

@@ -30,7 +30,7 @@ class Moment:
     file_id: int = 0
     segment_ids: tuple[int, ...] = ()
     folder: str = ""          # the library folder holding the file
-    file_mtime: float = 0.0   # seconds since the epoch (used for sort by date)
+    file_date: float = 0.0    # when recorded if the file says, else its mtime; seconds since the epoch
     duration: float = 0.0     # of the whole file, seconds
 
     def to_json(self) -> dict:

@@ -49,7 +49,8 @@ _META = Meta.__table__
 _SEGMENT_ROW_COLUMNS = (
     Segment.id, Segment.file_id, Segment.start_seconds.label("start"), Segment.end_seconds.label("end"),
     Segment.thumbnail, Segment.fingerprint, Segment.frame_count, File.path.label("path"),
-    Folder.path.label("folder"), File.mtime.label("file_mtime"), File.duration.label("duration"),
+    Folder.path.label("folder"), func.coalesce(File.recorded_at, File.mtime).label("file_date"),
+    File.duration.label("duration"),
 )
 
 
@@ -434,6 +435,7 @@ class Catalog:
             s.execute(update(_FILES).where(_FILES.c.id == file_id).values(
                 duration=_opt_float(media.duration), fps=_opt_float(media.fps), width=_opt_int(media.width),
                 height=_opt_int(media.height), rotation=_opt_int(getattr(media, "rotation", 0)),
+                recorded_at=_opt_float(getattr(media, "recorded_at", None)),
                 status="indexed", error=None, indexed_at=time.time(), model_fingerprint=fingerprint,
                 **_UNCLAIMED))
         return ids
@@ -452,7 +454,7 @@ class Catalog:
                              mtime=float(f.mtime), content_hash=f.content_hash, duration=_opt_float(f.media.duration),
                              fps=_opt_float(f.media.fps), width=_opt_int(f.media.width),
                              height=_opt_int(f.media.height), rotation=_opt_int(getattr(f.media, "rotation", 0)),
-                             status="indexed", error=None, indexed_at=now, model_fingerprint=fingerprint, attempts=0)
+                             recorded_at=_opt_float(getattr(f.media, "recorded_at", None)), status="indexed", error=None, indexed_at=now, model_fingerprint=fingerprint, attempts=0)
                         for file_id, f in zip(file_ids, files)])
             except IntegrityError as exc:
                 raise CatalogError(f"bulk insert refused: a path is already in the catalog or folder "
@@ -464,7 +466,7 @@ class Catalog:
 
     # -- segments and embeddings -----------------------------------------------------------
     def segments(self, ids: Sequence[int]) -> list[SegmentRow]:
-        """Segments joined with file path, folder, mtime and duration, in the order of ``ids``;
+        """Segments joined with file path, folder, date and duration, in the order of ``ids``;
         ids no longer in the catalog are left out."""
         wanted = [int(i) for i in ids]
         found: dict[int, SegmentRow] = {}
@@ -484,11 +486,11 @@ class Catalog:
             return [SegmentRow(**r._mapping) for r in s.execute(query)]
 
     def segment_ids(self, folder: str | Path | None = None, fingerprint: str | None = None,
-                    min_mtime: float | None = None, max_mtime: float | None = None,
+                    min_date: float | None = None, max_date: float | None = None,
                     min_duration: float | None = None, max_duration: float | None = None,
                     under: Sequence[str | Path] = (), limit: int | None = None) -> np.ndarray:
-        """Ids of segments matching search filters (folder, file date, file duration, files at or below any
-        of the paths ``under``), as int64; at most ``limit`` of them."""
+        """Ids of segments matching search filters (folder, file date: when it was recorded if it says, else its
+        mtime; file duration, files at or below any of the paths ``under``), as int64; at most ``limit`` of them."""
         query = select(_SEGMENTS.c.id).join(_FILES, _FILES.c.id == _SEGMENTS.c.file_id)
         if folder is not None:
             query = query.join(_FOLDERS, _FOLDERS.c.id == _FILES.c.folder_id).where(
@@ -504,7 +506,7 @@ class Catalog:
             query = query.where(_SEGMENTS.c.file_id.in_(files))
         if fingerprint is not None:
             query = query.where(_SEGMENTS.c.fingerprint == fingerprint)
-        for column, low, high in ((_FILES.c.mtime, min_mtime, max_mtime),
+        for column, low, high in ((func.coalesce(_FILES.c.recorded_at, _FILES.c.mtime), min_date, max_date),
                                   (_FILES.c.duration, min_duration, max_duration)):
             if low is not None:
                 query = query.where(column >= low)

@@ -187,10 +187,18 @@ def _v3_claims_and_file_facts(conn: Connection) -> None:
                END""")
 
 
+def _v4_recording_dates(conn: Connection) -> None:
+    """When each video was recorded, as its container says: searches by date use it before the file's mtime.
+    Files indexed before keep NULL (their mtime) until they are indexed again."""
+    kind = "DOUBLE PRECISION" if conn.dialect.name == "postgresql" else "FLOAT"
+    conn.exec_driver_sql(f"ALTER TABLE files ADD COLUMN recorded_at {kind}")
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_initial,
     2: _v2_attempts_and_lookups,
     3: _v3_claims_and_file_facts,
+    4: _v4_recording_dates,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -55,6 +55,7 @@ class File(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(Text)      # the indexer working on it (claim_pending)
     claimed_at: Mapped[float | None] = mapped_column(Float)   # when it claimed or last renewed
+    recorded_at: Mapped[float | None] = mapped_column(Float)  # when the video was recorded, if its container says
 
 
 class Segment(Base):

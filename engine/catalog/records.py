@@ -42,6 +42,7 @@ class FileRow:
     attempts: int             # failed tries since the content last changed
     claimed_by: str | None = None     # the indexer working on it (Catalog.claim_pending), None when free
     claimed_at: float | None = None   # when that indexer claimed or last renewed it
+    recorded_at: float | None = None  # when the video was recorded, if its container says
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class SegmentRow:
     frame_count: int
     path: str                 # the file
     folder: str               # the library folder holding the file
-    file_mtime: float
+    file_date: float          # when the video was recorded if its container says, else the file's mtime
     duration: float | None    # of the whole file
 
 
@@ -88,6 +89,7 @@ class MediaInfo:
     width: int
     height: int
     rotation: int = 0
+    recorded_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,7 @@ def embed_file(path: str, model, settings: Settings, thumbs_dir: Path, thumb_key
     flush()
     return FileResult(duration=float(info.duration), fps=float(info.fps), width=int(info.width),
                       height=int(info.height), rotation=int(info.rotation), segments=segments,
-                      warnings=list(info.warnings) + list(stream.warnings))
+                      warnings=list(info.warnings) + list(stream.warnings), recorded_at=info.recorded_at)
 
 
 def _encoder_lanes(shared: ThreadPoolExecutor | None):

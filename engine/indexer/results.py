@@ -31,3 +31,4 @@ class FileResult:
     rotation: int
     segments: list[SegmentResult]
     warnings: list[str]
+    recorded_at: float | None = None   # when the video was recorded, if its container says

@@ -14,6 +14,7 @@ import cv2
 
 from engine.errors import MediaError
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
+from engine.media.recorded import recorded_at
 from engine.media.sniff import sniff_file
 from engine.media.types import MediaInfo
 
@@ -107,7 +108,8 @@ def _probe_container(path: Path, container: av.container.InputContainer, limits:
     return MediaInfo(path=str(path), duration=duration, fps=fps or 0.0, width=width, height=height,
                      rotation=scan.rotation, codec=codec, frame_count=int(frame_count), has_video=True,
                      keyframe_interval=scan.keyframe_interval, container=container.format.name,
-                     backend="pyav", sample_aspect=sample_aspect, warnings=tuple(warnings))
+                     backend="pyav", sample_aspect=sample_aspect, warnings=tuple(warnings),
+                     recorded_at=recorded_at(container.metadata, stream.metadata))
 
 
 def _nominal_fps(stream: av.video.stream.VideoStream, limits: MediaLimits) -> float | None:

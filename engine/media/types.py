@@ -23,6 +23,7 @@ class MediaInfo:
     backend: str = "pyav"             # "pyav", or "opencv" when PyAV could not open the file
     sample_aspect: float = 1.0        # pixel aspect ratio (anamorphic video is shown wider than stored)
     warnings: tuple[str, ...] = ()    # things worth telling the user that did not stop the work
+    recorded_at: float | None = None  # when it was recorded, seconds since the epoch, if the container says
 
     @property
     def display_size(self) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from engine.errors import QueryError
 @dataclass(frozen=True)
 class SearchFilters:
     folders: tuple[str, ...] = ()                       # library folders to search in; () = all
-    date_range: tuple[float, float] | None = None       # file mtime, seconds since the epoch
+    date_range: tuple[float, float] | None = None       # file date (recorded, else mtime), seconds since the epoch
     duration_range: tuple[float, float] | None = None   # file duration in seconds
     min_score: float | None = None                      # relevance cut-off
     # Folders inside library folders, or single videos, asked for (their library folders are then in
@@ -37,7 +37,7 @@ class SearchFilters:
             return False
         if self.under and not any(row.path == place or row.path.startswith(place + os.sep) for place in self.under):
             return False
-        if self.date_range and not self.date_range[0] <= row.file_mtime <= self.date_range[1]:
+        if self.date_range and not self.date_range[0] <= row.file_date <= self.date_range[1]:
             return False
         if self.duration_range and not self.duration_range[0] <= (row.duration or 0.0) <= self.duration_range[1]:
             return False

@@ -138,7 +138,7 @@ class Searcher:
             r = m.best.row
             moments.append(Moment(path=r.path, start=m.start, end=m.end, score=m.score, thumbnail=r.thumbnail,
                                   file_id=r.file_id, segment_ids=m.segment_ids, folder=r.folder,
-                                  file_mtime=r.file_mtime, duration=r.duration or 0.0))
+                                  file_date=r.file_date, duration=r.duration or 0.0))
             if len(moments) == k:
                 break
         return moments
@@ -181,10 +181,10 @@ class Searcher:
     def _stage1_among_listed(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates | None:
         """The places asked for hold few segments (one video, a small folder): the store searches just those,
         which finds them however far down the whole library they would rank. None when they hold too many."""
-        (min_mtime, max_mtime), (min_duration, max_duration) = (
+        (min_date, max_date), (min_duration, max_duration) = (
             [b if b is not None and math.isfinite(b) else None for b in bounds or (None, None)]
             for bounds in (filters.date_range, filters.duration_range))
-        listed = self.catalog.segment_ids(under=filters.under, min_mtime=min_mtime, max_mtime=max_mtime,
+        listed = self.catalog.segment_ids(under=filters.under, min_date=min_date, max_date=max_date,
                                           min_duration=min_duration, max_duration=max_duration,
                                           limit=LISTED_AT_MOST + 1)
         if len(listed) > LISTED_AT_MOST:

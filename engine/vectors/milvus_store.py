@@ -40,7 +40,7 @@ SERVER_SCHEMES = {"milvus": "http", "http": "http", "https": "https", "tcp": "tc
 DEFAULT_PORT = 19530
 MAX_TOP_K = 16384              # Milvus refuses a larger limit in one search
 MAX_FOLDER_CHARS = 65535       # Milvus' largest VARCHAR
-FIELDS = ("id", "vector", "folder", "mtime", "duration")
+FIELDS = ("id", "vector", "folder", "mtime", "duration")   # "mtime": the file's date (recorded, else its mtime)
 NOT_LOADED = 101               # Milvus status code: the collection is released
 
 
@@ -384,7 +384,7 @@ class MilvusStore:
         data = normalised(as_matrix(vectors, self.dim, "vectors"))
         facts = {row.id: row for row in source.segments(np.asarray(ids).tolist())}
         rows = [{"id": int(i), "vector": v, "folder": facts[int(i)].folder,
-                 "mtime": float(facts[int(i)].file_mtime), "duration": float(facts[int(i)].duration or 0.0)}
+                 "mtime": float(facts[int(i)].file_date), "duration": float(facts[int(i)].duration or 0.0)}
                 for i, v in zip(ids, data) if int(i) in facts]   # a missing one was deleted: its 'del' follows
         write = self._require().upsert if upsert else self._require().insert
         for start in range(0, len(rows), self.params.batch):

@@ -68,7 +68,7 @@ def test_segments_are_joined_with_file_and_folder_in_requested_order(catalog, fo
     row, ids = _indexed_file(catalog, folder, "a.mp4", 3)
     rows = catalog.segments([ids[2], 999_999, ids[0]])
     assert [r.id for r in rows] == [ids[2], ids[0]]
-    assert (rows[0].start, rows[0].end, rows[0].path, rows[0].folder, rows[0].file_mtime, rows[0].duration) == \
+    assert (rows[0].start, rows[0].end, rows[0].path, rows[0].folder, rows[0].file_date, rows[0].duration) == \
         (2.0, 3.0, row.path, folder.path, 1.0, 12.5)
     assert rows[0].thumbnail == "/thumbs/0_2.jpg" and rows[0].fingerprint == "fp-a" and rows[0].frame_count == T
 

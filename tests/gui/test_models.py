@@ -107,7 +107,7 @@ def test_results_drag_out_as_files_text_and_moments(qtbot):
 
     model = ResultsModel()
     full = Moment("/videos/beach.mp4", 65.0, 70.0, 0.4, "/cache/t.jpg", file_id=7, segment_ids=(3, 4),
-                  folder="/videos", file_mtime=1.7e9, duration=300.0)
+                  folder="/videos", file_date=1.7e9, duration=300.0)
     model.set_results("q", [moment(), moment("dog.mov", 1, 2), full])
     assert model.flags(model.index(0)) & Qt.ItemFlag.ItemIsDragEnabled
     data = model.mimeData([model.index(2), model.index(0), model.index(2)])      # rows in the grid's order, once

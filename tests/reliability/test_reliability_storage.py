@@ -230,6 +230,7 @@ def _downgrade_to_schema_1(db: Path) -> None:
     conn = sqlite3.connect(db)
     try:
         conn.executescript("""
+            ALTER TABLE files DROP COLUMN recorded_at;
             DROP TRIGGER files_log_refresh;
             DROP INDEX ix_files_claimed_by;
             ALTER TABLE files DROP COLUMN claimed_by;
