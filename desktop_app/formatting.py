@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from engine.api.types import Moment, Progress, covering_seconds
 
@@ -29,6 +30,24 @@ def sentence(text: str) -> str:
 
 def moment_title(moment: Moment) -> str:
     return os.path.basename(moment.path)
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def calendar_date(seconds: float) -> str:
+    """Seconds since the epoch -> '1 Jun 2019' in local time; '' for no date (0)."""
+    if seconds <= 0:
+        return ""
+    day = time.localtime(seconds)
+    return f"{day.tm_mday} {MONTHS[day.tm_mon - 1]} {day.tm_year}"
+
+
+def moment_details(moment: Moment) -> str:
+    """The line under a playing moment's name: '0:12 – 0:21  ·  1 Jun 2019  ·  score 0.312'. The date is when the
+    video was recorded where it says so, else when its file last changed."""
+    parts = [time_range(moment.start, moment.end), calendar_date(moment.file_date), f"score {moment.score:.3f}"]
+    return "  ·  ".join(part for part in parts if part)
 
 
 def moment_reference(moment: Moment) -> str:

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QP
                                QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
-from desktop_app.formatting import clock, file_gone, time_range
+from desktop_app.formatting import clock, file_gone, moment_details
 from desktop_app.views.elided_label import ElidedLabel
 from desktop_app.views.moment_menu import frame_file_name
 from desktop_app.views.seek_bar import MomentSeekBar
@@ -182,7 +182,7 @@ class PlayerPanel(QWidget):
         self.seek_bar.set_range(start_ms, int(moment.end * 1000))
         self.seek_bar.set_position(start_ms)
         self.title.setText(os.path.basename(moment.path))
-        self.meta.setText(f"{time_range(moment.start, moment.end)}  ·  score {moment.score:.3f}")
+        self.meta.setText(moment_details(moment))
         self.folder.setText(os.path.dirname(moment.path))
         self._pages.setCurrentWidget(self.details)
         if not os.path.isfile(moment.path):

@@ -1,8 +1,19 @@
 from __future__ import annotations
 
-from desktop_app.formatting import (clock, duration, export_report, hours, library_summary, like_subject,
-                                   progress_fraction, progress_summary, results_summary, sentence, size, time_range)
+import time
+
+from desktop_app.formatting import (calendar_date, clock, duration, export_report, hours, library_summary,
+                                   like_subject, moment_details, progress_fraction, progress_summary, results_summary,
+                                   sentence, size, time_range)
 from engine.api.types import Moment, Progress
+
+
+def test_a_moments_details_say_when_its_video_was_recorded():
+    noon = time.mktime((2019, 6, 1, 12, 0, 0, 0, 0, -1))        # local time, as the window shows it
+    assert calendar_date(noon) == "1 Jun 2019" and calendar_date(0) == ""
+    moment = Moment("/v/a.mp4", 12.4, 20.5, 0.3123, None, file_date=noon)
+    assert moment_details(moment) == "0:12 – 0:21  ·  1 Jun 2019  ·  score 0.312"
+    assert moment_details(Moment("/v/a.mp4", 0, 5, 0.5, None)) == "0:00 – 0:05  ·  score 0.500"
 
 
 def test_clock_and_sizes():
