@@ -454,7 +454,8 @@ class Catalog:
                              mtime=float(f.mtime), content_hash=f.content_hash, duration=_opt_float(f.media.duration),
                              fps=_opt_float(f.media.fps), width=_opt_int(f.media.width),
                              height=_opt_int(f.media.height), rotation=_opt_int(getattr(f.media, "rotation", 0)),
-                             recorded_at=_opt_float(getattr(f.media, "recorded_at", None)), status="indexed", error=None, indexed_at=now, model_fingerprint=fingerprint, attempts=0)
+                             recorded_at=_opt_float(getattr(f.media, "recorded_at", None)),
+                             status="indexed", error=None, indexed_at=now, model_fingerprint=fingerprint, attempts=0)
                         for file_id, f in zip(file_ids, files)])
             except IntegrityError as exc:
                 raise CatalogError(f"bulk insert refused: a path is already in the catalog or folder "
