@@ -46,46 +46,8 @@ def _busy_actor_pids() -> list[int]:
     return [int(line.split(None, 1)[0]) for line in out.splitlines() if BUSY_ACTOR_TITLE in line]
 
 
-def test_a_killed_ray_worker_costs_nothing_its_file_is_claimed_again(ray_cluster, tiny_bundle, tmp_path):
-    videos = _videos(tmp_path / "videos", 3, seconds=24.0)
-    lib = Library.open(tmp_path / "library", model=tiny_bundle)
-    try:
-        lib.add_folder(tmp_path / "videos")
-        outcome: dict = {}
-
-        def index() -> None:
-            try:
-                outcome["final"] = lib.index(ray_address=ray_cluster)
-            except ClipSeekError as exc:
-                outcome["error"] = str(exc)
-
-        run = threading.Thread(target=index)
-        run.start()
-        killed = None
-        deadline = time.monotonic() + 120
-        while killed is None and run.is_alive() and time.monotonic() < deadline:
-            pids = _busy_actor_pids()
-            if pids:
-                os.kill(pids[0], signal.SIGKILL)
-                killed = pids[0]
-            time.sleep(0.05)
-        run.join(300)
-        assert killed is not None, "no Ray worker was seen working on a file"
-        assert "error" not in outcome, outcome.get("error")
-        final = outcome["final"]
-        assert final.state == "done" and final.failed == 0 and final.indexed == len(videos)
-        files = lib.catalog.files()
-        assert {f.status for f in files} == {"indexed"} and all(f.claimed_by is None for f in files)
-        assert all(Path(s.thumbnail).is_file() for f in files for s in lib.catalog.segments_of_file(f.id))
-        assert lib.search("a textured circle", k=3)
-        import ray
-
-        assert not ray.is_initialized()   # the run left the cluster: its head going away cannot end this process
-    finally:
-        lib.close()
-
-
 def _index_in_thread(lib, ray_address):
+    """``lib.index`` on the cluster in a thread: (the thread, {"final": its Progress} or {"error": its sentence})."""
     outcome: dict = {}
 
     def index() -> None:
@@ -100,6 +62,7 @@ def _index_in_thread(lib, ray_address):
 
 
 def _first_busy_actor(run) -> int:
+    """The process id of the first Ray worker seen working on a file while ``run`` runs."""
     deadline = time.monotonic() + 120
     while run.is_alive() and time.monotonic() < deadline:
         pids = _busy_actor_pids()
@@ -107,6 +70,28 @@ def _first_busy_actor(run) -> int:
             return pids[0]
         time.sleep(0.05)
     raise AssertionError(f"no Ray worker was seen working on a file; the run {'ran on' if run.is_alive() else 'ended'}")
+
+
+def test_a_killed_ray_worker_costs_nothing_its_file_is_claimed_again(ray_cluster, tiny_bundle, tmp_path):
+    videos = _videos(tmp_path / "videos", 3, seconds=24.0)
+    lib = Library.open(tmp_path / "library", model=tiny_bundle)
+    try:
+        lib.add_folder(tmp_path / "videos")
+        run, outcome = _index_in_thread(lib, ray_cluster)
+        os.kill(_first_busy_actor(run), signal.SIGKILL)
+        run.join(300)
+        assert "error" not in outcome, outcome.get("error")
+        final = outcome["final"]
+        assert final.state == "done" and final.failed == 0 and final.indexed == len(videos)
+        files = lib.catalog.files()
+        assert {f.status for f in files} == {"indexed"} and all(f.claimed_by is None for f in files)
+        assert all(Path(s.thumbnail).is_file() for f in files for s in lib.catalog.segments_of_file(f.id))
+        assert lib.search("a textured circle", k=3)
+        import ray
+
+        assert not ray.is_initialized()   # the run left the cluster: its head going away cannot end this process
+    finally:
+        lib.close()
 
 
 def test_a_ray_worker_whose_file_stops_moving_on_is_stopped_and_its_file_failed(ray_cluster, tiny_bundle, tmp_path):
