@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, insert, or_, select, text, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -414,6 +414,62 @@ class Catalog:
             s.execute(update(_FILES).where(_FILES.c.id == file_id)
                       .values(path=key, folder_id=new_folder_id, mtime=float(mtime)))
         return removed
+
+    def pending_twins(self, fingerprint: str) -> list[int]:
+        """Pending files (lowest ids first) whose content an indexed file of ``fingerprint`` already holds:
+        the same content hash and size (see ``copy_from_twin``)."""
+        pending, twin = _FILES.alias("pending"), _FILES.alias("twin")
+        same = and_(twin.c.content_hash == pending.c.content_hash, twin.c.size == pending.c.size,
+                    twin.c.id != pending.c.id)
+        query = (select(pending.c.id).distinct().select_from(pending.join(twin, same))
+                 .where(pending.c.status == "pending", pending.c.content_hash.is_not(None),
+                        twin.c.status == "indexed", twin.c.model_fingerprint == fingerprint)
+                 .order_by(pending.c.id))
+        with self._read() as s:
+            return list(s.execute(query).scalars())
+
+    def copy_from_twin(self, file_id: int, fingerprint: str, owner: str | None = None) -> list[int] | None:
+        """Index a pending file by copying the moments of an indexed file with the same content.
+
+        A copy of a video in the library (on a backup drive, or in a folder renamed while the library could
+        not see the old name go) has the content hash and size of the indexed one, and decoding it would give
+        the same moments; they are copied with their embeddings and thumbnails, and the file's facts, in one
+        transaction. Only from a file indexed with ``fingerprint``, and only while the file is pending and
+        not claimed by an indexer other than ``owner``. Returns the new segment ids, or None when nothing
+        was copied.
+        """
+        c = _FILES.c
+        with self.tx() as s:
+            target = s.execute(select(_FILES).where(c.id == file_id)).first()
+            if (target is None or target.status != "pending" or not target.content_hash
+                    or target.claimed_by not in (None, owner)):
+                return None
+            twin = s.execute(select(_FILES).where(
+                c.content_hash == target.content_hash, c.size == target.size, c.id != file_id,
+                c.status == "indexed", c.model_fingerprint == fingerprint).order_by(c.id).limit(1)).first()
+            if twin is None:
+                return None
+            moments = s.execute(
+                select(_SEGMENTS, _EMBEDDINGS).join(_EMBEDDINGS, _EMBEDDINGS.c.segment_id == _SEGMENTS.c.id)
+                .where(_SEGMENTS.c.file_id == twin.id, _SEGMENTS.c.fingerprint == fingerprint)
+                .order_by(_SEGMENTS.c.id)).all()
+            if not moments:
+                return None
+            s.execute(delete(_SEGMENTS).where(_SEGMENTS.c.file_id == file_id))
+            ids = self._next_ids(s, "segments", len(moments))
+            s.execute(insert(_SEGMENTS), [
+                dict(id=seg_id, file_id=file_id, start_seconds=m.start_seconds, end_seconds=m.end_seconds,
+                     thumbnail=m.thumbnail, fingerprint=fingerprint, frame_count=m.frame_count)
+                for seg_id, m in zip(ids, moments)])
+            s.execute(insert(_EMBEDDINGS), [
+                dict(segment_id=seg_id, vector=m.vector, clip_tokens=m.clip_tokens, frame_tokens=m.frame_tokens,
+                     frame_mask=m.frame_mask)
+                for seg_id, m in zip(ids, moments)])
+            s.execute(update(_FILES).where(c.id == file_id).values(
+                duration=twin.duration, fps=twin.fps, width=twin.width, height=twin.height,
+                rotation=twin.rotation, recorded_at=twin.recorded_at, status="indexed", error=None,
+                indexed_at=time.time(), model_fingerprint=fingerprint, **_UNCLAIMED))
+        return ids
 
     def delete_file(self, file_id: int) -> list[int]:
         """Remove a file and its segments; returns the removed segment ids."""

@@ -67,13 +67,14 @@ class Indexer:
         tracker = _Tracker({f.id: _FileState(f.id, f.path, f.size or 0) for f in files})
         tracker.count_decided(failed=failed_in_scan, skipped=skipped_in_scan)
         report = self._reporter(progress, tracker)
+        self.claims = ClaimQueue(self.catalog, lease_seconds=self.lease_seconds)
+        files = self._copy_twins(files, tracker)
         if not files:
             final = tracker.snapshot("done")
             report(final, force=True)
             return final
 
         pool = self._start_pool(len(files))
-        self.claims = ClaimQueue(self.catalog, lease_seconds=self.lease_seconds)
         lengths = DeclaredLengthReader(tracker.states.values()).start()
         next_task = 0
         last_save = time.monotonic()
@@ -122,6 +123,25 @@ class Indexer:
         final = tracker.snapshot(state)
         report(final, force=True)
         return final
+
+    def _copy_twins(self, files: list, tracker: "_Tracker") -> list:
+        """Index the pending files whose content an indexed file holds by copying its moments (a backup, a
+        folder renamed while the library was closed: see Catalog.copy_from_twin); returns the others."""
+        twins = set(self.catalog.pending_twins(self.fingerprint))
+        rest = []
+        for f in files:
+            if f.id not in twins or self.catalog.copy_from_twin(f.id, self.fingerprint, self.claims.owner) is None:
+                rest.append(f)
+                continue
+            st = tracker.states[f.id]
+            copied = self.catalog.file_by_id(f.id)
+            st.duration = copied.duration if copied else None
+            tracker.finish(st, "indexed")
+            self.emit("file_done", (f.path, "indexed"))
+        if len(rest) < len(files):
+            self.vectors.apply_changes(self.catalog)
+            self._save()
+        return rest
 
     def _start_pool(self, n_files: int):
         config = PoolConfig(

@@ -146,6 +146,47 @@ def test_move_file_keeps_segments_and_embeddings(catalog, folder, tmp_path):
     assert catalog.changes_since(seq) == []
 
 
+def test_a_pending_copy_of_an_indexed_file_takes_its_moments(catalog, folder, tmp_path):
+    original, original_ids = _indexed_file(catalog, folder, "a.mp4", 3, seed=4)
+    backup = catalog.add_folder(tmp_path / "backup")
+    copy = catalog.upsert_pending(backup.id, f"{backup.path}/a.mp4", 100, 7.0, "hash-a.mp4")
+    resized = catalog.upsert_pending(backup.id, f"{backup.path}/a-resized.mp4", 101, 7.0, "hash-a.mp4")
+    other = catalog.upsert_pending(backup.id, f"{backup.path}/b.mp4", 100, 7.0, "hash-b.mp4")
+    assert catalog.pending_twins("fp-a") == [copy.id]     # same hash and size, indexed by this model
+    assert catalog.pending_twins("fp-b") == []
+    assert catalog.copy_from_twin(copy.id, "fp-b") is None    # indexed by another model: decoded again
+    assert catalog.copy_from_twin(resized.id, "fp-a") is None
+    assert catalog.copy_from_twin(other.id, "fp-a") is None
+
+    seq = catalog.last_change_seq()
+    ids = catalog.copy_from_twin(copy.id, "fp-a")
+    assert len(ids) == 3 and min(ids) > max(original_ids)
+    assert [(c.segment_id, c.op) for c in catalog.changes_since(seq)] == [(i, "add") for i in ids]
+    copied = catalog.file_by_id(copy.id)
+    assert (copied.status, copied.model_fingerprint, copied.mtime, copied.claimed_by) == ("indexed", "fp-a", 7.0, None)
+    assert (copied.duration, copied.fps, copied.width, copied.height, copied.rotation) == (12.5, 25.0, 640, 360, 90)
+    rows, originals = catalog.segments(ids), catalog.segments(original_ids)
+    assert [r.path for r in rows] == [copied.path] * 3
+    assert [(r.start, r.end, r.thumbnail) for r in rows] == [(r.start, r.end, r.thumbnail) for r in originals]
+    mine, theirs = catalog.segment_embeddings(ids), catalog.segment_embeddings(original_ids)
+    for a, b in [(mine.vectors, theirs.vectors), (mine.clip_tokens, theirs.clip_tokens),
+                 (mine.frame_tokens, theirs.frame_tokens), (mine.frame_mask, theirs.frame_mask)]:
+        np.testing.assert_array_equal(a, b)
+    assert catalog.copy_from_twin(copy.id, "fp-a") is None    # indexed now: nothing more to do
+    assert catalog.pending_twins("fp-a") == []
+
+
+def test_a_copy_claimed_by_another_indexer_is_left_to_it(catalog, folder, tmp_path):
+    _indexed_file(catalog, folder, "a.mp4", 2)
+    backup = catalog.add_folder(tmp_path / "backup")
+    copy = catalog.upsert_pending(backup.id, f"{backup.path}/a.mp4", 100, 7.0, "hash-a.mp4")
+    [claimed] = catalog.claim_pending("host:1:other", 1, 120.0)
+    assert claimed.id == copy.id
+    assert catalog.copy_from_twin(copy.id, "fp-a", owner="host:2:mine") is None
+    assert catalog.file_by_id(copy.id).status == "pending"
+    assert len(catalog.copy_from_twin(copy.id, "fp-a", owner="host:1:other")) == 2
+
+
 def test_a_folder_added_over_library_folders_takes_their_files_with_their_segments(catalog, tmp_path):
     holidays = catalog.add_folder(tmp_path / "videos" / "holidays")
     work = catalog.add_folder(tmp_path / "videos" / "work")

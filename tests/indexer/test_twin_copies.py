@@ -1,0 +1,89 @@
+"""A copy of an indexed video takes the moments of the indexed one instead of being decoded again: a folder
+renamed or moved while the library could not see the old name go, a backup drive, a second download."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from engine.api.library import Library
+from engine.indexer.pipeline import Indexer
+from engine.indexer.pool import WorkerPool
+from videogen import ShotSpec, make_video
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def two_videos(tmp_path):
+    folder = tmp_path / "Holidays"
+    folder.mkdir()
+    make_video(folder / "beach.mp4", shots=[ShotSpec(2.0, shape="circle", shape_color=(220, 30, 30), pattern="texture"),
+                                            ShotSpec(2.0, shape="square", shape_color=(30, 30, 220), pattern="texture")],
+               encoder_args=["-metadata", "creation_time=2019-06-01T12:00:00Z"])
+    make_video(folder / "garden.mkv", shots=[ShotSpec(3.0, shape="square", shape_color=(30, 200, 30), pattern="pan")])
+    return folder
+
+
+def _moments(lib, path) -> list[tuple]:
+    row = lib.catalog.file_by_path(path)
+    segments = lib.catalog.segments_of_file(row.id)
+    embeddings = lib.catalog.segment_embeddings([s.id for s in segments])
+    return [(s.start, s.end, s.thumbnail, v.tobytes()) for s, v in zip(segments, embeddings.vectors)]
+
+
+def test_a_folder_renamed_while_the_library_was_closed_needs_no_decoder(two_videos, tiny_bundle, tmp_path,
+                                                                           monkeypatch):
+    library = tmp_path / "library"
+    with Library.open(library, model=tiny_bundle) as lib:
+        lib.add_folder(two_videos)
+        assert lib.index().indexed == 2
+        before = {name: _moments(lib, two_videos / name) for name in ("beach.mp4", "garden.mkv")}
+        dates = {f.path.rsplit("/", 1)[1]: f.recorded_at for f in lib.catalog.files()}
+    renamed = two_videos.with_name("Holidays 2019")
+    two_videos.rename(renamed)
+
+    def no_workers(self, n_files):
+        raise AssertionError(f"a worker was started to decode {n_files} file(s)")
+
+    monkeypatch.setattr(Indexer, "_start_pool", no_workers)
+    done = []
+    with Library.open(library, model=tiny_bundle) as lib:
+        lib.add_folder(renamed)
+        lib.subscribe(lambda name, payload: done.append(payload) if name == "file_done" else None)
+        progress = lib.index()
+        assert (progress.indexed, progress.failed, progress.files_done) == (2, 0, 2)
+        assert sorted(done) == [(str(renamed / "beach.mp4"), "indexed"), (str(renamed / "garden.mkv"), "indexed")]
+        for name in ("beach.mp4", "garden.mkv"):
+            assert _moments(lib, renamed / name) == before[name]
+        files = {f.path: f for f in lib.catalog.files()}
+        assert files[str(renamed / "beach.mp4")].recorded_at == dates["beach.mp4"] is not None
+        assert files[str(renamed / "garden.mkv")].duration == files[str(two_videos / "garden.mkv")].duration
+        found = lib.search("a red circle", k=20)
+        assert str(renamed / "beach.mp4") in {m.path for m in found}
+        # The old folder is kept as an unplugged drive would be, until it is removed.
+        lib.remove_folder(two_videos)
+        assert {m.path for m in lib.search("a green square", k=20)} <= {str(renamed / "beach.mp4"),
+                                                                         str(renamed / "garden.mkv")}
+
+
+def test_a_copy_beside_a_new_video_takes_its_moments_and_only_the_new_one_is_decoded(two_videos, tiny_bundle,
+                                                                                     tmp_path, monkeypatch):
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    with Library.open(tmp_path / "library", model=tiny_bundle) as lib:
+        lib.add_folder(two_videos)
+        lib.add_folder(backup)
+        assert lib.index().indexed == 2
+        shutil.copy2(two_videos / "beach.mp4", backup / "beach copy.mp4")
+        make_video(backup / "new.mp4", shots=[ShotSpec(2.0, shape="circle", shape_color=(230, 230, 40), pattern="pan")])
+        decoded = []
+        submit = WorkerPool.submit
+        monkeypatch.setattr(WorkerPool, "submit", lambda pool, task: (decoded.append(task.path), submit(pool, task)))
+        progress = lib.index()
+        assert (progress.indexed, progress.failed) == (2, 0)
+        assert decoded == [str(backup / "new.mp4")]
+        assert _moments(lib, backup / "beach copy.mp4") == _moments(lib, two_videos / "beach.mp4")
+        assert lib.catalog.file_by_path(backup / "new.mp4").status == "indexed"
+        paths = {m.path for m in lib.search("a red circle", k=50)}
+        assert {str(two_videos / "beach.mp4"), str(backup / "beach copy.mp4")} <= paths
