@@ -119,11 +119,29 @@ def cmd_index(args) -> int:
     elif not args.json_progress and final.files_total == 0 and final.state == "done":
         print("up to date: no new or changed videos to index")
     elif not args.json_progress:
-        print(f"indexed {final.indexed}, failed {final.failed}, skipped {final.skipped} "
-              f"({format_duration(final.seconds_done)} of video at {final.rate:.1f}x real time)")
+        print(index_summary(final))
         if final.failed or final.skipped:
             print("see `clipseek problems` for the reasons", file=sys.stderr)
     return 0
+
+
+def index_summary(final) -> str:
+    """'indexed 3 (2 of them copies of videos already indexed), failed 0, skipped 0 (0:04 of video decoded at
+    10.9x real time)'; copies took their moments from the indexed video, so they leave the speed alone."""
+    counts = f"indexed {final.indexed}"
+    if final.copied:
+        copies = "a copy" if final.copied == 1 else "copies"
+        if final.copied == final.indexed:
+            counts += f" ({copies} of {'a video' if final.copied == 1 else 'videos'} already indexed)"
+        else:
+            counts += f" ({final.copied} of them {copies} of videos already indexed)"
+    decoded = max(0.0, final.seconds_done - final.seconds_copied)
+    if final.copied and decoded == 0:
+        speed = f"{format_duration(final.seconds_done)} of video, nothing decoded"
+    else:
+        speed = (f"{format_duration(decoded)} of video {'decoded ' if final.copied else ''}"
+                 f"at {final.rate:.1f}x real time")
+    return f"{counts}, failed {final.failed}, skipped {final.skipped} ({speed})"
 
 
 def cmd_connect(args) -> int:

@@ -136,7 +136,7 @@ class Indexer:
             st = tracker.states[f.id]
             copied = self.catalog.file_by_id(f.id)
             st.duration = copied.duration if copied else None
-            tracker.finish(st, "indexed")
+            tracker.finish(st, "indexed", copied=True)
             self.emit("file_done", (f.path, "indexed"))
         if len(rest) < len(files):
             self.vectors.apply_changes(self.catalog)
@@ -242,6 +242,8 @@ class _Tracker:
         self.done = 0
         self.counts = {"indexed": 0, "failed": 0, "skipped": 0}
         self.seconds_finished = 0.0
+        self.copied = 0
+        self.seconds_copied = 0.0     # finished without decoding: left out of the rate
         self.bytes_done = 0
         self.current = ""
         self._t0 = time.monotonic()
@@ -277,10 +279,13 @@ class _Tracker:
             self._paused_total += time.monotonic() - self._paused_at
             self._paused_at = None
 
-    def finish(self, st: _FileState, outcome: str) -> None:
+    def finish(self, st: _FileState, outcome: str, copied: bool = False) -> None:
         self.done += 1
         self.counts[outcome] += 1
         self.seconds_finished += st.duration or 0.0
+        if copied:
+            self.copied += 1
+            self.seconds_copied += st.duration or 0.0
         self.bytes_done += st.size
         st.seconds_done = st.duration or 0.0
         self.states.pop(st.file_id, None)
@@ -298,11 +303,12 @@ class _Tracker:
         unknown_bytes = sum(size for seconds, size in lengths if not seconds)
         sec_per_byte = known / known_bytes if known_bytes else 0.0
         seconds_total = known + unknown_bytes * sec_per_byte
-        rate = seconds_done / elapsed
+        rate = (seconds_done - self.seconds_copied) / elapsed
         eta = (seconds_total - seconds_done) / rate if rate > 0 and state == "running" else None
         return Progress(files_done=self.done, files_total=self.total, seconds_done=seconds_done,
                         seconds_total=max(seconds_total, seconds_done), rate=rate, eta_seconds=eta,
                         current=self.current if state == "running" else "", state=state,
                         indexed=self.counts["indexed"], failed=self.counts["failed"],
                         skipped=self.counts["skipped"],
-                        total_is_estimate=any(not seconds for seconds, _ in lengths))
+                        total_is_estimate=any(not seconds for seconds, _ in lengths),
+                        copied=self.copied, seconds_copied=self.seconds_copied)

@@ -40,3 +40,33 @@ def test_files_not_probed_yet_count_the_length_their_header_declares():
 
     tracker.states[1].duration = 11.0          # the worker's length wins over the header's
     assert tracker.snapshot("running").seconds_total == pytest.approx(108.0)
+
+
+def test_copies_of_indexed_videos_count_as_indexed_but_not_in_the_speed(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr("engine.indexer.pipeline.time.monotonic", lambda: clock[0])
+    tracker = _Tracker({1: _FileState(1, "copy.mp4", 1_000, duration=600.0),
+                        2: _FileState(2, "new.mp4", 1_000, duration=60.0),
+                        3: _FileState(3, "next.mp4", 1_000, duration=60.0)})
+    tracker.finish(tracker.states[1], "indexed", copied=True)    # its moments copied in no time
+    clock[0] += 10.0
+    tracker.finish(tracker.states[2], "indexed")                 # 60 s of video decoded in 10 s
+    running = tracker.snapshot("running")
+    assert (running.indexed, running.copied, running.seconds_copied) == (2, 1, 600.0)
+    assert running.seconds_done == 660.0 and running.rate == pytest.approx(6.0)
+    assert running.eta_seconds == pytest.approx(10.0)            # the file left, at the decoding speed
+
+
+def test_the_summary_says_which_files_were_copies_and_how_fast_the_rest_decoded():
+    from engine.api.types import Progress
+    from engine.cli.commands import index_summary
+
+    plain = Progress(2, 2, 216.0, 216.0, 10.9, None, state="done", indexed=2)
+    assert index_summary(plain) == "indexed 2, failed 0, skipped 0 (3:36 of video at 10.9x real time)"
+    mixed = Progress(3, 3, 220.0, 220.0, 8.0, None, state="done", indexed=3, copied=2, seconds_copied=216.0)
+    assert index_summary(mixed) == ("indexed 3 (2 of them copies of videos already indexed), failed 0, skipped 0 "
+                                    "(0:04 of video decoded at 8.0x real time)")
+    only = Progress(1, 2, 216.0, 216.0, 0.0, None, state="done", indexed=1, failed=1, copied=1,
+                    seconds_copied=216.0)
+    assert index_summary(only) == ("indexed 1 (a copy of a video already indexed), failed 1, skipped 0 "
+                                   "(3:36 of video, nothing decoded)")

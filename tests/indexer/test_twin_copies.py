@@ -52,7 +52,8 @@ def test_a_folder_renamed_while_the_library_was_closed_needs_no_decoder(two_vide
         lib.add_folder(renamed)
         lib.subscribe(lambda name, payload: done.append(payload) if name == "file_done" else None)
         progress = lib.index()
-        assert (progress.indexed, progress.failed, progress.files_done) == (2, 0, 2)
+        assert (progress.indexed, progress.failed, progress.files_done, progress.copied) == (2, 0, 2, 2)
+        assert progress.seconds_copied == progress.seconds_done > 0 and progress.rate == 0
         assert sorted(done) == [(str(renamed / "beach.mp4"), "indexed"), (str(renamed / "garden.mkv"), "indexed")]
         for name in ("beach.mp4", "garden.mkv"):
             assert _moments(lib, renamed / name) == before[name]
@@ -81,7 +82,7 @@ def test_a_copy_beside_a_new_video_takes_its_moments_and_only_the_new_one_is_dec
         submit = WorkerPool.submit
         monkeypatch.setattr(WorkerPool, "submit", lambda pool, task: (decoded.append(task.path), submit(pool, task)))
         progress = lib.index()
-        assert (progress.indexed, progress.failed) == (2, 0)
+        assert (progress.indexed, progress.failed, progress.copied) == (2, 0, 1)
         assert decoded == [str(backup / "new.mp4")]
         assert _moments(lib, backup / "beach copy.mp4") == _moments(lib, two_videos / "beach.mp4")
         assert lib.catalog.file_by_path(backup / "new.mp4").status == "indexed"
