@@ -68,9 +68,9 @@ class Indexer:
         tracker.count_decided(failed=failed_in_scan, skipped=skipped_in_scan)
         report = self._reporter(progress, tracker)
         self.claims = ClaimQueue(self.catalog, lease_seconds=self.lease_seconds)
-        files = self._copy_twins(files, tracker)
-        if not files:
-            final = tracker.snapshot("done")
+        files = self._copy_twins(files, tracker, report, control)
+        if not files or control.cancelled:
+            final = tracker.snapshot("cancelled" if files else "done")
             report(final, force=True)
             return final
 
@@ -124,20 +124,31 @@ class Indexer:
         report(final, force=True)
         return final
 
-    def _copy_twins(self, files: list, tracker: "_Tracker") -> list:
+    def _copy_twins(self, files: list, tracker: "_Tracker", report, control: IndexControl) -> list:
         """Index the pending files whose content an indexed file holds by copying its moments (a backup, a
-        folder renamed while the library was closed: see Catalog.copy_from_twin); returns the others."""
+        folder renamed while the library was closed: see Catalog.copy_from_twin); returns the others.
+        Stops early, leaving the rest pending, when the run is cancelled."""
         twins = set(self.catalog.pending_twins(self.fingerprint))
         rest = []
-        for f in files:
+        for n, f in enumerate(files):
+            while control.paused and not control.cancelled:
+                tracker.pause()
+                report(tracker.snapshot("paused"), force=True)
+                control.wait_while_paused(0.25)
+            tracker.resume()
+            if control.cancelled:
+                rest.extend(files[n:])
+                break
             if f.id not in twins or self.catalog.copy_from_twin(f.id, self.fingerprint, self.claims.owner) is None:
                 rest.append(f)
                 continue
+            tracker.current = f.path
             st = tracker.states[f.id]
             copied = self.catalog.file_by_id(f.id)
             st.duration = copied.duration if copied else None
             tracker.finish(st, "indexed", copied=True)
             self.emit("file_done", (f.path, "indexed"))
+            report(tracker.snapshot("running"))
         if len(rest) < len(files):
             self.vectors.apply_changes(self.catalog)
             self._save()

@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from engine.api.library import Library
+from engine.indexer.control import IndexControl
 from engine.indexer.pipeline import Indexer
 from engine.indexer.pool import WorkerPool
 from videogen import ShotSpec, make_video
@@ -88,3 +89,24 @@ def test_a_copy_beside_a_new_video_takes_its_moments_and_only_the_new_one_is_dec
         assert lib.catalog.file_by_path(backup / "new.mp4").status == "indexed"
         paths = {m.path for m in lib.search("a red circle", k=50)}
         assert {str(two_videos / "beach.mp4"), str(backup / "beach copy.mp4")} <= paths
+
+
+def test_copying_stops_when_the_run_is_cancelled_and_the_rest_stays_pending(two_videos, tiny_bundle, tmp_path,
+                                                                             monkeypatch):
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    with Library.open(tmp_path / "library", model=tiny_bundle) as lib:
+        lib.add_folder(two_videos)
+        assert lib.index().indexed == 2
+        for n in range(3):
+            shutil.copy2(two_videos / "beach.mp4", backup / f"beach {n}.mp4")
+        lib.add_folder(backup)
+        monkeypatch.setattr(Indexer, "_start_pool", lambda self, n: pytest.fail("no worker is needed"))
+        control = IndexControl()
+        lib.subscribe(lambda name, payload: control.cancel() if name == "file_done" else None)
+        progress = lib.index(control=control)
+        assert (progress.state, progress.indexed, progress.copied) == ("cancelled", 1, 1)
+        statuses = sorted(f.status for f in lib.catalog.files(folder=backup))
+        assert statuses == ["indexed", "pending", "pending"]
+        progress = lib.index()
+        assert (progress.state, progress.indexed, progress.copied) == ("done", 2, 2)
