@@ -128,7 +128,7 @@ class Indexer:
         """Index the pending files whose content an indexed file holds by copying its moments (a backup, a
         folder renamed while the library was closed: see Catalog.copy_from_twin); returns the others.
         Stops early, leaving the rest pending, when the run is cancelled."""
-        twins = set(self.catalog.pending_twins(self.fingerprint))
+        twins = set(self.catalog.pending_twins(self.fingerprint)) if files else set()
         rest = []
         for n, f in enumerate(files):
             while control.paused and not control.cancelled:
