@@ -59,6 +59,9 @@ class SegmentRow:
     folder: str               # the library folder holding the file
     file_date: float          # when the video was recorded if its container says, else the file's mtime
     duration: float | None    # of the whole file
+    content_hash: str | None = None   # of the file: with its size, says which files are copies of one video
+    size: int = 0
+    folder_state: str = "ok"          # of the library folder; "missing" when it cannot be reached
 
 
 class MediaFacts(Protocol):

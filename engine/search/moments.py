@@ -6,6 +6,9 @@ a quarter of the gap between the best candidate and the median candidate, so a
 model with a narrow score range does not merge everything, nor a wide one nothing.
 The searcher measures it on the nearest candidates only, as many as it reranks for
 any number of results, so asking for more results does not widen it.
+
+Copies of one video (same content hash and size, e.g. a backup folder) hold the same segments;
+a place in the video is shown once, from the best-placed copy.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 TOUCH_SECONDS = 0.05
+SAME_SCORE = 1e-5     # copies of a video score the same up to float rounding
 
 
 @dataclass
@@ -91,6 +95,48 @@ def merge_segments(segments: list[ScoredSegment], margin: float | None = None) -
                                         tuple(s.segment_id for s in part)))
     moments.sort(key=lambda m: -m.score)
     return moments
+
+
+def video_key(row) -> tuple:
+    """Which video a catalog row's file is, however many copies of it the library holds: its content (hash and
+    size) when known, else the file itself."""
+    if getattr(row, "content_hash", None):
+        return ("content", row.content_hash, row.size)
+    return ("file", row.file_id)
+
+
+def drop_copies(moments: list[MergedMoment], taken: list[tuple[tuple, int, float, float]] = ()
+                ) -> list[MergedMoment]:
+    """Best first, ``moments`` less those showing again what a better one shows: a moment of one copy of a video
+    (a backup, a second download) overlapping a moment of another copy, or overlapping ``taken`` (video key, file
+    id, start, end: what the search started from) in another copy. Between copies scored the same, the one in
+    a folder that can be reached is kept."""
+    blocked: dict[tuple, list[tuple[int, float, float]]] = {}
+    for key, file_id, start, end in taken:
+        blocked.setdefault(key, []).append((file_id, start, end))
+    kept: list[MergedMoment] = []
+    shown: dict[tuple, list[int]] = {}     # video key -> places in kept
+    for m in moments:
+        key = video_key(m.best.row)
+        if any(file_id != m.file_id and _overlap(m, start, end) for file_id, start, end in blocked.get(key, ())):
+            continue
+        twin = next((j for j in shown.get(key, ())
+                     if kept[j].file_id != m.file_id and _overlap(m, kept[j].start, kept[j].end)), None)
+        if twin is None:
+            shown.setdefault(key, []).append(len(kept))
+            kept.append(m)
+        elif (abs(kept[twin].score - m.score) <= SAME_SCORE and _unreachable(kept[twin])
+              and not _unreachable(m)):
+            kept[twin] = m
+    return kept
+
+
+def _overlap(m: MergedMoment, start: float, end: float) -> bool:
+    return min(m.end, end) - max(m.start, start) > TOUCH_SECONDS
+
+
+def _unreachable(m: MergedMoment) -> bool:
+    return getattr(m.best.row, "folder_state", "ok") == "missing"
 
 
 def _joins(left: ScoredSegment, right: ScoredSegment, candidate: ScoredSegment, best: ScoredSegment,

@@ -20,7 +20,7 @@ import numpy as np
 from engine.api.types import Moment
 from engine.errors import QueryError
 from engine.search.filters import SearchFilters
-from engine.search.moments import ScoredSegment, merge_margin, merge_segments
+from engine.search.moments import ScoredSegment, drop_copies, merge_margin, merge_segments, video_key
 from engine.settings import MAX_RESULTS
 
 MAX_QUERY_CHARS = 2000
@@ -40,7 +40,7 @@ class _Candidates:
         return _Candidates(self.ids[:n], self.stage1[:n], self.rows[:n])
 
     def at_most_per_file(self, n: int) -> "_Candidates":
-        """The first ``n`` candidates of each file, in the same order."""
+        """The first ``n`` candidates of each file, in the same order (copies of a video are files apart)."""
         seen: dict[int, int] = {}
         keep = []
         for j, row in enumerate(self.rows):
@@ -50,8 +50,9 @@ class _Candidates:
         return _Candidates(self.ids[keep], self.stage1[keep], [self.rows[j] for j in keep])
 
     @property
-    def files(self) -> int:
-        return len({row.file_id for row in self.rows})
+    def videos(self) -> int:
+        """Videos among the candidates, copies of one video counted once."""
+        return len({video_key(row) for row in self.rows})
 
 
 _NONE = _Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), [])
@@ -127,14 +128,15 @@ class Searcher:
         # asking for more results (the window's next page) would otherwise widen it, and lengthen moments shown.
         nearest = np.asarray(scores[:self.settings.rerank_depth], dtype=np.float64)
         moments = []
-        shown_files: set[int] = set()
-        for m in merge_segments(scored, merge_margin(nearest[np.isfinite(nearest)])):
+        shown_videos: set[tuple] = set()
+        merged = merge_segments(scored, merge_margin(nearest[np.isfinite(nearest)]))
+        for m in drop_copies(merged, self._places(exclude)):
             if filters.min_score is not None and m.score < filters.min_score:
                 continue
             if per_video:
-                if m.file_id in shown_files:
+                if video_key(m.best.row) in shown_videos:
                     continue
-                shown_files.add(m.file_id)
+                shown_videos.add(video_key(m.best.row))
             r = m.best.row
             moments.append(Moment(path=r.path, start=m.start, end=m.end, score=m.score, thumbnail=r.thumbnail,
                                   file_id=r.file_id, segment_ids=m.segment_ids, folder=r.folder,
@@ -142,6 +144,13 @@ class Searcher:
             if len(moments) == k:
                 break
         return moments
+
+    def _places(self, segment_ids) -> list[tuple[tuple, int, float, float]]:
+        """(video key, file id, start, end) of each of ``segment_ids``: a search from them leaves out the same
+        places in copies of their videos."""
+        if not segment_ids:
+            return []
+        return [(video_key(r), r.file_id, r.start, r.end) for r in self.catalog.segments(list(segment_ids))]
 
     def _stage1(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates:
         if filters.under:
@@ -165,7 +174,7 @@ class Searcher:
 
     def _stage1_per_video(self, vector, depth: int, k: int, filters: SearchFilters, exclude) -> _Candidates:
         """Up to ``depth`` candidates, at most SEGMENTS_PER_VIDEO of each file, from enough of the nearest
-        segments to cover ``k`` files (or all there are)."""
+        segments to cover ``k`` videos (or all there are)."""
         total = self.vectors.count
         if total == 0:
             return _NONE
@@ -173,7 +182,7 @@ class Searcher:
         for _ in range(MAX_OVERFETCH_ROUNDS):
             found = self._stage1(vector, wide, filters, exclude)
             few = found.at_most_per_file(SEGMENTS_PER_VIDEO)
-            if few.files >= k or len(found.ids) < wide or wide >= min(total, WIDEST_PER_VIDEO):
+            if few.videos >= k or len(found.ids) < wide or wide >= min(total, WIDEST_PER_VIDEO):
                 break
             wide = min(total, wide * 4, WIDEST_PER_VIDEO)
         return few.first(depth)
