@@ -50,7 +50,7 @@ _SEGMENT_ROW_COLUMNS = (
     Segment.id, Segment.file_id, Segment.start_seconds.label("start"), Segment.end_seconds.label("end"),
     Segment.thumbnail, Segment.fingerprint, Segment.frame_count, File.path.label("path"),
     Folder.path.label("folder"), func.coalesce(File.recorded_at, File.mtime).label("file_date"),
-    File.duration.label("duration"), File.content_hash, File.size, Folder.state.label("folder_state"),
+    File.duration.label("duration"), File.content_hash, File.size,
 )
 
 

@@ -61,7 +61,6 @@ class SegmentRow:
     duration: float | None    # of the whole file
     content_hash: str | None = None   # of the file: with its size, says which files are copies of one video
     size: int = 0
-    folder_state: str = "ok"          # of the library folder; "missing" when it cannot be reached
 
 
 class MediaFacts(Protocol):

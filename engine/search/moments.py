@@ -8,11 +8,13 @@ The searcher measures it on the nearest candidates only, as many as it reranks f
 any number of results, so asking for more results does not widen it.
 
 Copies of one video (same content hash and size, e.g. a backup folder) hold the same segments;
-a place in the video is shown once, from the best-placed copy.
+a place in the video is shown once, from a copy whose file can be reached when one cannot.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -105,12 +107,12 @@ def video_key(row) -> tuple:
     return ("file", row.file_id)
 
 
-def drop_copies(moments: list[MergedMoment], taken: list[tuple[tuple, int, float, float]] = ()
-                ) -> list[MergedMoment]:
+def drop_copies(moments: list[MergedMoment], taken: list[tuple[tuple, int, float, float]] = (),
+                reachable: Callable[[str], bool] = os.path.exists) -> list[MergedMoment]:
     """Best first, ``moments`` less those showing again what a better one shows: a moment of one copy of a video
     (a backup, a second download) overlapping a moment of another copy, or overlapping ``taken`` (video key, file
-    id, start, end: what the search started from) in another copy. Between copies scored the same, the one in
-    a folder that can be reached is kept."""
+    id, start, end: what the search started from) in another copy. Between copies scored the same, one whose
+    file can be reached (not on an unplugged drive) is kept."""
     blocked: dict[tuple, list[tuple[int, float, float]]] = {}
     for key, file_id, start, end in taken:
         blocked.setdefault(key, []).append((file_id, start, end))
@@ -125,18 +127,14 @@ def drop_copies(moments: list[MergedMoment], taken: list[tuple[tuple, int, float
         if twin is None:
             shown.setdefault(key, []).append(len(kept))
             kept.append(m)
-        elif (abs(kept[twin].score - m.score) <= SAME_SCORE and _unreachable(kept[twin])
-              and not _unreachable(m)):
+        elif (abs(kept[twin].score - m.score) <= SAME_SCORE and not reachable(kept[twin].best.row.path)
+              and reachable(m.best.row.path)):
             kept[twin] = m
     return kept
 
 
 def _overlap(m: MergedMoment, start: float, end: float) -> bool:
     return min(m.end, end) - max(m.start, start) > TOUCH_SECONDS
-
-
-def _unreachable(m: MergedMoment) -> bool:
-    return getattr(m.best.row, "folder_state", "ok") == "missing"
 
 
 def _joins(left: ScoredSegment, right: ScoredSegment, candidate: ScoredSegment, best: ScoredSegment,

@@ -13,7 +13,7 @@ import cv2
 import pytest
 
 from engine.cli.main import main
-from videogen import ffmpeg_frames
+from videogen import ShotSpec, ffmpeg_frames, make_video
 
 pytestmark = pytest.mark.slow
 
@@ -174,7 +174,7 @@ def test_a_wider_folder_takes_the_place_of_the_folders_inside_it_without_indexin
     (tmp_path / "library" / "settings.json").write_text(json.dumps({"exclude": ["@eaDir", "raw/takes"]}))
     assert run_cli(capsys, *base, "add-folder", inner)[0] == 0
     assert run_cli(capsys, *base, "index")[0] == 0
-    shutil.copy(video_set[0] / "city.mkv", everything / "new city.mkv")
+    make_video(everything / "new city.mkv", shots=[ShotSpec(2.0, shape="square", shape_color=(200, 200, 40))])
 
     code, out, err = run_cli(capsys, *base, "--device", "cpu", "add-folder", everything)
     assert code == 0 and out.startswith(f"added {everything.resolve()}")
