@@ -21,6 +21,7 @@ from engine.indexer.claims import LEASE_SECONDS, ClaimQueue, release_stale_claim
 from engine.indexer.control import IndexControl
 from engine.indexer.declared_lengths import DeclaredLengthReader
 from engine.indexer.pool import PoolConfig, Task, WorkerPool, local_worker_threads
+from engine.indexer.waiting_copies import WaitingCopies
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Indexer:
         self.lease_seconds = LEASE_SECONDS
         self._losses: dict[int, int] = {}
         self.claims: ClaimQueue | None = None
+        self._copies = WaitingCopies()
         self._unsaved = False
 
     def run(self, progress: Callable[[Progress], None] | None = None,
@@ -68,6 +70,7 @@ class Indexer:
         tracker.count_decided(failed=failed_in_scan, skipped=skipped_in_scan)
         report = self._reporter(progress, tracker)
         self.claims = ClaimQueue(self.catalog, lease_seconds=self.lease_seconds)
+        self._copies = WaitingCopies()
         files = self._copy_twins(files, tracker, report, control)
         if not files or control.cancelled:
             final = tracker.snapshot("cancelled" if files else "done")
@@ -95,12 +98,18 @@ class Indexer:
                 pool.resume()
                 tracker.resume()
                 # Claim only as many files as there are idle workers: the rest stay free for other indexers.
-                for f in self.claims.take(pool.idle_slots()):
-                    next_task += 1
+                taken = self.claims.take(pool.idle_slots())
+                for f in taken:
                     tracker.add(f)
+                    if self._copies.indexed_before(f) and self._copy_one(f, tracker):
+                        self._copied_in_run()
+                        continue
+                    if self._copies.holds(f):
+                        continue     # a copy of it is being decoded: it takes that one's moments after
+                    next_task += 1
                     pool.submit(Task(next_task, f.id, f.path, f.content_hash or f"file{f.id}"))
                     tracker.current = f.path
-                if pool.busy() == 0:
+                if pool.busy() == 0 and not taken:
                     break
                 for ev in pool.poll(0.2):
                     self._handle(ev, tracker)
@@ -139,20 +148,43 @@ class Indexer:
             if control.cancelled:
                 rest.extend(files[n:])
                 break
-            if f.id not in twins or self.catalog.copy_from_twin(f.id, self.fingerprint, self.claims.owner) is None:
+            if f.id not in twins or not self._copy_one(f, tracker):
                 rest.append(f)
                 continue
-            tracker.current = f.path
-            st = tracker.states[f.id]
-            copied = self.catalog.file_by_id(f.id)
-            st.duration = copied.duration if copied else None
-            tracker.finish(st, "indexed", copied=True)
-            self.emit("file_done", (f.path, "indexed"))
             report(tracker.snapshot("running"))
         if len(rest) < len(files):
             self.vectors.apply_changes(self.catalog)
             self._save()
         return rest
+
+    def _copy_one(self, f, tracker: "_Tracker") -> bool:
+        """Index ``f`` with the moments of an indexed copy of it; False when there is none to copy from."""
+        if self.catalog.copy_from_twin(f.id, self.fingerprint, self.claims.owner) is None:
+            return False
+        self.claims.finished(f.id)
+        tracker.current = f.path
+        st = tracker.states[f.id]
+        copied = self.catalog.file_by_id(f.id)
+        st.duration = copied.duration if copied else None
+        tracker.finish(st, "indexed", copied=True)
+        self.emit("file_done", (f.path, "indexed"))
+        return True
+
+    def _copied_in_run(self) -> None:
+        self.vectors.apply_changes(self.catalog)
+        self._unsaved = True
+
+    def _settle_copies(self, file_id: int, indexed: bool, tracker: "_Tracker") -> None:
+        """The files that waited for a copy of theirs to be decoded take its moments; when it ended without
+        any (failed, skipped, its worker lost), they go back to the queue to be decoded themselves."""
+        copied = False
+        for f in self._copies.settle(file_id, indexed):
+            if indexed and self._copy_one(f, tracker):
+                copied = True
+            else:
+                self.claims.give_back(f.id)
+        if copied:
+            self._copied_in_run()
 
     def _start_pool(self, n_files: int):
         config = PoolConfig(
@@ -188,6 +220,7 @@ class Indexer:
             st.duration = ev.payload.duration
             tracker.finish(st, "indexed" if ev.payload.segments else "skipped")
             self.emit("file_done", (ev.task.path, "indexed"))
+            self._settle_copies(ev.task.file_id, bool(ev.payload.segments), tracker)
         elif ev.kind == "lost":
             # Its worker went away (a Ray node lost, a process killed): not the file's fault, unless it
             # keeps happening to the same file.
@@ -195,17 +228,20 @@ class Indexer:
             if self._losses[ev.task.file_id] < MAX_WORKER_LOSSES:
                 self.claims.give_back(ev.task.file_id)
                 st.seconds_done = 0.0
+                self._settle_copies(ev.task.file_id, False, tracker)
                 return
             self.catalog.mark_failed(ev.task.file_id, f"{MAX_WORKER_LOSSES} workers stopped while indexing it "
                                                       f"(last: {ev.payload})")
             self.claims.finished(ev.task.file_id)
             tracker.finish(st, "failed")
             self.emit("file_done", (ev.task.path, "failed"))
+            self._settle_copies(ev.task.file_id, False, tracker)
         elif ev.kind == "failed":
             self.catalog.mark_failed(ev.task.file_id, str(ev.payload))
             self.claims.finished(ev.task.file_id)
             tracker.finish(st, "failed")
             self.emit("file_done", (ev.task.path, "failed"))
+            self._settle_copies(ev.task.file_id, False, tracker)
 
     def _write(self, task: Task, result) -> None:
         if not result.segments:

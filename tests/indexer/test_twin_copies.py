@@ -2,6 +2,7 @@
 renamed or moved while the library could not see the old name go, a backup drive, a second download."""
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -10,6 +11,8 @@ from engine.api.library import Library
 from engine.indexer.control import IndexControl
 from engine.indexer.pipeline import Indexer
 from engine.indexer.pool import WorkerPool
+from engine.indexer.waiting_copies import WaitingCopies
+from engine.settings import Settings
 from videogen import ShotSpec, make_video
 
 pytestmark = pytest.mark.slow
@@ -93,6 +96,42 @@ def test_a_copy_beside_a_new_video_takes_its_moments_and_only_the_new_one_is_dec
         assert len(found) == len({start for _, start in found}) > 0
         assert {m.path for m in lib.search("a red circle", k=50, folders=[backup])} == {
             str(backup / "beach copy.mp4"), str(backup / "new.mp4")}
+
+
+@pytest.mark.parametrize("beside", [True, False], ids=["claimed together", "claimed after"])
+def test_copies_met_in_one_run_are_decoded_once(two_videos, tiny_bundle, tmp_path, monkeypatch, beside):
+    # Side by side both copies are claimed together (two workers, or one worker and the file it reads ahead) and
+    # one waits for the other; a later folder's copy is claimed once the first is indexed.
+    (two_videos / "broken.mp4").write_bytes(b"not a video at all " * 2000)
+    copies = two_videos if beside else tmp_path / "backup"
+    copies.mkdir(exist_ok=True)
+    for name in ("beach.mp4", "garden.mkv", "broken.mp4"):
+        shutil.copy2(two_videos / name, copies / name.replace(".", " copy."))
+    decoded, ways = [], []
+    submit = WorkerPool.submit
+    monkeypatch.setattr(WorkerPool, "submit", lambda pool, task: (decoded.append(task.path), submit(pool, task)))
+    for way in ("holds", "indexed_before"):
+        def spied(self, f, real=getattr(WaitingCopies, way), way=way):
+            answer = real(self, f)
+            ways.extend([way] if answer else [])
+            return answer
+        monkeypatch.setattr(WaitingCopies, way, spied)
+    with Library.open(tmp_path / "library", model=tiny_bundle, settings=Settings(workers=2 if beside else 1)) as lib:
+        lib.add_folder(two_videos)
+        if not beside:
+            lib.add_folder(copies)
+        progress = lib.index()
+        assert (progress.indexed, progress.failed, progress.copied) == (4, 2, 2)
+        assert progress.seconds_copied > 0
+        assert ("holds" if beside else "indexed_before") in ways
+        # One of each pair is decoded; the copies of a file that failed are tried themselves, and fail too.
+        assert sorted(os.path.basename(p).replace(" copy", "") for p in decoded) == [
+            "beach.mp4", "broken.mp4", "broken.mp4", "garden.mkv"]
+        for name in ("beach.mp4", "garden.mkv"):
+            copy = copies / name.replace(".", " copy.")
+            assert _moments(lib, copy) == _moments(lib, two_videos / name) != []
+        failed = [f.error for f in lib.catalog.files(status="failed")]
+        assert len(failed) == 2 and all("not a video file" in error for error in failed)
 
 
 def test_copying_stops_when_the_run_is_cancelled_and_the_rest_stays_pending(two_videos, tiny_bundle, tmp_path,
