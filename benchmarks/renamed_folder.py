@@ -45,12 +45,12 @@ def one_run(video_set, bundle: Path, work: Path) -> dict:
     clipseek(library, bundle, "add-folder", str(renamed))
     with CpuMeter() as second:
         second_summary = clipseek(library, bundle, "index")
-    same = _same_moments(library, videos, renamed, [s.path.name for s in video_set.specs])
+    same = same_moments(library, videos, renamed, [s.path.name for s in video_set.specs])
     return {"first_index": {**first.as_dict(), "summary": first_summary},
             "after_rename": {**second.as_dict(), "summary": second_summary}, "moments_equal_twins": same}
 
 
-def _same_moments(library: Path, old: Path, new: Path, names: list[str]) -> bool:
+def same_moments(library: Path, old: Path, new: Path, names: list[str]) -> bool:
     from engine.catalog import Catalog
 
     with Catalog.open(library) as catalog:
