@@ -38,6 +38,3 @@ class WaitingCopies:
         if indexed:
             self._indexed.add(content)
         return self._waiting.pop(content)
-
-    def __len__(self) -> int:
-        return sum(len(files) for files in self._waiting.values())
