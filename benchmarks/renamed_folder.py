@@ -39,15 +39,18 @@ def one_run(video_set, bundle: Path, work: Path) -> dict:
         shutil.copy2(spec.path, videos / spec.path.name)
     library = work / "library"
     clipseek(library, bundle, "add-folder", str(videos))
-    with CpuMeter() as first:
-        first_summary = clipseek(library, bundle, "index")
+    first = timed_index(library, bundle)
     renamed = videos.rename(work / "Videos 2019")
     clipseek(library, bundle, "add-folder", str(renamed))
-    with CpuMeter() as second:
-        second_summary = clipseek(library, bundle, "index")
-    same = same_moments(library, videos, renamed, [s.path.name for s in video_set.specs])
-    return {"first_index": {**first.as_dict(), "summary": first_summary},
-            "after_rename": {**second.as_dict(), "summary": second_summary}, "moments_equal_twins": same}
+    return {"first_index": first, "after_rename": timed_index(library, bundle),
+            "moments_equal_twins": same_moments(library, videos, renamed, [s.path.name for s in video_set.specs])}
+
+
+def timed_index(library: Path, bundle: Path) -> dict:
+    """`clipseek index`: its wall and CPU times, and the summary it prints."""
+    with CpuMeter() as meter:
+        summary = clipseek(library, bundle, "index")
+    return {**meter.as_dict(), "summary": summary}
 
 
 def same_moments(library: Path, old: Path, new: Path, names: list[str]) -> bool:
@@ -61,23 +64,28 @@ def same_moments(library: Path, old: Path, new: Path, names: list[str]) -> bool:
         return all(moments(old / name) == moments(new / name) for name in names)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def copies_benchmark(doc: str, name: str, one_run, before: tuple[str, str], measured: tuple[str, str],
+                     same: str, what: str = "") -> None:
+    """The main of a copies benchmark: ``one_run(video_set, bundle, work)`` ``--runs`` times on the 1080p set with
+    1-s keyframes; each run's dict holds CpuMeter figures and a summary under ``before`` and ``measured`` (key,
+    column title) and a bool under ``same``. Prints a table and writes benchmarks/out/<name>.json."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
     video_set = video_sets()[0]
     ensure_videos([video_set])
     bundle = ensure_bundle("int8")
-    runs = [one_run(video_set, bundle, OUT / "renamed_folder") for _ in range(args.runs)]
-    shutil.rmtree(OUT / "renamed_folder", ignore_errors=True)
-    rows = [[f"run {n}", r["first_index"]["wall_s"], r["after_rename"]["wall_s"], r["after_rename"]["cpu_children_s"],
-             r["moments_equal_twins"], r["after_rename"]["summary"]] for n, r in enumerate(runs, 1)]
-    print(f"{video_set.label}, {video_set.seconds} s of video in {len(video_set.specs)} files\n")
-    print_table(["", "first index, wall s", "after the rename, wall s", "CPU s", "same moments", "summary"], rows)
-    path = write_json("renamed_folder.json", {"video_set": video_set.label, "seconds_of_video": video_set.seconds,
-                                              "runs": runs})
+    runs = [one_run(video_set, bundle, OUT / name) for _ in range(args.runs)]
+    shutil.rmtree(OUT / name, ignore_errors=True)
+    print(f"{video_set.label}, {video_set.seconds} s of video in {len(video_set.specs)} files{what}\n")
+    rows = [[f"run {n}", r[before[0]]["wall_s"], r[measured[0]]["wall_s"], r[measured[0]]["cpu_children_s"],
+             r[same], r[measured[0]]["summary"]] for n, r in enumerate(runs, 1)]
+    print_table(["", f"{before[1]}, wall s", f"{measured[1]}, wall s", "CPU s", "same moments", "summary"], rows)
+    path = write_json(f"{name}.json", {"video_set": video_set.label, "seconds_of_video": video_set.seconds,
+                                       "runs": runs})
     print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":
-    main()
+    copies_benchmark(__doc__, "renamed_folder", one_run, ("first_index", "first index"),
+                     ("after_rename", "after the rename"), "moments_equal_twins")
