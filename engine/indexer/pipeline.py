@@ -102,7 +102,7 @@ class Indexer:
                 for f in taken:
                     tracker.add(f)
                     if self._copies.indexed_before(f) and self._copy_one(f, tracker):
-                        self._copied_in_run()
+                        self._segments_added()
                         continue
                     if self._copies.holds(f):
                         continue     # a copy of it is being decoded: it takes that one's moments after
@@ -170,7 +170,8 @@ class Indexer:
         self.emit("file_done", (f.path, "indexed"))
         return True
 
-    def _copied_in_run(self) -> None:
+    def _segments_added(self) -> None:
+        """The catalog has new segments: the vector index takes them now, and is saved soon."""
         self.vectors.apply_changes(self.catalog)
         self._unsaved = True
 
@@ -184,7 +185,7 @@ class Indexer:
             else:
                 self.claims.give_back(f.id)
         if copied:
-            self._copied_in_run()
+            self._segments_added()
 
     def _start_pool(self, n_files: int):
         config = PoolConfig(
@@ -248,8 +249,7 @@ class Indexer:
             self.catalog.mark_skipped(task.file_id, "no frames could be decoded from this file")
             return
         self.catalog.record_indexed(task.file_id, result, result.segments, self.fingerprint)
-        self.vectors.apply_changes(self.catalog)
-        self._unsaved = True
+        self._segments_added()
 
     def _save(self) -> None:
         self._unsaved = False
