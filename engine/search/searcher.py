@@ -49,6 +49,19 @@ class _Candidates:
                 keep.append(j)
         return _Candidates(self.ids[keep], self.stage1[keep], [self.rows[j] for j in keep])
 
+    def first_places(self, n: int) -> "_Candidates":
+        """The first candidates that hold ``n`` places in videos (copies of a video's place count once)."""
+        seen: set[tuple] = set()
+        for j, row in enumerate(self.rows):
+            seen.add((video_key(row), row.start, row.end))
+            if len(seen) > n:
+                return self.first(j)
+        return self
+
+    @property
+    def places(self) -> int:
+        return len({(video_key(row), row.start, row.end) for row in self.rows})
+
     @property
     def videos(self) -> int:
         """Videos among the candidates, copies of one video counted once."""
@@ -164,13 +177,16 @@ class Searcher:
         total = self.vectors.count
         if total == 0:
             return _NONE
+        # Copies of a video hold its places more than once, and count once: a library of backups is asked for more.
         ask = min(depth, total)
         for _ in range(MAX_OVERFETCH_ROUNDS):
             found = self._checked(*self.vectors.search(vector, ask, filters=filters), filters, exclude)
-            if len(found.ids) >= min(depth, total) or ask >= total or not (filters.restricts_rows or exclude):
+            places = found.places
+            if places >= min(depth, total) or ask >= total or (
+                    places == len(found.ids) and not (filters.restricts_rows or exclude)):
                 break
             ask = min(total, ask * 4)
-        return found.first(depth)
+        return found.first_places(depth)
 
     def _stage1_per_video(self, vector, depth: int, k: int, filters: SearchFilters, exclude) -> _Candidates:
         """Up to ``depth`` candidates, at most SEGMENTS_PER_VIDEO of each file, from enough of the nearest
@@ -185,7 +201,7 @@ class Searcher:
             if few.videos >= k or len(found.ids) < wide or wide >= min(total, WIDEST_PER_VIDEO):
                 break
             wide = min(total, wide * 4, WIDEST_PER_VIDEO)
-        return few.first(depth)
+        return few.first_places(depth)
 
     def _stage1_among_listed(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates | None:
         """The places asked for hold few segments (one video, a small folder): the store searches just those,

@@ -97,3 +97,27 @@ def test_a_copy_searched_alone_is_shown(library):
     moments = searcher.search_vector(query, 3, SearchFilters.make(under=[root / "backup"]))
     assert {m.path for m in moments} <= {f"{root}/backup/walk.mp4", f"{root}/backup/walk-cut.mp4"}
     assert f"{root}/backup/walk.mp4" in {m.path for m in moments}
+
+
+def test_a_library_of_many_copies_still_fills_the_page(tmp_path):
+    """Six copies of each video: the nearest candidates hold each place six times, and the store is asked for
+    more until they hold as many places as a search without copies would rerank."""
+    rng = np.random.default_rng(5)
+    query = _unit(rng.standard_normal(DIM))
+    catalog = Catalog.open(tmp_path / "lib")
+    for copy in range(6):
+        folder = catalog.add_folder(f"/drive{copy}")
+        catalog.bulk_add_indexed(folder.id, [
+            _file(f"/drive{copy}/video{v}.mp4", _unit(query + 0.8 * np.random.default_rng(100 + v).standard_normal((3, DIM))),
+                  f"h-{v}", 1000 + v) for v in range(12)], FP)
+    store = open_vector_store(None, tmp_path / "lib", DIM, FP, catalog)
+    try:
+        searcher = Searcher(catalog, store, None, Settings(rerank_depth=8))
+        moments = searcher.search_vector(query, 8)
+        assert len(moments) == 8
+        places = {(m.path.split("/")[-1], m.start) for m in moments}
+        assert len(places) == 8
+        assert len(searcher.search_vector(query, 8, per_video=True)) == 8
+    finally:
+        store.close(save=False)
+        catalog.close()
