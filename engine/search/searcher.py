@@ -53,19 +53,24 @@ class _Candidates:
         """The first candidates that hold ``n`` places in videos (copies of a video's place count once)."""
         seen: set[tuple] = set()
         for j, row in enumerate(self.rows):
-            seen.add((video_key(row), row.start, row.end))
+            seen.add(_place(row))
             if len(seen) > n:
                 return self.first(j)
         return self
 
     @property
     def places(self) -> int:
-        return len({(video_key(row), row.start, row.end) for row in self.rows})
+        return len({_place(row) for row in self.rows})
 
     @property
     def videos(self) -> int:
         """Videos among the candidates, copies of one video counted once."""
         return len({video_key(row) for row in self.rows})
+
+
+def _place(row) -> tuple:
+    """A place in a video, the same in each copy of it."""
+    return video_key(row), row.start, row.end
 
 
 _NONE = _Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), [])
@@ -147,9 +152,10 @@ class Searcher:
             if filters.min_score is not None and m.score < filters.min_score:
                 continue
             if per_video:
-                if video_key(m.best.row) in shown_videos:
+                video = video_key(m.best.row)
+                if video in shown_videos:
                     continue
-                shown_videos.add(video_key(m.best.row))
+                shown_videos.add(video)
             r = m.best.row
             moments.append(Moment(path=r.path, start=m.start, end=m.end, score=m.score, thumbnail=r.thumbnail,
                                   file_id=r.file_id, segment_ids=m.segment_ids, folder=r.folder,
