@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
 
 from desktop_app import theme
 from desktop_app.external_players import SYSTEM_DEFAULT, chosen_player, find_players
+from desktop_app.folder_watching import FolderWatching
 from desktop_app.formatting import (SCROLL_HINT, clock, counted, export_report, file_gone, folder_name,
                                    library_summary, like_subject, moment_title, progress_fraction, results_summary,
                                    time_range)
@@ -45,8 +46,6 @@ if TYPE_CHECKING:
     from engine.indexer.watch import FolderWatcher
 
 RECENT_KEY = "search/recent"
-WATCH_CHECK_MS = 500
-FOLDERS_CHECK_MS = 5000    # how often the window looks for folders added or removed elsewhere, or plugged in or out
 PREVIEW_STILLS = 8         # stills across a moment that hovering over its card scrubs through
 LAST_LIBRARY_KEY = "library/last"
 THEME_KEY = "appearance/theme"
@@ -114,20 +113,9 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(400)
         self._refresh_timer.timeout.connect(self.refresh_library)
-        # While the window is open its folders are watched: videos copied in, changed or deleted are
-        # indexed (or leave the library) once they have been quiet for the library's debounce time.
-        self.watcher: "FolderWatcher" | None = None
-        self._watched: list[str] | None = None      # the folders of the watcher in use or being started
-        self._unclaimed_watchers: list["FolderWatcher"] = []   # started on a worker, not yet taken up
-        self._watch_timer = QTimer(self)
-        self._watch_timer.setInterval(WATCH_CHECK_MS)
-        self._watch_timer.timeout.connect(self._index_if_folders_changed)
-        self._watch_timer.start()
-        self._checking_folders = False
-        self._folders_timer = QTimer(self)
-        self._folders_timer.setInterval(FOLDERS_CHECK_MS)
-        self._folders_timer.timeout.connect(self._check_folders)
-        self._folders_timer.start()
+        self.watching = FolderWatching(self.runner, self._reachable_folders_shown, self._show_error, self)
+        self.watching.settled.connect(self.start_indexing)
+        self.watching.folders_changed.connect(lambda then_index: self.refresh_library(then_index=then_index))
         self.set_library(library)
 
     # === construction ============================================================================
@@ -375,7 +363,7 @@ class MainWindow(QMainWindow):
         if self.search_worker is not None:
             self.search_worker.wait()
             self.search_worker.deleteLater()
-        self._stop_watching()
+        self.watching.use_library(library)
         self.library = library
         self.events = LibraryEvents(library, self)
         self.events.folders_changed.connect(self._schedule_refresh)
@@ -416,7 +404,7 @@ class MainWindow(QMainWindow):
             self._show_page()
             self.status_area.set_idle_detail(
                 library_summary(status.files.get("indexed", 0), status.hours_indexed * 3600, status.model))
-            self._watch([f.path for f in folders if f.state != "missing"])
+            self.watching.watch([f.path for f in folders if f.state != "missing"])
             self.library_refreshed.emit()
             if then_index and folders:
                 self.start_indexing()
@@ -427,68 +415,13 @@ class MainWindow(QMainWindow):
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
-    # === watching folders ========================================================================
-    def _watch(self, folders: list[str]) -> None:
-        """Watch these folders (on a worker: the system adds one watch per subfolder, slow on a large tree)."""
-        if not self.library.settings.watch_folders:
-            self._stop_watching()
-            return
-        if self._closing or sorted(folders) == self._watched:
-            return
-        library = self.library
-        self._stop_watching()
-        self._watched = watched = sorted(folders)
-        if watched:
-            self.runner.run(lambda: self._start_watcher(library, watched),
-                            lambda watcher: self._use_watcher(library, watcher), self._show_error, owner=self)
+    @property
+    def watcher(self) -> "FolderWatcher | None":
+        """The watcher of the library's folders, while they are watched."""
+        return self.watching.watcher
 
-    def _start_watcher(self, library: "Library", folders: list[str]) -> "FolderWatcher":
-        """On a worker. Kept in ``_unclaimed_watchers`` until the GUI thread takes it, so that one whose
-        callback never comes (the window closed meanwhile) is still stopped at close."""
-        watcher = library.folder_watcher(folders)
-        self._unclaimed_watchers.append(watcher)
-        return watcher
-
-    def _use_watcher(self, library: "Library", watcher: "FolderWatcher") -> None:
-        if watcher in self._unclaimed_watchers:
-            self._unclaimed_watchers.remove(watcher)
-        if self._closing or library is not self.library or watcher.folders != self._watched:
-            self.runner.run(watcher.stop)   # the folders changed again while it started; a newer one is coming
-            return
-        if self.watcher is not None:
-            self.runner.run(self.watcher.stop)
-        self.watcher = watcher
-
-    def _stop_watching(self) -> None:
-        """On a worker: stopping removes every watch, tens of milliseconds on a large tree."""
-        self._watched = None
-        watcher, self.watcher = self.watcher, None
-        if watcher is not None:
-            self.runner.run(watcher.stop)
-
-    def _check_folders(self) -> None:
-        """On a worker (a folder on an unplugged network drive can take seconds to answer): whether the folders
-        that can be reached are still those shown. A folder another ClipSeek added or removed, or one whose drive
-        was plugged in or out, refreshes the sidebar, and is indexed when folders are watched."""
-        library = self.library
-        if library is None or self._closing or self._checking_folders:
-            return      # the last check is still waiting for a drive: never pile them up on the workers
-        self._checking_folders = True
-        self.runner.run(library.reachable_folders, lambda found: self._on_folders_checked(library, found),
-                        lambda _message: setattr(self, "_checking_folders", False), owner=self)
-
-    def _on_folders_checked(self, library: "Library", found: list[str]) -> None:
-        self._checking_folders = False
-        if library is not self.library or self._closing:
-            return
-        shown = sorted(f.path for f in self.folders_model.folders() if f.state != "missing")
-        if found != shown:
-            self.refresh_library(then_index=library.settings.watch_folders)
-
-    def _index_if_folders_changed(self) -> None:
-        if self.watcher is not None and self.library is not None \
-                and self.watcher.settled(self.library.settings.watch_debounce_seconds):
-            self.start_indexing()
+    def _reachable_folders_shown(self) -> list[str]:
+        return sorted(f.path for f in self.folders_model.folders() if f.state != "missing")
 
     def _show_page(self) -> None:
         self.pages.setCurrentWidget(self.main_splitter if self._has_folders else self.welcome)
@@ -952,7 +885,7 @@ class MainWindow(QMainWindow):
 
     def _on_settings_saved(self, before, after) -> None:
         if after.exclude != before.exclude:
-            self._stop_watching()      # it ignores the old patterns; the refresh starts one with the new
+            self.watching.stop()       # it ignores the old patterns; the refresh starts one with the new
             self.start_indexing()      # what is left out now leaves the library, what no longer is comes in
         self.refresh_library()         # also turns watching on or off
 
@@ -1018,18 +951,14 @@ class MainWindow(QMainWindow):
             return
         self._closing = True
         self._save_layout()
-        self._watch_timer.stop()
-        self._folders_timer.stop()
-        self._stop_watching()
+        self.watching.close()
         self.player.stop()
         self.hide()                    # stopping a worker mid-file can take a moment; do not look frozen
         self._stop_indexing_and_wait()
         if self.search_worker is not None:
             self.search_worker.wait()
         self.runner.wait()             # also for the watcher's stop
-        for watcher in self._unclaimed_watchers:   # started while closing: their callbacks may never run
-            watcher.stop()
-        self._unclaimed_watchers.clear()
+        self.watching.stop_unclaimed()
         self.previews.wait()
         if self.events is not None:
             self.events.close()

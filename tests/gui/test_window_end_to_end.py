@@ -460,7 +460,7 @@ def test_a_folder_another_clipseek_adds_or_removes_shows_in_the_window_and_is_in
     from engine.api import Library
     from engine.errors import LibraryError
 
-    window._folders_timer.setInterval(200)
+    window.watching.folders_timer.setInterval(200)
     folder = tmp_path / "added elsewhere"
     folder.mkdir()
     shutil.copy(video_folder / "yellow.mp4", folder / "yellow.mp4")
@@ -502,7 +502,7 @@ def test_a_folder_check_still_waiting_for_a_drive_is_not_started_again(qtbot, wi
         return []
 
     window.library.reachable_folders = slow_drive
-    window._folders_timer.setInterval(50)
+    window.watching.folders_timer.setInterval(50)
     qtbot.waitUntil(lambda: bool(calls), timeout=3000)
     qtbot.wait(500)
     assert len(calls) == 1             # ten ticks, one check: the workers stay free for searches
