@@ -18,6 +18,17 @@ def data_dir() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+def cache_dir() -> Path:
+    """Files ClipSeek can make again, which the system may clear (under the data folder when CLIPSEEK_DATA_DIR
+    is set)."""
+    override = os.environ.get("CLIPSEEK_DATA_DIR")
+    if override:
+        return Path(override) / "cache"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir(APP_NAME, appauthor=False))
+
+
 def default_library_dir() -> Path:
     return data_dir() / "library"
 

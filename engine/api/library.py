@@ -19,7 +19,8 @@ import numpy as np
 
 from engine.api.events import EventHub
 from engine.api.model_registry import ModelEntry, ModelRegistry
-from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, Problem, Progress
+from engine.api.playable_copies import PlayableCopies
+from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, PlayableCopy, Problem, Progress
 from engine.catalog import CATALOG_FILE, Catalog
 from engine.errors import LibraryError, MediaError, QueryError
 from engine.indexer.control import IndexControl
@@ -66,6 +67,7 @@ class Library:
         self._open_lock = threading.RLock()
         self._index_lock = FileLock(path / "index.lock")
         self.bundle_info = registry.read_info(bundle_dir)
+        self._playable = PlayableCopies()
 
     # -- opening ---------------------------------------------------------------
     @staticmethod
@@ -526,6 +528,11 @@ class Library:
         from engine.media.preview import preview_jpegs
 
         return preview_jpegs(moment.path, moment.start, moment.end, count, width, on_still)
+
+    def playable_copy(self, moment: Moment) -> PlayableCopy:
+        """``moment`` made again as H.264 in MP4, for a player that cannot show its file (AV1 without a hardware
+        decoder, an MPEG-TS it cannot seek in); kept in the cache folder, so a second ask finds it."""
+        return self._playable.copy_of(moment)
 
     def export_moment(self, moment: Moment, out_path: str | Path) -> Path:
         from engine.media.export import export_range

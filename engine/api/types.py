@@ -39,6 +39,14 @@ class Moment:
 
 
 @dataclass(frozen=True)
+class PlayableCopy:
+    """Part of a video made again as H.264 in MP4, for a player that cannot show the file itself."""
+    path: str                 # the copy
+    start: float              # seconds in the original where the copy's 0 lies
+    end: float                # seconds in the original where the copy ends
+
+
+@dataclass(frozen=True)
 class FolderInfo:
     path: str
     indexed: int

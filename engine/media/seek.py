@@ -118,8 +118,11 @@ class _ForwardReader:
             self._decoding.close()
         self._decoding = self.frames = self.last = None
 
-    def _seek(self, t: float) -> None:
-        self.container.seek(self.origin + int(t / self.stream.time_base), stream=self.stream, backward=True)
+    def _seek(self, t: float, from_start: bool = False) -> None:
+        if from_start:
+            self.container.seek(0)     # the file's start, in AV_TIME_BASE: a seek to the stream's own start can fail
+        else:
+            self.container.seek(self.origin + int(t / self.stream.time_base), stream=self.stream, backward=True)
         self.close()
         self._reached = None
         self._decoding = self.frames = self._decode(PacketReader(self.container.demux(self.stream)))
@@ -128,15 +131,19 @@ class _ForwardReader:
         """Just after a seek to ``t``: when its first frame is later than ``t``, seek further back until it is not.
         MP4 indexes keyframes by decode time, and a keyframe of an open GOP (HEVC's CRA) is decoded before pictures
         shown earlier than it, which refer to the GOP before and are dropped after a seek: the seek lands on it,
-        past the frame wanted."""
+        past the frame wanted. In some MPEG-TS files (long keyframe intervals) a seek lands nowhere, the stream's
+        own start included: then the file is read from its start."""
         back = 0.0
         while True:
             first = next(self.frames, None)
             late = first is not None and first.pts is not None and self._seconds(first.pts) > t + 1e-3
-            if not late or back >= t:
+            if (first is not None and not late) or back >= t:
                 break
             back = min(t, max(1.0, 2 * back))
             self._seek(t - back)
+        if first is None and back > 0:
+            self._seek(0.0, from_start=True)
+            first = next(self.frames, None)
         if first is not None:
             self.frames = itertools.chain([first], self.frames)
 
