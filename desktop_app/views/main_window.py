@@ -295,6 +295,7 @@ class MainWindow(QMainWindow):
         self.moment_actions.search_in_video.connect(self.search_in_video)
         self.player.error.connect(lambda message: self.banner.show_message(message, "error"))
         self.player.action_requested.connect(self._on_player_action)
+        self.player.copy_wanted.connect(self._make_playable_copy)
         self.sidebar.add_requested.connect(self._ask_add_folder)
         self.sidebar.remove_requested.connect(self.remove_folder)
         self.sidebar.reveal_requested.connect(reveal_in_file_manager)
@@ -758,6 +759,11 @@ class MainWindow(QMainWindow):
                           lambda frames: self.grid.set_preview_frames(moment, frames),
                           lambda _message: None,  # a missing preview only means no scrubbing
                           on_progress=lambda still: self.grid.add_preview_frame(moment, still, PREVIEW_STILLS))
+
+    def _make_playable_copy(self, moment: "Moment") -> None:
+        library = self.library
+        self.previews.run(lambda: library.playable_copy(moment), lambda copy: self.player.play_copy(moment, copy),
+                          lambda message: self.player.copy_failed(moment, message))
 
     def _show_moment_menu(self, moment: "Moment", global_pos) -> None:
         self.moment_actions.menu(moment, self).exec(global_pos)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaMetaData, QMediaPlayer
 from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QStackedLayout,
                                QToolButton, QVBoxLayout, QWidget)
@@ -15,7 +15,7 @@ from desktop_app.views.moment_menu import frame_file_name
 from desktop_app.views.seek_bar import MomentSeekBar
 from desktop_app.views.sound_controls import SoundControls
 from desktop_app.views.video_surface import VideoSurface
-from engine.api.types import Moment
+from engine.api.types import Moment, PlayableCopy
 
 
 # A file shorter than this (a still saved as a video, a few frames) is shown paused at its first
@@ -29,6 +29,9 @@ FALLBACK_FPS = 25.0         # for a frame step when the file does not say its fr
 SLIDER_MIN_PANEL_WIDTH = 440
 SEEK_ROW_MIN_PANEL_WIDTH = 360
 NARROWEST = 280            # the panel's own minimum: half of a 1920-px screen still fits results beside it
+# With no picture this long after a file was loaded or a seek made, Qt's player cannot show the file (an AV1 file
+# without a hardware decoder, an MPEG-TS it cannot seek in): a copy of the moment is asked for.
+NO_PICTURE_MS = 3000
 
 
 class PlayerPanel(QWidget):
@@ -37,10 +40,16 @@ class PlayerPanel(QWidget):
     ``toggle_mute()`` for M, ``step(seconds)`` for J and L, ``toggle_full_screen()`` for F; ``sound()`` and
     ``set_sound(volume, muted)`` let the window remember the sound between runs.
 
-    Signal: ``error(str)`` when the media cannot be played.
+    A file whose picture does not come (``NO_PICTURE_MS`` after loading or seeking, or its end reached without a
+    frame) is one this player cannot show: ``copy_wanted(moment)`` asks for a copy of the moment that it can
+    show, and ``play_copy(moment, copy)`` plays that copy in the file's own times (the seek bar and the clock still
+    show the file; seeking stays inside the copy).
+
+    Signals: ``error(str)`` when the media cannot be played; ``copy_wanted(Moment)``.
     """
 
     error = Signal(str)
+    copy_wanted = Signal(object)
     action_requested = Signal(str, object)   # ("open" | "reveal" | "similar" | "export", Moment)
 
     def __init__(self, parent=None) -> None:
@@ -52,6 +61,16 @@ class PlayerPanel(QWidget):
         self.looping = True
         self._pending_start_ms: int | None = None
         self._last_position = 0
+        self.copy: PlayableCopy | None = None      # what plays instead of the moment's file, if anything
+        self._offset_ms = 0                         # where the copy's 0 lies in the file
+        self._copy_moment: tuple[str, float, float] | None = None   # what the copy is of
+        self._needs_copy: set[str] = set()          # files this player could not show, while the panel lives
+        self._asked_copy = False
+        self._frames_seen = 0                       # since the file was loaded or the last seek
+        self._picture_timer = QTimer(self)
+        self._picture_timer.setSingleShot(True)
+        self._picture_timer.setInterval(NO_PICTURE_MS)
+        self._picture_timer.timeout.connect(self._check_picture)
 
         self.player = QMediaPlayer(self)
         self.audio = QAudioOutput(self)
@@ -65,6 +84,7 @@ class PlayerPanel(QWidget):
         self.video.setMinimumSize(240, 135)
         self.video.setAspectRatioMode(Qt.AspectRatioMode.KeepAspectRatio)
         self.player.setVideoOutput(self.video)
+        self.video.videoSink().videoFrameChanged.connect(self._on_frame)
 
         self.placeholder = QWidget()
         placeholder_icon = QLabel()
@@ -93,6 +113,10 @@ class PlayerPanel(QWidget):
         self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.folder = ElidedLabel("")
         self.folder.setObjectName("PlayerMeta")
+        self.note = QLabel("")
+        self.note.setObjectName("PlayerMeta")
+        self.note.setWordWrap(True)
+        self.note.setVisible(False)
 
         self.seek_bar = MomentSeekBar()
         self.seek_bar.setAccessibleName("Position in the video")
@@ -155,6 +179,7 @@ class PlayerPanel(QWidget):
         meta_lines.setSpacing(2)
         meta_lines.addWidget(self.meta)
         meta_lines.addWidget(self.folder)
+        meta_lines.addWidget(self.note)
         details.addLayout(meta_lines)
         details.addSpacing(6)
         details.addLayout(actions)
@@ -167,8 +192,8 @@ class PlayerPanel(QWidget):
 
         self.seek_bar.seek_requested.connect(self._on_seek_requested)
         self.player.positionChanged.connect(self._on_position)
-        self.player.durationChanged.connect(self.seek_bar.set_duration)
-        self.player.durationChanged.connect(lambda _ms: self._show_time(self.player.position()))
+        self.player.durationChanged.connect(lambda _ms: self.seek_bar.set_duration(self._duration_ms()))
+        self.player.durationChanged.connect(lambda _ms: self._show_time(self._position_ms()))
         self.player.playbackStateChanged.connect(lambda _s: self.refresh_icons())
         self.player.mediaStatusChanged.connect(self._on_media_status)
         self.player.errorOccurred.connect(self._on_error)
@@ -185,6 +210,10 @@ class PlayerPanel(QWidget):
         self.meta.setText(moment_details(moment))
         self.folder.setText(os.path.dirname(moment.path))
         self._pages.setCurrentWidget(self.details)
+        same_copy = self.copy is not None and self._copy_moment == (moment.path, moment.start, moment.end)
+        if not same_copy:
+            self.copy, self._offset_ms, self._asked_copy = None, 0, False
+            self._show_note("")
         if not os.path.isfile(moment.path):
             self.player.stop()
             self.player.setSource(QUrl())
@@ -192,14 +221,37 @@ class PlayerPanel(QWidget):
             self.error.emit(file_gone(moment.path))
             return
         self._set_controls_enabled(True)
-        url = QUrl.fromLocalFile(moment.path)
+        if moment.path in self._needs_copy and not same_copy:
+            self.player.stop()
+            self.player.setSource(QUrl())
+            self._ask_copy()                 # this file showed no picture before: no need to wait for it again
+            return
+        self._load(QUrl.fromLocalFile(self.copy.path if same_copy else moment.path), start_ms, paused)
+
+    def play_copy(self, moment: Moment, copy: PlayableCopy) -> None:
+        """Play ``copy`` (made of ``moment`` by the engine) instead of the moment's file, if it is still shown."""
+        if self.moment is None or (moment.path, moment.start, moment.end) != \
+                (self.moment.path, self.moment.start, self.moment.end):
+            return
+        self.copy, self._offset_ms = copy, round(copy.start * 1000)
+        self._copy_moment = (moment.path, moment.start, moment.end)
+        self._show_note("Playing a copy of this moment made by ClipSeek: this player cannot show the file itself. "
+                        "Open in player shows all of it.")
+        self._load(QUrl.fromLocalFile(copy.path), int(moment.start * 1000), paused=False)
+
+    def copy_failed(self, moment: Moment, message: str) -> None:
+        if self.moment is not None and moment.path == self.moment.path:
+            self._show_note("")
+            self.error.emit(f"Cannot play {moment.path}: {message}")
+
+    def _load(self, url: QUrl, start_ms: int, paused: bool) -> None:
         if self.player.source() != url:
             self.player.setSource(url)
             # Set after: replacing a file, setSource says at once that the old one is loaded (stopped), and a seek
             # made then is lost (paused, the new file would stay at its first frame).
             self._pending_start_ms = start_ms
         self._last_position = start_ms
-        self.player.setPosition(start_ms)
+        self._seek_to(start_ms)
         if paused:
             self.player.pause()
         else:
@@ -221,8 +273,8 @@ class PlayerPanel(QWidget):
         """Jump ``seconds`` forward (or back, when negative) within the file."""
         if self.moment is None or not self.play_button.isEnabled():
             return
-        duration = self.player.duration()
-        target = max(0, self.player.position() + int(seconds * 1000))
+        duration = self._duration_ms()
+        target = max(0, self._position_ms() + int(seconds * 1000))
         if duration > 0:
             target = min(target, duration - 1)
         self._on_seek_requested(target)
@@ -245,7 +297,7 @@ class PlayerPanel(QWidget):
         """Play at ``rate`` times the normal speed (the sound follows); it lasts until changed."""
         self.player.setPlaybackRate(rate)
         self.video.speed = rate
-        self._show_time(self.player.position())
+        self._show_time(self._position_ms())
 
     def toggle_mute(self) -> None:
         self.sound_controls.toggle_mute()
@@ -261,7 +313,10 @@ class PlayerPanel(QWidget):
         self.video.set_full_screen(False)
         self.player.stop()
         self.player.setSource(QUrl())
-        self.moment = None
+        self._picture_timer.stop()
+        self.moment = self.copy = None
+        self._offset_ms = 0
+        self._show_note("")
         self._pages.setCurrentWidget(self.placeholder)
         self._set_controls_enabled(False)
 
@@ -308,13 +363,14 @@ class PlayerPanel(QWidget):
 
     # --- handlers -----------------------------------------------------------------------------
     def _on_position(self, ms: int) -> None:
+        ms += self._offset_ms
         moment = self.moment
         if moment is not None and self.looping:
             end_ms = int(moment.end * 1000)
             # Loop only when playback crosses the end from inside, so seeking past it stays possible.
             if self._last_position < end_ms <= ms:
                 self._last_position = int(moment.start * 1000)
-                self.player.setPosition(self._last_position)
+                self._seek_to(self._last_position)
                 return
         self._last_position = ms
         self.seek_bar.set_position(ms)
@@ -322,15 +378,18 @@ class PlayerPanel(QWidget):
 
     def _show_time(self, ms: int) -> None:
         speed = "" if self.video.speed == 1.0 else f"  {self.video.speed:g}×"     # so a slowed player is noticed
-        self.time_label.setText(f"{clock(ms / 1000)} / {clock(self.player.duration() / 1000)}{speed}")
+        self.time_label.setText(f"{clock(ms / 1000)} / {clock(self._duration_ms() / 1000)}{speed}")
 
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
         self._check_sound_track()
         if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_start_ms is not None:
-            self.player.setPosition(self._pending_start_ms)
+            self._seek_to(self._pending_start_ms)
             self._pending_start_ms = None
+        elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.moment is not None and self._frames_seen == 0 \
+                and self.copy is None:
+            self._check_picture()            # it ran to its end without a frame: it cannot show this file
         elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.moment is not None and self.looping:
-            self.player.setPosition(int(self.moment.start * 1000))
+            self._seek_to(int(self.moment.start * 1000))
             if self.player.duration() >= SHORTEST_LOOP_MS:
                 self.player.play()
             else:
@@ -338,14 +397,56 @@ class PlayerPanel(QWidget):
 
     def _on_seek_requested(self, ms: int) -> None:
         self._last_position = ms
-        self.player.setPosition(ms)
+        self._seek_to(ms)
+
+    # --- times: the file's, also while a copy of part of it plays ------------------------------
+    def _seek_to(self, file_ms: int) -> None:
+        """Seek to ``file_ms`` of the file (inside the copy, while one plays); a picture is due after it."""
+        if self.copy is not None:
+            file_ms = min(max(file_ms - self._offset_ms, 0), max(0, self.player.duration() - 1))
+        else:
+            self._frames_seen = 0
+            self._picture_timer.start()
+        self.player.setPosition(file_ms)
+
+    def _position_ms(self) -> int:
+        return self.player.position() + self._offset_ms
+
+    def _duration_ms(self) -> int:
+        if self.copy is not None and self.moment is not None and self.moment.duration > 0:
+            return int(self.moment.duration * 1000)
+        return self.player.duration() + self._offset_ms
+
+    # --- a file this player cannot show ---------------------------------------------------------
+    def _on_frame(self, frame) -> None:
+        if frame.isValid():
+            self._frames_seen += 1
+            self._picture_timer.stop()
+
+    def _check_picture(self) -> None:
+        if self.moment is None or self.copy is not None or self._frames_seen or self.player.source().isEmpty():
+            return
+        self._needs_copy.add(self.moment.path)
+        self.player.pause()
+        self._ask_copy()
+
+    def _ask_copy(self) -> None:
+        if not self._asked_copy:
+            self._asked_copy = True
+            self._show_note("This player cannot show this file's picture: ClipSeek is making a copy of the "
+                            "moment it can show…")
+            self.copy_wanted.emit(self.moment)
+
+    def _show_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
 
     def _ask_save_frame(self, image) -> None:
         if self.moment is None or image.isNull():
             return
         folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
         suggested = os.path.join(folder if os.path.isdir(folder) else os.path.dirname(self.moment.path),
-                                 frame_file_name(self.moment.path, self.player.position() / 1000))
+                                 frame_file_name(self.moment.path, self._position_ms() / 1000))
         path, _ = QFileDialog.getSaveFileName(self, "Save this frame", suggested, "Images (*.png *.jpg *.jpeg)")
         if path:
             self.save_frame(image, path)
