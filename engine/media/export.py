@@ -15,6 +15,7 @@ import av
 
 from engine.errors import MediaError
 from engine.media.probe import check_readable, open_error, pick_video_stream
+from engine.media.seek import seek_at_or_before
 
 
 def export_range(path: str | Path, start: float, end: float, out_path: Path) -> Path:
@@ -52,7 +53,14 @@ def _copy_range(path: Path, container, start: float, end: float, tmp: Path) -> N
         # opaque: the stream takes the source's codec as it is; otherwise PyAV looks for an encoder of that
         # name, and a decoder such as libdav1d (AV1) has none, though copying packets needs no encoder.
         mapping = {s.index: out.add_stream_from_template(s, opaque=True) for s in streams}
-        container.seek((video.start_time or 0) + int(start / video.time_base), stream=video, backward=True)
+        # Times are the moment's: seconds from the video stream's start (an MPEG-TS starts at 1.4 s or later).
+        origin = float((video.start_time or 0) * video.time_base)
+
+        def first_keyframe() -> float | None:
+            packet = next((p for p in container.demux(video) if p.is_keyframe and p.pts is not None), None)
+            return None if packet is None else float(packet.pts * packet.time_base) - origin
+
+        seek_at_or_before(container, video, start, first_keyframe)
         offsets: dict[int, int] = {}
         last_video_dts: int | None = None
         # Matroska stores no decode times: after a seek the demuxer leaves the first packets of a stream with
@@ -77,7 +85,7 @@ def _copy_range(path: Path, container, start: float, end: float, tmp: Path) -> N
             if packet.size == 0 or (packet.dts is None and packet.pts is None):
                 continue
             is_video = packet.stream.index == video.index
-            t = float((packet.pts if packet.pts is not None else packet.dts) * packet.time_base)
+            t = float((packet.pts if packet.pts is not None else packet.dts) * packet.time_base) - origin
             if t > end:
                 if is_video:
                     break

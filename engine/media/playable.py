@@ -23,6 +23,7 @@ from engine.errors import MediaError
 from engine.media.hdr import frame_rgb, is_hdr
 from engine.media.probe import check_readable, open_error, pick_video_stream, probe
 from engine.media.sampling import rotate_for_display, target_size
+from engine.media.seek import seek_at_or_before
 
 SHORT_SIDE = 540          # pixels: sharp in the panel and still fine filling a laptop screen
 MAX_SECONDS = 120.0       # the longest copy made; a longer range is cut at its end
@@ -166,21 +167,14 @@ def _seconds(frame, origin: int) -> float | None:
 
 
 def _start_at(path: Path, container, t: float):
-    """The container, sought so that the first frame decoded is at or before ``t``. An MPEG-TS or MPEG-PS seek can
-    land after the time, or (in some files) nowhere, so each try starts further back; when none works, the file is
-    read from its start."""
+    """The container, sought so that the first frame decoded is at or before ``t``."""
     stream = pick_video_stream(container, path)
     stream.codec_context.thread_type = "AUTO"
     origin = stream.start_time or 0
-    back = 0.0
-    while t - back > 0:
-        target = origin + int((t - back) / stream.time_base)
-        container.seek(target, stream=stream, backward=True)
-        first = next((f for p in container.demux(stream) for f in _decoded(p) if f.pts is not None), None)
-        if first is not None and _seconds(first, origin) <= t + 1e-3:
-            container.seek(target, stream=stream, backward=True)
-            return container
-        back = max(2.0, back * 2)
-    if t > 0:
-        container.seek(0)     # the file's start, in AV_TIME_BASE: a seek to the stream's own start can fail
+
+    def first_frame() -> float | None:
+        return next((_seconds(f, origin) for p in container.demux(stream) for f in _decoded(p) if f.pts is not None),
+                    None)
+
+    seek_at_or_before(container, stream, t, first_frame)
     return container

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import av
@@ -18,6 +18,25 @@ from engine.media.types import MediaInfo
 GAP_WITHOUT_KEYFRAMES = 10.0   # seconds decoded onward rather than seeking, when the keyframe interval is unknown
 PEEK_PACKETS = 256             # packets read ahead for one shown at or after the time wanted; past them, the stream
                                # is taken to reach it (a 4K file's 8 s would otherwise be held in memory)
+
+
+def seek_at_or_before(container: av.container.InputContainer, stream: av.video.stream.VideoStream, t: float,
+                      landed: Callable[[], float | None]) -> None:
+    """Seek so that reading ``stream`` starts at or before ``t`` (seconds from the stream's start). ``landed()`` reads
+    what a seek landed on and says its time (None: nothing). MPEG-TS and MPEG-PS seeks can land after the time
+    wanted, or (in some files) nowhere, the stream's own start included: each try starts further back, and when none
+    works the file is read from its start (``seek(0)`` in AV_TIME_BASE, which works where those do not)."""
+    origin = stream.start_time or 0
+    back = 0.0
+    while t - back > 0:
+        target = origin + int((t - back) / stream.time_base)
+        container.seek(target, stream=stream, backward=True)
+        first = landed()
+        if first is not None and first <= t + 1e-3:
+            container.seek(target, stream=stream, backward=True)      # read again from where it landed
+            return
+        back = max(1.0, back * 2)
+    container.seek(0)
 
 
 def frames_at(path: str | Path, info: MediaInfo, times: list[float], size: tuple[int, int],

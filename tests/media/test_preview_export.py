@@ -42,6 +42,21 @@ def test_export_copies_from_the_keyframe_before_start(red_blue_red, tmp_path):
     assert not list(tmp_path.glob(".*partial*"))
 
 
+@pytest.mark.parametrize("keyint", [25, 250])
+def test_export_from_mpeg_ts_takes_the_moments_times_not_the_streams(video_factory, tmp_path, keyint):
+    """MPEG-TS timestamps start at 1.4 s (a broadcast's at hours): the clip's range is the moment's, counted from
+    the stream's start; with one keyframe in the file its seeks land nowhere, and the clip starts at that keyframe."""
+    video = video_factory(f"rbr_gop{keyint}.ts", keyint=keyint, shots=[
+        ShotSpec(2.0, background=(200, 40, 40)), ShotSpec(2.0, background=(40, 70, 200)),
+        ShotSpec(2.0, background=(200, 40, 40))])
+    out = export_range(video.path, 2.3, 3.6, tmp_path / "clip.mkv")
+    info = probe(out)
+    assert info.duration == pytest.approx(1.64 if keyint == 25 else 3.64, abs=0.1)   # from the keyframe before
+    frames = list(sample_frames(out, 2, 32))
+    blue = [bool(np.median(f.rgb[..., 2]) > np.median(f.rgb[..., 0])) for f in frames]
+    assert blue[-1] and (all(blue) if keyint == 25 else blue[0] is False)
+
+
 @pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
 def test_export_from_matroska_with_b_frames_starts_at_the_keyframe(video_factory, tmp_path, suffix):
     """Matroska has no decode times: after a seek the first packets come without one. The clip still starts
