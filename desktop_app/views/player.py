@@ -66,7 +66,8 @@ class PlayerPanel(QWidget):
         self._copy_moment: tuple[str, float, float] | None = None   # what the copy is of
         self._needs_copy: set[str] = set()          # files this player could not show, while the panel lives
         self._asked_copy = False
-        self._frames_seen = 0                       # since the file was loaded or the last seek
+        self._frames_seen = 0                       # since the last seek
+        self._frames_loaded = 0                     # since the file was loaded
         self._picture_timer = QTimer(self)
         self._picture_timer.setSingleShot(True)
         self._picture_timer.setInterval(NO_PICTURE_MS)
@@ -247,6 +248,7 @@ class PlayerPanel(QWidget):
     def _load(self, url: QUrl, start_ms: int, paused: bool) -> None:
         if self.player.source() != url:
             self.player.setSource(url)
+            self._frames_loaded = 0
             # Set after: replacing a file, setSource says at once that the old one is loaded (stopped), and a seek
             # made then is lost (paused, the new file would stay at its first frame).
             self._pending_start_ms = start_ms
@@ -314,6 +316,7 @@ class PlayerPanel(QWidget):
         self.player.stop()
         self.player.setSource(QUrl())
         self._picture_timer.stop()
+        self._frames_loaded = 0
         self.moment = self.copy = None
         self._offset_ms = 0
         self._show_note("")
@@ -385,9 +388,9 @@ class PlayerPanel(QWidget):
         if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_start_ms is not None:
             self._seek_to(self._pending_start_ms)
             self._pending_start_ms = None
-        elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.moment is not None and self._frames_seen == 0 \
+        elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.moment is not None and self._frames_loaded == 0 \
                 and self.copy is None:
-            self._check_picture()            # it ran to its end without a frame: it cannot show this file
+            self._check_picture()            # it ran to its end without a single frame: it cannot show this file
         elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.moment is not None and self.looping:
             self._seek_to(int(self.moment.start * 1000))
             if self.player.duration() >= SHORTEST_LOOP_MS:
@@ -402,12 +405,13 @@ class PlayerPanel(QWidget):
     # --- times: the file's, also while a copy of part of it plays ------------------------------
     def _seek_to(self, file_ms: int) -> None:
         """Seek to ``file_ms`` of the file (inside the copy, while one plays); a picture is due after it."""
+        target = file_ms
         if self.copy is not None:
-            file_ms = min(max(file_ms - self._offset_ms, 0), max(0, self.player.duration() - 1))
+            target = min(max(file_ms - self._offset_ms, 0), max(0, self.player.duration() - 1))
         else:
             self._frames_seen = 0
             self._picture_timer.start()
-        self.player.setPosition(file_ms)
+        self.player.setPosition(target)
 
     def _position_ms(self) -> int:
         return self.player.position() + self._offset_ms
@@ -421,10 +425,17 @@ class PlayerPanel(QWidget):
     def _on_frame(self, frame) -> None:
         if frame.isValid():
             self._frames_seen += 1
+            self._frames_loaded += 1
             self._picture_timer.stop()
 
     def _check_picture(self) -> None:
+        """No picture since the last seek. A file that showed none at all cannot be shown; one that did, only when it
+        is playing (not paused, not at its end, where a seek can rightly bring no new frame) and stays frozen."""
         if self.moment is None or self.copy is not None or self._frames_seen or self.player.source().isEmpty():
+            return
+        playing = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState \
+            and self.player.mediaStatus() != QMediaPlayer.MediaStatus.EndOfMedia
+        if self._frames_loaded and not playing:
             return
         self._needs_copy.add(self.moment.path)
         self.player.pause()

@@ -63,6 +63,10 @@ def test_a_copy_plays_in_the_files_own_times(qtbot, panel, videos, tmp_path):
     qtbot.waitUntil(lambda: panel._frames_seen > 5, timeout=10_000)
     qtbot.wait(NO_PICTURE_MS + 500)
     assert wanted == [] and panel.copy is None               # a file Qt shows needs no copy
+    panel.pause()
+    panel.step(10.0)                                         # paused at its very end: no new frame, rightly
+    qtbot.wait(NO_PICTURE_MS + 500)
+    assert wanted == []
     play_a_copy(qtbot, panel, moment, tmp_path / "cache")
     assert panel.copy is not None and panel.player.duration() < 2_500     # the copy is the moment alone
     assert panel.time_label.text().endswith("/ 0:04")        # the clock shows the file's length
