@@ -15,6 +15,8 @@ from engine.errors import LibraryError
 VIDEO_EXTENSIONS = (
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".mts",
     ".m2ts", ".m2t", ".vob", ".ogv",   # AVCHD and Blu-ray, HDV camcorders, DVDs, Ogg
+    ".mxf", ".dv", ".mod", ".tod",     # professional cameras (XDCAM, Canon), DV tapes, JVC and Panasonic camcorders
+    ".asf", ".f4v", ".divx", ".3g2",   # older Windows, Flash, DivX and phone files
 )
 
 # Folders that NAS and operating systems fill with copies, previews and deleted files: Synology's

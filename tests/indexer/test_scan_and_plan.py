@@ -59,6 +59,16 @@ def test_scan_finds_camcorder_and_disc_videos(tmp_path):
     assert len(scan.files) == 5 and not any(f.path.endswith(".bdmv") for f in scan.files)
 
 
+def test_scan_finds_professional_tape_and_older_camcorder_videos(tmp_path):
+    root = tmp_path / "archive"
+    names = ("XDROOT/Clip/C0001.MXF", "CONTENTS/CLIPS001/AA0001.mxf", "tapes/1998.dv", "SD_VIDEO/PRG001/MOV001.MOD",
+             "SD_VIDEO/PRG001/MOV002.TOD", "old/clip.asf", "old/flash.f4v", "old/movie.divx", "old/phone.3g2")
+    for name in (*names, "XDROOT/Clip/C0001M01.XML", "SD_VIDEO/PRG001/MOV001.MOI"):
+        write(root / name, b"v")
+    scan = scan_folder(root)
+    assert sorted(os.path.relpath(f.path, root) for f in scan.files) == sorted(names)
+
+
 @pytest.mark.parametrize("relative, patterns, out", [
     ("a.mp4", [], False),
     (".hidden/a.mp4", [], True),
