@@ -88,6 +88,7 @@ def _transcode(path: Path, container, rotation: int, start: float, end: float, s
     video = pick_video_stream(container, path)
     sound = next((s for s in container.streams.audio if s.codec_context is not None), None)
     origin = video.start_time or 0
+    origin_seconds = float(origin * video.time_base)    # sound and picture share one clock: both count from here
     with av.open(str(tmp), "w", format="mp4") as out:
         out_video = out.add_stream("libx264", rate=30)
         out_video.width, out_video.height = size
@@ -126,8 +127,10 @@ def _transcode(path: Path, container, rotation: int, start: float, end: float, s
                 break                      # the video has passed the range's end
             elif out_sound is not None and first is not None:
                 for frame in _decoded(packet):
-                    t = _seconds(frame, sound.start_time or 0)
-                    if t is None or t < first or t > end:
+                    if frame.pts is None:
+                        continue
+                    t = float(frame.pts * frame.time_base) - origin_seconds
+                    if t < first or t > end:
                         continue
                     for piece in resampler.resample(frame):
                         if samples_out == 0:
