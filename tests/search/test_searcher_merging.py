@@ -18,7 +18,7 @@ def searcher(tmp_path):
     for _ in range(12):
         walk = np.cumsum(rng.standard_normal((30, DIM)) * 0.4, axis=0) + rng.standard_normal(DIM)
         files.append((walk / np.linalg.norm(walk, axis=1, keepdims=True)).astype(np.float32))
-    with stage1_searcher(tmp_path / "lib", files, step=1.0, length=1.0, rerank_depth=20) as searcher:
+    with stage1_searcher(tmp_path / "lib", files, step=1.0, length=1.0, rerank_depth=20, exact=True) as searcher:
         yield searcher
 
 
