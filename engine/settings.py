@@ -17,6 +17,7 @@ VIDEO_EXTENSIONS = (
     ".m2ts", ".m2t", ".vob", ".ogv",   # AVCHD and Blu-ray, HDV camcorders, DVDs, Ogg
     ".mxf", ".dv", ".mod", ".tod",     # professional cameras (XDCAM, Canon), DV tapes, JVC and Panasonic camcorders
     ".asf", ".f4v", ".divx", ".3g2",   # older Windows, Flash, DivX and phone files
+    ".rm", ".rmvb",                    # RealMedia, as old collections hold it
 )
 
 # Folders that NAS and operating systems fill with copies, previews and deleted files: Synology's

@@ -62,7 +62,7 @@ def test_scan_finds_camcorder_and_disc_videos(tmp_path):
 def test_scan_finds_professional_tape_and_older_camcorder_videos(tmp_path):
     root = tmp_path / "archive"
     names = ("XDROOT/Clip/C0001.MXF", "CONTENTS/CLIPS001/AA0001.mxf", "tapes/1998.dv", "SD_VIDEO/PRG001/MOV001.MOD",
-             "SD_VIDEO/PRG001/MOV002.TOD", "old/clip.asf", "old/flash.f4v", "old/movie.divx", "old/phone.3g2")
+             "SD_VIDEO/PRG001/MOV002.TOD", "old/clip.asf", "old/flash.f4v", "old/movie.divx", "old/phone.3g2", "old/film.rmvb", "old/news.RM")
     for name in (*names, "XDROOT/Clip/C0001M01.XML", "SD_VIDEO/PRG001/MOV001.MOI"):
         write(root / name, b"v")
     scan = scan_folder(root)
