@@ -91,10 +91,16 @@ def time_mark(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s"
 
 
+# RealMedia clips are made again as H.264 (its packets do not survive being copied), which goes in an MP4.
+MADE_AGAIN_AS_MP4 = {".rm", ".rmvb"}
+
+
 def export_file_name(moment: Moment) -> str:
     """'beach.mp4' at 12.0-20.5 s -> 'beach 0m12s-0m20s.mp4'."""
     stem, ext = os.path.splitext(os.path.basename(moment.path))
-    return f"{stem} {time_mark(moment.start)}-{time_mark(moment.end)}{ext or '.mp4'}"
+    if not ext or ext.lower() in MADE_AGAIN_AS_MP4:
+        ext = ".mp4"
+    return f"{stem} {time_mark(moment.start)}-{time_mark(moment.end)}{ext}"
 
 
 def frame_file_name(path: str, seconds: float) -> str:

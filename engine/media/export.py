@@ -4,6 +4,8 @@ Without re-encoding a clip can only start on a keyframe: it starts at the last k
 or before ``start`` (so it may begin up to one keyframe interval early) and ends with the
 first packet past ``end``. Video and the first audio stream are kept; the container follows
 the suffix of the output path and must accept the codecs (an .mkv takes anything).
+RealVideo is the exception: its packets do not survive being copied into another file (FFmpeg
+decodes none of them back), so its clips are made again as H.264 at the file's own size.
 """
 from __future__ import annotations
 
@@ -14,8 +16,11 @@ from pathlib import Path
 import av
 
 from engine.errors import MediaError
+from engine.media.playable import make_playable
 from engine.media.probe import check_readable, open_error, pick_video_stream
 from engine.media.seek import seek_at_or_before
+
+MADE_AGAIN = {"rv10", "rv20", "rv30", "rv40"}     # RealVideo: its packets copied into a new file do not decode
 
 
 def export_range(path: str | Path, start: float, end: float, out_path: Path) -> Path:
@@ -29,6 +34,9 @@ def export_range(path: str | Path, start: float, end: float, out_path: Path) -> 
         container = av.open(str(path))
     except (av.FFmpegError, OSError) as exc:
         raise open_error(path, exc) from exc
+    if pick_video_stream(container, path).codec_context.name in MADE_AGAIN:
+        container.close()
+        return _made_again(path, start, end, out_path)
     try:
         with container:
             out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +52,14 @@ def export_range(path: str | Path, start: float, end: float, out_path: Path) -> 
         with contextlib.suppress(OSError):   # where nothing could be written, there is nothing to remove
             tmp.unlink(missing_ok=True)
     return out_path
+
+
+def _made_again(path: Path, start: float, end: float, out_path: Path) -> Path:
+    container_format = _format_for(out_path)
+    if container_format not in ("mp4", "mov", "matroska"):
+        raise MediaError(f"{out_path}: {path.name} is RealVideo, which is exported made again as H.264: "
+                         "save the clip as .mp4, .mov or .mkv")
+    return make_playable(path, start, end, out_path, short_side=None, container_format=container_format).path
 
 
 def _copy_range(path: Path, container, start: float, end: float, tmp: Path) -> None:
@@ -135,5 +151,8 @@ def _frame_ticks(video) -> int:
 
 
 def _format_for(path: Path) -> str | None:
-    return {".mkv": "matroska", ".webm": "webm", ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov",
-            ".avi": "avi", ".ts": "mpegts"}.get(path.suffix.lower())
+    """The muxer for a clip's suffix, where FFmpeg would not guess it (camcorders' .mod and .tod) or might guess
+    another; None leaves it to FFmpeg."""
+    return {".mkv": "matroska", ".webm": "webm", ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".avi": "avi",
+            ".divx": "avi", ".ts": "mpegts", ".mts": "mpegts", ".m2ts": "mpegts", ".tod": "mpegts", ".vob": "vob",
+            ".mod": "vob", ".rm": "rm", ".rmvb": "rm"}.get(path.suffix.lower())

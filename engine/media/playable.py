@@ -39,10 +39,11 @@ class PlayableClip:
 
 
 def make_playable(path: str | Path, start: float, end: float, out_path: str | Path,
-                  short_side: int = SHORT_SIDE) -> PlayableClip:
+                  short_side: int | None = SHORT_SIDE, container_format: str = "mp4") -> PlayableClip:
     """Decode [start, end] of the video at ``path`` and write it to ``out_path`` (replaced atomically) as H.264
-    with AAC sound (when it has sound). Raises MediaError when the file cannot be read or nothing in the range
-    decodes, ValueError for a range that is empty."""
+    with AAC sound (when it has sound), its shorter side ``short_side`` at most (None: the file's own size), in
+    ``container_format`` (mp4, mov or matroska). Raises MediaError when the file cannot be read or nothing in the
+    range decodes, ValueError for a range that is empty."""
     path, out_path = Path(path), Path(out_path)
     start = max(0.0, float(start))
     end = min(float(end), start + MAX_SECONDS)
@@ -50,7 +51,8 @@ def make_playable(path: str | Path, start: float, end: float, out_path: str | Pa
         raise ValueError(f"end must be after start, got {start}-{end}")
     check_readable(path)
     info = probe(path)
-    width, height = _even(target_size(info.width, info.height, min(short_side, info.height), info.sample_aspect))
+    side = info.height if short_side is None else min(short_side, info.height)
+    width, height = _even(target_size(info.width, info.height, side, info.sample_aspect))
     if info.rotation % 180:
         width, height = height, width
     tmp = out_path.with_name(f".{out_path.stem}.partial{out_path.suffix}")
@@ -59,7 +61,8 @@ def make_playable(path: str | Path, start: float, end: float, out_path: str | Pa
         container = _start_at(path, container, start)
         with container:
             out_path.parent.mkdir(parents=True, exist_ok=True)
-            first, last = _transcode(path, container, info.rotation, start, end, (width, height), tmp)
+            first, last = _transcode(path, container, info.rotation, start, end, (width, height), tmp,
+                                     container_format)
         os.replace(tmp, out_path)
     except OSError as exc:
         raise MediaError(f"{out_path}: could not write a playable copy ({exc.strerror or exc})") from exc
@@ -84,12 +87,12 @@ def _even(size: tuple[int, int]) -> tuple[int, int]:
 
 
 def _transcode(path: Path, container, rotation: int, start: float, end: float, size: tuple[int, int],
-               tmp: Path) -> tuple[float, float]:
+               tmp: Path, container_format: str) -> tuple[float, float]:
     video = pick_video_stream(container, path)
     sound = next((s for s in container.streams.audio if s.codec_context is not None), None)
     origin = video.start_time or 0
     origin_seconds = float(origin * video.time_base)    # sound and picture share one clock: both count from here
-    with av.open(str(tmp), "w", format="mp4") as out:
+    with av.open(str(tmp), "w", format=container_format) as out:
         out_video = out.add_stream("libx264", rate=30)
         out_video.width, out_video.height = size
         out_video.pix_fmt = "yuv420p"

@@ -640,6 +640,7 @@ def test_export_file_name():
     from desktop_app.views.moment_menu import export_file_name
 
     assert export_file_name(Moment("/v/beach.mov", 72.4, 80.9, 0.1, None)) == "beach 1m12s-1m20s.mov"
+    assert export_file_name(Moment("/v/old film.RMVB", 1.0, 4.0, 0.1, None)) == "old film 0m01s-0m04s.mp4"
 
 
 def test_frame_file_name():

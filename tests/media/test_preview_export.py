@@ -57,6 +57,27 @@ def test_export_from_mpeg_ts_takes_the_moments_times_not_the_streams(video_facto
     assert blue[-1] and (all(blue) if keyint == 25 else blue[0] is False)
 
 
+def test_export_of_realvideo_is_made_again_as_h264(video_factory, tmp_path):
+    video = video_factory("old.rm", size=(352, 288), codec="mpeg4", encoder_args=["-c:v", "rv20", "-b:v", "500k"],
+                          shots=[ShotSpec(1.0, background=(200, 40, 40)), ShotSpec(1.0, background=(40, 70, 200))])
+    out = export_range(video.path, 0.6, 1.6, tmp_path / "clip.mp4")
+    info = probe(out)
+    assert info.codec == "h264" and (info.width, info.height) == (352, 288)     # the file's own size
+    assert info.duration == pytest.approx(1.0, abs=0.1)
+    frames = list(sample_frames(out, 4, 32))
+    assert np.median(frames[0].rgb[..., 0]) > np.median(frames[0].rgb[..., 2])   # red, then blue
+    assert np.median(frames[-1].rgb[..., 2]) > np.median(frames[-1].rgb[..., 0])
+    with pytest.raises(MediaError, match=r"\.mp4"):
+        export_range(video.path, 0.6, 1.6, tmp_path / "clip.rm")
+
+
+def test_export_from_a_camcorder_mod_file_keeps_its_container(video_factory, tmp_path):
+    video = video_factory("MOV001.MOD", codec="mpeg2", encoder_args=["-f", "vob"], size=(352, 288),
+                          shots=[ShotSpec(1.0), ShotSpec(1.0, background=(40, 70, 200))])
+    out = export_range(video.path, 1.0, 1.8, tmp_path / "MOV001 clip.MOD")
+    assert probe(out).codec == "mpeg2video" and len(list(sample_frames(out, 5, 32))) >= 3
+
+
 @pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
 def test_export_from_matroska_with_b_frames_starts_at_the_keyframe(video_factory, tmp_path, suffix):
     """Matroska has no decode times: after a seek the first packets come without one. The clip still starts
