@@ -405,7 +405,7 @@ class MainWindow(QMainWindow):
             self._show_page()
             self.status_area.set_idle_detail(
                 library_summary(status.files.get("indexed", 0), status.hours_indexed * 3600, status.model))
-            self.watching.watch([f.path for f in folders if f.state != "missing"])
+            self.watching.watch(self._reachable_folders_shown())
             self.library_refreshed.emit()
             if then_index and folders:
                 self.start_indexing()
