@@ -9,7 +9,9 @@ to read the videos (the same path on every node: a network share) but never the 
 A worker that dies mid-file (its process killed, its node lost) costs nothing: the file goes back
 to the catalog's pending files for any indexer to claim again, and a new worker takes the place.
 A worker whose file shows no progress for the time limit is killed and its file failed, as a local one
-is: workers post their progress to a small board actor, which the indexer reads every few seconds.
+is: workers post their progress to a small board actor, which the indexer reads every few seconds. That
+limit counts from the worker having loaded the model; loading has its own limit, from the moment the
+worker's process started (a worker waiting for a free CPU of the cluster is not timed).
 """
 from __future__ import annotations
 
@@ -120,6 +122,8 @@ class FileEncoder:
 
     def __init__(self, bundle_dir: str, fingerprint: str, bundle_copy_ref: Any, device: str,
                  settings_dict: dict, board: Any = None, key: int = 0) -> None:
+        if board is not None:
+            board.post.remote(key, 0)   # started: from now on it may take the startup limit to load the model
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
         import cv2
@@ -232,6 +236,7 @@ class _Slot:
     news: int = 0               # its progress count as last read
     spawned: float = field(default_factory=time.monotonic)
     loaded: bool = False        # its first call answered: the model is loaded
+    started_at: float | None = None   # when the board showed its process started (not waiting for a CPU)
 
 
 class RayWorkerPool:
@@ -328,6 +333,7 @@ class RayWorkerPool:
         except Exception as exc:
             return exc
         slot.loaded = True
+        slot.active_at = max(slot.active_at, time.monotonic())   # its file's clock starts now
         self._load_watch.loaded()
         return None
 
@@ -366,6 +372,14 @@ class RayWorkerPool:
         now = time.monotonic()
         self._read_board(now)
         for slot in list(self._slots):
+            if not slot.loaded:
+                # A file's time limit counts from its worker having loaded the model, as a local worker's does:
+                # waiting for a free CPU, starting and loading a model on a busy node are not a decoder hang.
+                # Loading has its own limit, from the process's start (from its request, without the board).
+                began = slot.started_at if self._board is not None else slot.spawned
+                if began is not None and now - began > self.config.startup_timeout:
+                    events.extend(self._stuck_loading(slot))
+                continue
             if slot.task is not None and now - slot.active_at > self.config.timeout:
                 task = slot.task
                 self._ray.kill(slot.actor)
@@ -373,6 +387,16 @@ class RayWorkerPool:
                 self._slots.append(self._spawn())
                 events.append(WorkerEvent("failed", task, stalled_reason(self.config.timeout)))
         return events
+
+    def _stuck_loading(self, slot: _Slot) -> list[WorkerEvent]:
+        """A worker still loading the model after the startup limit (a disk or driver that never answers): every
+        replacement would hang the same way, so the run stops; its file goes back to be indexed later."""
+        self._ray.kill(slot.actor)
+        self._slots.remove(slot)
+        self.fatal = self.fatal or (
+            f"a Ray worker did not load the model within {self.config.startup_timeout:.0f} s; nothing was lost. "
+            "Check the model with `clipseek model verify` on that machine, or index with --device cpu")
+        return [] if slot.task is None else [WorkerEvent("lost", slot.task, self.fatal)]
 
     def _read_board(self, now: float) -> None:
         """Collect the progress board's last answer and ask again every PROGRESS_READ_SECONDS: a worker whose
@@ -394,6 +418,8 @@ class RayWorkerPool:
                 return
             self._reading = None
             for slot in self._slots:
+                if slot.started_at is None and slot.key in counts:
+                    slot.started_at = now
                 news = counts.get(slot.key, slot.news)
                 if news != slot.news:
                     slot.news, slot.active_at = news, now

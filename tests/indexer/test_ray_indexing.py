@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 BUSY_ACTOR_TITLE = "FileEncoder.index_file"
+LOADING_ACTOR_TITLE = "FileEncoder.__init__"
 
 
 def _videos(folder: Path, count: int, seconds: float) -> list[Path]:
@@ -40,10 +42,10 @@ def _videos(folder: Path, count: int, seconds: float) -> list[Path]:
     return paths
 
 
-def _busy_actor_pids() -> list[int]:
-    """Ray titles an actor's process after the method it runs."""
+def _actor_pids(title: str = BUSY_ACTOR_TITLE) -> list[int]:
+    """Ray titles an actor's process after the method it runs (its constructor while it loads the model)."""
     out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-    return [int(line.split(None, 1)[0]) for line in out.splitlines() if BUSY_ACTOR_TITLE in line]
+    return [int(line.split(None, 1)[0]) for line in out.splitlines() if title in line]
 
 
 def _index_in_thread(lib, ray_address):
@@ -61,15 +63,16 @@ def _index_in_thread(lib, ray_address):
     return run, outcome
 
 
-def _first_busy_actor(run) -> int:
-    """The process id of the first Ray worker seen working on a file while ``run`` runs."""
+def _first_busy_actor(run, outcome: dict, title: str = BUSY_ACTOR_TITLE) -> int:
+    """The process id of the first Ray worker seen working on a file (or ``title``) while ``run`` runs."""
     deadline = time.monotonic() + 120
     while run.is_alive() and time.monotonic() < deadline:
-        pids = _busy_actor_pids()
+        pids = _actor_pids(title)
         if pids:
             return pids[0]
-        time.sleep(0.05)
-    raise AssertionError(f"no Ray worker was seen working on a file; the run {'ran on' if run.is_alive() else 'ended'}")
+        time.sleep(0.02)
+    raise AssertionError(f"no Ray worker was seen in {title}; the run "
+                         + ("ran on" if run.is_alive() else f"ended: {outcome}"))
 
 
 def test_a_killed_ray_worker_costs_nothing_its_file_is_claimed_again(ray_cluster, tiny_bundle, tmp_path):
@@ -78,7 +81,7 @@ def test_a_killed_ray_worker_costs_nothing_its_file_is_claimed_again(ray_cluster
     try:
         lib.add_folder(tmp_path / "videos")
         run, outcome = _index_in_thread(lib, ray_cluster)
-        os.kill(_first_busy_actor(run), signal.SIGKILL)
+        os.kill(_first_busy_actor(run, outcome), signal.SIGKILL)
         run.join(300)
         assert "error" not in outcome, outcome.get("error")
         final = outcome["final"]
@@ -101,7 +104,7 @@ def test_a_ray_worker_whose_file_stops_moving_on_is_stopped_and_its_file_failed(
     with Library.open(tmp_path / "library", model=tiny_bundle, settings=settings) as lib:
         lib.add_folder(tmp_path / "videos")
         run, outcome = _index_in_thread(lib, ray_cluster)
-        os.kill(_first_busy_actor(run), signal.SIGSTOP)   # from outside, a decoder that never returns
+        os.kill(_first_busy_actor(run, outcome), signal.SIGSTOP)   # from outside, a decoder that never returns
         run.join(300)
         assert "error" not in outcome, outcome.get("error")
         assert outcome["final"].failed == 1
@@ -112,18 +115,69 @@ def test_a_ray_worker_whose_file_stops_moving_on_is_stopped_and_its_file_failed(
 def test_a_ray_worker_on_a_file_longer_than_the_time_limit_finishes_it_while_it_moves_on(ray_cluster, tiny_bundle,
                                                                                            tmp_path):
     (tmp_path / "videos").mkdir()
-    long_video(tmp_path / "videos" / "long.mp4")
-    settings = Settings(workers=1, file_timeout_seconds=5.0)
+    long_video(tmp_path / "videos" / "long.mp4", shots=120)
+    # The indexer reads the workers' progress every 2 s: the limit leaves room for that and the stretch's stops.
+    settings = Settings(workers=1, file_timeout_seconds=6.0)
     with Library.open(tmp_path / "library", model=tiny_bundle, settings=settings) as lib:
         lib.add_folder(tmp_path / "videos")
         run, outcome = _index_in_thread(lib, ray_cluster)
         started = time.monotonic()
-        stretcher = Stretcher(_first_busy_actor(run))   # a slow laptop: the file takes longer than the limit
+        stretcher = Stretcher(_first_busy_actor(run, outcome), at_least=7.0)   # a slow laptop: longer than the limit
         run.join(300)
         stretcher.stop()
-        assert time.monotonic() - started > 5.0
+        assert time.monotonic() - started > 6.0
         assert "error" not in outcome, outcome.get("error")
         assert outcome["final"].indexed == 1, lib.problems()
+
+
+def test_a_ray_worker_slow_to_load_the_model_leaves_its_files_time_limit_untouched(ray_cluster, tiny_bundle, tmp_path):
+    """A busy node can take longer to start a worker than a file may go without progress: the file's clock
+    starts once the model is loaded, as a local worker's does."""
+    _videos(tmp_path / "videos", 1, seconds=4.0)
+    settings = Settings(workers=1, file_timeout_seconds=3.0)
+    with Library.open(tmp_path / "library", model=tiny_bundle, settings=settings) as lib:
+        lib.add_folder(tmp_path / "videos")
+        run, outcome = _index_in_thread(lib, ray_cluster)
+        loading = _first_busy_actor(run, outcome, LOADING_ACTOR_TITLE)
+        os.kill(loading, signal.SIGSTOP)
+        time.sleep(8.0)             # longer than the file's limit and the indexer's reading of progress
+        os.kill(loading, signal.SIGCONT)
+        run.join(300)
+        assert "error" not in outcome, outcome.get("error")
+        assert outcome["final"].indexed == 1 and outcome["final"].failed == 0, lib.problems()
+
+
+def test_a_ray_worker_that_never_loads_the_model_stops_the_run_with_a_sentence(ray_cluster, tiny_bundle, tmp_path):
+    from engine.indexer.pool import PoolConfig, Task
+    from engine.indexer.ray_pool import RayWorkerPool
+    from engine.runtime.bundle import open_bundle
+
+    (video,) = _videos(tmp_path / "videos", 1, seconds=2.0)
+    config = PoolConfig(workers=1, bundle_dir=str(tiny_bundle), device="cpu", threads_per_worker=1,
+                        settings=asdict(Settings()), thumbs_dir=str(tmp_path / "thumbs"), timeout=2.0,
+                        startup_timeout=4.0)
+    pool = RayWorkerPool(config, ray_cluster, open_bundle(tiny_bundle).fingerprint)
+    try:
+        pool.submit(Task(1, 1, str(video), "abc"))
+        deadline = time.monotonic() + 120
+        while not (pids := _actor_pids(LOADING_ACTOR_TITLE)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(pids[0], signal.SIGSTOP)    # a disk or driver that never answers...
+        import ray
+
+        while pool._slots[0].key not in ray.get(pool._board.read.remote()) and time.monotonic() < deadline:
+            os.kill(pids[0], signal.SIGCONT)   # ...once it has said it started: a few ms at a time, until it has
+            time.sleep(0.005)
+            os.kill(pids[0], signal.SIGSTOP)
+            time.sleep(0.05)
+        events = []
+        while pool.fatal is None and time.monotonic() < deadline:
+            events += pool.poll(0.2)
+        assert pool.fatal == ("a Ray worker did not load the model within 4 s; nothing was lost. Check the model "
+                              "with `clipseek model verify` on that machine, or index with --device cpu")
+        assert [(e.kind, e.task.file_id) for e in events] == [("lost", 1)]   # back to the pending files
+    finally:
+        pool.close()
 
 
 def test_a_model_the_workers_cannot_load_stops_the_run_with_a_sentence_and_loses_nothing(ray_cluster, tiny_bundle,
