@@ -4,26 +4,35 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 from videogen import ShotSpec, make_video
 
 
 class Stretcher:
-    """Stretches a process's work in time: stopped STOP seconds, running RUN, over and over (a slow laptop)."""
-    STOP, RUN = 1.0, 0.2
+    """Stretches a process's work in time, as a slow laptop would: for its first ``at_least`` seconds the process
+    runs RUN seconds in every STOP + RUN, then it runs free.
 
-    def __init__(self, pid: int) -> None:
-        self.pid, self.stopping = pid, threading.Event()
+    The slices are short so that on a fast machine too a file outlasts ``at_least`` (in that time the process
+    does at most ``at_least * RUN / (STOP + RUN)`` seconds of work, a few hundredths of a second a second), and the
+    stops are short so that it still tells its progress every second or two.
+    """
+    STOP, RUN = 0.4, 0.01
+
+    def __init__(self, pid: int, at_least: float) -> None:
+        self.pid, self.at_least, self.stopping = pid, at_least, threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        while not self.stopping.is_set():
+        ends = time.monotonic() + self.at_least
+        while not self.stopping.is_set() and time.monotonic() < ends:
             if not self._signal(signal.SIGSTOP):
-                return   # the pool killed it
+                return   # gone: the pool killed it, or its work ended with the process
             self.stopping.wait(self.STOP)
             self._signal(signal.SIGCONT)
             self.stopping.wait(self.RUN)
+        self._signal(signal.SIGCONT)
 
     def _signal(self, sig: int) -> bool:
         try:
@@ -38,7 +47,7 @@ class Stretcher:
         self._signal(signal.SIGCONT)
 
 
-def long_video(path):
-    """240 s of 4-s shots: a worker tells its progress after each, 60 times."""
+def long_video(path, shots: int = 60):
+    """``shots`` 4-s shots (4 minutes by default): a worker tells its progress after each."""
     return make_video(path, shots=[ShotSpec(4.0, shape="circle" if i % 2 else "square", pattern="texture")
-                                   for i in range(60)]).path
+                                   for i in range(shots)]).path

@@ -84,8 +84,9 @@ def test_a_hung_decoder_is_stopped_and_the_pool_goes_on(pool_factory, tmp_path):
 def test_a_file_that_takes_longer_than_the_limit_but_moves_on_is_indexed(pool_factory, tmp_path):
     video = long_video(tmp_path / "long.mp4")
     pool = pool_factory(timeout=4.0)
-    stretcher = Stretcher(frozen_worker(pool, freeze=False))
+    worker = frozen_worker(pool, freeze=False)
     started = time.monotonic()
+    stretcher = Stretcher(worker, at_least=5.0)
     try:
         pool.submit(Task(1, 1, str(video), "long"))
         ev, seen = wait_for(pool, {"done", "failed"}, timeout=240)
