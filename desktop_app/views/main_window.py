@@ -88,6 +88,8 @@ class MainWindow(QMainWindow):
         QPixmapCache.setCacheLimit(96 * 1024)   # KB: a full page of result thumbnails stays decoded
         self.runner = TaskRunner(max_threads=2, parent=self)
         self.previews = TaskRunner(max_threads=1, parent=self)
+        # Copies of moments the player cannot show take seconds each: on their own thread, hover stills go on.
+        self.copies = TaskRunner(max_threads=1, parent=self)
         self.results_model = ResultsModel(self)
         self.folders_model = FoldersModel(self)
         self.problems_model = ProblemsModel(self)
@@ -762,8 +764,8 @@ class MainWindow(QMainWindow):
 
     def _make_playable_copy(self, moment: "Moment") -> None:
         library = self.library
-        self.previews.run(lambda: library.playable_copy(moment), lambda copy: self.player.play_copy(moment, copy),
-                          lambda message: self.player.copy_failed(moment, message))
+        self.copies.run(lambda: library.playable_copy(moment), lambda copy: self.player.play_copy(moment, copy),
+                        lambda message: self.player.copy_failed(moment, message))
 
     def _show_moment_menu(self, moment: "Moment", global_pos) -> None:
         self.moment_actions.menu(moment, self).exec(global_pos)
@@ -966,6 +968,7 @@ class MainWindow(QMainWindow):
         self.runner.wait()             # also for the watcher's stop
         self.watching.stop_unclaimed()
         self.previews.wait()
+        self.copies.wait()
         if self.events is not None:
             self.events.close()
         if self.library is not None:

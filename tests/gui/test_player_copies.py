@@ -97,3 +97,41 @@ def test_the_window_makes_the_copy_and_the_player_plays_it(qtbot, tmp_path, tiny
                     timeout=NO_PICTURE_MS + 30_000)
     assert errors == [] and (tmp_path / "data" / "cache" / "playable").is_dir()
     window.close()
+
+
+def test_hover_stills_do_not_wait_for_a_copy_being_made(qtbot, tmp_path, tiny_bundle, prefs, themed, videos):
+    """A copy of a long moment takes seconds: the stills of a card the pointer rests on meanwhile come at once."""
+    import threading
+
+    from desktop_app.views.main_window import MainWindow
+    from engine.api import Library
+
+    library = Library.open(tmp_path / "library", model=tiny_bundle)
+    release, made_stills = threading.Event(), []
+    real_copy, real_stills = library.playable_copy, library.preview_frames
+
+    def slow_copy(moment):                  # the real copy, made as slowly as a long 4K moment's
+        release.wait(60)
+        return real_copy(moment)
+
+    def seen_stills(*args, **kwargs):
+        stills = real_stills(*args, **kwargs)
+        made_stills.append(stills)
+        return stills
+
+    library.playable_copy, library.preview_frames = slow_copy, seen_stills
+    window = MainWindow(library, prefs=prefs)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        copied = moment_of(videos["av1"])
+        window.player.play_moment(copied)
+        window.player.copy_wanted.emit(copied)
+        window.grid.preview_wanted.emit(moment_of(videos["h264"]))
+        qtbot.waitUntil(lambda: bool(made_stills), timeout=20_000)
+        assert not release.is_set() and window.player.copy is None   # the copy is still being made
+        assert len(made_stills[0]) > 0
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: window.player.copy is not None, timeout=30_000)
+    window.close()
