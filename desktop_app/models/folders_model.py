@@ -64,7 +64,9 @@ class FoldersModel(QAbstractListModel):
         if role == ItemRole:
             return folder
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{folder.path}\n{_counts(folder, ' · ')}"
+            hint = ("\nNot found (moved, renamed, or its drive unplugged): right-click and choose Locate folder…"
+                    if folder.state == "missing" else "")
+            return f"{folder.path}\n{_counts(folder, ' · ')}{hint}"
         if role == Qt.ItemDataRole.AccessibleTextRole:      # what a screen reader says of a folder
             return f"{folder.path}, {folder_state_text(folder)}, {_counts(folder, ', ')}"
         return None

@@ -300,6 +300,7 @@ class MainWindow(QMainWindow):
         self.player.copy_wanted.connect(self._make_playable_copy)
         self.sidebar.add_requested.connect(self._ask_add_folder)
         self.sidebar.remove_requested.connect(self.remove_folder)
+        self.sidebar.locate_requested.connect(self._ask_locate_folder)
         self.sidebar.reveal_requested.connect(reveal_in_file_manager)
         self.sidebar.search_in_requested.connect(self.search_in_folder)
         self.sidebar.search_inside_requested.connect(self._ask_search_inside)
@@ -445,6 +446,22 @@ class MainWindow(QMainWindow):
         self._show_page()
         self.refresh_library()
         self.start_indexing()
+
+    def _ask_locate_folder(self, path: str) -> None:
+        start = next((str(p) for p in Path(path).parents if p.is_dir()), str(Path.home()))
+        picked = self.choose_folder(f"Where is the folder {folder_name(path)} now?", start)
+        if picked:
+            self.relocate_folder(path, picked)
+
+    def relocate_folder(self, path: str, new_path: str | Path) -> None:
+        """The library folder ``path`` is ``new_path`` now: its videos keep their moments; then what changed there
+        is indexed."""
+        if self.indexing:
+            self.banner.show_message("Indexing is running: cancel it first, then locate the folder.", "error")
+            return
+        library = self.library
+        self.runner.run(lambda: library.relocate_folder(path, new_path), lambda _info: self._after_folder_added(),
+                        self._show_error, owner=self)
 
     def remove_folder(self, path: str) -> None:
         if self.indexing:

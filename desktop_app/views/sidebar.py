@@ -76,14 +76,15 @@ class FolderDelegate(QStyledItemDelegate):
 class Sidebar(QWidget):
     """Signals: ``add_requested()``, ``remove_requested(str path)``, ``rescan_requested()``,
     ``problems_toggled(bool)``, and from a folder's menu (right-click or the Menu key)
-    ``search_in_requested(str path)``, ``search_inside_requested(str path)`` (to pick a folder inside it) and
-    ``reveal_requested(str path)``."""
+    ``search_in_requested(str path)``, ``search_inside_requested(str path)`` (to pick a folder inside it),
+    ``reveal_requested(str path)`` and, for a folder not found, ``locate_requested(str path)``."""
 
     add_requested = Signal()
     remove_requested = Signal(str)
     search_in_requested = Signal(str)
     search_inside_requested = Signal(str)
     reveal_requested = Signal(str)
+    locate_requested = Signal(str)
     rescan_requested = Signal()
     problems_toggled = Signal(bool)
 
@@ -168,6 +169,10 @@ class Sidebar(QWidget):
 
     def folder_menu(self, folder: FolderInfo) -> QMenu:
         menu = QMenu(self)
+        if folder.state == "missing":
+            menu.addAction(theme.icon("folder", size=16), "Locate folder…",
+                           lambda: self.locate_requested.emit(folder.path))
+            menu.addSeparator()
         menu.addAction(theme.icon("search", size=16), "Search only this folder",
                        lambda: self.search_in_requested.emit(folder.path))
         menu.addAction(theme.icon("search", size=16), "Search only in a folder inside it…",

@@ -242,7 +242,9 @@ class Library:
             self.events.emit(name, payload)
 
     # -- folders -------------------------------------------------------------------
-    def add_folder(self, path: str | Path) -> FolderInfo:
+    @staticmethod
+    def _readable_folder(path: str | Path) -> Path:
+        """``path`` as the library stores a folder (absolute, links resolved), or a LibraryError saying why not."""
         if not str(path).strip():
             raise LibraryError("no folder given: name the folder of videos to add")
         folder = Path(path).expanduser()
@@ -252,6 +254,10 @@ class Library:
         if not storable(folder):
             raise LibraryError(f"{printable(folder)} has a name that is not valid UTF-8, so the library cannot "
                                "store it; rename it (or the folder holding it) and add it again")
+        return folder
+
+    def add_folder(self, path: str | Path) -> FolderInfo:
+        folder = self._readable_folder(path)
         inner = []
         for existing in self.catalog.folder_rows():
             if Path(existing.path) == folder:
@@ -291,6 +297,28 @@ class Library:
             saved.save(self.path / "settings.json")
             self.settings.exclude = list(self.settings.exclude) + added
         return added
+
+    def relocate_folder(self, path: str | Path, new_path: str | Path) -> FolderInfo:
+        """The library folder ``path`` was moved or renamed, or its drive is mounted at another place: it is
+        ``new_path`` now. Its videos keep their moments (no decoding again); the next index finds what changed."""
+        old = str(Path(path).expanduser().resolve())
+        known = [f.path for f in self.catalog.folder_rows()]
+        if old not in known:
+            raise LibraryError(_not_a_library_folder(old, known))
+        folder = self._readable_folder(new_path)
+        for existing in known:
+            if existing == old:
+                continue
+            if Path(existing) == folder:
+                raise LibraryError(f"{folder} is already a folder of this library; remove {old} from the library "
+                                   "if its videos are there now (its moments are found again when indexing)")
+            if _inside(folder, Path(existing)) or _inside(Path(existing), folder):
+                raise LibraryError(f"{folder} is already in the library, with the folder {existing}; choose the "
+                                   f"folder that took the place of {old}, or remove {old} and keep {existing}")
+        with self._writing():
+            self.catalog.relocate_folder(old, str(folder))
+        self.events.emit("folders_changed")
+        return self._folder_info(str(folder))
 
     def remove_folder(self, path: str | Path) -> None:
         folder = str(Path(path).expanduser().resolve())

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import Engine, and_, delete, func, insert, literal, or_, select, text, update
 from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from engine.catalog.blobs import pack_embedding, unpack_tokens, unpack_vectors
 from engine.catalog.database import CATALOG_FILE, Database, open_database  # noqa: F401 - CATALOG_FILE was defined here
 from engine.catalog.locks import FileLocks, advisory_lock
 from engine.catalog.migrations import migrate
+from engine.catalog.models import Change as ChangeEntry
 from engine.catalog.models import Embedding, File, Folder, Meta, Segment
 from engine.catalog.records import (
     FILE_STATUSES, FOLDER_STATES, BulkFile, CatalogStats, Change, FileRow, FolderRow, MediaFacts,
@@ -45,6 +46,7 @@ _FILES = File.__table__
 _SEGMENTS = Segment.__table__
 _EMBEDDINGS = Embedding.__table__
 _META = Meta.__table__
+_CHANGES = ChangeEntry.__table__
 
 _SEGMENT_ROW_COLUMNS = (
     Segment.id, Segment.file_id, Segment.start_seconds.label("start"), Segment.end_seconds.label("end"),
@@ -216,6 +218,28 @@ class Catalog:
             row = s.execute(select(_FOLDERS).where(_FOLDERS.c.path == key)).one()
             s.execute(update(_FILES).where(_FILES.c.folder_id.in_(inner_ids)).values(folder_id=row.id))
             s.execute(delete(_FOLDERS).where(_FOLDERS.c.id.in_(inner_ids)))
+        return FolderRow(**row._mapping)
+
+    def relocate_folder(self, path: str | Path, new_path: str | Path) -> FolderRow:
+        """The folder ``path`` is now at ``new_path`` (moved, renamed, or its drive mounted elsewhere): the folder
+        and each of its files take the new path, keeping their rows, segments and embeddings."""
+        key, new_key = _path_key(path), _path_key(new_path)
+        with self.tx() as s:
+            folder_id = s.execute(select(_FOLDERS.c.id).where(_FOLDERS.c.path == key)).scalar()
+            if folder_id is None:
+                raise LibraryError(f"{key} is not a folder of this library; check the path")
+            files = s.execute(select(_FILES.c.id, _FILES.c.path).where(_FILES.c.folder_id == folder_id)).all()
+            s.execute(update(_FOLDERS).where(_FOLDERS.c.id == folder_id).values(path=new_key))
+            for file_id, file_path in files:
+                inside = os.path.relpath(file_path, key)
+                s.execute(update(_FILES).where(_FILES.c.id == file_id)
+                          .values(path=_path_key(Path(new_key) / inside)))
+            # A vector store that keeps each segment's folder beside its vector refreshes it on an 'add'.
+            in_folder = select(_FILES.c.id).where(_FILES.c.folder_id == folder_id).scalar_subquery()
+            s.execute(insert(_CHANGES).from_select(
+                ["segment_id", "op"], select(_SEGMENTS.c.id, literal("add"))
+                .where(_SEGMENTS.c.file_id.in_(in_folder)).order_by(_SEGMENTS.c.id)))
+            row = s.execute(select(_FOLDERS).where(_FOLDERS.c.id == folder_id)).one()
         return FolderRow(**row._mapping)
 
     def remove_folder(self, path: str | Path) -> list[int]:

@@ -86,6 +86,15 @@ def cmd_remove_folder(args) -> int:
     return 0
 
 
+def cmd_relocate_folder(args) -> int:
+    with _open(args) as lib:
+        info = lib.relocate_folder(args.folder, args.new_folder)
+    videos = "its indexed video keeps its" if info.indexed == 1 else f"its {info.indexed} indexed videos keep their"
+    print(f"{Path(args.folder).resolve()} is now {info.path}: {videos} moments; run `clipseek index` to find what "
+          "changed there")
+    return 0
+
+
 def _progress_sink(json_progress: bool):
     if json_progress:
         return (lambda p: print_json(p.to_json())), (lambda: None)

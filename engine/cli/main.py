@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("folder")
     a = sub.add_parser("remove-folder", help="remove a folder (and its moments) from the library")
     a.add_argument("folder")
+    a = sub.add_parser("relocate-folder", help="a library folder moved, was renamed or its drive is mounted "
+                                               "elsewhere: its videos keep their moments at the new place")
+    a.add_argument("folder", help="the folder as the library knows it")
+    a.add_argument("new_folder", help="where it is now")
 
     a = sub.add_parser("index", help="index new and changed videos (incremental)")
     a.add_argument("--json-progress", action="store_true", help="one JSON object per line instead of a bar")

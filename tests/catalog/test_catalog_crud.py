@@ -342,3 +342,24 @@ def test_cascading_deletes_are_logged_too(catalog, folder):
         s.connection().exec_driver_sql("DELETE FROM folders")
     assert [(c.segment_id, c.op) for c in catalog.changes_since(seq)] == [(i, "del") for i in ids]
     assert catalog.segment_embeddings(ids).ids.size == 0
+
+
+def test_a_relocated_folder_keeps_its_files_and_segments_at_the_new_path(catalog, tmp_path):
+    old = catalog.add_folder(tmp_path / "videos")
+    beside = catalog.add_folder(tmp_path / "videos 2")
+    a, ids_a = _indexed_file(catalog, old, "a.mp4", 2)
+    b = catalog.upsert_pending(old.id, f"{old.path}/trips/b.mp4", 5, 2.0, "hb")
+    _, ids_c = _indexed_file(catalog, beside, "c.mp4", 1, seed=1)
+    seq = catalog.last_change_seq()
+    moved = catalog.relocate_folder(old.path, tmp_path / "drive" / "videos")
+    assert moved.id == old.id and moved.path == str(tmp_path / "drive" / "videos")
+    assert [f.path for f in catalog.folder_rows()] == sorted([beside.path, moved.path])
+    assert catalog.file_by_id(a.id).path == f"{moved.path}/a.mp4"
+    assert catalog.file_by_id(b.id).path == f"{moved.path}/trips/b.mp4" and catalog.file_by_id(b.id).size == 5
+    assert [s.id for s in catalog.segments_of_file(a.id)] == ids_a
+    assert {s.folder for s in catalog.segments(ids_a)} == {moved.path}
+    assert [s.folder for s in catalog.segments(ids_c)] == [beside.path]
+    # a vector store keeping each segment's folder (Milvus) is told to refresh them
+    assert [(c.segment_id, c.op) for c in catalog.changes_since(seq)] == [(i, "add") for i in ids_a]
+    with pytest.raises(LibraryError, match="not a folder of this library"):
+        catalog.relocate_folder(old.path, tmp_path / "elsewhere")

@@ -160,6 +160,34 @@ def test_moved_file_keeps_its_embeddings_and_deleted_file_leaves(indexed, capsys
     assert str((folder / "forest.avi").resolve()) not in paths
 
 
+def test_a_relocated_folder_keeps_its_moments_at_its_new_place(indexed, capsys, tmp_path):
+    """A folder moved to another drive (or a drive mounted elsewhere): pointed to it, the library decodes nothing."""
+    base, folder, truths, lib = indexed
+    (tmp_path / "new drive").mkdir()
+    now = tmp_path / "new drive" / "My Videos"
+    os.replace(folder, now)
+    code, out, err = run_cli(capsys, *base, "relocate-folder", now, tmp_path)
+    assert code == 2 and err.strip() == (f"clipseek: {now.resolve()} is not a folder of this library; its folders "
+                                         f"are: {folder.resolve()}")
+    code, out, err = run_cli(capsys, *base, "relocate-folder", folder, now)
+    assert code == 0 and out.strip() == (f"{folder.resolve()} is now {now.resolve()}: its {len(truths)} indexed "
+                                         "videos keep their moments; run `clipseek index` to find what changed there")
+    code, out, _ = run_cli(capsys, *base, "index", "--json-progress")
+    assert code == 0 and json_lines(out)[-1]["files_total"] == 0, "nothing is decoded or embedded again"
+    status = json.loads(run_cli(capsys, *base, "status", "--json")[1])
+    assert [(f["path"], f["state"]) for f in status["folders"]] == [(str(now.resolve()), "ok")]
+    assert status["files"]["indexed"] == len(truths)
+    code, out, _ = run_cli(capsys, *base, "search", "anything", "--json", "-k", "50")
+    found = [Path(r["path"]) for r in json.loads(out)["results"]]
+    assert found and all(p.is_relative_to(now.resolve()) and p.is_file() for p in found)
+    (tmp_path / "other").mkdir()
+    assert run_cli(capsys, *base, "add-folder", tmp_path / "other")[0] == 0
+    code, out, err = run_cli(capsys, *base, "relocate-folder", now, tmp_path / "other")
+    assert code == 2 and err.strip() == (f"clipseek: {(tmp_path / 'other').resolve()} is already a folder of this "
+                                         f"library; remove {now.resolve()} from the library if its videos are there "
+                                         "now (its moments are found again when indexing)")
+
+
 def test_a_wider_folder_takes_the_place_of_the_folders_inside_it_without_indexing_them_again(
         tmp_path, tiny_bundle, video_folder, video_set, capsys):
     folder, truths = video_folder

@@ -73,6 +73,7 @@ def test_folders_model_counts_state_and_in_place_update(qtmodeltester, qtbot):
     assert first.data(SubtitleRole) == "Indexing…"
     assert first.data(CountsRole) == {"indexed": 5, "pending": 2, "failed": 1, "skipped": 0}
     assert model.index(1).data(SubtitleRole) == "Folder not found"
+    assert model.index(1).data(Qt.ItemDataRole.ToolTipRole).endswith("right-click and choose Locate folder…")
     assert first.data(Qt.ItemDataRole.AccessibleTextRole) == \
         "/home/a/Holidays, Indexing…, 5 indexed, 2 pending, 1 failed, 0 skipped"
     assert first.data(Qt.ItemDataRole.ToolTipRole) == "/home/a/Holidays\n5 indexed · 2 pending · 1 failed · 0 skipped"

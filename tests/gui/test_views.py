@@ -100,6 +100,14 @@ def test_sidebar_lists_folders_and_requests_actions(qtbot, themed):
     with qtbot.waitSignal(sidebar.rescan_requested):
         actions["Rescan folders"].trigger()
 
+    model.set_folders([FolderInfo("/mnt/usb/Clips", 3, 0, 0, 0, "missing")])   # moved, renamed or unplugged
+    menu = sidebar.folder_menu(model.folder(0))
+    first = next(a for a in menu.actions() if not a.isSeparator())
+    assert first.text() == "Locate folder…"
+    with qtbot.waitSignal(sidebar.locate_requested) as blocker:
+        first.trigger()
+    assert blocker.args == ["/mnt/usb/Clips"]
+
 
 def test_problems_view_retries_selected_or_all(qtbot, themed):
     model = ProblemsModel()

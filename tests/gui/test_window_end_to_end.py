@@ -5,6 +5,7 @@ longest gap between its ticks, and any gap over one second fails the test.
 """
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -774,6 +775,34 @@ def test_adding_a_folder_around_a_library_folder_keeps_its_videos_indexed(qtbot,
     qtbot.waitUntil(lambda: window.banner.text.text().startswith(
         f"{inner.resolve()} is already in the library, as part of"), timeout=10_000)
     assert window.banner.kind == "error"
+
+
+def test_a_folder_not_found_is_located_and_keeps_its_moments(qtbot, window, video_folder, tmp_path):
+    import shutil
+
+    old = tmp_path / "camera"
+    old.mkdir()
+    shutil.copy(video_folder / "yellow.mp4", old / "yellow.mp4")
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        window.add_folder(old)
+    now = tmp_path / "camera (backup)"
+    os.replace(old, now)                                    # renamed in the file manager
+    window.refresh_library()
+    qtbot.waitUntil(lambda: [f.state for f in window.folders_model.folders()] == ["missing"], timeout=10_000)
+    menu = window.sidebar.folder_menu(window.folders_model.folder(0))
+    asked = []
+    window.choose_folder = lambda title, start: asked.append((title, start)) or str(now)
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000) as finished:
+        next(a for a in menu.actions() if a.text() == "Locate folder…").trigger()
+    assert asked == [("Where is the folder camera now?", str(tmp_path.resolve()))]
+    assert finished.args[0].files_total == 0                # its video is not decoded again
+    qtbot.waitUntil(lambda: [(f.path, f.state, f.indexed) for f in window.folders_model.folders()]
+                    == [(str(now.resolve()), "ok", 1)], timeout=10_000)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.search_field.setText("a yellow background")
+        window.search_field.returnPressed.emit()
+    assert {window.results_model.moment(r).path for r in range(window.results_model.rowCount())} == \
+        {str(now.resolve() / "yellow.mp4")}
 
 
 def test_back_and_forward_go_through_the_searches(qtbot, window, video_folder):

@@ -101,6 +101,21 @@ def test_a_folder_added_over_others_is_searched_as_one_in_both_stores(searchers,
         assert {m.path for m in over_hnswlib.search_vector(q, 5)} == {m.path for m in want}
 
 
+def test_a_relocated_folder_is_searched_at_its_new_place_in_both_stores(searchers, catalog):
+    """A folder whose drive is mounted elsewhere: Milvus keeps each segment's folder, so it is told to refresh."""
+    catalog.relocate_folder("/archive", "/mnt/drive/archive")
+    for searcher in searchers:
+        searcher.vectors.apply_changes(catalog)
+    over_hnswlib, over_milvus = searchers
+    there = SearchFilters.make(folders=["/mnt/drive/archive"])
+    for q in np.random.default_rng(4).standard_normal((4, DIM)).astype(np.float32):
+        want = over_hnswlib.search_vector(q, 4, there)
+        got = over_milvus.search_vector(q, 4, there)
+        assert len(want) == 4 and _spans(got) == _spans(want)
+        assert {m.path.rsplit("/", 1)[0] for m in got} == {"/mnt/drive/archive"}
+        assert not over_milvus.search_vector(q, 4, SearchFilters.make(folders=["/archive"]))
+
+
 def test_a_folder_inside_a_library_folder_is_checked_on_the_rows_over_both_stores(searchers, catalog):
     videos = catalog.folder_by_path("/videos")
     for name in ("clip0", "clip4"):
