@@ -368,7 +368,8 @@ class Library:
         with self._writing():
             summary = reconcile(self.catalog, exclude=self.settings.exclude)
             for folder in summary.missing_folders:
-                self.notice(f"{folder} cannot be reached (unplugged drive?); its files are kept as they were")
+                self.notice(f"{folder} cannot be reached (unplugged drive? moved or renamed?); its files are kept "
+                            "as they were until it is back, or located at its new place")
             for folder, why in summary.unreadable_folders:
                 self.notice(f"{printable(folder)} cannot be read ({why}); its files are kept as they were")
             self._sync_vectors()

@@ -166,6 +166,9 @@ def test_a_relocated_folder_keeps_its_moments_at_its_new_place(indexed, capsys, 
     (tmp_path / "new drive").mkdir()
     now = tmp_path / "new drive" / "My Videos"
     os.replace(folder, now)
+    code, out, err = run_cli(capsys, *base, "index")
+    assert code == 0 and (f"note: {folder.resolve()} cannot be reached (unplugged drive? moved or renamed?); its "
+                          "files are kept as they were until it is back, or located at its new place") in err
     code, out, err = run_cli(capsys, *base, "relocate-folder", now, tmp_path)
     assert code == 2 and err.strip() == (f"clipseek: {now.resolve()} is not a folder of this library; its folders "
                                          f"are: {folder.resolve()}")
