@@ -32,6 +32,12 @@ NARROWEST = 280            # the panel's own minimum: half of a 1920-px screen s
 # With no picture this long after a file was loaded or a seek made, Qt's player cannot show the file (an AV1 file
 # without a hardware decoder, an MPEG-TS it cannot seek in): a copy of the moment is asked for.
 NO_PICTURE_MS = 3000
+# Qt's player seeks some files (MPEG-TS: AVCHD camcorders, TV recordings) to the keyframe after the time asked, so a
+# moment would start up to a keyframe interval late. Where the first picture after a seek to a moment's start comes
+# this late, later seeks to starts in that file aim this far earlier, doubled while it is not enough: the moment
+# then starts with a short lead-in instead of missing its beginning.
+LATE_SEEK_MS = 120
+SEEK_LEADS_MS = (1000, 2000, 4000)
 
 
 class PlayerPanel(QWidget):
@@ -68,6 +74,10 @@ class PlayerPanel(QWidget):
         self._asked_copy = False
         self._frames_seen = 0                       # since the last seek
         self._frames_loaded = 0                     # since the file was loaded
+        self._start_aimed_at: int | None = None     # the moment's start, while its first picture after a seek is due
+        self._seek_leads: dict[str, int] = {}       # file -> how far before a moment's start its seeks must aim
+        self._last_frame_ms: int | None = None      # the time of the last picture shown
+        self._frame_before_seek: int | None = None  # ... when the last seek was asked for
         self._picture_timer = QTimer(self)
         self._picture_timer.setSingleShot(True)
         self._picture_timer.setInterval(NO_PICTURE_MS)
@@ -253,7 +263,7 @@ class PlayerPanel(QWidget):
             # made then is lost (paused, the new file would stay at its first frame).
             self._pending_start_ms = start_ms
         self._last_position = start_ms
-        self._seek_to(start_ms)
+        self._seek_to(start_ms, to_start=True)
         if paused:
             self.player.pause()
         else:
@@ -373,7 +383,7 @@ class PlayerPanel(QWidget):
             # Loop only when playback crosses the end from inside, so seeking past it stays possible.
             if self._last_position < end_ms <= ms:
                 self._last_position = int(moment.start * 1000)
-                self._seek_to(self._last_position)
+                self._seek_to(self._last_position, to_start=True)
                 return
         self._last_position = ms
         self.seek_bar.set_position(ms)
@@ -386,13 +396,13 @@ class PlayerPanel(QWidget):
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
         self._check_sound_track()
         if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_start_ms is not None:
-            self._seek_to(self._pending_start_ms)
+            self._seek_to(self._pending_start_ms, to_start=True)
             self._pending_start_ms = None
         elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.moment is not None and self._frames_loaded == 0 \
                 and self.copy is None:
             self._check_picture()            # it ran to its end without a single frame: it cannot show this file
         elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.moment is not None and self.looping:
-            self._seek_to(int(self.moment.start * 1000))
+            self._seek_to(int(self.moment.start * 1000), to_start=True)
             if self.player.duration() >= SHORTEST_LOOP_MS:
                 self.player.play()
             else:
@@ -403,14 +413,19 @@ class PlayerPanel(QWidget):
         self._seek_to(ms)
 
     # --- times: the file's, also while a copy of part of it plays ------------------------------
-    def _seek_to(self, file_ms: int) -> None:
-        """Seek to ``file_ms`` of the file (inside the copy, while one plays); a picture is due after it."""
+    def _seek_to(self, file_ms: int, to_start: bool = False) -> None:
+        """Seek to ``file_ms`` of the file (inside the copy, while one plays); a picture is due after it.
+        ``to_start``: it is the moment's start, which must not be missed (see LATE_SEEK_MS)."""
         target = file_ms
+        self._start_aimed_at, self._frame_before_seek = None, self._last_frame_ms
         if self.copy is not None:
             target = min(max(file_ms - self._offset_ms, 0), max(0, self.player.duration() - 1))
         else:
             self._frames_seen = 0
             self._picture_timer.start()
+            if to_start and self.moment is not None:
+                self._start_aimed_at = file_ms
+                target = max(0, file_ms - self._seek_leads.get(self.moment.path, 0))
         self.player.setPosition(target)
 
     def _position_ms(self) -> int:
@@ -427,6 +442,25 @@ class PlayerPanel(QWidget):
             self._frames_seen += 1
             self._frames_loaded += 1
             self._picture_timer.stop()
+            shown_ms = frame.startTime() // 1000 if frame.startTime() >= 0 else self.player.position()
+            if self._start_aimed_at is not None:
+                self._check_start_landing(shown_ms)
+            self._last_frame_ms = shown_ms
+
+    def _check_start_landing(self, shown_ms: int) -> None:
+        """The first picture after a seek to the moment's start: where it came later than the start, the seek landed
+        on the next keyframe; aim earlier, in this file from now on."""
+        before = self._frame_before_seek
+        if before is not None and abs(shown_ms - before) <= LATE_SEEK_MS:
+            return                           # still from before the seek: playback went on while it was asked for
+        aimed, self._start_aimed_at = self._start_aimed_at, None
+        if self.moment is None or shown_ms <= aimed + LATE_SEEK_MS:
+            return
+        lead = self._seek_leads.get(self.moment.path, 0)
+        longer = [ms for ms in SEEK_LEADS_MS if ms > lead]
+        if longer:
+            self._seek_leads[self.moment.path] = longer[0]
+            self._seek_to(aimed, to_start=True)
 
     def _check_picture(self) -> None:
         """No picture since the last seek. A file that showed none at all cannot be shown; one that did, only when it
