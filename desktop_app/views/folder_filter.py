@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMenu, QToolButton, QWidgetAction
 
@@ -81,6 +81,17 @@ class FolderFilter(QToolButton):
         self._rebuild()
         if changed:
             self.changed.emit()
+
+    def relocate(self, old: str, new: str) -> None:
+        """The library folder ``old`` is at ``new`` now: what was ticked in it stays ticked there."""
+        def moved(path: str) -> str:
+            return new if path == old else os.path.join(new, os.path.relpath(path, old)) if is_inside(path, old) \
+                else path
+
+        chosen = [moved(p) for p in self._chosen]
+        with QSignalBlocker(self):
+            self.set_folders([moved(p) for p in self._folders])
+        self.set_chosen(chosen)
 
     def _folder_action(self, path: str, name: str | None = None) -> QAction:
         action = QAction(name or folder_name(path), self, checkable=True)

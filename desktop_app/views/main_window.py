@@ -39,7 +39,7 @@ from desktop_app.views.status_bar import StatusArea
 from desktop_app.views.trail_buttons import TrailButtons
 from desktop_app.views.welcome import WelcomePage
 from desktop_app.workers import IndexWorker, SearchWorker, TaskRunner, user_message
-from engine.api.types import Moment
+from engine.api.types import FolderInfo, Moment
 
 if TYPE_CHECKING:
     from engine.api import Library
@@ -460,8 +460,12 @@ class MainWindow(QMainWindow):
             self.banner.show_message("Indexing is running: cancel it first, then locate the folder.", "error")
             return
         library = self.library
-        self.runner.run(lambda: library.relocate_folder(path, new_path), lambda _info: self._after_folder_added(),
+        self.runner.run(lambda: library.relocate_folder(path, new_path), lambda info: self._after_relocating(path, info),
                         self._show_error, owner=self)
+
+    def _after_relocating(self, path: str, info: FolderInfo) -> None:
+        self.filter_bar.folder.relocate(path, info.path)
+        self._after_folder_added()
 
     def remove_folder(self, path: str) -> None:
         if self.indexing:

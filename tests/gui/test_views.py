@@ -615,6 +615,23 @@ def test_folder_filter_lists_a_folder_inside_a_library_folder_once_asked_for(qtb
     assert folders.chosen() == () and [a.text() for a in folders.menu().actions() if a.text()] == ["All folders", "w"]
 
 
+def test_folder_filter_keeps_what_was_ticked_in_a_relocated_folder(qtbot, themed):
+    from desktop_app.views.folder_filter import FolderFilter
+
+    folders = FolderFilter()
+    qtbot.addWidget(folders)
+    folders.set_folders(["/v/Holidays", "/w"])
+    folders.set_chosen(["/v/Holidays/2024", "/w"])
+    emitted = []
+    folders.changed.connect(lambda: emitted.append(folders.chosen()))
+    folders.relocate("/v/Holidays", "/mnt/usb/Holidays")
+    assert emitted == [("/w", "/mnt/usb/Holidays/2024")]          # once, with the new places
+    assert [a.toolTip() for a in folders.menu().actions() if a.isCheckable()][1:] == \
+        ["/mnt/usb/Holidays", "/w", "/mnt/usb/Holidays/2024"]
+    folders.set_folders(["/mnt/usb/Holidays", "/w"])              # the library's own list, as the sidebar refreshes
+    assert folders.chosen() == ("/w", "/mnt/usb/Holidays/2024") and len(emitted) == 1
+
+
 def test_seek_bar_marks_range_and_seeks(qtbot, themed):
     bar = MomentSeekBar()
     qtbot.addWidget(bar)

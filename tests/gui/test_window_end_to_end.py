@@ -789,6 +789,7 @@ def test_a_folder_not_found_is_located_and_keeps_its_moments(qtbot, window, vide
     os.replace(old, now)                                    # renamed in the file manager
     window.refresh_library()
     qtbot.waitUntil(lambda: [f.state for f in window.folders_model.folders()] == ["missing"], timeout=10_000)
+    window.filter_bar.folder.set_chosen([str(old.resolve())])   # searching only it, as it is located
     menu = window.sidebar.folder_menu(window.folders_model.folder(0))
     asked = []
     window.choose_folder = lambda title, start: asked.append((title, start)) or str(now)
@@ -803,6 +804,7 @@ def test_a_folder_not_found_is_located_and_keeps_its_moments(qtbot, window, vide
         window.search_field.returnPressed.emit()
     assert {window.results_model.moment(r).path for r in range(window.results_model.rowCount())} == \
         {str(now.resolve() / "yellow.mp4")}
+    assert window.filter_bar.folder.chosen() == (str(now.resolve()),)  # still searching only it, where it is now
 
 
 def test_back_and_forward_go_through_the_searches(qtbot, window, video_folder):
