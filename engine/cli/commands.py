@@ -322,8 +322,9 @@ def cmd_status(args) -> int:
     print(f"device   {_device_text(status)}")
     print(f"decoding {_decoding_text(status)}")
     for f in status.folders:
+        state = "missing: unplugged, or moved? `clipseek relocate-folder`" if f.state == "missing" else f.state
         print(f"folder   {f.path}: {f.indexed} indexed, {f.pending} pending, {f.failed} failed, "
-              f"{f.skipped} skipped ({f.state})")
+              f"{f.skipped} skipped ({state})")
     return 0
 
 

@@ -169,6 +169,9 @@ def test_a_relocated_folder_keeps_its_moments_at_its_new_place(indexed, capsys, 
     code, out, err = run_cli(capsys, *base, "index")
     assert code == 0 and (f"note: {folder.resolve()} cannot be reached (unplugged drive? moved or renamed?); its "
                           "files are kept as they were until it is back, or located at its new place") in err
+    code, out, _ = run_cli(capsys, *base, "status")
+    assert (f"folder   {folder.resolve()}: {len(truths)} indexed, 0 pending, 0 failed, 0 skipped (missing: unplugged, "
+            "or moved? `clipseek relocate-folder`)") in out.splitlines()
     code, out, err = run_cli(capsys, *base, "relocate-folder", now, tmp_path)
     assert code == 2 and err.strip() == (f"clipseek: {now.resolve()} is not a folder of this library; its folders "
                                          f"are: {folder.resolve()}")
