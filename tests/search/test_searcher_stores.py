@@ -50,6 +50,18 @@ def _spans(moments):
     return [(m.path, m.start, m.end) for m in moments]
 
 
+def _agreeing_after_replay(searchers, catalog, filters, k: int, seed: int):
+    """Once both stores replayed the catalog's log: for a few queries, (query, moments) where both give the same k."""
+    for searcher in searchers:
+        searcher.vectors.apply_changes(catalog)
+    over_hnswlib, over_milvus = searchers
+    for q in np.random.default_rng(seed).standard_normal((4, DIM)).astype(np.float32):
+        want = over_hnswlib.search_vector(q, k, filters)
+        got = over_milvus.search_vector(q, k, filters)
+        assert len(want) == k and _spans(got) == _spans(want)
+        yield q, got
+
+
 @pytest.mark.parametrize("filters", [
     SearchFilters.make(folders=["/archive"]),
     SearchFilters.make(date_range=(2000.0, 6000.0)),
@@ -89,31 +101,18 @@ def test_a_folder_added_over_others_is_searched_as_one_in_both_stores(searchers,
     """Library folders taken in by a wider one: once the stores replay the log, filtering by the wider folder
     finds what was in them, and over Milvus as over hnswlib."""
     catalog.add_folder_over("/", list(FOLDERS))
-    for searcher in searchers:
-        searcher.vectors.apply_changes(catalog)
-    over_hnswlib, over_milvus = searchers
-    everything = SearchFilters.make(folders=["/"])
-    for q in np.random.default_rng(2).standard_normal((4, DIM)).astype(np.float32):
-        want = over_hnswlib.search_vector(q, 5, everything)
-        got = over_milvus.search_vector(q, 5, everything)
-        assert len(want) == 5 and _spans(got) == _spans(want)
+    for q, got in _agreeing_after_replay(searchers, catalog, SearchFilters.make(folders=["/"]), 5, seed=2):
         assert {m.folder for m in got} == {"/"}
-        assert {m.path for m in over_hnswlib.search_vector(q, 5)} == {m.path for m in want}
+        assert {m.path for m in searchers[0].search_vector(q, 5)} == {m.path for m in got}
 
 
 def test_a_relocated_folder_is_searched_at_its_new_place_in_both_stores(searchers, catalog):
     """A folder whose drive is mounted elsewhere: Milvus keeps each segment's folder, so it is told to refresh."""
     catalog.relocate_folder("/archive", "/mnt/drive/archive")
-    for searcher in searchers:
-        searcher.vectors.apply_changes(catalog)
-    over_hnswlib, over_milvus = searchers
     there = SearchFilters.make(folders=["/mnt/drive/archive"])
-    for q in np.random.default_rng(4).standard_normal((4, DIM)).astype(np.float32):
-        want = over_hnswlib.search_vector(q, 4, there)
-        got = over_milvus.search_vector(q, 4, there)
-        assert len(want) == 4 and _spans(got) == _spans(want)
+    for q, got in _agreeing_after_replay(searchers, catalog, there, 4, seed=4):
         assert {m.path.rsplit("/", 1)[0] for m in got} == {"/mnt/drive/archive"}
-        assert not over_milvus.search_vector(q, 4, SearchFilters.make(folders=["/archive"]))
+        assert not searchers[1].search_vector(q, 4, SearchFilters.make(folders=["/archive"]))
 
 
 def test_a_folder_inside_a_library_folder_is_checked_on_the_rows_over_both_stores(searchers, catalog):
@@ -121,14 +120,8 @@ def test_a_folder_inside_a_library_folder_is_checked_on_the_rows_over_both_store
     for name in ("clip0", "clip4"):
         row = catalog.file_by_path(f"/videos/{name}.mp4")
         catalog.move_file(row.id, f"/videos/sub/{name}.mp4", videos.id, row.mtime)
-    for searcher in searchers:
-        searcher.vectors.apply_changes(catalog)
-    over_hnswlib, over_milvus = searchers
     inside = SearchFilters.make(folders=["/videos"], under=["/videos/sub"])
-    for q in np.random.default_rng(3).standard_normal((4, DIM)).astype(np.float32):
-        want = over_hnswlib.search_vector(q, 3, inside)
-        got = over_milvus.search_vector(q, 3, inside)
-        assert len(want) == 3 and _spans(got) == _spans(want)
+    for _q, got in _agreeing_after_replay(searchers, catalog, inside, 3, seed=3):
         assert {m.path.rsplit("/", 1)[0] for m in got} == {"/videos/sub"}
 
 
