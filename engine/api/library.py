@@ -315,6 +315,14 @@ class Library:
             if _inside(folder, Path(existing)) or _inside(Path(existing), folder):
                 raise LibraryError(f"{folder} is already in the library, with the folder {existing}; choose the "
                                    f"folder that took the place of {old}, or remove {old} and keep {existing}")
+        # Files not found at the new place leave the library at the next index: a wrong folder picked would lose
+        # their moments, so it must hold most of them (by their names inside it and their sizes).
+        files = self.catalog.files(folder=old)
+        found = sum(_has_size(folder / os.path.relpath(f.path, old), f.size) for f in files)
+        if found * 2 < len(files):
+            raise LibraryError(f"{folder} holds {found} of the {len(files)} videos of {old} (by their names and sizes "
+                               f"inside it); choose the folder that holds them, or remove {old} from the library and "
+                               f"add {folder}")
         with self._writing():
             self.catalog.relocate_folder(old, str(folder))
         self.events.emit("folders_changed")
@@ -643,6 +651,13 @@ def _listed(folders: list[str]) -> str:
     if len(folders) == 1:
         return f"the library folder {folders[0]}"
     return f"the library folders {', '.join(folders[:-1])} and {folders[-1]}"
+
+
+def _has_size(path: Path, size: int) -> bool:
+    try:
+        return os.stat(path).st_size == size
+    except OSError:
+        return False
 
 
 def _inside(child: Path, parent: Path) -> bool:

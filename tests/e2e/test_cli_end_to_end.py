@@ -175,6 +175,12 @@ def test_a_relocated_folder_keeps_its_moments_at_its_new_place(indexed, capsys, 
     code, out, err = run_cli(capsys, *base, "relocate-folder", now, tmp_path)
     assert code == 2 and err.strip() == (f"clipseek: {now.resolve()} is not a folder of this library; its folders "
                                          f"are: {folder.resolve()}")
+    (tmp_path / "empty").mkdir()                           # a wrong folder picked: its moments would be lost
+    code, out, err = run_cli(capsys, *base, "relocate-folder", folder, tmp_path / "empty")
+    assert code == 2 and err.strip() == (f"clipseek: {(tmp_path / 'empty').resolve()} holds 0 of the {len(truths)} "
+                                         f"videos of {folder.resolve()} (by their names and sizes inside it); choose "
+                                         f"the folder that holds them, or remove {folder.resolve()} from the library "
+                                         f"and add {(tmp_path / 'empty').resolve()}")
     code, out, err = run_cli(capsys, *base, "relocate-folder", folder, now)
     assert code == 0 and out.strip() == (f"{folder.resolve()} is now {now.resolve()}: its {len(truths)} indexed "
                                          "videos keep their moments; run `clipseek index` to find what changed there")
