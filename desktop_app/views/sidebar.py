@@ -175,10 +175,12 @@ class Sidebar(QWidget):
             menu.addSeparator()
         menu.addAction(theme.icon("search", size=16), "Search only this folder",
                        lambda: self.search_in_requested.emit(folder.path))
-        menu.addAction(theme.icon("search", size=16), "Search only in a folder inside it…",
-                       lambda: self.search_inside_requested.emit(folder.path))
-        menu.addAction(theme.icon("folder", size=16), "Show in file manager",
-                       lambda: self.reveal_requested.emit(folder.path))
+        inside = menu.addAction(theme.icon("search", size=16), "Search only in a folder inside it…",
+                                lambda: self.search_inside_requested.emit(folder.path))
+        reveal = menu.addAction(theme.icon("folder", size=16), "Show in file manager",
+                                lambda: self.reveal_requested.emit(folder.path))
+        for needs_the_folder in (inside, reveal):       # a folder not found cannot be browsed
+            needs_the_folder.setEnabled(folder.state != "missing")
         menu.addAction(theme.icon("refresh", size=16), "Rescan folders", self.rescan_requested.emit)
         menu.addSeparator()
         menu.addAction(theme.icon("minus", size=16), "Remove from library…",

@@ -104,6 +104,8 @@ def test_sidebar_lists_folders_and_requests_actions(qtbot, themed):
     menu = sidebar.folder_menu(model.folder(0))
     first = next(a for a in menu.actions() if not a.isSeparator())
     assert first.text() == "Locate folder…"
+    assert [a.text() for a in menu.actions() if not a.isEnabled()] == \
+        ["Search only in a folder inside it…", "Show in file manager"]     # it cannot be browsed
     with qtbot.waitSignal(sidebar.locate_requested) as blocker:
         first.trigger()
     assert blocker.args == ["/mnt/usb/Clips"]
