@@ -38,6 +38,7 @@ NO_PICTURE_MS = 3000
 # then starts with a short lead-in instead of missing its beginning.
 LATE_SEEK_MS = 120
 SEEK_LEADS_MS = (1000, 2000, 4000)
+STALE_FRAMES = 3            # pictures from before a seek that may still come after it
 
 
 class PlayerPanel(QWidget):
@@ -452,7 +453,11 @@ class PlayerPanel(QWidget):
         on the next keyframe; aim earlier, in this file from now on."""
         before = self._frame_before_seek
         if before is not None and abs(shown_ms - before) <= LATE_SEEK_MS:
-            return                           # still from before the seek: playback went on while it was asked for
+            # Still from before the seek (playback went on while it was asked for), or the seek landed where the
+            # picture already was: then frames go on from there, and are no landing to judge.
+            if self._frames_seen >= STALE_FRAMES:
+                self._start_aimed_at = None
+            return
         aimed, self._start_aimed_at = self._start_aimed_at, None
         if self.moment is None or shown_ms <= aimed + LATE_SEEK_MS:
             return

@@ -287,6 +287,34 @@ def test_the_picture_s_menu_sets_the_speed(qtbot, themed, video, tmp_path):
     assert panel.player.playbackRate() == 0.5 and panel.time_label.text().endswith(" 0.5×")
 
 
+def test_frames_going_on_from_where_a_seek_found_the_picture_are_no_late_landing(qtbot, themed, video):
+    """A seek that lands on the picture already shown (a moment shown paused again at its start) brings no landing
+    frame: the frames that follow once it plays must not be judged as one, nor make its file's seeks aim earlier."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtMultimedia import QVideoFrame, QVideoFrameFormat
+
+    def picture_at(ms: int) -> QVideoFrame:
+        frame = QVideoFrame(QVideoFrameFormat(QSize(16, 16), QVideoFrameFormat.PixelFormat.Format_RGBA8888))
+        frame.setStartTime(ms * 1000)
+        return frame
+
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    moment = Moment(str(video), 1.0, 3.5, 0.3, None)
+    panel.play_moment(moment, paused=True)
+    panel.player.stop()                                      # only the pictures given here count
+    panel._on_frame(picture_at(1000))                        # shown paused at the start
+    panel._seek_to(1000, to_start=True)                      # again: Qt finds the picture where it is
+    for ms in (1000, 1040, 1080, 1120, 1160, 1200, 1240):    # then it plays on from there
+        panel._on_frame(picture_at(ms))
+    assert panel._seek_leads == {}
+    panel._on_frame(picture_at(2960))
+    panel._seek_to(1000, to_start=True)
+    panel._on_frame(picture_at(1440))                        # the next keyframe: a late landing, as in MPEG-TS
+    assert panel._seek_leads == {str(video): 1000}
+    panel.stop()
+
+
 @pytest.mark.parametrize("container, lead_ms", [("mts", 1000), ("mp4", 0)])
 def test_a_moment_never_starts_late_where_seeks_land_on_the_next_keyframe(qtbot, themed, tmp_path, container,
                                                                          lead_ms):
