@@ -228,12 +228,12 @@ class Catalog:
             folder_id = s.execute(select(_FOLDERS.c.id).where(_FOLDERS.c.path == key)).scalar()
             if folder_id is None:
                 raise LibraryError(f"{key} is not a folder of this library; check the path")
-            files = s.execute(select(_FILES.c.id, _FILES.c.path).where(_FILES.c.folder_id == folder_id)).all()
             s.execute(update(_FOLDERS).where(_FOLDERS.c.id == folder_id).values(path=new_key))
-            for file_id, file_path in files:
-                inside = os.path.relpath(file_path, key)
-                s.execute(update(_FILES).where(_FILES.c.id == file_id)
-                          .values(path=_path_key(Path(new_key) / inside)))
+            # Its files' paths all begin with the folder's and a separator (one only, for a drive's root folder):
+            # what follows goes after the new path's.
+            old_prefix, new_prefix = os.path.join(key, ""), os.path.join(new_key, "")
+            s.execute(update(_FILES).where(_FILES.c.folder_id == folder_id)
+                      .values(path=literal(new_prefix) + func.substr(_FILES.c.path, len(old_prefix) + 1)))
             # A vector store that keeps each segment's folder beside its vector refreshes it on an 'add'.
             in_folder = select(_FILES.c.id).where(_FILES.c.folder_id == folder_id).scalar_subquery()
             s.execute(insert(_CHANGES).from_select(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -363,3 +364,13 @@ def test_a_relocated_folder_keeps_its_files_and_segments_at_the_new_path(catalog
     assert [(c.segment_id, c.op) for c in catalog.changes_since(seq)] == [(i, "add") for i in ids_a]
     with pytest.raises(LibraryError, match="not a folder of this library"):
         catalog.relocate_folder(old.path, tmp_path / "elsewhere")
+
+
+@pytest.mark.parametrize("old, new", [("/", "/mnt/usb"), ("/media/cam", "/")])
+def test_a_drive_s_root_folder_is_relocated_and_relocated_to(catalog, old, new):
+    """A whole drive added as a library folder, then mounted elsewhere (on Windows: another drive letter)."""
+    folder = catalog.add_folder(old)
+    names = ["a.mp4", os.path.join("trips", "b.mp4")]
+    rows = [catalog.upsert_pending(folder.id, os.path.join(old, name), 5, 2.0, name) for name in names]
+    catalog.relocate_folder(old, new)
+    assert [catalog.file_by_id(row.id).path for row in rows] == [os.path.join(new, name) for name in names]
