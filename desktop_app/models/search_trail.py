@@ -1,8 +1,9 @@
 """The searches of this session, for Back and Forward, as a browser keeps the pages of a tab."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from desktop_app.models.folder_paths import relocated
 from desktop_app.models.search_options import SearchRequest
 
 TRAIL_LENGTH = 100   # searches kept behind the one shown
@@ -61,6 +62,28 @@ class SearchTrail:
     def place(self) -> ResultsPlace | None:
         """Where the results of the search shown were left, if they were shown before."""
         return self._steps[self._at].place if 0 <= self._at and not self._away else None
+
+    def shown(self) -> SearchRequest | None:
+        """The search shown now, None when nothing of the trail is."""
+        return self._steps[self._at].request if 0 <= self._at and not self._away else None
+
+    def relocate(self, old: str, new: str) -> None:
+        """The library folder ``old`` is at ``new`` now: the moments, files and places of every step that lie in it
+        are named by their new paths."""
+        def moved(path):
+            return path if path is None else type(path)(relocated(str(path), old, new))
+
+        def moved_key(key: tuple | None) -> tuple | None:
+            return key if key is None else (moved(key[0]), *key[1:])
+
+        for step in self._steps:
+            request = step.request
+            step.request = replace(request, image=moved(request.image), video=moved(request.video),
+                                   like=tuple(replace(m, path=moved(m.path), folder=moved(m.folder))
+                                              for m in request.like))
+            if step.place is not None:
+                step.place = replace(step.place, current=moved_key(step.place.current),
+                                     selected=frozenset(moved_key(k) for k in step.place.selected))
 
     def leave(self) -> None:
         """Nothing of the trail is shown (the search field was emptied)."""

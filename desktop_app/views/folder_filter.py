@@ -9,15 +9,11 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMenu, QToolButton, QWidgetAction
 
 from desktop_app.formatting import folder_name
+from desktop_app.models.folder_paths import is_inside, relocated
 
 ALL_FOLDERS = "All folders"
 LABEL_WIDTH = 200         # px at most for the folder names on the button; longer ones are elided in the middle
 TIP = "Only results from the ticked folders"
-
-
-def is_inside(path: str, folder: str) -> bool:
-    """Whether ``path`` lies below ``folder`` (not the folder itself)."""
-    return path != folder and path.startswith(os.path.join(folder, ""))
 
 
 class _StayingMenu(QMenu):
@@ -84,13 +80,9 @@ class FolderFilter(QToolButton):
 
     def relocate(self, old: str, new: str) -> None:
         """The library folder ``old`` is at ``new`` now: what was ticked in it stays ticked there."""
-        def moved(path: str) -> str:
-            return new if path == old else os.path.join(new, os.path.relpath(path, old)) if is_inside(path, old) \
-                else path
-
-        chosen = [moved(p) for p in self._chosen]
+        chosen = [relocated(p, old, new) for p in self._chosen]
         with QSignalBlocker(self):
-            self.set_folders([moved(p) for p in self._folders])
+            self.set_folders([relocated(p, old, new) for p in self._folders])
         self.set_chosen(chosen)
 
     def _folder_action(self, path: str, name: str | None = None) -> QAction:

@@ -17,6 +17,7 @@ from desktop_app.formatting import (SCROLL_HINT, clock, counted, export_report, 
                                    library_summary, like_subject, moment_title, progress_fraction, results_summary,
                                    time_range)
 from desktop_app.models import FoldersModel, ProblemsModel, ResultsModel
+from desktop_app.models.folder_paths import is_inside
 from desktop_app.models.results_model import moment_key
 from desktop_app.models.search_options import RecentSearches, SearchRequest
 from desktop_app.models.search_trail import ResultsPlace, SearchTrail
@@ -24,7 +25,6 @@ from desktop_app.qt_adapter import LibraryEvents
 from desktop_app.views.banner import Banner
 from desktop_app.views.filter_bar import FilterBar
 from desktop_app.views.focused_keys import FocusedKeys
-from desktop_app.views.folder_filter import is_inside
 from desktop_app.views.moment_menu import (MomentActions, copy_references, export_file_name, export_targets,
                                           open_with_system, reveal_in_file_manager)
 from desktop_app.views.player import STEP_SECONDS, PlayerPanel
@@ -465,6 +465,13 @@ class MainWindow(QMainWindow):
 
     def _after_relocating(self, path: str, info: FolderInfo) -> None:
         self.filter_bar.folder.relocate(path, info.path)
+        # The searches of the trail name the folder's moments by their paths: they take the new ones, and the
+        # results shown are shown again from there, with the same cards current and selected.
+        self._note_place()
+        showing = self._shown_request is not None and self._shown_request is self._last_request
+        self.trail.relocate(path, info.path)
+        if showing:
+            self._revisit(self.trail.shown())
         self._after_folder_added()
 
     def remove_folder(self, path: str) -> None:

@@ -92,3 +92,33 @@ def test_each_step_keeps_where_its_results_were_left():
     assert trail.back().text == "two" and trail.place() == ResultsPlace(60, 40)
     trail.visit(text("two more"))                      # refined: a new search, no place yet
     assert trail.place() is None
+
+
+def test_a_relocated_folder_s_moments_files_and_places_take_its_new_paths():
+    old, new = "/media/cam", "/mnt/backup/cam"
+    inside = Moment(path="/media/cam/day1/a.mp4", start=2, end=6, score=1.0, thumbnail=None, folder=old)
+    beside = Moment(path="/media/camera/b.mp4", start=0, end=4, score=1.0, thumbnail=None, folder="/media/camera")
+    trail = SearchTrail()
+    trail.visit(SearchRequest(1, like=(inside, beside)))
+    trail.note_place(ResultsPlace(60, 10, current=("/media/cam/day1/a.mp4", 2.0, 6.0),
+                                  selected=frozenset({("/media/cam/day1/a.mp4", 2.0, 6.0),
+                                                      ("/media/camera/b.mp4", 0.0, 4.0)})))
+    trail.visit(SearchRequest(2, video=Path("/media/cam/day1/a.mp4")))
+    trail.visit(SearchRequest(3, image=Path("/home/me/beach.jpg")))
+    trail.visit(text("a red car"), committed=True)
+    assert trail.shown().text == "a red car"
+
+    trail.relocate(old, new)
+
+    assert trail.back().image == Path("/home/me/beach.jpg")
+    assert trail.back().video == Path("/mnt/backup/cam/day1/a.mp4")
+    like = trail.back().like
+    assert [(m.path, m.folder) for m in like] == [("/mnt/backup/cam/day1/a.mp4", new),
+                                                  ("/media/camera/b.mp4", "/media/camera")]   # only inside the folder
+    assert trail.place() == ResultsPlace(60, 10, current=("/mnt/backup/cam/day1/a.mp4", 2.0, 6.0),
+                                         selected=frozenset({("/mnt/backup/cam/day1/a.mp4", 2.0, 6.0),
+                                                             ("/media/camera/b.mp4", 0.0, 4.0)}))
+    trail.forward()
+    assert trail.shown().video == Path("/mnt/backup/cam/day1/a.mp4")
+    trail.leave()
+    assert trail.shown() is None

@@ -807,6 +807,54 @@ def test_a_folder_not_found_is_located_and_keeps_its_moments(qtbot, window, vide
     assert window.filter_bar.folder.chosen() == (str(now.resolve()),)  # still searching only it, where it is now
 
 
+def test_the_search_shown_and_those_behind_it_follow_a_located_folder(qtbot, window, video_folder, tmp_path):
+    import shutil
+
+    old = tmp_path / "camera"
+    old.mkdir()
+    for name in ("red_circle.mp4", "yellow.mp4"):
+        shutil.copy(video_folder / name, old / name)
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        window.add_folder(old)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.search_field.setText("a red circle")
+        window.search_field.returnPressed.emit()
+    model = window.results_model
+    assert model.rowCount() >= 2
+    window.grid.setCurrentIndex(model.index(1))               # played, and Ctrl-click another one too
+    window.grid.selectionModel().select(model.index(0), QItemSelectionModel.SelectionFlag.Select)
+    played = moment_key(window.grid.current_moment())
+    selected = {moment_key(m) for m in window.grid.selected_moments()}
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.find_similar(model.moment(0))
+    now = tmp_path / "camera (backup)"
+    os.replace(old, now)                                      # renamed in the file manager
+    window.refresh_library()
+    qtbot.waitUntil(lambda: [f.state for f in window.folders_model.folders()] == ["missing"], timeout=10_000)
+    window.choose_folder = lambda _title, _start: str(now)
+    menu = window.sidebar.folder_menu(window.folders_model.folder(0))
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        next(a for a in menu.actions() if a.text() == "Locate folder…").trigger()
+
+    def moved(key):
+        return (str(now.resolve() / Path(key[0]).name), *key[1:])
+
+    def shown_paths():
+        return {os.path.dirname(model.moment(r).path) for r in range(model.rowCount())}
+
+    qtbot.waitUntil(lambda: shown_paths() == {str(now.resolve())}, timeout=30_000)   # the search shown, found again
+    assert " like " in window.filter_bar.summary.text()
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.go_back()
+    assert shown_paths() == {str(now.resolve())}
+    assert moment_key(window.grid.current_moment()) == moved(played)    # the card that played is current again,
+    assert {moment_key(m) for m in window.grid.selected_moments()} == {moved(k) for k in selected}   # and selected
+    assert moment_key(window.player.moment) == moved(played)             # in the player, from its new place
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.go_forward()
+    assert " like " in window.filter_bar.summary.text() and shown_paths() == {str(now.resolve())}
+
+
 def test_back_and_forward_go_through_the_searches(qtbot, window, video_folder):
     from PySide6.QtCore import QPoint
 
