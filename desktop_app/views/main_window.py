@@ -296,6 +296,7 @@ class MainWindow(QMainWindow):
         self.moment_actions.search_in.connect(self.search_in_folder)
         self.moment_actions.search_in_video.connect(self.search_in_video)
         self.player.error.connect(lambda message: self.banner.show_message(message, "error"))
+        self.player.cannot_play.connect(self._on_cannot_play)
         self.player.action_requested.connect(self._on_player_action)
         self.player.copy_wanted.connect(self._make_playable_copy)
         self.sidebar.add_requested.connect(self._ask_add_folder)
@@ -457,7 +458,7 @@ class MainWindow(QMainWindow):
         """The library folder ``path`` is ``new_path`` now: its videos keep their moments; then what changed there
         is indexed."""
         if self.indexing:
-            self.banner.show_message("Indexing is running: cancel it first, then locate the folder.", "error")
+            self._show_indexing_in_the_way("locate the folder")
             return
         library = self.library
         self.runner.run(lambda: library.relocate_folder(path, new_path), lambda info: self._after_relocating(path, info),
@@ -474,9 +475,13 @@ class MainWindow(QMainWindow):
             self._revisit(self.trail.shown())
         self._after_folder_added()
 
+    def _show_indexing_in_the_way(self, then: str) -> None:
+        self.banner.show_message(f"Indexing is running: cancel it first, then {then}.", "error",
+                                 action=("Cancel indexing", self.cancel_indexing))
+
     def remove_folder(self, path: str) -> None:
         if self.indexing:
-            self.banner.show_message("Indexing is running: cancel it first, then remove the folder.", "error")
+            self._show_indexing_in_the_way("remove the folder")
             return
         if not self.confirm("Remove folder?", f"Remove {path} from the library? The videos stay on disk; "
                                               "only their index entries are deleted."):
@@ -829,7 +834,10 @@ class MainWindow(QMainWindow):
             return failures
 
         def done(failures: list[str]) -> None:
-            self.banner.show_message(export_report(len(moments), folder, failures), "error" if failures else "info")
+            exported = len(failures) < len(moments)
+            self.banner.show_message(export_report(len(moments), folder, failures), "error" if failures else "info",
+                                     action=("Open folder", lambda: open_with_system(str(folder))) if exported
+                                     else None)
 
         self.banner.show_message(f"Exporting {len(moments)} moments to {folder}…")
         self.runner.run(work, done, self._show_error)
@@ -846,7 +854,9 @@ class MainWindow(QMainWindow):
         library = self.library
         self.banner.show_message(f"Exporting {moment_title(moment)} {time_range(moment.start, moment.end)}…")
         self.runner.run(lambda: library.export_moment(moment, target),
-                        lambda path: self.banner.show_message(f"Exported to {path}"), self._show_error)
+                        lambda path: self.banner.show_message(
+                            f"Exported to {path}", action=("Show in folder", lambda: reveal_in_file_manager(str(path)))),
+                        self._show_error)
 
     def _on_player_action(self, name: str, moment: "Moment") -> None:
         if name == "similar":
@@ -881,8 +891,25 @@ class MainWindow(QMainWindow):
                              "then choose it in Settings › General.")
             return
         where = f"the moment is at {time_range(moment.start, moment.end)}"
-        offer = f"; Settings › General can open moments where they start in {players[0].name}" if players else ""
-        self.banner.show_message(f"Opened {name} in the default player, which starts at the beginning: {where}{offer}.")
+        if not players:
+            self.banner.show_message(f"Opened {name} in the default player, which starts at the beginning: {where}.")
+            return
+        other = players[0]
+        self.banner.show_message(f"Opened {name} in the default player, which starts at the beginning: {where}; "
+                                 f"{other.name} can open moments where they start.",
+                                 action=(f"Always use {other.name}", lambda: self.use_external_player(other)))
+
+    def use_external_player(self, player) -> None:
+        """``player`` opens moments from now on (as when it is chosen in Settings › General)."""
+        self.prefs.setValue(EXTERNAL_PLAYER_KEY, player.key)
+        self.banner.show_message(f"Open in player starts {player.name} at the moment from now on; Settings › General "
+                                 "changes it.")
+
+    def _on_cannot_play(self, moment: "Moment", message: str) -> None:
+        players = self.find_players()
+        player = chosen_player(str(self.prefs.value(EXTERNAL_PLAYER_KEY, SYSTEM_DEFAULT)), players)
+        self.banner.show_message(message, "error", action=(f"Open in {player.name if player else 'player'}",
+                                                           lambda: self.open_in_player(moment)))
 
     def _on_space(self) -> None:
         self.player.toggle_play()

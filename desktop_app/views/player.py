@@ -52,10 +52,13 @@ class PlayerPanel(QWidget):
     show, and ``play_copy(moment, copy)`` plays that copy in the file's own times (the seek bar and the clock still
     show the file; seeking stays inside the copy).
 
-    Signals: ``error(str)`` when the media cannot be played; ``copy_wanted(Moment)``.
+    Signals: ``error(str)`` when something fails (the file is gone, a frame cannot be saved);
+    ``cannot_play(Moment, str)`` when the file is there but neither it nor a copy of the moment plays here (another
+    player may); ``copy_wanted(Moment)``.
     """
 
     error = Signal(str)
+    cannot_play = Signal(object, str)
     copy_wanted = Signal(object)
     action_requested = Signal(str, object)   # ("open" | "reveal" | "similar" | "export", Moment)
 
@@ -254,7 +257,7 @@ class PlayerPanel(QWidget):
     def copy_failed(self, moment: Moment, message: str) -> None:
         if self.moment is not None and moment.path == self.moment.path:
             self._show_note("")
-            self.error.emit(f"Cannot play {moment.path}: {message}")
+            self.cannot_play.emit(moment, f"Cannot play {moment.path}: {message}")
 
     def _load(self, url: QUrl, start_ms: int, paused: bool) -> None:
         if self.player.source() != url:
@@ -531,8 +534,10 @@ class PlayerPanel(QWidget):
         self.looping = on
 
     def _on_error(self, _error, message: str) -> None:
-        if message:
-            self.error.emit(f"Cannot play {self.moment.path if self.moment else 'this file'}: {message}")
+        if message and self.moment is not None:
+            self.cannot_play.emit(self.moment, f"Cannot play {self.moment.path}: {message}")
+        elif message:
+            self.error.emit(f"Cannot play this file: {message}")
 
     def _set_controls_enabled(self, enabled: bool) -> None:
         for widget in (self.play_button, self.loop_button, self.seek_bar, *self.action_buttons.values()):

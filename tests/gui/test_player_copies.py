@@ -42,6 +42,7 @@ def test_a_file_whose_picture_never_comes_asks_for_a_copy_and_plays_it(qtbot, pa
     wanted, errors = [], []
     panel.copy_wanted.connect(wanted.append)
     panel.error.connect(errors.append)
+    panel.cannot_play.connect(lambda _moment, message: errors.append(message))
     moment = moment_of(videos["av1"])
     panel.play_moment(moment)
     qtbot.waitUntil(lambda: bool(wanted), timeout=NO_PICTURE_MS + 5_000)
@@ -92,6 +93,7 @@ def test_the_window_makes_the_copy_and_the_player_plays_it(qtbot, tmp_path, tiny
     window.show()
     errors = []
     window.player.error.connect(errors.append)
+    window.player.cannot_play.connect(lambda _moment, message: errors.append(message))
     window.player.play_moment(moment_of(videos["av1"]))
     qtbot.waitUntil(lambda: window.player.copy is not None and window.player._frames_seen > 5,
                     timeout=NO_PICTURE_MS + 30_000)

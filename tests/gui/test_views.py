@@ -544,6 +544,33 @@ def test_paths_and_queries_with_angle_brackets_show_as_typed_not_as_markup(qtbot
         assert label.text() == "/v/<b>cat</b>.mp4"
 
 
+def test_a_banner_s_button_does_what_its_message_leads_to_and_the_pointer_keeps_it(qtbot, themed):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QEnterEvent
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_app.views.banner import Banner
+
+    banner = Banner()
+    qtbot.addWidget(banner)
+    done = []
+    banner.show_message("Exported to /out/a.mp4", action=("Show in folder", lambda: done.append("shown")))
+    assert banner.isVisible() and banner.action_button.isVisible() and banner.action_button.text() == "Show in folder"
+    banner.action_button.click()
+    assert done == ["shown"] and not banner.isVisible()             # done, and the message goes
+    banner.show_message("Indexing is running", "error")             # a message without one shows no button
+    assert banner.isVisible() and banner.action_button.isHidden()
+    banner.action_button.click()
+    assert done == ["shown"]
+
+    banner.show_message("Saved", seconds=0.3)
+    QApplication.sendEvent(banner, QEnterEvent(QPointF(5, 5), QPointF(5, 5), QPointF(5, 5)))
+    qtbot.wait(600)
+    assert banner.isVisible()                                       # not while the pointer is over it
+    QApplication.sendEvent(banner, QEvent(QEvent.Type.Leave))
+    qtbot.waitUntil(lambda: not banner.isVisible(), timeout=5000)    # and some seconds after it left
+
+
 def test_folder_filter_ticks_any_set_of_folders(qtbot, themed):
     from desktop_app.views.folder_filter import FolderFilter
 

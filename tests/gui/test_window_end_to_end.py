@@ -212,6 +212,7 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     window.export_moment(moment, exported)
     qtbot.waitUntil(lambda: "Exported to" in window.banner.text.text(), timeout=30_000)
     assert exported.is_file() and exported.stat().st_size > 0
+    assert window.banner.action_button.text() == "Show in folder"
     chosen = window.results_model.moments()[:2]
     gone = Moment(str(tmp_path / "gone.mp4"), 0.0, 1.0, 0.1, None)
     into = tmp_path / "several"
@@ -219,6 +220,7 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
     window.export_moments([*chosen, gone], into)       # one failure is named; the others are still exported
     qtbot.waitUntil(lambda: "Exported 2 of 3 moments" in window.banner.text.text(), timeout=30_000)
     assert "1 failed: gone.mp4 0:00 – 0:01: " in window.banner.text.text() and window.banner.kind == "error"
+    assert window.banner.action_button.text() == "Open folder"          # to see the two that were
     assert len(list(into.iterdir())) == 2 and all(p.stat().st_size > 0 for p in into.iterdir())
 
     window.grid.setFocus()                               # Ctrl+C copies the selected moments' paths and times
@@ -629,8 +631,26 @@ def test_open_in_player_starts_the_chosen_player_at_the_moment_or_says_where_it_
     window.open_in_player(moment)
     assert opened == [str(video)]
     assert window.banner.text.text() == ("Opened beach.mp4 in the default player, which starts at the beginning: the "
-                                         "moment is at 0:01 – 0:02; Settings › General can open moments where they "
-                                         "start in mpv.")
+                                         "moment is at 0:01 – 0:02; mpv can open moments where they start.")
+    assert window.banner.action_button.text() == "Always use mpv"
+    window.banner.action_button.click()                     # the message's button chooses it
+    assert prefs.value(main_window.EXTERNAL_PLAYER_KEY) == "mpv"
+    assert window.banner.text.text().startswith("Open in player starts mpv at the moment from now on")
+    record.unlink()
+    window.open_in_player(moment)
+    qtbot.waitUntil(record.exists, timeout=10_000)
+    assert json.loads(record.read_text()) == ["--start=1.500", str(video)]
+
+    window.find_players = lambda: []                        # no player ClipSeek knows is installed: nothing offered
+    prefs.setValue(main_window.EXTERNAL_PLAYER_KEY, "system")
+    window.open_in_player(moment)
+    assert window.banner.text.text().endswith("the moment is at 0:01 – 0:02.") and window.banner.action_button.isHidden()
+    window.find_players = lambda: [ExternalPlayer("mpv", "mpv", str(program))]
+    window.player.cannot_play.emit(moment, f"Cannot play {video}: no decoder")   # the embedded player cannot
+    assert window.banner.kind == "error" and window.banner.action_button.text() == "Open in player"
+    opened.clear()
+    window.banner.action_button.click()                     # the default player, as Open in player would
+    assert opened == [str(video)]
     monkeypatch.setattr(main_window, "open_with_system", lambda path: False)
     window.open_in_player(moment)
     assert window.banner.kind == "error" and window.banner.text.text().startswith("No program on this computer opens")
@@ -853,6 +873,22 @@ def test_the_search_shown_and_those_behind_it_follow_a_located_folder(qtbot, win
     with qtbot.waitSignal(window.results_shown, timeout=30_000):
         window.go_forward()
     assert " like " in window.filter_bar.summary.text() and shown_paths() == {str(now.resolve())}
+
+
+def test_indexing_in_the_way_of_removing_a_folder_can_be_cancelled_from_the_message(qtbot, window, video_folder):
+    window.add_folder(video_folder)
+    qtbot.waitUntil(lambda: window.index_worker is not None, timeout=30_000)
+    window.pause_indexing()                                   # (so that it is still running below)
+    folder = str(video_folder.resolve())
+    window.remove_folder(folder)
+    assert window.banner.kind == "error"
+    assert window.banner.text.text() == "Indexing is running: cancel it first, then remove the folder."
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        window.banner.action_button.click()                   # "Cancel indexing"
+    assert not window.banner.isVisible()
+    qtbot.waitUntil(lambda: not window.indexing, timeout=10_000)
+    window.remove_folder(folder)                              # now it can be
+    qtbot.waitUntil(lambda: window.folders_model.rowCount() == 0, timeout=30_000)
 
 
 def test_back_and_forward_go_through_the_searches(qtbot, window, video_folder):
