@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from engine.indexer.watch import FolderWatcher
 
 RECENT_KEY = "search/recent"
+ALERT_AFTER_SECONDS = 30   # an indexing this long, ended while the window was in the background, asks for attention
 PREVIEW_STILLS = 8         # stills across a moment that hovering over its card scrubs through
 LAST_LIBRARY_KEY = "library/last"
 THEME_KEY = "appearance/theme"
@@ -98,6 +100,7 @@ class MainWindow(QMainWindow):
         self.find_players = find_players        # replaceable, so tests choose which players are installed
         self.index_worker: IndexWorker | None = None
         self._index_again = False
+        self._index_started_at = 0.0
         self._serial = 0
         self._place_to_restore: tuple[int, ResultsPlace] | None = None   # (serial, place) of a search gone back to
         self._last_request: SearchRequest | None = None
@@ -539,6 +542,7 @@ class MainWindow(QMainWindow):
         worker.finished.connect(self._on_index_thread_done)
         self.index_worker = worker
         self._index_again = False
+        self._index_started_at = time.monotonic()
         self.status_area.set_paused(False)
         worker.start()
 
@@ -574,13 +578,22 @@ class MainWindow(QMainWindow):
         self.status_area.show_idle("Indexing stopped — it continues next time" if state == "cancelled"
                                    else "Library up to date")
         self.refresh_library()
+        if state == "done" and time.monotonic() - self._index_started_at >= ALERT_AFTER_SECONDS:
+            self._alert()
         self.indexing_finished.emit(progress)
 
     def _on_index_failed(self, message: str) -> None:
         self._show_title()
         self.status_area.show_idle("Indexing stopped")
         self._show_error(message)
+        self._alert()
         self.indexing_finished.emit(None)
+
+    def _alert(self) -> None:
+        """The taskbar's entry asks for attention (flashes, bounces) when the window is in the background: a long
+        indexing ended, or stopped on an error."""
+        if not self.isActiveWindow():
+            QApplication.alert(self)
 
     def _on_index_thread_done(self) -> None:
         worker, self.index_worker = self.index_worker, None

@@ -891,6 +891,27 @@ def test_indexing_in_the_way_of_removing_a_folder_can_be_cancelled_from_the_mess
     qtbot.waitUntil(lambda: window.folders_model.rowCount() == 0, timeout=30_000)
 
 
+def test_a_long_indexing_ended_in_the_background_asks_for_attention(qtbot, window, video_folder, monkeypatch):
+    from desktop_app.views import main_window
+
+    alerts = []
+    monkeypatch.setattr(main_window.QApplication, "alert", lambda widget, msec=0: alerts.append(widget))
+    monkeypatch.setattr(window, "isActiveWindow", lambda: False)              # another window is in front
+    monkeypatch.setattr(main_window, "ALERT_AFTER_SECONDS", 0.0)
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        window.add_folder(video_folder)
+    assert alerts == [window]
+    monkeypatch.setattr(main_window, "ALERT_AFTER_SECONDS", 3600.0)           # a short one (a file changed): no
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        window.start_indexing()
+    assert alerts == [window]
+    monkeypatch.setattr(main_window, "ALERT_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(window, "isActiveWindow", lambda: True)               # in front: it is seen anyway
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        window.start_indexing()
+    assert alerts == [window]
+
+
 def test_back_and_forward_go_through_the_searches(qtbot, window, video_folder):
     from PySide6.QtCore import QPoint
 
