@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from engine.indexer.watch import FolderWatcher
 
 RECENT_KEY = "search/recent"
+DEMONSTRATION_NOTE = ("The built-in model is a demonstration that knows only the demo's coloured shapes: it will not "
+                      "find moments in your own videos. Install a pretrained CLIP in Settings › Models.")
 ALERT_AFTER_SECONDS = 30   # an indexing this long, ended while the window was in the background, asks for attention
 PREVIEW_STILLS = 8         # stills across a moment that hovering over its card scrubs through
 LAST_LIBRARY_KEY = "library/last"
@@ -101,6 +103,7 @@ class MainWindow(QMainWindow):
         self.index_worker: IndexWorker | None = None
         self._index_again = False
         self._index_started_at = 0.0
+        self._demonstration_model = False      # the library's model knows only a synthetic world (the shapes demo)
         self._serial = 0
         self._place_to_restore: tuple[int, ResultsPlace] | None = None   # (serial, place) of a search gone back to
         self._last_request: SearchRequest | None = None
@@ -412,6 +415,8 @@ class MainWindow(QMainWindow):
             self._show_page()
             self.status_area.set_idle_detail(
                 library_summary(status.files.get("indexed", 0), status.hours_indexed * 3600, status.model))
+            self._demonstration_model = status.model_trained_only_on is not None
+            self.welcome.set_model_note(DEMONSTRATION_NOTE if self._demonstration_model else None)
             self.watching.watch(self._reachable_folders_shown())
             self.library_refreshed.emit()
             if then_index and folders:
@@ -442,10 +447,13 @@ class MainWindow(QMainWindow):
 
     def add_folder(self, path: str | Path) -> None:
         library = self.library
-        self.runner.run(lambda: library.add_folder(path), lambda _info: self._after_folder_added(),
+        self.runner.run(lambda: library.add_folder(path), lambda _info: self._after_folder_added(announce=True),
                         self._show_error, owner=self)
 
-    def _after_folder_added(self) -> None:
+    def _after_folder_added(self, announce: bool = False) -> None:
+        if announce and self._demonstration_model:
+            self.banner.show_message(DEMONSTRATION_NOTE, seconds=20,
+                                     action=("Choose a model…", lambda: self.open_settings().tabs.setCurrentIndex(0)))
         self._has_folders = True
         self._show_page()
         self.refresh_library()

@@ -45,6 +45,11 @@ class WelcomePage(QWidget):
         hint = QLabel("Tip: you can also drop a folder anywhere on this window.")
         hint.setObjectName("WelcomeHint")
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.model_note = QLabel("")
+        self.model_note.setObjectName("WelcomeHint")
+        self.model_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.model_note.setWordWrap(True)
+        self.model_note.hide()
         self.busy_text = QLabel("")
         self.busy_text.setObjectName("WelcomeHint")
         self.busy_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -66,6 +71,7 @@ class WelcomePage(QWidget):
         inner.addLayout(buttons)
         inner.addSpacing(4)
         inner.addWidget(hint)
+        inner.addWidget(self.model_note)
         inner.addWidget(self.busy_text)
         inner.addWidget(self.busy_bar, 0, Qt.AlignmentFlag.AlignHCenter)
 
@@ -83,6 +89,11 @@ class WelcomePage(QWidget):
     def refresh_icons(self) -> None:
         self.add_button.setIcon(theme.icon("folder-plus", theme.current().accent_text, 18))
         self.demo_button.setIcon(theme.icon("sparkle-play", size=18))
+
+    def set_model_note(self, text: str | None) -> None:
+        """A word about the library's model (that it is only a demonstration), or nothing with None."""
+        self.model_note.setText(text or "")
+        self.model_note.setVisible(bool(text))
 
     def set_busy(self, text: str | None) -> None:
         """Show a working state (creating the demo library), or the normal buttons with None."""

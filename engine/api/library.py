@@ -585,7 +585,7 @@ class Library:
                              folders=tuple(self.folders()), files=dict(stats.files), segments=stats.segments,
                              hours_indexed=stats.seconds_indexed / 3600.0, device=self.settings.device,
                              gpu_found=gpu_likely(), index_workers=self.settings.resolved_workers(),
-                             decoding=self.decoding)
+                             decoding=self.decoding, model_trained_only_on=self.bundle_info.trained_only_on)
 
     def installed_models(self) -> list[ModelEntry]:
         return self.registry.entries(active=self.bundle_info.fingerprint)

@@ -106,6 +106,7 @@ class LibraryStatus:
     gpu_found: bool = False   # onnxruntime-gpu and an NVIDIA driver are here (runtime/gpu.py), asked without CUDA
     index_workers: int = 1    # worker processes `index` starts on this computer
     decoding: str = "cpu"     # where video is decoded: "cuda" (NVDEC, engine/media/hw_decode.py) or "cpu"
+    model_trained_only_on: str | None = None   # "shapes": the model is a demonstration (BundleInfo.trained_only_on)
 
     def to_json(self) -> dict:
         return {"library": self.library, "model": self.model, "fingerprint": self.fingerprint,
@@ -113,4 +114,4 @@ class LibraryStatus:
                 "folders": [f.__dict__ for f in self.folders], "files": dict(self.files),
                 "segments": self.segments, "hours_indexed": round(self.hours_indexed, 4),
                 "device": self.device, "gpu_found": self.gpu_found, "index_workers": self.index_workers,
-                "decoding": self.decoding}
+                "decoding": self.decoding, "model_trained_only_on": self.model_trained_only_on}

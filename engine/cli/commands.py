@@ -75,8 +75,20 @@ def cmd_add_folder(args) -> int:
         info = lib.add_folder(args.folder)
         for notice in lib.notices:      # a wider folder took the place of library folders inside it
             print(f"note: {notice}", file=sys.stderr)
+        demonstration = _demonstration_note(lib.bundle_info.name, lib.bundle_info.trained_only_on)
     print(f"added {info.path}; run `clipseek index` to index it")
+    if demonstration:
+        print(f"note: {demonstration}", file=sys.stderr)
     return 0
+
+
+def _demonstration_note(model: str, world: str | None) -> str | None:
+    """What to say where a library's model was trained only on a synthetic world: it finds nothing in real video."""
+    if world is None:
+        return None
+    return (f"the library's model, {model}, is a demonstration trained only on the synthetic {world} world: it will "
+            "not find moments in your own videos. Install a pretrained CLIP (`clipseek model install "
+            "openclip:ViT-B-32/laion2b_s34b_b79k`, needs internet once) and switch to it with `clipseek model use`")
 
 
 def cmd_remove_folder(args) -> int:
@@ -316,7 +328,9 @@ def cmd_status(args) -> int:
         print_json(status.to_json())
         return 0
     print(f"library  {status.library}")
-    print(f"model    {status.model} ({status.fingerprint[:12]})")
+    demonstration = (f"; a demonstration trained only on the synthetic {status.model_trained_only_on} world"
+                     if status.model_trained_only_on else "")
+    print(f"model    {status.model} ({status.fingerprint[:12]}{demonstration})")
     print(f"moments  {status.segments} from {format_duration(status.hours_indexed * 3600)} of video")
     print("files    " + ", ".join(f"{k} {v}" for k, v in status.files.items()))
     print(f"device   {_device_text(status)}")

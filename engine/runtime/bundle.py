@@ -59,6 +59,9 @@ TEXT_LENGTH_AXIS = "L"
 RE_EXPORT = "re-export it (`clipseek model export`) or import a good copy (`clipseek model import PATH`)"
 
 
+SYNTHETIC_WORLDS = ("shapes",)   # training data a model can be trained on alone (engine.shapes)
+
+
 @dataclass(frozen=True)
 class TensorSpec:
     name: str
@@ -104,6 +107,18 @@ class BundleInfo:
     config: dict[str, Any] = field(default_factory=dict)
     created_by: str = ""
     resize: str = "center_crop"         # how frames become S×S: "center_crop" (CLIP) or "squash"
+
+    @property
+    def trained_only_on(self) -> str | None:
+        """The synthetic world ("shapes") a model trained from scratch saw and nothing else: a demonstration that
+        finds nothing in real video. None for a pretrained backbone (open_clip weights), whatever its heads saw."""
+        if not self.backbone.startswith("custom:"):
+            return None
+        training = self.config.get("training")
+        run = training.get("config") if isinstance(training, dict) else None
+        data = run.get("data") if isinstance(run, dict) else None
+        kind = data.get("kind") if isinstance(data, dict) else None
+        return kind if kind in SYNTHETIC_WORLDS else None
 
     @property
     def has_caption_bank(self) -> bool:

@@ -427,6 +427,27 @@ def test_status_tells_where_the_model_will_run_without_loading_it(tmp_path, tiny
     assert status["index_workers"] == int(expected.split("; ")[1].split()[0])
 
 
+def test_a_demonstration_model_says_it_finds_nothing_in_your_own_videos(tmp_path, tiny_bundle, capsys):
+    mine = tmp_path / "my videos"
+    mine.mkdir()
+    builtin = ["--library", tmp_path / "library"]                         # the built-in model: the shapes demo
+    code, out, err = run_cli(capsys, *builtin, "add-folder", mine)
+    assert code == 0 and out.startswith("added ")
+    assert err.startswith("note: the library's model, clipseek-shapes, is a demonstration trained only on the "
+                          "synthetic shapes world: it will not find moments in your own videos. Install a "
+                          "pretrained CLIP (`clipseek model install openclip:ViT-B-32/laion2b_s34b_b79k`"), err
+    code, out, _ = run_cli(capsys, *builtin, "status")
+    assert "; a demonstration trained only on the synthetic shapes world)" in out.splitlines()[1]
+    code, out, _ = run_cli(capsys, *builtin, "status", "--json")
+    assert json.loads(out)["model_trained_only_on"] == "shapes"
+
+    other = ["--library", tmp_path / "other", "--model", tiny_bundle]     # not trained on the shapes world
+    code, out, err = run_cli(capsys, *other, "add-folder", mine)
+    assert code == 0 and err == ""
+    code, out, _ = run_cli(capsys, *other, "status", "--json")
+    assert json.loads(out)["model_trained_only_on"] is None
+
+
 @pytest.mark.parametrize("device, driver, expected, key", [
     ("auto", True, "decoding the NVIDIA GPU (NVDEC) for files that need more than their keyframes, else the CPU", "cuda"),
     ("gpu", True, "decoding the NVIDIA GPU (NVDEC) for files that need more than their keyframes, else the CPU", "cuda"),

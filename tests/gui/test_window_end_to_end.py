@@ -912,6 +912,35 @@ def test_a_long_indexing_ended_in_the_background_asks_for_attention(qtbot, windo
     assert alerts == [window]
 
 
+def test_the_built_in_demonstration_model_says_it_finds_nothing_in_your_own_videos(qtbot, tmp_path, prefs, themed,
+                                                                                   tiny_bundle):
+    from engine.api import Library
+    from desktop_app.views.main_window import DEMONSTRATION_NOTE
+    from desktop_app.views.settings_dialog import SettingsDialog
+
+    windows = {}
+    for name, model in (("shapes", None), ("tiny", tiny_bundle)):         # the built-in model, and another
+        win = MainWindow(Library.open(tmp_path / name, model=model), prefs=prefs)
+        qtbot.addWidget(win)
+        with qtbot.waitSignal(win.library_refreshed, timeout=30_000):
+            win.show()
+        windows[name] = win
+    assert windows["tiny"].welcome.model_note.isHidden()
+    win = windows["shapes"]
+    assert win.welcome.model_note.isVisible() and win.welcome.model_note.text() == DEMONSTRATION_NOTE
+    mine = tmp_path / "my videos"
+    mine.mkdir()
+    with qtbot.waitSignal(win.indexing_finished, timeout=60_000):
+        win.add_folder(mine)
+    assert win.banner.text.text() == DEMONSTRATION_NOTE and win.banner.kind == "info"
+    win.banner.action_button.click()                                       # "Choose a model…"
+    dialog = next(d for d in win.findChildren(SettingsDialog) if d.isVisible())
+    assert dialog.tabs.tabText(dialog.tabs.currentIndex()) == "Models"
+    dialog.reject()
+    for win in windows.values():
+        win.close()
+
+
 def test_back_and_forward_go_through_the_searches(qtbot, window, video_folder):
     from PySide6.QtCore import QPoint
 

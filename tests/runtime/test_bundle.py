@@ -111,3 +111,17 @@ def test_bundle_json_values_that_would_fail_every_file_are_refused(bundle_copy, 
     assert len(problems) == 1 and said in problems[0], problems
     with pytest.raises(BundleError, match="re-export"):
         open_bundle(bundle_copy)
+
+
+def test_a_model_trained_from_scratch_on_the_shapes_world_alone_is_a_demonstration(runtime_bundle):
+    from dataclasses import replace
+    from pathlib import Path
+
+    shipped = open_bundle(Path(__file__).resolve().parents[2] / "assets" / "models" / "clipseek-shapes")
+    assert shipped.trained_only_on == "shapes"
+    assert replace(shipped, backbone="ViT-B-32").trained_only_on is None      # pretrained weights, heads on shapes
+    real_data = {"training": {"config": {"data": {"kind": "msrvtt"}}}}
+    assert replace(shipped, config=real_data).trained_only_on is None
+    for odd in ({}, {"training": None}, {"training": {"config": []}}, {"training": {"config": {"data": "shapes"}}}):
+        assert replace(shipped, config=odd).trained_only_on is None
+    assert open_bundle(runtime_bundle).trained_only_on is None                # an export with no training recorded
