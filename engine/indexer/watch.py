@@ -18,9 +18,11 @@ import watchdog.events
 import watchdog.observers
 import watchdog.observers.polling
 
+from engine.indexer.network_folders import is_network_folder, system_mounts
 from engine.indexer.scan import is_video_name, left_out
 
 POLL_FALLBACK_SECONDS = 30.0
+NETWORK_POLL_SECONDS = 60.0     # how often a folder on a network drive is listed (its changes raise no events here)
 FOLDERS_CHECK_SECONDS = 5.0     # how often `clipseek watch` looks for folders added, removed, plugged in or out
 # Events that mean a file or folder changed. Not "opened" and "closed_no_write": indexing a file raises them.
 FILE_CHANGES = frozenset({"created", "modified", "deleted", "moved", "closed", "attrib"})
@@ -36,6 +38,7 @@ class _StopNoise(logging.Filter):
 
 
 logging.getLogger("watchdog.observers.inotify").addFilter(_StopNoise())
+log = logging.getLogger(__name__)
 
 
 class FolderWatcher:
@@ -57,30 +60,47 @@ class FolderWatcher:
         self._lock = threading.Lock()
         self._last_change = 0.0
         self._dirty = False
-        self._observer = None
+        self._observers: list | None = None
+        self.polled: list[str] = []     # folders listed every NETWORK_POLL_SECONDS: they lie on network drives
 
     def start(self) -> "FolderWatcher":
-        """Ask the system for change events; where it has no watches left, list the folders every 30 s instead."""
+        """Ask the system for change events; where it has no watches left, list the folders every 30 s instead.
+        Folders on network drives, whose changes made elsewhere raise no events, are listed every minute."""
+        mounts = system_mounts()
+        self.polled = [folder for folder in self.folders if is_network_folder(folder, mounts)]
+        local = [folder for folder in self.folders if folder not in self.polled]
+        for folder in self.polled:
+            log.info("%s is on a network drive: it is listed every %.0f s for changes", folder, NETWORK_POLL_SECONDS)
+        observers = []
         try:
-            self._observer = self._started(watchdog.observers.Observer())
-        except OSError as exc:
-            # Linux gives each user a fixed number of inotify watches (one per folder; 8,192 on many systems)
-            # and instances; a large tree runs out.
-            self._notice(f"the system's limit on watched folders was reached ({exc.strerror or exc}); ClipSeek "
-                         f"now looks for changes every {POLL_FALLBACK_SECONDS:.0f} s instead. To watch instantly, "
-                         "raise fs.inotify.max_user_watches (sysctl)")
-            self._observer = self._started(watchdog.observers.polling.PollingObserver(timeout=POLL_FALLBACK_SECONDS))
+            if self.polled:
+                observers.append(self._started(
+                    watchdog.observers.polling.PollingObserver(timeout=NETWORK_POLL_SECONDS), self.polled))
+            try:
+                if local or not self.polled:
+                    observers.append(self._started(watchdog.observers.Observer(), local))
+            except OSError as exc:
+                # Linux gives each user a fixed number of inotify watches (one per folder; 8,192 on many systems)
+                # and instances; a large tree runs out.
+                self._notice(f"the system's limit on watched folders was reached ({exc.strerror or exc}); "
+                             f"ClipSeek now looks for changes every {POLL_FALLBACK_SECONDS:.0f} s instead. To watch "
+                             "instantly, raise fs.inotify.max_user_watches (sysctl)")
+                observers.append(self._started(
+                    watchdog.observers.polling.PollingObserver(timeout=POLL_FALLBACK_SECONDS), local))
+        except BaseException:
+            _stop_all(observers)
+            raise
+        self._observers = observers
         return self
 
     @property
     def running(self) -> bool:
-        return self._observer is not None
+        return self._observers is not None
 
     def stop(self) -> None:
-        if self._observer is not None:
-            self._observer.stop()
-            self._observer.join(5)
-            self._observer = None
+        if self._observers is not None:
+            _stop_all(self._observers)
+            self._observers = None
 
     def __enter__(self) -> "FolderWatcher":
         return self
@@ -114,7 +134,7 @@ class FolderWatcher:
                 return left_out(path[len(inside):], self._exclude)
         return False
 
-    def _started(self, observer):
+    def _started(self, observer, folders: list[str]):
         watcher = self
 
         class Handler(watchdog.events.FileSystemEventHandler):
@@ -123,13 +143,20 @@ class FolderWatcher:
                     watcher.changed(os.fsdecode(path), event.is_directory, event.event_type)
 
         try:
-            for folder in self.folders:
+            for folder in folders:
                 observer.schedule(Handler(), folder, recursive=True)
             observer.start()
         except OSError:
             observer.stop()
             raise
         return observer
+
+
+def _stop_all(observers) -> None:
+    for observer in observers:
+        observer.stop()
+    for observer in observers:
+        observer.join(5)
 
 
 def watch_library(lib, progress=None, stop: threading.Event | None = None, poll: float = 0.5) -> None:
