@@ -227,10 +227,19 @@ class Searcher:
                                                   filters=filters), filters, exclude)
 
     def _stage1_filtered_inside(self, vector, depth: int, filters: SearchFilters, exclude) -> _Candidates:
-        """The vector store applies the filters, so one search gets them; excluded ids can take at most
-        len(exclude) places. Rows are still checked: a store's copy of a file's facts may lag the catalog."""
-        return self._checked(*self.vectors.search(vector, depth + len(exclude), filters=filters),
-                             filters, exclude).first(depth)
+        """The vector store applies the filters, so one search mostly gets them; excluded ids can take at most
+        len(exclude) places. Copies of a video hold its places more than once and count once, and rows are still
+        checked (a store's copy of a file's facts may lag the catalog): where these leave fewer than ``depth``
+        places, the store is asked for more."""
+        total = self.vectors.count
+        ask = depth + len(exclude)
+        for _ in range(MAX_OVERFETCH_ROUNDS):
+            ids, sims = self.vectors.search(vector, ask, filters=filters)
+            found = self._checked(ids, sims, filters, exclude)
+            if found.places >= depth or ids.shape[1] < ask or ask >= total:   # (fewer than asked: all that match)
+                break
+            ask = min(total, ask * 4)
+        return found.first_places(depth)
 
     def _checked(self, ids: np.ndarray, sims: np.ndarray, filters: SearchFilters, exclude) -> _Candidates:
         """The store's answer to one query (rows [1, k]) with their catalog rows, less the ids gone from the

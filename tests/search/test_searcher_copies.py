@@ -99,9 +99,11 @@ def test_a_copy_searched_alone_is_shown(library):
     assert f"{root}/backup/walk.mp4" in {m.path for m in moments}
 
 
-def test_a_library_of_many_copies_still_fills_the_page(tmp_path):
+@pytest.mark.parametrize("store", ["hnswlib", "milvus"])
+def test_a_library_of_many_copies_still_fills_the_page(tmp_path, request, store):
     """Six copies of each video: the nearest candidates hold each place six times, and the store is asked for
-    more until they hold as many places as a search without copies would rerank."""
+    more until they hold as many places as a search without copies would rerank (Milvus, which applies the
+    filters itself, too)."""
     rng = np.random.default_rng(5)
     query = _unit(rng.standard_normal(DIM))
     catalog = Catalog.open(tmp_path / "lib")
@@ -110,7 +112,12 @@ def test_a_library_of_many_copies_still_fills_the_page(tmp_path):
         catalog.bulk_add_indexed(folder.id, [
             _file(f"/drive{copy}/video{v}.mp4", _unit(query + 0.8 * np.random.default_rng(100 + v).standard_normal((3, DIM))),
                   f"h-{v}", 1000 + v) for v in range(12)], FP)
-    store = open_vector_store(None, tmp_path / "lib", DIM, FP, catalog)
+    if store == "milvus":
+        milvus = request.getfixturevalue("milvus_uri")
+        store = open_vector_store(milvus.uri, tmp_path / "lib", DIM, FP, catalog, collection_prefix=milvus.prefix)
+        store.apply_changes(catalog)
+    else:
+        store = open_vector_store(None, tmp_path / "lib", DIM, FP, catalog)
     try:
         searcher = Searcher(catalog, store, None, Settings(rerank_depth=8))
         moments = searcher.search_vector(query, 8)
