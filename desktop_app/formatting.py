@@ -125,8 +125,9 @@ def size(num_bytes: int) -> str:
     return f"{value:.1f} GB"
 
 
-def library_summary(videos: int, seconds: float, model: str) -> str:
-    """The status bar when nothing runs: '30 videos · 13 min indexed · model clipseek-shapes'."""
+def library_summary(videos: int, seconds: float, model: str, demonstration: bool = False) -> str:
+    """The status bar when nothing runs: '30 videos · 13 min indexed · model clipseek-shapes (a demonstration)'."""
+    model = f"{model} (a demonstration)" if demonstration else model
     if videos == 0:
         return f"No videos indexed yet · model {model}"
     return f"{counted(videos, 'video')} · {hours(seconds)} indexed · model {model}"

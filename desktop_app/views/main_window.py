@@ -413,9 +413,10 @@ class MainWindow(QMainWindow):
             self.filter_bar.set_folders([f.path for f in folders])
             self._has_folders = bool(folders)
             self._show_page()
-            self.status_area.set_idle_detail(
-                library_summary(status.files.get("indexed", 0), status.hours_indexed * 3600, status.model))
             self._demonstration_model = status.model_trained_only_on is not None
+            self.status_area.set_idle_detail(library_summary(status.files.get("indexed", 0),
+                                                             status.hours_indexed * 3600, status.model,
+                                                             self._demonstration_model))
             self.welcome.set_model_note(DEMONSTRATION_NOTE if self._demonstration_model else None)
             self.watching.watch(self._reachable_folders_shown())
             self.library_refreshed.emit()

@@ -45,6 +45,8 @@ def test_library_summary_counts_videos_in_words():
     assert library_summary(0, 0, "m") == "No videos indexed yet · model m"
     assert library_summary(1, 12, "m") == "1 video · 12 s indexed · model m"
     assert library_summary(30, 780, "clipseek-shapes") == "30 videos · 13 min indexed · model clipseek-shapes"
+    assert library_summary(30, 780, "clipseek-shapes", demonstration=True) == \
+        "30 videos · 13 min indexed · model clipseek-shapes (a demonstration)"
     one_file = Progress(0, 1, 0, 5, 0.0, None)
     assert progress_summary(one_file) == "0 of 1 file · 0 s of 5 s of video · estimating time left…"
     assert export_report(1, "/out", []) == "Exported 1 moment to /out"

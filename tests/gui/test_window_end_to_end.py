@@ -926,8 +926,10 @@ def test_the_built_in_demonstration_model_says_it_finds_nothing_in_your_own_vide
             win.show()
         windows[name] = win
     assert windows["tiny"].welcome.model_note.isHidden()
+    assert windows["tiny"].status_area.text.text().endswith("model clipseek-tiny-random")
     win = windows["shapes"]
     assert win.welcome.model_note.isVisible() and win.welcome.model_note.text() == DEMONSTRATION_NOTE
+    assert win.status_area.text.text().endswith("model clipseek-shapes (a demonstration)")
     mine = tmp_path / "my videos"
     mine.mkdir()
     with qtbot.waitSignal(win.indexing_finished, timeout=60_000):
