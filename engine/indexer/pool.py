@@ -21,6 +21,7 @@ from typing import Any
 from engine.indexer.worker import prestarted_worker_main, worker_main
 
 _CTX = mp.get_context("spawn")
+ASLEEP_AFTER_SECONDS = 30.0   # longer than this between two looks at the workers: the computer slept (WatchGaps)
 # Worker processes started before their pool (prestart_workers): (process, parent's pipe end, threads).
 _prestarted: list[tuple[Any, Any, int]] = []
 
@@ -133,6 +134,22 @@ class _Worker:
         self.probed, self.decoded = (q.probed, q.decoded) if q else (False, False)
 
 
+class WatchGaps:
+    """How long the indexer could not watch its workers: more than ``ASLEEP_AFTER_SECONDS`` between two looks means
+    the computer slept (a laptop's lid closed, where the clock counts sleep, as Windows's does) or the indexer was
+    stopped (Ctrl+Z, then fg). Its workers stood still too, or went on unseen; either way none of them was late, and
+    their time limits move on by that gap."""
+
+    def __init__(self) -> None:
+        self._looked = time.monotonic()
+
+    def missed(self) -> float:
+        """Seconds not watched since the last look, when that was a sleep; else 0."""
+        now = time.monotonic()
+        gap, self._looked = now - self._looked, now
+        return gap if gap > ASLEEP_AFTER_SECONDS else 0.0
+
+
 def stalled_reason(timeout: float) -> str:
     """The failure of a file whose worker told nothing of its progress for ``timeout`` seconds."""
     return f"stopped after {timeout:.0f} s without progress (decoder hang?)"
@@ -174,6 +191,7 @@ class WorkerPool:
         self._paused_at: float | None = None
         self.fatal: str | None = None
         self._hung_before_ready = False   # the last worker stopped for a hang had not loaded its model
+        self._gaps = WatchGaps()
         for _ in range(config.workers):
             self._spawn()
         discard_prestarted()   # started for this pool, but more than it needs or with other threads
@@ -345,6 +363,12 @@ class WorkerPool:
 
     def _check_health(self) -> list[WorkerEvent]:
         events: list[WorkerEvent] = []
+        slept = self._gaps.missed()
+        for w in self._workers:
+            w.paused_for += slept
+            w.spawned += slept
+            if w.queued is not None:
+                w.queued.paused_for += slept
         now = time.monotonic()
         for w in list(self._workers):
             if (not w.ready and not w.probed and self._paused_at is None and w.process.is_alive()

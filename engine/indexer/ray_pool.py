@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ClipSeekError
-from engine.indexer.pool import PoolConfig, Task, WorkerEvent, stalled_reason
+from engine.indexer.pool import PoolConfig, Task, WatchGaps, WorkerEvent, stalled_reason
 from engine.util.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -248,6 +248,7 @@ class RayWorkerPool:
         self._load_watch = LoadWatch()
         self._ray = connect(address)
         self._paused = False
+        self._gaps = WatchGaps()
         remote = self._ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(FileEncoder)
         self._board = self._ray.remote(num_cpus=0, max_restarts=0)(ProgressBoard).remote()
         self._reading: Any = None   # the board's answer, while it is awaited
@@ -369,6 +370,12 @@ class RayWorkerPool:
 
     def _check_time_limits(self) -> list[WorkerEvent]:
         events: list[WorkerEvent] = []
+        slept = self._gaps.missed()       # this computer slept: the workers' progress could not be read meanwhile
+        for slot in self._slots:
+            slot.active_at += slept
+            slot.spawned += slept
+            if slot.started_at is not None:
+                slot.started_at += slept
         now = time.monotonic()
         self._read_board(now)
         for slot in list(self._slots):

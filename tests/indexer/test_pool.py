@@ -97,6 +97,35 @@ def test_a_file_that_takes_longer_than_the_limit_but_moves_on_is_indexed(pool_fa
     assert len([e for e in seen if e.kind == "progress"]) >= 2
 
 
+def test_a_computer_that_slept_mid_file_does_not_fail_the_file(pool_factory, tmp_path, monkeypatch):
+    """The whole computer stopped (a laptop's lid closed, where the clock counts sleep, as Windows's does; or
+    `clipseek index` stopped with Ctrl+Z): neither the workers nor the indexer ran, so no worker was late."""
+    monkeypatch.setattr(pool_module, "ASLEEP_AFTER_SECONDS", 2.0)
+    video = long_video(tmp_path / "long.mp4", shots=20)
+    pool = pool_factory(timeout=3.0)
+    worker = frozen_worker(pool, freeze=False)
+    pool.submit(Task(1, 1, str(video), "long"))
+    wait_for(pool, {"probed"})
+    os.kill(worker, signal.SIGSTOP)            # asleep: the worker stops, and the indexer polls no more
+    time.sleep(5.0)                            # longer than the file's time limit
+    woken = pool.poll(0.2)                     # awake: the indexer looks before the worker tells its next progress
+    assert [(e.kind, e.payload) for e in woken] == []
+    os.kill(worker, signal.SIGCONT)
+    ev, _ = wait_for(pool, {"done", "failed"}, timeout=120)
+    assert ev.kind == "done", ev.payload
+
+    pool.submit(Task(2, 2, str(video), "hang"))   # while the indexer polls, a stopped worker is still a hang
+    wait_for(pool, {"probed"})
+    worker = pool._workers[0].process.pid
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        ev, _ = wait_for(pool, {"done", "failed"}, timeout=60)
+    finally:
+        if pool._workers and pool._workers[0].process.pid == worker:
+            os.kill(worker, signal.SIGCONT)
+    assert ev.kind == "failed" and "stopped after 3 s" in ev.payload
+
+
 def test_a_crashed_worker_fails_its_file_only(pool_factory, tmp_path):
     video = make_video(tmp_path / "crash.mp4").path
     pool = pool_factory()

@@ -181,6 +181,40 @@ def test_a_ray_worker_that_never_loads_the_model_stops_the_run_with_a_sentence(r
         pool.close()
 
 
+def test_a_ray_worker_s_file_is_not_late_after_the_indexer_s_computer_slept(ray_cluster, tiny_bundle, tmp_path,
+                                                                            monkeypatch):
+    """The indexing computer slept (or `clipseek index` was stopped) mid-file: its first look afterwards comes
+    before the worker's next progress, and is no reason to fail the file."""
+    from engine.indexer import pool as pool_module
+    from engine.indexer.pool import PoolConfig, Task
+    from engine.indexer.ray_pool import RayWorkerPool
+    from engine.runtime.bundle import open_bundle
+
+    monkeypatch.setattr(pool_module, "ASLEEP_AFTER_SECONDS", 2.0)
+    (video,) = _videos(tmp_path / "videos", 1, seconds=8.0)
+    config = PoolConfig(workers=1, bundle_dir=str(tiny_bundle), device="cpu", threads_per_worker=1,
+                        settings=asdict(Settings()), thumbs_dir=str(tmp_path / "thumbs"), timeout=3.0)
+    pool = RayWorkerPool(config, ray_cluster, open_bundle(tiny_bundle).fingerprint)
+    try:
+        pool.submit(Task(1, 1, str(video), "abc"))
+        deadline = time.monotonic() + 120
+        while not (pool._slots[0].loaded and (pids := _actor_pids())) and time.monotonic() < deadline:
+            assert pool.poll(0.05) == []
+        os.kill(pids[0], signal.SIGSTOP)      # asleep: the worker stands still and the indexer looks no more
+        try:
+            time.sleep(5.0)                   # longer than the file's time limit
+            woken = pool.poll(0.05)           # awake: the indexer looks before the worker tells its progress
+        finally:
+            os.kill(pids[0], signal.SIGCONT)
+        assert [(e.kind, e.payload) for e in woken] == []
+        events = []
+        while not events and time.monotonic() < deadline:
+            events += pool.poll(0.2)
+        assert [e.kind for e in events] == ["done"], [e.payload for e in events]
+    finally:
+        pool.close()
+
+
 def test_a_model_the_workers_cannot_load_stops_the_run_with_a_sentence_and_loses_nothing(ray_cluster, tiny_bundle,
                                                                                         tmp_path):
     bundle = tmp_path / "bundle"
