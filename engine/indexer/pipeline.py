@@ -20,7 +20,7 @@ from engine.errors import ClipSeekError
 from engine.indexer.claims import LEASE_SECONDS, ClaimQueue, release_stale_claims
 from engine.indexer.control import IndexControl
 from engine.indexer.declared_lengths import DeclaredLengthReader
-from engine.indexer.pool import PoolConfig, Task, WorkerPool, local_worker_threads
+from engine.indexer.pool import PoolConfig, Task, WatchGaps, WorkerPool, local_worker_threads
 from engine.indexer.waiting_copies import WaitingCopies
 from engine.settings import Settings
 
@@ -78,6 +78,7 @@ class Indexer:
             return final
 
         pool = self._start_pool(len(files))
+        tracker.looking_from_now()           # starting the workers, however long, was no sleep
         lengths = DeclaredLengthReader(tracker.states.values()).start()
         next_task = 0
         last_save = time.monotonic()
@@ -281,7 +282,8 @@ class Indexer:
 
 
 class _Tracker:
-    """Counts files and seconds of video; rate and ETA exclude paused time."""
+    """Counts files and seconds of video; rate and ETA exclude paused time, and time the computer slept
+    (``WatchGaps``: snapshots are taken every 0.2 s while running)."""
 
     def __init__(self, states: dict[int, _FileState]) -> None:
         self.states = states
@@ -296,6 +298,7 @@ class _Tracker:
         self._t0 = time.monotonic()
         self._paused_total = 0.0
         self._paused_at: float | None = None
+        self._gaps = WatchGaps()
 
     def add(self, f) -> None:
         """A claimed file (one that became pending after the run started is counted from now)."""
@@ -317,6 +320,10 @@ class _Tracker:
             self.done += n
             self.total += n
 
+    def looking_from_now(self) -> None:
+        """Snapshots come every 0.2 s from now on: a longer gap is a sleep."""
+        self._gaps.missed()
+
     def pause(self) -> None:
         if self._paused_at is None:
             self._paused_at = time.monotonic()
@@ -325,6 +332,7 @@ class _Tracker:
         if self._paused_at is not None:
             self._paused_total += time.monotonic() - self._paused_at
             self._paused_at = None
+            self.looking_from_now()    # the pause is left out once, above
 
     def finish(self, st: _FileState, outcome: str, copied: bool = False) -> None:
         self.done += 1
@@ -338,6 +346,9 @@ class _Tracker:
         self.states.pop(st.file_id, None)
 
     def snapshot(self, state: str) -> Progress:
+        slept = self._gaps.missed()
+        if self._paused_at is None:
+            self._paused_total += slept
         now = self._paused_at or time.monotonic()
         elapsed = max(1e-6, now - self._t0 - self._paused_total)
         partial = sum(s.seconds_done for s in self.states.values())

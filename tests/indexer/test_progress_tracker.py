@@ -70,3 +70,33 @@ def test_the_summary_says_which_files_were_copies_and_how_fast_the_rest_decoded(
                     seconds_copied=216.0)
     assert index_summary(only) == ("indexed 1 (a copy of a video already indexed), failed 1, skipped 0 "
                                    "(3:36 of video, nothing decoded)")
+
+
+def test_the_rate_leaves_out_time_the_computer_slept(monkeypatch):
+    import time
+
+    from engine.indexer import pool
+
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    tracker = _Tracker({1: _FileState(1, "a.mp4", 1_000), 2: _FileState(2, "b.mp4", 1_000)})
+    for state in tracker.states.values():
+        state.duration = 600.0
+    for _ in range(50):                                  # 10 s of indexing, looked at every 0.2 s: 100 s of video
+        now[0] += 0.2
+        tracker.states[1].seconds_done += 2.0
+        tracker.snapshot("running")
+    assert tracker.snapshot("running").rate == pytest.approx(10.0)
+    now[0] += 3600.0                                     # the lid closed for an hour
+    tracker.states[1].seconds_done += 2.0
+    woken = tracker.snapshot("running")
+    assert woken.rate == pytest.approx(102.0 / 10.0)     # the hour asleep is not indexing time
+    assert woken.eta_seconds == pytest.approx((1200.0 - 102.0) / woken.rate)
+
+    tracker.pause()                                      # a pause is left out as it was, and once
+    now[0] += 3600.0
+    tracker.snapshot("paused")
+    tracker.resume()
+    now[0] += 0.2
+    assert tracker.snapshot("running").rate == pytest.approx(102.0 / 10.2)
+    assert pool.ASLEEP_AFTER_SECONDS < 3600.0
