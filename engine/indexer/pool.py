@@ -136,9 +136,9 @@ class _Worker:
 
 class WatchGaps:
     """How long the indexer could not watch its workers: more than ``ASLEEP_AFTER_SECONDS`` between two looks means
-    the computer slept (a laptop's lid closed, where the clock counts sleep, as Windows's does) or the indexer was
-    stopped (Ctrl+Z, then fg). Its workers stood still too, or went on unseen; either way none of them was late, and
-    their time limits move on by that gap."""
+    the computer slept (a laptop's lid closed, on a system whose monotonic clock runs on through sleep) or the
+    indexer was stopped (Ctrl+Z, then fg). Its workers stood still too, or went on unseen; either way none of them
+    was late, and their time limits move on by that gap."""
 
     def __init__(self) -> None:
         self._looked = time.monotonic()

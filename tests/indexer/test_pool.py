@@ -98,7 +98,7 @@ def test_a_file_that_takes_longer_than_the_limit_but_moves_on_is_indexed(pool_fa
 
 
 def test_a_computer_that_slept_mid_file_does_not_fail_the_file(pool_factory, tmp_path, monkeypatch):
-    """The whole computer stopped (a laptop's lid closed, where the clock counts sleep, as Windows's does; or
+    """The whole computer stopped (a laptop's lid closed, on a system whose clock runs on through sleep; or
     `clipseek index` stopped with Ctrl+Z): neither the workers nor the indexer ran, so no worker was late."""
     monkeypatch.setattr(pool_module, "ASLEEP_AFTER_SECONDS", 2.0)
     video = long_video(tmp_path / "long.mp4", shots=20)
