@@ -266,8 +266,12 @@ class PlayerPanel(QWidget):
             # Set after: replacing a file, setSource says at once that the old one is loaded (stopped), and a seek
             # made then is lost (paused, the new file would stay at its first frame).
             self._pending_start_ms = start_ms
+        elif self._pending_start_ms is not None:
+            self._pending_start_ms = start_ms     # another moment of the file still loading: its seek goes there
         self._last_position = start_ms
-        self._seek_to(start_ms, to_start=True)
+        # While a new file loads, a picture still coming from the file it replaced is no landing of this seek (it
+        # would look like one landed late): the seek made once it is loaded is the one judged.
+        self._seek_to(start_ms, to_start=self._pending_start_ms is None)
         if paused:
             self.player.pause()
         else:

@@ -60,7 +60,7 @@ def test_a_moment_can_be_shown_paused_at_its_start(qtbot, themed, video, tmp_pat
     panel.play_moment(Moment(str(video), 2.2, 3.4, 0.3, None), paused=True)
     # The picture is the moment's first frame, not the file's: the file replaced another, which loses the seek
     # made as it loads.
-    qtbot.waitUntil(lambda: bool(shown) and 2100 <= shown[-1] <= 2300, timeout=5000)
+    qtbot.waitUntil(lambda: _showing(shown, 2100, 2300, panel), timeout=10000)
     qtbot.wait(600)
     assert player.playbackState() == QMediaPlayer.PlaybackState.PausedState and player.position() <= 2300
     assert 2100 <= shown[-1] <= 2300
@@ -69,6 +69,60 @@ def test_a_moment_can_be_shown_paused_at_its_start(qtbot, themed, video, tmp_pat
     panel.toggle_play()
     qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
                     and player.position() > 2300, timeout=5000)
+
+
+def _showing(shown: list[int], low: int, high: int, panel: PlayerPanel) -> None:
+    """For waitUntil: says what was shown instead, where it times out."""
+    assert shown and low <= shown[-1] <= high, \
+        f"pictures shown {shown}, seek leads {panel._seek_leads}, state {panel.player.playbackState().name}, " \
+        f"status {panel.player.mediaStatus().name}, position {panel.player.position()}"
+
+
+class _PictureOf:
+    """A picture as the video sink hands it on, at ``ms``."""
+
+    def __init__(self, ms: int):
+        self.ms = ms
+
+    def isValid(self) -> bool:
+        return True
+
+    def startTime(self) -> int:
+        return self.ms * 1000
+
+
+def test_a_picture_still_coming_from_the_file_replaced_is_no_late_start_in_the_new_one(qtbot, themed, video,
+                                                                                       tmp_path):
+    from tests.videogen import ShotSpec, make_video
+
+    other = make_video(tmp_path / "other.mp4", shots=[ShotSpec(6.0, shape="square")]).path
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.play_moment(Moment(str(other), 4.0, 5.5, 0.3, None), paused=True)
+    shown: list[int] = []
+    panel.video.videoSink().videoFrameChanged.connect(lambda frame: shown.append(frame.startTime() // 1000))
+    qtbot.waitUntil(lambda: _showing(shown, 3900, 4100, panel), timeout=10000)
+    shown.clear()
+    panel.play_moment(Moment(str(video), 2.2, 3.4, 0.3, None), paused=True)
+    panel._on_frame(_PictureOf(4600))       # the other file's, handed on late (a busy computer drops pictures)
+    qtbot.waitUntil(lambda: _showing(shown, 2100, 2300, panel), timeout=10000)
+    qtbot.wait(600)
+    assert panel._seek_leads == {}           # this file's seeks still aim at the moment's start, not 1 s before
+    assert 2100 <= shown[-1] <= 2300 and panel.player.position() <= 2300
+
+
+def test_a_second_moment_chosen_while_the_file_loads_is_the_one_shown(qtbot, themed, video):
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    shown: list[int] = []
+    panel.video.videoSink().videoFrameChanged.connect(lambda frame: shown.append(frame.startTime() // 1000))
+    panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None), paused=True)
+    panel.play_moment(Moment(str(video), 2.6, 3.4, 0.3, None), paused=True)    # before the file has loaded
+    qtbot.waitUntil(lambda: _showing(shown, 2500, 2700, panel), timeout=10000)
+    qtbot.wait(600)
+    assert 2500 <= shown[-1] <= 2700 and panel.seek_bar.range_ms == (2600, 3400)
 
 
 def test_a_moment_whose_file_is_gone_says_so_instead_of_playing(qtbot, themed, video, tmp_path):
