@@ -27,7 +27,7 @@ def test_plays_from_the_start_of_the_moment_and_loops_inside_it(qtbot, themed, v
     panel.play_moment(moment)
     player = panel.player
     qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
-                    and 900 <= player.position() <= 1900, timeout=5000)
+                    and 900 <= player.position() <= 1900, timeout=10000)
     positions: list[int] = []
     player.positionChanged.connect(positions.append)
     qtbot.waitUntil(lambda: sum(b < a for a, b in zip(positions, positions[1:])) >= 2, timeout=6000)  # looped twice
@@ -54,7 +54,7 @@ def test_a_moment_can_be_shown_paused_at_its_start(qtbot, themed, video, tmp_pat
     player = panel.player
     panel.play_moment(Moment(str(other), 4.0, 5.5, 0.3, None))     # another file playing, further on
     qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
-                    and player.position() >= 4000, timeout=5000)
+                    and player.position() >= 4000, timeout=10000)
     shown: list[int] = []
     panel.video.videoSink().videoFrameChanged.connect(lambda frame: shown.append(frame.startTime() // 1000))
     panel.play_moment(Moment(str(video), 2.2, 3.4, 0.3, None), paused=True)
@@ -68,7 +68,7 @@ def test_a_moment_can_be_shown_paused_at_its_start(qtbot, themed, video, tmp_pat
     assert panel.time_label.text() == "0:02 / 0:04"
     panel.toggle_play()
     qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
-                    and player.position() > 2300, timeout=5000)
+                    and player.position() > 2300, timeout=10000)
 
 
 def _showing(shown: list[int], low: int, high: int, panel: PlayerPanel) -> None:
@@ -130,7 +130,7 @@ def test_a_moment_whose_file_is_gone_says_so_instead_of_playing(qtbot, themed, v
     qtbot.addWidget(panel)
     panel.show()
     panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))
-    qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=5000)
+    qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=10000)
     gone = tmp_path / "deleted since indexing.mp4"
     with qtbot.waitSignal(panel.error) as signal:
         panel.play_moment(Moment(str(gone), 3.0, 5.0, 0.2, None))
@@ -139,7 +139,7 @@ def test_a_moment_whose_file_is_gone_says_so_instead_of_playing(qtbot, themed, v
     assert panel.player.source().isEmpty() and not panel.play_button.isEnabled()
     assert panel.title.text() == "deleted since indexing.mp4"       # the details still say which moment it was
     panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))     # and the next one plays
-    qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=5000)
+    qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=10000)
     assert panel.play_button.isEnabled()
 
 
@@ -154,11 +154,11 @@ def test_a_one_frame_video_is_shown_paused_not_restarted_endlessly(qtbot, themed
     panel.player.mediaStatusChanged.connect(
         lambda status: ends.append(status) if status == QMediaPlayer.MediaStatus.EndOfMedia else None)
     panel.play_moment(Moment(str(still), 0.0, 0.04, 0.3, None))
-    qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=5000)
+    qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=10000)
     qtbot.wait(500)
     assert len(ends) == 1 and panel.player.playbackState() == QMediaPlayer.PlaybackState.PausedState
     panel.toggle_play()                                   # Play shows it once more and stops on it again
-    qtbot.waitUntil(lambda: len(ends) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(ends) == 2, timeout=10000)
     qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=2000)
 
 
@@ -175,7 +175,7 @@ def test_sound_mutes_changes_with_the_wheel_and_says_when_a_file_has_none(qtbot,
     panel.resize(480, 520)
     panel.show()
     panel.play_moment(Moment(str(with_sound), 0.0, 1.0, 0.3, None))
-    qtbot.waitUntil(lambda: panel.player.hasAudio(), timeout=5000)
+    qtbot.waitUntil(lambda: panel.player.hasAudio(), timeout=10000)
     assert panel.sound_button.toolTip().startswith("Mute (M)")
     assert panel.volume_slider.isVisible()
 
@@ -199,7 +199,7 @@ def test_sound_mutes_changes_with_the_wheel_and_says_when_a_file_has_none(qtbot,
     assert panel.sound() == (1.0, False)
 
     panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))   # the same clip without a sound track
-    qtbot.waitUntil(lambda: panel.sound_button.toolTip() == "This file has no sound", timeout=5000)
+    qtbot.waitUntil(lambda: panel.sound_button.toolTip() == "This file has no sound", timeout=10000)
 
     assert panel.volume_slider.isVisible() and not panel.seek_bar_on_own_row
     panel.resize(300, 520)      # narrow: the button alone (its wheel sets the volume), the seek bar on a row of its own
@@ -221,7 +221,7 @@ def test_steps_back_and_forward_within_the_file(qtbot, themed, video):
     panel.step(5)                                        # nothing loaded: nothing happens
     panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))
     qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
-                    and player.duration() > 0, timeout=5000)
+                    and player.duration() > 0, timeout=10000)
     panel.toggle_play()
     qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=2000)
     panel.step(-5)
@@ -257,7 +257,7 @@ def test_the_picture_plays_and_pauses_on_a_click_and_fills_the_screen_on_a_doubl
     panel.toggle_full_screen()                           # nothing to show yet: nothing happens
     assert not panel.video.isFullScreen()
     panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))
-    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=5000)
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=10000)
     qtbot.mouseClick(panel.video, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=2000)
 
@@ -301,7 +301,7 @@ def test_the_frame_shown_can_be_copied_or_saved_from_the_picture_s_menu(qtbot, t
     labels = {a.text(): a for a in panel.video.menu().actions() if not a.isSeparator()}
     assert not labels["Copy this frame"].isEnabled() and not panel.video.copy_frame()    # nothing shown yet
     panel.play_moment(Moment(str(video), 1.0, 1.8, 0.3, None))
-    qtbot.waitUntil(lambda: not panel.video.frame().isNull(), timeout=5000)
+    qtbot.waitUntil(lambda: not panel.video.frame().isNull(), timeout=10000)
     menu = {a.text(): a for a in panel.video.menu().actions() if not a.isSeparator()}
     assert list(menu) == ["Copy this frame", "Save this frame as…", "Speed", "Full screen (F)"]
     assert menu["Copy this frame"].isEnabled()
@@ -337,7 +337,7 @@ def test_the_picture_s_menu_sets_the_speed(qtbot, themed, video, tmp_path):
     other = make_video(tmp_path / "other.mp4").path
     panel.play_moment(Moment(str(other), 0.5, 1.5, 0.3, None))    # it lasts from one file to the next
     qtbot.waitUntil(lambda: panel.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
-                    and panel.player.position() > 0, timeout=5000)
+                    and panel.player.position() > 0, timeout=10000)
     assert panel.player.playbackRate() == 0.5 and panel.time_label.text().endswith(" 0.5×")
 
 
