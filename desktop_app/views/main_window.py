@@ -454,7 +454,7 @@ class MainWindow(QMainWindow):
     def _after_folder_added(self, announce: bool = False) -> None:
         if announce and self._demonstration_model:
             self.banner.show_message(DEMONSTRATION_NOTE, seconds=20,
-                                     action=("Choose a model…", lambda: self.open_settings().tabs.setCurrentIndex(0)))
+                                     action=("Choose a model…", lambda: self.open_settings().show_models()))
         self._has_folders = True
         self._show_page()
         self.refresh_library()

@@ -61,7 +61,8 @@ class SettingsDialog(QDialog):
         self.indexing = indexing
         self.confirm: Callable[[str, str], bool] = lambda title, text: ask_user(self, title, text)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._models_tab(), "Models")
+        self.models_tab = self._models_tab()
+        self.tabs.addTab(self.models_tab, "Models")
         self.tabs.addTab(self._device_tab(), "Device")
         self.tabs.addTab(self._indexing_tab(), "Indexing")
         self.tabs.addTab(self._sharing_tab(), "Sharing")
@@ -81,6 +82,9 @@ class SettingsDialog(QDialog):
         self.refresh_models()
         self.runner.run(lambda: (self.library.providers, self.library.decoding), self._show_providers,
                         lambda message: self.providers_label.setText(f"Unknown ({message})"))
+
+    def show_models(self) -> None:
+        self.tabs.setCurrentWidget(self.models_tab)
 
     # --- tabs ---------------------------------------------------------------------------------
     def _models_tab(self) -> QWidget:
