@@ -314,6 +314,7 @@ class MainWindow(QMainWindow):
         self.sidebar.rescan_requested.connect(self.start_indexing)
         self.sidebar.problems_toggled.connect(self._on_problems_toggled)
         self.problems_view.retry_requested.connect(self.retry)
+        self.problems_view.leave_out_requested.connect(self.leave_out)
         self.status_area.pause_requested.connect(self.pause_indexing)
         self.status_area.resume_requested.connect(self.resume_indexing)
         self.status_area.cancel_requested.connect(self.cancel_indexing)
@@ -531,6 +532,23 @@ class MainWindow(QMainWindow):
         library = self.library
         self.runner.run(lambda: library.retry(file_ids or None),
                         lambda _n: (self.refresh_library(), self.start_indexing()), self._show_error)
+
+    def leave_out(self, paths: list[str]) -> None:
+        """Leave these files out of the library from now on (Settings › Indexing › Leave out lists them)."""
+        library = self.library
+        names = ", ".join(os.path.basename(p) for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3
+                                                                     else "")
+
+        def done(_patterns) -> None:
+            self._left_out_changed()
+            self.refresh_library()
+            self.banner.show_message(f"Left out of the library: {names}. Settings › Indexing › Leave out lists "
+                                     f"{'it' if len(paths) == 1 else 'them'}.")
+        self.runner.run(lambda: library.leave_out(paths), done, self._show_error)
+
+    def _left_out_changed(self) -> None:
+        self.watching.stop()       # it ignores the old patterns; the refresh starts one with the new
+        self.start_indexing()      # what is left out now leaves the library, what no longer is comes in
 
     # === indexing ================================================================================
     @property
@@ -970,8 +988,7 @@ class MainWindow(QMainWindow):
 
     def _on_settings_saved(self, before, after) -> None:
         if after.exclude != before.exclude:
-            self.watching.stop()       # it ignores the old patterns; the refresh starts one with the new
-            self.start_indexing()      # what is left out now leaves the library, what no longer is comes in
+            self._left_out_changed()
         self.refresh_library()         # also turns watching on or off
 
     def set_theme(self, choice: str) -> None:

@@ -1,4 +1,4 @@
-"""The Problems view: files that failed or were skipped, with reasons, and retry."""
+"""The Problems view: files that failed or were skipped, with reasons; retry, or leave them out."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal
@@ -33,10 +33,12 @@ class _ProblemsTable(QTableView):
 class ProblemsView(QWidget):
     """Signal: ``retry_requested(list[int] file_ids)``; an empty list means every problem file.
 
-    A row's context menu retries it, shows the file in the file manager or copies its path and reason
-    (Ctrl+C copies the selected rows too); a double-click shows the file."""
+    A row's context menu retries it, leaves it out of the library (a file that fails however often it is
+    retried), shows the file in the file manager or copies its path and reason (Ctrl+C copies the selected rows
+    too); a double-click shows the file. ``leave_out_requested(list[str] paths)``."""
 
     retry_requested = Signal(list)
+    leave_out_requested = Signal(list)     # paths
 
     def __init__(self, model: ProblemsModel, parent=None) -> None:
         super().__init__(parent)
@@ -130,6 +132,9 @@ class ProblemsView(QWidget):
                            lambda: reveal_in_file_manager(problems[0].path))
         menu.addAction(theme.icon("copy", size=16), "Copy paths and reasons" if several else "Copy path and reason",
                        self.copy_selected)
+        menu.addSeparator()
+        menu.addAction(theme.icon("minus", size=16), f"Leave {len(problems)} files out of the library" if several else "Leave out of the library",
+                       lambda: self.leave_out_requested.emit([p.path for p in problems]))
         return menu
 
     def _on_context_menu(self, position: QPoint) -> None:

@@ -284,19 +284,23 @@ class Library:
     def _carry_left_out_paths(self, folder: Path, inner: list[str]) -> list[str]:
         """Leave-out patterns with a '/' are read from each library folder: 'Work/raw' in the library folder
         Holidays must become 'Holidays/Work/raw' once Holidays is read from the folder around it. Returns the
-        patterns added (to settings.json, read afresh so that command-line overrides are not saved)."""
-        paths = [p.strip("/") for p in self.settings.exclude if "/" in p.strip("/")]
+        patterns added (to settings.json)."""
+        paths = [p.strip("/") for p in self.settings.exclude if p.startswith("/") or "/" in p.strip("/")]
         added = []
         for place in inner:
             prefix = Path(place).relative_to(folder).as_posix()
             added += [f"{prefix}/{p}" for p in paths if f"{prefix}/{p}" not in self.settings.exclude + added
                       and len(prefix) + len(p) < MAX_EXCLUDE_PATTERN]
-        if added:
-            saved = Settings.load(self.path / "settings.json")
-            saved.exclude = list(saved.exclude) + [p for p in added if p not in saved.exclude]
-            saved.save(self.path / "settings.json")
-            self.settings.exclude = list(self.settings.exclude) + added
+        self._add_left_out(added)
         return added
+
+    def _add_left_out(self, patterns: list[str]) -> None:
+        """Add leave-out patterns to settings.json, read afresh so that command-line overrides are not saved."""
+        if patterns:
+            saved = Settings.load(self.path / "settings.json")
+            saved.exclude = list(saved.exclude) + [p for p in patterns if p not in saved.exclude]
+            saved.save(self.path / "settings.json")
+            self.settings.exclude = list(self.settings.exclude) + patterns
 
     def relocate_folder(self, path: str | Path, new_path: str | Path) -> FolderInfo:
         """The library folder ``path`` was moved or renamed, or its drive is mounted at another place: it is
@@ -401,6 +405,26 @@ class Library:
         self.catalog.reset_to_pending(file_ids)
         self.events.emit("folders_changed")
         return len(file_ids)
+
+    def leave_out(self, paths: Sequence[str]) -> list[str]:
+        """Leave these files (or folders) of the library out of it from now on, as the ``exclude`` setting does:
+        a file that fails however often it is retried stops being a problem. Adds one pattern each, the path
+        from its library folder with a leading '/' (it names that file alone), to settings.json, and returns them;
+        the next indexing takes the files' moments and problems out of the library."""
+        folders = [Path(f.path) for f in self.catalog.folders()]
+        added: list[str] = []
+        for path in paths:
+            found = _library_folder_of(path, folders)
+            if found is None:
+                raise LibraryError(f"{path} is not inside a folder of this library")
+            pattern = "/" + found[0].relative_to(found[1]).as_posix()
+            if len(pattern) > MAX_EXCLUDE_PATTERN:
+                raise LibraryError(f"the path of {path} in its library folder is too long to leave out "
+                                   f"(at most {MAX_EXCLUDE_PATTERN} characters)")
+            if pattern not in self.settings.exclude + added:
+                added.append(pattern)
+        self._add_left_out(added)
+        return added
 
     def problems(self) -> list[Problem]:
         out = []
@@ -658,6 +682,16 @@ def _has_size(path: Path, size: int) -> bool:
         return os.stat(path).st_size == size
     except OSError:
         return False
+
+
+def _library_folder_of(path: str, folders: list[Path]) -> tuple[Path, Path] | None:
+    """(the path, the innermost library folder holding it), or None. The path as named is tried first: a file's
+    path in the library may lead through a link to a folder, which resolving it would leave."""
+    for place in (Path(os.path.abspath(path)), Path(path).resolve()):
+        around = [f for f in folders if _inside(place, f) and place != f]
+        if around:
+            return place, max(around, key=lambda f: len(f.parts))
+    return None
 
 
 def _inside(child: Path, parent: Path) -> bool:

@@ -380,6 +380,18 @@ def cmd_retry(args) -> int:
     return 0
 
 
+def cmd_leave_out(args) -> int:
+    with _open(args) as lib:
+        added = lib.leave_out(args.paths)
+    for pattern in added:
+        print(f"left out {_one_line(pattern)}")
+    if not added:
+        print("already left out")
+    print("run `clipseek index` to take them out of the library; `exclude` in the library's settings.json "
+          "lists what is left out")
+    return 0
+
+
 # -- models --------------------------------------------------------------------------------------
 def cmd_model(args) -> int:
     return globals()["_model_" + args.model_command](args)

@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("problems", help="files that failed or were skipped, with the reason")
     a.add_argument("--json", action="store_true")
     a = sub.add_parser("retry", help="queue failed and skipped files again")
+    a = sub.add_parser("leave-out", help="leave files or folders of the library out of it from now on (a file "
+                                         "that fails however often it is retried)")
+    a.add_argument("paths", nargs="+", metavar="PATH")
 
     m = sub.add_parser("model", help="list, verify, import, install, export or switch models")
     msub = m.add_subparsers(dest="model_command", metavar="ACTION")

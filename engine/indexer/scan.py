@@ -53,14 +53,16 @@ def left_out(relative: str, patterns: Sequence[str]) -> bool:
     hidden name (starting with '.') on the way, or a match for one of ``patterns`` (the ``exclude``
     setting), compared without regard to case. A pattern without '/' matches any folder or file name on
     the way ("@eaDir", "*.tmp.mp4"); one with '/' matches the path from the library folder, or the start
-    of it ("Work/raw" leaves out that folder and all below it; '*' spans folders too)."""
+    of it ("Work/raw" leaves out that folder and all below it; '*' spans folders too). A leading '/' makes
+    a path of a single name ("/clip.mp4": that file of the library folder itself, not every clip.mp4)."""
     parts = [p for p in relative.replace(os.sep, "/").split("/") if p and p != "."]
     if any(p.startswith(".") for p in parts):
         return True
     names = [p.casefold() for p in parts]
     for pattern in patterns:
+        anchored = pattern.startswith("/")
         pattern = pattern.strip("/").casefold()
-        if "/" not in pattern:
+        if "/" not in pattern and not anchored:
             if any(fnmatch.fnmatchcase(name, pattern) for name in names):
                 return True
         elif any(fnmatch.fnmatchcase("/".join(names[:end]), pattern) for end in range(1, len(names) + 1)):

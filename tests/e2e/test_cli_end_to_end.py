@@ -210,8 +210,10 @@ def test_a_wider_folder_takes_the_place_of_the_folders_inside_it_without_indexin
     base = ["--library", tmp_path / "library", "--model", tiny_bundle]
     (inner / "raw" / "takes").mkdir(parents=True)                # left out by a path read from the library folder
     shutil.copy(video_set[0] / "snow.mp4", inner / "raw" / "takes" / "take 1.mp4")
+    shutil.copy(video_set[0] / "snow.mp4", inner / "draft.mp4")      # left out as a file of the folder itself
     (tmp_path / "library").mkdir()
-    (tmp_path / "library" / "settings.json").write_text(json.dumps({"exclude": ["@eaDir", "raw/takes"]}))
+    (tmp_path / "library" / "settings.json").write_text(json.dumps({"exclude": ["@eaDir", "raw/takes",
+                                                                                "/draft.mp4"]}))
     assert run_cli(capsys, *base, "add-folder", inner)[0] == 0
     assert run_cli(capsys, *base, "index")[0] == 0
     make_video(everything / "new city.mkv", shots=[ShotSpec(2.0, shape="square", shape_color=(200, 200, 40))])
@@ -219,9 +221,10 @@ def test_a_wider_folder_takes_the_place_of_the_folders_inside_it_without_indexin
     code, out, err = run_cli(capsys, *base, "--device", "cpu", "add-folder", everything)
     assert code == 0 and out.startswith(f"added {everything.resolve()}")
     assert (f"takes the place of the library folder {inner.resolve()} inside it; its indexed videos are kept, and "
-            "the paths left out there stay out (My Videos/raw/takes)") in err
+            "the paths left out there stay out (My Videos/raw/takes, My Videos/draft.mp4)") in err
     saved = json.loads((tmp_path / "library" / "settings.json").read_text())
-    assert saved["exclude"] == ["@eaDir", "raw/takes", "My Videos/raw/takes"] and saved["device"] != "cpu"
+    assert saved["exclude"] == ["@eaDir", "raw/takes", "/draft.mp4", "My Videos/raw/takes", "My Videos/draft.mp4"]
+    assert saved["device"] != "cpu"
     code, out, _ = run_cli(capsys, *base, "status", "--json")
     status = json.loads(out)
     assert [f["path"] for f in status["folders"]] == [str(everything.resolve())]
@@ -368,6 +371,7 @@ def test_errors_are_one_sentence_on_stderr(tmp_path, tiny_bundle):
 
 
 @pytest.mark.parametrize("command", [["status"], ["search", "a cat"], ["problems"], ["retry"], ["index"], ["watch"],
+                                     ["leave-out", "videos/broken.mp4"],
                                      ["remove-folder", "videos"], ["model", "use", "other", "--yes"]],
                          ids=lambda command: command[0] if command[0] != "model" else "model-use")
 @pytest.mark.parametrize("where", ["missing", "videos"])
@@ -446,6 +450,34 @@ def test_a_demonstration_model_says_it_finds_nothing_in_your_own_videos(tmp_path
     assert code == 0 and err == ""
     code, out, _ = run_cli(capsys, *other, "status", "--json")
     assert json.loads(out)["model_trained_only_on"] is None
+
+
+def test_a_file_that_keeps_failing_can_be_left_out_of_the_library(tmp_path, tiny_bundle, capsys):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    make_video(folder / "good.mp4", shots=[ShotSpec(2.0, shape="square")])
+    for bad in (folder / "broken.mp4", folder / "old" / "broken.mp4"):       # the same name in a folder inside
+        bad.parent.mkdir(parents=True, exist_ok=True)
+        bad.write_bytes(b"not a video" * 100)
+    base = ["--library", tmp_path / "library", "--model", tiny_bundle]
+    assert run_cli(capsys, *base, "add-folder", folder)[0] == 0
+    assert run_cli(capsys, *base, "index")[0] == 0
+    assert len(run_cli(capsys, *base, "problems")[1].splitlines()) == 2
+
+    code, out, _ = run_cli(capsys, *base, "leave-out", folder / "broken.mp4")
+    assert code == 0 and out.splitlines()[0] == "left out /broken.mp4"
+    assert json.loads((tmp_path / "library" / "settings.json").read_text())["exclude"][-1] == "/broken.mp4"
+    assert run_cli(capsys, *base, "index")[0] == 0
+    code, out, _ = run_cli(capsys, *base, "problems")
+    assert out.splitlines() == [f"failed   {folder.resolve() / 'old' / 'broken.mp4'}: not a video file (contents "
+                                "not recognised as a video container)"]                # the other one is still there
+    status = json.loads(run_cli(capsys, *base, "status", "--json")[1])
+    assert (status["files"]["indexed"], status["files"]["failed"]) == (1, 1)
+
+    code, out, _ = run_cli(capsys, *base, "leave-out", folder / "broken.mp4")
+    assert code == 0 and out.startswith("already left out")
+    code, _out, err = run_cli(capsys, *base, "leave-out", tmp_path / "elsewhere.mp4")
+    assert code == 2 and err == f"clipseek: {tmp_path / 'elsewhere.mp4'} is not inside a folder of this library\n"
 
 
 @pytest.mark.parametrize("device, driver, expected, key", [

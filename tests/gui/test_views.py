@@ -145,13 +145,18 @@ def test_problems_view_copies_rows_and_offers_them_in_a_menu(qtbot, themed, qapp
                         Problem("/v/b.txt.mp4", FileStatus.SKIPPED, "not a video", 9)])
     view.table.selectRow(0)
     assert [a.text() for a in view.context_menu().actions()] == ["Retry", "Show in file manager",
-                                                                 "Copy path and reason"]
+                                                                 "Copy path and reason", "",
+                                                                 "Leave out of the library"]
     view.table.selectAll()
     menu = view.context_menu()
-    assert [a.text() for a in menu.actions()] == ["Retry 2 files", "Copy paths and reasons"]
+    assert [a.text() for a in menu.actions()] == ["Retry 2 files", "Copy paths and reasons", "",
+                                                  "Leave 2 files out of the library"]
     with qtbot.waitSignal(view.retry_requested) as blocker:
         menu.actions()[0].trigger()
     assert blocker.args == [[7, 9]]
+    with qtbot.waitSignal(view.leave_out_requested) as blocker:
+        menu.actions()[-1].trigger()
+    assert blocker.args == [["/v/a.mp4", "/v/b.txt.mp4"]]
     qapp.clipboard().clear()
     view.table.setFocus()
     QTest.keyClick(view.table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)

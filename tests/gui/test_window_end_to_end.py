@@ -237,6 +237,18 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
         window.problems_view.retry_all.click()
     qtbot.waitUntil(lambda: window.problems_model.rowCount() == 1, timeout=10_000)
 
+    window.problems_view.table.selectRow(0)                # it keeps failing: leave it out of the library
+    (leave,) = [a for a in window.problems_view.context_menu().actions() if a.text() == "Leave out of the library"]
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        leave.trigger()
+    qtbot.waitUntil(lambda: window.problems_model.rowCount() == 0 and window.folders_model.folder(0).failed
+                    + window.folders_model.folder(0).skipped == 0, timeout=10_000)
+    assert window.folders_model.folder(0).indexed == 3
+    assert window.banner.text.text() == ("Left out of the library: broken.mp4. Settings › Indexing › Leave out "
+                                         "lists it.")
+    assert window.library.settings.exclude[-1].startswith("/") and window.library.settings.exclude[-1].endswith(
+        "broken.mp4")
+
 
 def test_a_bad_query_is_one_sentence_in_the_window(qtbot, window, tmp_path):
     window.search("word " * 500)

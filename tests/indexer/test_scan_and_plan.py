@@ -81,6 +81,10 @@ def test_scan_finds_professional_tape_and_older_camcorder_videos(tmp_path):
     ("Home/Work/raw/c.mov", ["Work/raw"], False),         # a path starts at the library folder
     ("Work/rawer/c.mov", ["Work/raw"], False),
     ("Work/x/y.mov", ["Work/*.mov"], True),               # '*' spans folders
+    ("clip.mp4", ["/clip.mp4"], True),                    # a leading '/' makes a name a path
+    ("Trip/clip.mp4", ["/clip.mp4"], False),
+    ("Trip/clip.mp4", ["clip.mp4"], True),
+    ("Trip/clip.mp4", ["/trip/Clip.mp4"], True),
 ])
 def test_left_out_matches_names_anywhere_and_paths_from_the_folder(relative, patterns, out):
     assert left_out(relative, patterns) is out
