@@ -5,6 +5,7 @@ catalog is the truth; the vector index is a cache repaired from it on open.
 """
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import threading
@@ -415,9 +416,12 @@ class Library:
         added: list[str] = []
         for path in paths:
             found = _library_folder_of(path, folders)
+            if found is None and {Path(os.path.abspath(path)), Path(path).resolve()} & set(folders):
+                raise LibraryError(f"{path} is a folder of this library; remove it from the library instead")
             if found is None:
                 raise LibraryError(f"{path} is not inside a folder of this library")
-            pattern = "/" + found[0].relative_to(found[1]).as_posix()
+            # Escaped: a name with '[', '*' or '?' (take [1].mp4) is itself, not a pattern for others.
+            pattern = "/" + glob.escape(found[0].relative_to(found[1]).as_posix())
             if len(pattern) > MAX_EXCLUDE_PATTERN:
                 raise LibraryError(f"the path of {path} in its library folder is too long to leave out "
                                    f"(at most {MAX_EXCLUDE_PATTERN} characters)")

@@ -456,28 +456,32 @@ def test_a_file_that_keeps_failing_can_be_left_out_of_the_library(tmp_path, tiny
     folder = tmp_path / "videos"
     folder.mkdir()
     make_video(folder / "good.mp4", shots=[ShotSpec(2.0, shape="square")])
-    for bad in (folder / "broken.mp4", folder / "old" / "broken.mp4"):       # the same name in a folder inside
+    # The same name in a folder inside; a name that reads as a pattern ('[1]' would match '1').
+    for bad in (folder / "broken [1].mp4", folder / "old" / "broken [1].mp4", folder / "broken 1.mp4"):
         bad.parent.mkdir(parents=True, exist_ok=True)
         bad.write_bytes(b"not a video" * 100)
     base = ["--library", tmp_path / "library", "--model", tiny_bundle]
     assert run_cli(capsys, *base, "add-folder", folder)[0] == 0
     assert run_cli(capsys, *base, "index")[0] == 0
-    assert len(run_cli(capsys, *base, "problems")[1].splitlines()) == 2
+    assert len(run_cli(capsys, *base, "problems")[1].splitlines()) == 3
 
-    code, out, _ = run_cli(capsys, *base, "leave-out", folder / "broken.mp4")
-    assert code == 0 and out.splitlines()[0] == "left out /broken.mp4"
-    assert json.loads((tmp_path / "library" / "settings.json").read_text())["exclude"][-1] == "/broken.mp4"
+    code, out, _ = run_cli(capsys, *base, "leave-out", folder / "broken [1].mp4")
+    assert code == 0 and out.splitlines()[0] == "left out /broken [[]1].mp4"
+    assert json.loads((tmp_path / "library" / "settings.json").read_text())["exclude"][-1] == "/broken [[]1].mp4"
     assert run_cli(capsys, *base, "index")[0] == 0
     code, out, _ = run_cli(capsys, *base, "problems")
-    assert out.splitlines() == [f"failed   {folder.resolve() / 'old' / 'broken.mp4'}: not a video file (contents "
-                                "not recognised as a video container)"]                # the other one is still there
+    reason = "not a video file (contents not recognised as a video container)"
+    assert out.splitlines() == [f"failed   {folder.resolve() / 'broken 1.mp4'}: {reason}",     # the others stay
+                                f"failed   {folder.resolve() / 'old' / 'broken [1].mp4'}: {reason}"]
     status = json.loads(run_cli(capsys, *base, "status", "--json")[1])
-    assert (status["files"]["indexed"], status["files"]["failed"]) == (1, 1)
+    assert (status["files"]["indexed"], status["files"]["failed"]) == (1, 2)
 
-    code, out, _ = run_cli(capsys, *base, "leave-out", folder / "broken.mp4")
+    code, out, _ = run_cli(capsys, *base, "leave-out", folder / "broken [1].mp4")
     assert code == 0 and out.startswith("already left out")
     code, _out, err = run_cli(capsys, *base, "leave-out", tmp_path / "elsewhere.mp4")
     assert code == 2 and err == f"clipseek: {tmp_path / 'elsewhere.mp4'} is not inside a folder of this library\n"
+    code, _out, err = run_cli(capsys, *base, "leave-out", folder)
+    assert code == 2 and err == f"clipseek: {folder} is a folder of this library; remove it from the library instead\n"
 
 
 @pytest.mark.parametrize("device, driver, expected, key", [
