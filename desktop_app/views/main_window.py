@@ -539,11 +539,15 @@ class MainWindow(QMainWindow):
         names = ", ".join(os.path.basename(p) for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3
                                                                      else "")
 
-        def done(_patterns) -> None:
+        def done(patterns: list[str]) -> None:
             self._left_out_changed()
             self.refresh_library()
             self.banner.show_message(f"Left out of the library: {names}. Settings › Indexing › Leave out lists "
-                                     f"{'it' if len(paths) == 1 else 'them'}.")
+                                     f"{'it' if len(paths) == 1 else 'them'}.",
+                                     action=("Undo", lambda: self.runner.run(
+                                         lambda: library.take_back_left_out(patterns),
+                                         lambda _none: (self._left_out_changed(), self.refresh_library()),
+                                         self._show_error)))
         self.runner.run(lambda: library.leave_out(paths), done, self._show_error)
 
     def _left_out_changed(self) -> None:

@@ -303,6 +303,13 @@ class Library:
             saved.save(self.path / "settings.json")
             self.settings.exclude = list(self.settings.exclude) + patterns
 
+    def take_back_left_out(self, patterns: Sequence[str]) -> None:
+        """Undo ``leave_out``: these patterns leave settings.json; the next indexing brings their files back."""
+        saved = Settings.load(self.path / "settings.json")
+        saved.exclude = [p for p in saved.exclude if p not in patterns]
+        saved.save(self.path / "settings.json")
+        self.settings.exclude = [p for p in self.settings.exclude if p not in patterns]
+
     def relocate_folder(self, path: str | Path, new_path: str | Path) -> FolderInfo:
         """The library folder ``path`` was moved or renamed, or its drive is mounted at another place: it is
         ``new_path`` now. Its videos keep their moments (no decoding again); the next index finds what changed."""

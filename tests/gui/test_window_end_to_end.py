@@ -248,6 +248,10 @@ def test_add_folder_index_search_and_play(qtbot, window, video_folder, tmp_path)
                                          "lists it.")
     assert window.library.settings.exclude[-1].startswith("/") and window.library.settings.exclude[-1].endswith(
         "broken.mp4")
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        window.banner.action_button.click()                                 # "Undo": it is back, and fails again
+    qtbot.waitUntil(lambda: window.problems_model.rowCount() == 1, timeout=10_000)
+    assert not any(p.endswith("broken.mp4") for p in window.library.settings.exclude)
 
 
 def test_a_bad_query_is_one_sentence_in_the_window(qtbot, window, tmp_path):
