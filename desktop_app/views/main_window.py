@@ -541,18 +541,19 @@ class MainWindow(QMainWindow):
 
         def done(patterns: list[str]) -> None:
             self._left_out_changed()
-            self.refresh_library()
             self.banner.show_message(f"Left out of the library: {names}. Settings › Indexing › Leave out lists "
                                      f"{'it' if len(paths) == 1 else 'them'}.",
-                                     action=("Undo", lambda: self.runner.run(
-                                         lambda: library.take_back_left_out(patterns),
-                                         lambda _none: (self._left_out_changed(), self.refresh_library()),
-                                         self._show_error)))
+                                     action=("Undo", lambda: self._take_back_left_out(library, patterns)))
         self.runner.run(lambda: library.leave_out(paths), done, self._show_error)
+
+    def _take_back_left_out(self, library, patterns: list[str]) -> None:
+        self.runner.run(lambda: library.take_back_left_out(patterns), lambda _none: self._left_out_changed(),
+                        self._show_error)
 
     def _left_out_changed(self) -> None:
         self.watching.stop()       # it ignores the old patterns; the refresh starts one with the new
         self.start_indexing()      # what is left out now leaves the library, what no longer is comes in
+        self.refresh_library()     # also turns watching on or off
 
     # === indexing ================================================================================
     @property
@@ -993,7 +994,8 @@ class MainWindow(QMainWindow):
     def _on_settings_saved(self, before, after) -> None:
         if after.exclude != before.exclude:
             self._left_out_changed()
-        self.refresh_library()         # also turns watching on or off
+        else:
+            self.refresh_library()     # also turns watching on or off
 
     def set_theme(self, choice: str) -> None:
         self.prefs.setValue(THEME_KEY, choice)

@@ -133,7 +133,8 @@ class ProblemsView(QWidget):
         menu.addAction(theme.icon("copy", size=16), "Copy paths and reasons" if several else "Copy path and reason",
                        self.copy_selected)
         menu.addSeparator()
-        menu.addAction(theme.icon("minus", size=16), f"Leave {len(problems)} files out of the library" if several else "Leave out of the library",
+        menu.addAction(theme.icon("minus", size=16),
+                       f"Leave {len(problems)} files out of the library" if several else "Leave out of the library",
                        lambda: self.leave_out_requested.emit([p.path for p in problems]))
         return menu
 
