@@ -296,19 +296,20 @@ class Library:
         return added
 
     def _add_left_out(self, patterns: list[str]) -> None:
-        """Add leave-out patterns to settings.json, read afresh so that command-line overrides are not saved."""
         if patterns:
-            saved = Settings.load(self.path / "settings.json")
-            saved.exclude = list(saved.exclude) + [p for p in patterns if p not in saved.exclude]
-            saved.save(self.path / "settings.json")
-            self.settings.exclude = list(self.settings.exclude) + patterns
+            self._edit_left_out(lambda exclude: exclude + [p for p in patterns if p not in exclude])
 
     def take_back_left_out(self, patterns: Sequence[str]) -> None:
         """Undo ``leave_out``: these patterns leave settings.json; the next indexing brings their files back."""
+        self._edit_left_out(lambda exclude: [p for p in exclude if p not in patterns])
+
+    def _edit_left_out(self, edit: Callable[[list[str]], list[str]]) -> None:
+        """Change the leave-out patterns of settings.json, read afresh so that command-line overrides are not saved,
+        and of the settings in use."""
         saved = Settings.load(self.path / "settings.json")
-        saved.exclude = [p for p in saved.exclude if p not in patterns]
+        saved.exclude = edit(list(saved.exclude))
         saved.save(self.path / "settings.json")
-        self.settings.exclude = [p for p in self.settings.exclude if p not in patterns]
+        self.settings.exclude = edit(list(self.settings.exclude))
 
     def relocate_folder(self, path: str | Path, new_path: str | Path) -> FolderInfo:
         """The library folder ``path`` was moved or renamed, or its drive is mounted at another place: it is
