@@ -9,6 +9,7 @@ shared by the plain model and the method heads so that every head sees the same 
 from __future__ import annotations
 
 import json
+import logging
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from torch import nn
 
 from engine.errors import BundleError, ModelInstallError
 from engine.model.exportable import unit
+from engine.model.load_failure import load_failure, state_dict_misfit, unreadable
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 CUSTOM_PREFIX = "custom:"
@@ -70,13 +72,28 @@ class Backbone:
         return open_clip.get_tokenizer(self.model_name, context_length=self.context_length)
 
 
+class _DropMessage(logging.Filter):
+    def __init__(self, start: str):
+        super().__init__()
+        self.start = start
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.start)
+
+
 def build_clip(model_name: str, quick_gelu: bool = False) -> nn.Module:
     """Instantiate an open_clip architecture with random weights, in eval mode, on CPU."""
     register_custom_configs()
     if model_name not in open_clip.list_models():
         raise BundleError(
             f"unknown open_clip model {model_name!r}; choose one of: {', '.join(open_clip.list_models())}")
-    clip = open_clip.create_model(model_name, pretrained=None, force_quick_gelu=quick_gelu, device="cpu")
+    # open_clip warns that the model is "initialized randomly", on the root logger; the weights come next.
+    quiet = _DropMessage("No pretrained weights loaded")
+    logging.getLogger().addFilter(quiet)
+    try:
+        clip = open_clip.create_model(model_name, pretrained=None, force_quick_gelu=quick_gelu, device="cpu")
+    finally:
+        logging.getLogger().removeFilter(quiet)
     _check_supported(clip, model_name)
     return clip.eval()
 
@@ -88,13 +105,12 @@ def load_checkpoint_file(clip: nn.Module, checkpoint: Path) -> None:
         raise BundleError(f"{checkpoint}: checkpoint file not found; pass an existing .pt/.bin file")
     try:
         open_clip.load_checkpoint(clip, str(checkpoint), strict=True, weights_only=True)
-    except RuntimeError as exc:
-        first_lines = "\n".join(str(exc).splitlines()[:6])
-        raise BundleError(
-            f"{checkpoint}: weights do not fit this architecture ({first_lines}); "
-            "pass the model name the checkpoint was trained with") from exc
-    except Exception as exc:  # unpickling and zip errors come in many types
-        raise BundleError(f"{checkpoint}: unreadable checkpoint ({type(exc).__name__}: {exc}); "
+    except Exception as exc:  # unpickling and zip errors come in many types, a torn zip as a RuntimeError
+        if not unreadable(exc):
+            raise BundleError(
+                f"{checkpoint}: weights do not fit this architecture ({state_dict_misfit(exc)}); "
+                "pass the model name the checkpoint was trained with") from exc
+        raise BundleError(f"{checkpoint}: unreadable checkpoint ({load_failure(exc)}); "
                           "save it with torch.save(model.state_dict(), path)") from exc
     clip.eval()
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from engine.errors import ClipSeekError
+from engine.model.load_failure import load_failure
 from engine.util.atomic import atomic_write_bytes
 
 FORMAT = "clipseek-checkpoint"
@@ -61,7 +62,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
         # weights_only: a checkpoint is data; unpickling arbitrary objects would run code from the file.
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a torn, foreign or code-carrying file
-        raise CheckpointError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(f"{path}: unreadable checkpoint ({load_failure(exc)})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a ClipSeek training checkpoint")
     if payload.get("version") != VERSION:

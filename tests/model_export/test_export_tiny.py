@@ -82,16 +82,30 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path):
     del state["text_projection"]
     checkpoint = tmp_path / "other.pt"
     torch.save(state, checkpoint)
-    with pytest.raises(BundleError, match="do not fit this architecture"):
+    with pytest.raises(BundleError, match="do not fit this architecture") as refused:
         export_bundle("clipseek-tiny", tmp_path / "out", checkpoint=checkpoint)
+    assert "1 missing, 1 of another shape, first size mismatch for visual.proj" in str(refused.value)
+    assert "\n" not in str(refused.value)
     assert not (tmp_path / "out").exists()
 
 
-def test_unreadable_checkpoint_is_refused(tmp_path):
+def test_unreadable_checkpoint_is_refused_in_one_line(tmp_path):
+    import torch
+
     checkpoint = tmp_path / "junk.pt"
     checkpoint.write_bytes(b"not a checkpoint")
-    with pytest.raises(BundleError, match="unreadable checkpoint"):
+    with pytest.raises(BundleError, match="unreadable checkpoint") as refused:
         export_bundle("clipseek-tiny", tmp_path / "out", checkpoint=checkpoint)
+    # torch's own text (paragraphs on its weights_only default) would bury the sentence.
+    assert "not a file that torch.save wrote" in str(refused.value)
+    assert "\n" not in str(refused.value) and len(str(refused.value)) < 300
+
+    whole = tmp_path / "whole.pt"
+    torch.save({"w": torch.zeros(3)}, whole)
+    checkpoint.write_bytes(whole.read_bytes()[:200])
+    with pytest.raises(BundleError, match="cut short or damaged"):
+        export_bundle("clipseek-tiny", tmp_path / "out", checkpoint=checkpoint)
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"random_weights": True, "pretrained": "openai"}])
