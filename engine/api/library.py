@@ -428,6 +428,11 @@ class Library:
                 raise LibraryError(f"{path} is a folder of this library; remove it from the library instead")
             if found is None:
                 raise LibraryError(f"{path} is not inside a folder of this library")
+            # A mistyped path would add a pattern that leaves nothing out; a file the catalog knows may lie
+            # on a drive that is not plugged in.
+            known = (self.catalog.file_by_path(p) for p in (found[0], Path(path).resolve()))
+            if not os.path.lexists(found[0]) and not any(row is not None for row in known):
+                raise LibraryError(f"{path} does not exist; nothing was left out")
             # Escaped: a name with '[', '*' or '?' (take [1].mp4) is itself, not a pattern for others.
             pattern = "/" + glob.escape(found[0].relative_to(found[1]).as_posix())
             if len(pattern) > MAX_EXCLUDE_PATTERN:

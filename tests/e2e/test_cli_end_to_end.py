@@ -482,6 +482,14 @@ def test_a_file_that_keeps_failing_can_be_left_out_of_the_library(tmp_path, tiny
     assert code == 2 and err == f"clipseek: {tmp_path / 'elsewhere.mp4'} is not inside a folder of this library\n"
     code, _out, err = run_cli(capsys, *base, "leave-out", folder)
     assert code == 2 and err == f"clipseek: {folder} is a folder of this library; remove it from the library instead\n"
+    # A mistyped name leaves nothing out; a file the library knows may be gone from its place (an unplugged drive).
+    settings = (tmp_path / "library" / "settings.json").read_text()
+    code, _out, err = run_cli(capsys, *base, "leave-out", folder / "broken 1.mp4", folder / "brokn 1.mp4")
+    assert code == 2 and err == f"clipseek: {folder / 'brokn 1.mp4'} does not exist; nothing was left out\n"
+    assert (tmp_path / "library" / "settings.json").read_text() == settings
+    (folder / "broken 1.mp4").unlink()
+    code, out, _ = run_cli(capsys, *base, "leave-out", folder / "broken 1.mp4")
+    assert code == 0 and out.splitlines()[0] == "left out /broken 1.mp4"
 
 
 @pytest.mark.parametrize("device, driver, expected, key", [
