@@ -12,6 +12,7 @@ from engine.api.types import covering_seconds
 from engine.cli.main import print_json
 from engine.cli.progress_bar import TerminalBar, format_duration
 from engine.errors import ClipSeekError, LibraryError, ModelInstallError, QueryError
+from engine.runtime import gpu
 from engine.settings import MAX_RESULTS, MAX_WORKERS, Settings, max_local_workers
 
 NOT_FOUND_MARK = "[not found]"
@@ -25,6 +26,9 @@ def _settings(args) -> Settings:
     settings = Settings.load(lib_dir / "settings.json")
     if getattr(args, "device", None):
         settings.device = args.device
+        if args.device == "gpu" and not getattr(args, "ray", None) and not gpu.gpu_likely():
+            print("note: --device gpu, but no NVIDIA GPU with onnxruntime-gpu is found here; the model runs on the CPU",
+                  file=sys.stderr)
     if getattr(args, "workers", None) is not None:
         settings.workers = _workers_option(args.workers, ray=bool(getattr(args, "ray", None)))
     return settings

@@ -431,6 +431,19 @@ def test_status_tells_where_the_model_will_run_without_loading_it(tmp_path, tiny
     assert status["index_workers"] == int(expected.split("; ")[1].split()[0])
 
 
+@pytest.mark.parametrize("gpu", [False, True])
+def test_device_gpu_on_the_command_line_says_when_the_model_will_run_on_the_cpu(tmp_path, tiny_bundle, capsys,
+                                                                               monkeypatch, gpu):
+    import engine.runtime.gpu as gpu_module
+
+    monkeypatch.setattr(gpu_module, "gpu_likely", lambda: gpu)
+    library = empty_library(tmp_path / "library", tiny_bundle)
+    code, out, err = run_cli(capsys, "--library", library, "--model", tiny_bundle, "--device", "gpu", "search", "red")
+    assert code == 0 and out.startswith("no moments"), out
+    note = "note: --device gpu, but no NVIDIA GPU with onnxruntime-gpu is found here; the model runs on the CPU\n"
+    assert (note in err) is not gpu, err
+
+
 def test_a_demonstration_model_says_it_finds_nothing_in_your_own_videos(tmp_path, tiny_bundle, capsys):
     mine = tmp_path / "my videos"
     mine.mkdir()
