@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Without --library, reopen the last library shown (the demo, say) unless a model was named.
         path = args.library or (last_library(prefs) if args.model is None else None)
-        library = open_library(path, args.model)
+        library = open_library_offering_restore(path, args.model, offer_restore=ask_to_restore)
     except ClipSeekError as exc:
         box = QMessageBox(QMessageBox.Icon.Critical, "ClipSeek cannot open the library", str(exc))
         box.setTextFormat(Qt.TextFormat.PlainText)      # the reason quotes a path
@@ -169,6 +169,37 @@ def open_library(path: Path | None, model: str | None):
     from engine.api import Library
 
     return Library.open(path, model=model)
+
+
+def open_library_offering_restore(path: Path | None, model: str | None, offer_restore):
+    """open_library; where the catalog is damaged and a copy of it was kept, ``offer_restore(error)`` asks whether
+    to put the copy back, and if so the library opens from it."""
+    from engine.api import Library
+    from engine.errors import DamagedCatalogError
+
+    try:
+        return open_library(path, model)
+    except DamagedCatalogError as exc:
+        if exc.copy is None or not offer_restore(exc):
+            raise
+    Library.restore_catalog_copy(path)
+    return open_library(path, model)
+
+
+def ask_to_restore(error) -> bool:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Warning, "ClipSeek cannot open the library",
+                      f"The library's catalog is damaged ({error.problem}).")
+    box.setInformativeText(f"ClipSeek kept a copy of it ({error.copy}). Put the copy back? Videos indexed since "
+                           "it was made are indexed again; the damaged file is kept beside it.")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    restore = box.addButton("Put the copy back", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Close)
+    box.setDefaultButton(restore)
+    box.exec()
+    return box.clickedButton() is restore
 
 
 def demo_factory(model: str | None):

@@ -22,6 +22,16 @@ class CatalogError(ClipSeekError):
     """The library's catalog cannot be opened, read or written."""
 
 
+class DamagedCatalogError(CatalogError):
+    """catalog.sqlite is damaged (``problem``: SQLite's words). ``copy`` names the kept copy that restoring would
+    put back (None: none was kept)."""
+
+    def __init__(self, message: str, problem: str, copy: str | None = None):
+        super().__init__(message)
+        self.problem = problem
+        self.copy = copy
+
+
 class DimensionMismatch(ClipSeekError):
     """Vectors of one width were offered to an index of another."""
 

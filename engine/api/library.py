@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import sqlite3
 import threading
 import time
 import uuid
@@ -23,7 +24,8 @@ from engine.api.model_registry import ModelEntry, ModelRegistry
 from engine.api.playable_copies import PlayableCopies
 from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, PlayableCopy, Problem, Progress
 from engine.catalog import CATALOG_FILE, Catalog
-from engine.errors import LibraryError, MediaError, QueryError
+from engine.catalog.copies import check_file, keep_copy, restore_latest_copy
+from engine.errors import ClipSeekError, LibraryError, MediaError, QueryError
 from engine.indexer.control import IndexControl
 from engine.indexer.pipeline import Indexer
 from engine.indexer.plan import reconcile
@@ -76,6 +78,27 @@ class Library:
         """Whether ``path`` holds a library: its own catalog.sqlite, or the settings of a shared one."""
         path = Path(path).expanduser()
         return (path / CATALOG_FILE).is_file() or (path / "settings.json").is_file()
+
+    @staticmethod
+    def restore_catalog_copy(path: str | Path | None = None) -> str:
+        """Put the newest copy kept of the library's catalog.sqlite in the place of the damaged one (which is kept,
+        renamed); returns what was done, in a sentence. The library must not be open anywhere."""
+        path = Path(path or default_library_dir()).expanduser().resolve()
+        db_path = path / CATALOG_FILE
+        if not db_path.is_file():
+            raise LibraryError(f"{path} holds no catalog.sqlite: there is no library catalog of its own to restore")
+        problem = check_file(db_path)
+        if problem is None:
+            raise LibraryError(f"{db_path} is whole (SQLite's check finds nothing wrong); nothing was restored")
+        lock = FileLock(path / "index.lock")
+        if not lock.acquire():
+            raise LibraryError(f"{path} is being indexed; stop the indexing (or close the window indexing it) first")
+        try:
+            copy, kept = restore_latest_copy(db_path)
+        finally:
+            lock.release()
+        return (f"put back {copy.describe()}; the damaged catalog is kept as {kept.name}. Index the library to "
+                "take in what changed since the copy was made")
 
     @classmethod
     def open(cls, path: str | Path | None = None, model: str | Path | None = None,
@@ -404,8 +427,19 @@ class Library:
                                     failed_in_scan=summary.failed, skipped_in_scan=summary.skipped)
             finally:
                 self.events.emit("folders_changed")
+            self._keep_catalog_copy()
         self.events.emit("index_finished", final)
         return final
+
+    def _keep_catalog_copy(self) -> None:
+        """At most daily, a checked copy of catalog.sqlite: the embeddings of hours of video, which a damaged
+        file would otherwise take with it (see catalog/copies.py)."""
+        if self.catalog.path is None:       # PostgreSQL keeps its own backups
+            return
+        try:
+            keep_copy(self.catalog.path)
+        except (OSError, sqlite3.Error, ClipSeekError) as exc:     # a full disk costs the copy, not the indexing
+            log.warning("no copy of %s was kept (%s)", self.catalog.path, exc)
 
     def retry(self, file_ids: list[int] | None = None) -> int:
         """Put failed or skipped files back in the queue; returns how many."""

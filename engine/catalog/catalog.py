@@ -23,7 +23,7 @@ from sqlalchemy import Engine, and_, delete, func, insert, literal, or_, select,
 from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.catalog import postgres, sqlite
+from engine.catalog import copies, postgres, sqlite
 from engine.catalog.blobs import pack_embedding, unpack_tokens, unpack_vectors
 from engine.catalog.database import CATALOG_FILE, Database, open_database  # noqa: F401 - CATALOG_FILE was defined here
 from engine.catalog.locks import FileLocks, advisory_lock
@@ -128,7 +128,7 @@ class Catalog:
         if self._db.path is None:
             raise CatalogError(f"the catalog {self.location} is on PostgreSQL: back it up with pg_dump "
                                "(a job for the database administrator)")
-        return sqlite.backup_database(self._db.path, Path(target))
+        return copies.backup_database(self._db.path, Path(target))
 
     # -- transactions ----------------------------------------------------------------------
     @contextmanager

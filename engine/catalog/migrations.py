@@ -17,7 +17,7 @@ from typing import Callable
 from sqlalchemy import Connection, inspect, text
 
 from engine.catalog.database import Database
-from engine.catalog.sqlite import backup_database
+from engine.catalog.copies import backup_database
 from engine.errors import CatalogError
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """SQLite engines for catalog.sqlite: pragmas, explicit BEGIN, the checks made before trusting a file,
-backups, and the failures a person can act on.
+and the failures a person can act on.
 
 Two engines share one file: reads begin a deferred transaction (a snapshot, never
 blocking a writer under WAL); writes begin IMMEDIATE, so two writers queue on the
@@ -14,8 +14,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from engine.errors import CatalogError
-from engine.util.atomic import atomic_write
+from engine.errors import CatalogError, DamagedCatalogError
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +81,15 @@ def check_database_file(db_path: Path) -> None:
 
 
 def corrupt_error(db_path: Path, problem: str) -> CatalogError:
-    backups = sorted(db_path.parent.glob(f"{db_path.name}.v*.bak"))
-    restore = f"restore a backup ({backups[-1].name}) over it, or " if backups else "restore it from a backup, or "
-    return CatalogError(f"{db_path} is damaged ({problem}); {restore}delete the library folder "
-                        f"{db_path.parent} and add your folders again to rebuild it")
+    from engine.catalog.copies import latest_copy
+
+    copy = latest_copy(db_path)
+    restore = (f"put back the copy ClipSeek kept ({copy.describe()}) with `clipseek restore-catalog` (videos "
+               "indexed since it was made are indexed again), or " if copy
+               else "restore it from a backup of your own, or ")
+    return DamagedCatalogError(f"{db_path} is damaged ({problem}); {restore}delete the library folder "
+                               f"{db_path.parent} and add your folders again to rebuild it",
+                               problem=problem, copy=copy.describe() if copy else None)
 
 
 def translate_error(db_path: Path, exc: DatabaseError) -> CatalogError | None:
@@ -112,21 +116,6 @@ def access_error(db_path: Path, message: str) -> CatalogError | None:
         return CatalogError(f"{db_path} cannot be written ({message}); free disk space or check the "
                             "folder's permissions")
     return None
-
-
-def backup_database(db_path: Path, backup_path: Path) -> Path:
-    """Consistent copy of a live database (WAL included) through SQLite's backup API."""
-    def write(tmp: Path) -> None:
-        source = sqlite3.connect(db_path)
-        target = sqlite3.connect(tmp)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
-
-    atomic_write(backup_path, write)
-    return backup_path
 
 
 def checkpoint(engine: Engine) -> None:

@@ -396,6 +396,14 @@ def cmd_leave_out(args) -> int:
     return 0
 
 
+def cmd_restore_catalog(args) -> int:
+    from engine.api.library import Library
+
+    _require_library(args)
+    print(Library.restore_catalog_copy(args.library))
+    return 0
+
+
 # -- models --------------------------------------------------------------------------------------
 def cmd_model(args) -> int:
     return globals()["_model_" + args.model_command](args)

@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                                          "that fails however often it is retried)")
     a.add_argument("paths", nargs="+", metavar="PATH")
 
+    sub.add_parser("restore-catalog", help="put back the copy of the library's catalog that ClipSeek kept, in the "
+                                           "place of a damaged one (which is kept, renamed)")
+
     m = sub.add_parser("model", help="list, verify, import, install, export or switch models")
     msub = m.add_subparsers(dest="model_command", metavar="ACTION")
     msub.required = True

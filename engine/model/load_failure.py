@@ -38,7 +38,8 @@ def state_dict_misfit(exc: BaseException) -> str:
     and the first size mismatch."""
     text = str(exc)
     parts = []
-    for label, marker in (("missing", "Missing key(s) in state_dict:"), ("unexpected", "Unexpected key(s) in state_dict:")):
+    markers = (("missing", "Missing key(s) in state_dict:"), ("unexpected", "Unexpected key(s) in state_dict:"))
+    for label, marker in markers:
         for line in text.splitlines():
             if marker in line:
                 parts.append(f"{line.split(marker, 1)[1].count(chr(34)) // 2} {label}")

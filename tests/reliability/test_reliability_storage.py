@@ -197,6 +197,54 @@ def test_a_corrupt_catalog_gives_a_clear_error_with_what_to_do(library_copy, tin
     assert done.stderr.startswith("clipseek: ") and "damaged" in done.stderr and len(done.stderr.splitlines()) == 1
 
 
+def _scribble_over_catalog(library: Path) -> Path:
+    db = library / "catalog.sqlite"
+    data = bytearray(db.read_bytes())
+    data[4096:4096 * 3] = np.random.default_rng(1).integers(0, 256, 4096 * 2, dtype=np.uint8).tobytes()
+    db.write_bytes(bytes(data))
+    for side in (library / "catalog.sqlite-wal", library / "catalog.sqlite-shm"):
+        side.unlink(missing_ok=True)
+    return db
+
+
+def test_the_copy_kept_after_indexing_is_put_back_over_a_damaged_catalog(library_copy, tiny_bundle):
+    assert (library_copy / "catalog.sqlite.copy.bak").is_file()        # kept when the library was indexed
+    done = clipseek(library_copy, tiny_bundle, "restore-catalog")
+    assert done.returncode == 2 and "is whole" in done.stderr and "nothing was restored" in done.stderr
+
+    damaged = _scribble_over_catalog(library_copy).read_bytes()
+    done = clipseek(library_copy, tiny_bundle, "status")
+    assert done.returncode == 2 and "put back the copy ClipSeek kept (catalog.sqlite.copy.bak, of " in done.stderr
+    assert "`clipseek restore-catalog`" in done.stderr and len(done.stderr.splitlines()) == 1
+    done = clipseek(library_copy, tiny_bundle, "restore-catalog")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("put back catalog.sqlite.copy.bak, of ")
+    [kept] = library_copy.glob("catalog.sqlite.damaged-*[0-9]")
+    assert kept.read_bytes() == damaged and kept.name in done.stdout
+    assert statuses(library_copy / "catalog.sqlite") == {"indexed": 12}
+    with Library.open(library_copy, model=tiny_bundle) as lib:
+        assert_searchable(lib)
+        assert lib.index().indexed == 0
+
+
+def test_the_window_offers_the_kept_copy_when_the_catalog_is_damaged(library_copy, tiny_bundle):
+    from desktop_app.__main__ import open_library_offering_restore
+    from engine.errors import DamagedCatalogError
+
+    db = library_copy / "catalog.sqlite"
+    with open(db, "r+b") as fh:         # the schema's page, past the file header: opening finds it
+        fh.seek(100)
+        fh.write(bytes(range(256)) * 15)
+    offered = []
+    with pytest.raises(DamagedCatalogError):
+        open_library_offering_restore(library_copy, str(tiny_bundle), lambda error: offered.append(error) and False)
+    assert [e.copy.split(",")[0] for e in offered] == ["catalog.sqlite.copy.bak"] and offered[0].problem
+    assert not list(library_copy.glob("catalog.sqlite.damaged-*"))    # declined: nothing moved
+    with open_library_offering_restore(library_copy, str(tiny_bundle), lambda error: True) as lib:
+        assert lib.status().files.get("indexed") == 12
+        assert_searchable(lib)
+
+
 def test_a_read_only_library_is_not_called_damaged(library_copy, tiny_bundle):
     prefix = without_permission_override()
     before = {p: p.read_bytes() for p in library_copy.rglob("*") if p.is_file()}
