@@ -427,7 +427,8 @@ class Library:
                                     failed_in_scan=summary.failed, skipped_in_scan=summary.skipped)
             finally:
                 self.events.emit("folders_changed")
-            self._keep_catalog_copy()
+            if final.state != "cancelled":      # a window closing (or Ctrl+C) waits for no copy
+                self._keep_catalog_copy()
         self.events.emit("index_finished", final)
         return final
 

@@ -147,9 +147,13 @@ def test_copying_stops_when_the_run_is_cancelled_and_the_rest_stays_pending(two_
         monkeypatch.setattr(Indexer, "_start_pool", lambda self, n: pytest.fail("no worker is needed"))
         control = IndexControl()
         lib.subscribe(lambda name, payload: control.cancel() if name == "file_done" else None)
+        catalog_copy = tmp_path / "library" / "catalog.sqlite.copy.bak"
+        catalog_copy.unlink()                   # kept after the first run
         progress = lib.index(control=control)
         assert (progress.state, progress.indexed, progress.copied) == ("cancelled", 1, 1)
+        assert not catalog_copy.exists()        # a cancelled run makes no copy
         statuses = sorted(f.status for f in lib.catalog.files(folder=backup))
         assert statuses == ["indexed", "pending", "pending"]
         progress = lib.index()
         assert (progress.state, progress.indexed, progress.copied) == ("done", 2, 2)
+        assert catalog_copy.exists()
