@@ -212,6 +212,11 @@ def test_the_copy_kept_after_indexing_is_put_back_over_a_damaged_catalog(library
     done = clipseek(library_copy, tiny_bundle, "restore-catalog")
     assert done.returncode == 2 and "is whole" in done.stderr and "nothing was restored" in done.stderr
 
+    with Library.open(library_copy, model=tiny_bundle) as lib:   # after the copy, a video leaves the library
+        lib.leave_out([lib.catalog.files()[0].path])
+        lib.index()
+    assert statuses(library_copy / "catalog.sqlite") == {"indexed": 11}
+
     damaged = _scribble_over_catalog(library_copy).read_bytes()
     done = clipseek(library_copy, tiny_bundle, "status")
     assert done.returncode == 2 and "put back the copy ClipSeek kept (catalog.sqlite.copy.bak, of " in done.stderr
@@ -221,10 +226,12 @@ def test_the_copy_kept_after_indexing_is_put_back_over_a_damaged_catalog(library
     assert done.stdout.startswith("put back catalog.sqlite.copy.bak, of ")
     [kept] = library_copy.glob("catalog.sqlite.damaged-*[0-9]")
     assert kept.read_bytes() == damaged and kept.name in done.stdout
-    assert statuses(library_copy / "catalog.sqlite") == {"indexed": 12}
+    assert statuses(library_copy / "catalog.sqlite") == {"indexed": 12}      # as it was when copied
     with Library.open(library_copy, model=tiny_bundle) as lib:
-        assert_searchable(lib)
+        assert_searchable(lib)          # the vector index, saved after the copy, was rebuilt from it
+        assert any("ahead of the catalog" in notice for notice in lib.notices), lib.notices
         assert lib.index().indexed == 0
+    assert statuses(library_copy / "catalog.sqlite") == {"indexed": 11}      # what changed since, again
 
 
 def test_the_window_offers_the_kept_copy_when_the_catalog_is_damaged(library_copy, tiny_bundle):
