@@ -25,8 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.self_test:
         return self_test(args.model)
-    from PySide6.QtCore import QSettings, Qt
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
 
     from desktop_app import theme
     from desktop_app.gui_thread_gc import GuiThreadGarbageCollector
@@ -46,16 +46,30 @@ def main(argv: list[str] | None = None) -> int:
         path = args.library or (last_library(prefs) if args.model is None else None)
         library = open_library_offering_restore(path, args.model, offer_restore=ask_to_restore)
     except ClipSeekError as exc:
-        box = QMessageBox(QMessageBox.Icon.Critical, "ClipSeek cannot open the library", str(exc))
-        box.setTextFormat(Qt.TextFormat.PlainText)      # the reason quotes a path
-        box.exec()
-        return 2
-    window = MainWindow(library, prefs=prefs, create_demo=demo_factory(args.model))
-    hints = app.styleHints()
-    if hasattr(hints, "colorSchemeChanged"):
-        hints.colorSchemeChanged.connect(lambda _scheme: window.follow_system_theme())
-    window.show()
-    status = app.exec()
+        return cannot_open(exc)
+    restored = None
+    while True:
+        window = MainWindow(library, prefs=prefs, create_demo=demo_factory(args.model))
+        hints = app.styleHints()
+
+        def follow(_scheme, shown=window) -> None:
+            shown.follow_system_theme()
+
+        if hasattr(hints, "colorSchemeChanged"):
+            hints.colorSchemeChanged.connect(follow)
+        if restored:
+            window.banner.show_message(restored[:1].upper() + restored[1:] + ".")
+        window.show()
+        status = app.exec()
+        if window.restore_catalog_of is None:
+            break
+        if hasattr(hints, "colorSchemeChanged"):
+            hints.colorSchemeChanged.disconnect(follow)
+        try:
+            restored, library = restore_and_open_again(window.restore_catalog_of, args.model)
+        except ClipSeekError as exc:
+            status = cannot_open(exc)
+            break
     collector.stop()
     return status
 
@@ -182,8 +196,24 @@ def open_library_offering_restore(path: Path | None, model: str | None, offer_re
     except DamagedCatalogError as exc:
         if exc.copy is None or not offer_restore(exc):
             raise
-    Library.restore_catalog_copy(path)
-    return open_library(path, model)
+    return restore_and_open_again(path, model)[1]
+
+
+def cannot_open(exc) -> int:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Critical, "ClipSeek cannot open the library", str(exc))
+    box.setTextFormat(Qt.TextFormat.PlainText)      # the reason quotes a path
+    box.exec()
+    return 2
+
+
+def restore_and_open_again(path: Path, model: str | None):
+    """(what was done, the library opened again) after the window closed to put back the kept catalog copy."""
+    from engine.api import Library
+
+    return Library.restore_catalog_copy(path), open_library(path, model)
 
 
 def ask_to_restore(error) -> bool:

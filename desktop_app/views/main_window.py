@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self._last_request: SearchRequest | None = None
         self._shown_request: SearchRequest | None = None   # the search whose results are in the grid
         self._closing = False
+        self.restore_catalog_of: Path | None = None     # closed to put back the kept copy of this library's catalog
         self._has_folders = False
 
         self._build()
@@ -963,7 +964,21 @@ class MainWindow(QMainWindow):
         self.content.setCurrentWidget(self.problems_view if on else self.results_splitter)
 
     def _show_error(self, message: str) -> None:
-        self.banner.show_message(message, "error")
+        copy = self.library.damaged_catalog_copy() if self.library is not None else None
+        if copy is None:
+            self.banner.show_message(message, "error")
+            return
+        self.banner.show_message(f"The library's catalog is damaged. ClipSeek kept a copy of it ({copy}): put it "
+                                 "back to go on (ClipSeek closes and opens again; videos indexed since it was made "
+                                 "are indexed again).", "error",
+                                 action=("Put the copy back", self.restore_catalog_copy))
+
+    def restore_catalog_copy(self) -> None:
+        """Close, so that the kept copy of the damaged catalog can be put back; desktop_app.__main__ does that and
+        opens the window again."""
+        self.restore_catalog_of = self.library.path
+        if not self.close():           # kept open (indexing, and the person said no)
+            self.restore_catalog_of = None
 
     # === settings and demo =======================================================================
     def forget_recent_searches(self) -> None:

@@ -97,8 +97,7 @@ class Library:
             copy, kept = restore_latest_copy(db_path)
         finally:
             lock.release()
-        return (f"put back {copy.describe()}; the damaged catalog is kept as {kept.name}. Index the library to "
-                "take in what changed since the copy was made")
+        return f"put back {copy.describe()}; the damaged catalog is kept as {kept.name}"
 
     @classmethod
     def open(cls, path: str | Path | None = None, model: str | Path | None = None,
@@ -431,6 +430,12 @@ class Library:
                 self._keep_catalog_copy()
         self.events.emit("index_finished", final)
         return final
+
+    def damaged_catalog_copy(self) -> str | None:
+        """Where reading the catalog found it damaged since the library opened and a copy of it was kept: that copy
+        (as ``restore_catalog_copy`` would put it back, once the library is closed); else None."""
+        damage = self.catalog.damage_seen()
+        return damage.copy if damage is not None else None
 
     def _keep_catalog_copy(self) -> None:
         """At most daily, a checked copy of catalog.sqlite: the embeddings of hours of video, which a damaged

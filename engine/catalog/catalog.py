@@ -34,7 +34,7 @@ from engine.catalog.records import (
     FILE_STATUSES, FOLDER_STATES, BulkFile, CatalogStats, Change, FileRow, FolderRow, MediaFacts,
     SegmentEmbeddings, SegmentLike, SegmentRow,
 )
-from engine.errors import CatalogError, LibraryError
+from engine.errors import CatalogError, DamagedCatalogError, LibraryError
 
 IN_CHUNK = 500                 # ids per "IN (...)" query, well under SQLite's variable limit
 MAX_ERROR_CHARS = 4000
@@ -122,6 +122,10 @@ class Catalog:
 
     def __exit__(self, *_exc) -> None:
         self.close()
+
+    def damage_seen(self) -> DamagedCatalogError | None:
+        """The first error that found catalog.sqlite damaged since it was opened, if any."""
+        return self._db.damage_seen[0] if self._db.damage_seen else None
 
     def backup(self, target: Path) -> Path:
         """A consistent copy of an SQLite catalog at ``target`` (SQLite backup API)."""

@@ -6,7 +6,7 @@ the name used in messages, and how failures become CatalogErrors.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
 from engine.catalog import postgres, sqlite
+from engine.errors import DamagedCatalogError
 
 CATALOG_FILE = "catalog.sqlite"
 
@@ -26,6 +27,7 @@ class Database:
     read_engine: Engine       # snapshot reads that never wait for a writer
     write_engine: Engine      # one writer at a time: BEGIN IMMEDIATE, or the writers' advisory lock
     claim_engine: Engine      # claims: the write engine on SQLite; row locks only on PostgreSQL
+    damage_seen: list[DamagedCatalogError] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -41,6 +43,8 @@ class Database:
                      else sqlite.translate_error(self.path, exc))
             if error is None:
                 raise
+            if isinstance(error, DamagedCatalogError) and not self.damage_seen:
+                self.damage_seen.append(error)     # kept, so that whoever shows the error can offer the cure
             raise error from exc
 
     def dispose(self) -> None:

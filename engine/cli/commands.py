@@ -401,6 +401,7 @@ def cmd_restore_catalog(args) -> int:
 
     _require_library(args)
     print(Library.restore_catalog_copy(args.library))
+    print("run `clipseek index` to take in what changed since the copy was made")
     return 0
 
 

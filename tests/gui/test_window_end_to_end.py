@@ -276,6 +276,47 @@ def test_a_bad_query_is_one_sentence_in_the_window(qtbot, window, tmp_path):
     assert window.banner.text.text() == "notes.txt is neither an image nor a video ClipSeek can search with."
 
 
+def test_a_damaged_catalog_found_while_the_window_is_open_is_cured_with_the_kept_copy(qtbot, tmp_path, tiny_bundle,
+                                                                                      prefs, themed, video_folder):
+    import sqlite3
+
+    from desktop_app.__main__ import restore_and_open_again
+    from engine.api import Library
+
+    with Library.open(tmp_path / "library", model=tiny_bundle) as library:
+        library.add_folder(video_folder)
+        assert library.index().indexed == 3                 # and a copy of the catalog is kept
+    db = tmp_path / "library" / "catalog.sqlite"
+    conn = sqlite3.connect(db)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'files'").fetchone()[0]
+    conn.close()
+    with open(db, "r+b") as fh:                              # the files' table: the library opens, reading fails
+        fh.seek((root - 1) * page_size)
+        fh.write(b"\xff" * 64)
+
+    win = MainWindow(Library.open(tmp_path / "library", model=tiny_bundle), prefs=prefs)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.search("a red circle")
+    qtbot.waitUntil(lambda: win.banner.action_button.text() == "Put the copy back", timeout=30_000)
+    assert win.banner.kind == "error"
+    assert win.banner.text.text().startswith("The library's catalog is damaged. ClipSeek kept a copy of it "
+                                             "(catalog.sqlite.copy.bak, of ")
+    win.banner.action_button.click()
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=30_000)
+    assert win.restore_catalog_of == (tmp_path / "library").resolve() and win.library is None
+
+    said, library = restore_and_open_again(win.restore_catalog_of, str(tiny_bundle))   # as __main__ goes on
+    try:
+        assert said.startswith("put back catalog.sqlite.copy.bak, of ") and "the damaged catalog is kept as" in said
+        assert library.status().files.get("indexed") == 3
+        assert library.search("a red circle", k=3)
+    finally:
+        library.close()
+
+
 def test_the_window_opens_the_model_before_the_first_search(qtbot, window):
     # Loading it holds the GIL for a moment; that must happen as the window opens, not mid-search.
     qtbot.waitUntil(lambda: window.library._model is not None and window.library._vectors is not None,
