@@ -24,7 +24,7 @@ from engine.api.model_registry import ModelEntry, ModelRegistry
 from engine.api.playable_copies import PlayableCopies
 from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, PlayableCopy, Problem, Progress
 from engine.catalog import CATALOG_FILE, Catalog
-from engine.catalog.copies import check_file, keep_copy, restore_latest_copy
+from engine.catalog.copies import check_file, keep_copy, latest_copy, restore_latest_copy
 from engine.errors import ClipSeekError, LibraryError, MediaError, QueryError
 from engine.indexer.control import IndexControl
 from engine.indexer.pipeline import Indexer
@@ -666,7 +666,13 @@ class Library:
                              folders=tuple(self.folders()), files=dict(stats.files), segments=stats.segments,
                              hours_indexed=stats.seconds_indexed / 3600.0, device=self.settings.device,
                              gpu_found=gpu_likely(), index_workers=self.settings.resolved_workers(),
-                             decoding=self.decoding, model_trained_only_on=self.bundle_info.trained_only_on)
+                             decoding=self.decoding, model_trained_only_on=self.bundle_info.trained_only_on,
+                             catalog_on_postgres=self.catalog.path is None,
+                             catalog_copy=self._catalog_copy_kept())
+
+    def _catalog_copy_kept(self) -> str | None:
+        copy = latest_copy(self.catalog.path) if self.catalog.path is not None else None
+        return copy.describe() if copy is not None else None
 
     def installed_models(self) -> list[ModelEntry]:
         return self.registry.entries(active=self.bundle_info.fingerprint)

@@ -107,6 +107,8 @@ class LibraryStatus:
     index_workers: int = 1    # worker processes `index` starts on this computer
     decoding: str = "cpu"     # where video is decoded: "cuda" (NVDEC, engine/media/hw_decode.py) or "cpu"
     model_trained_only_on: str | None = None   # "shapes": the model is a demonstration (BundleInfo.trained_only_on)
+    catalog_on_postgres: bool = False
+    catalog_copy: str | None = None   # the copy of catalog.sqlite kept after indexing, "NAME, of DATE" (catalog/copies)
 
     def to_json(self) -> dict:
         return {"library": self.library, "model": self.model, "fingerprint": self.fingerprint,
@@ -114,4 +116,5 @@ class LibraryStatus:
                 "folders": [f.__dict__ for f in self.folders], "files": dict(self.files),
                 "segments": self.segments, "hours_indexed": round(self.hours_indexed, 4),
                 "device": self.device, "gpu_found": self.gpu_found, "index_workers": self.index_workers,
-                "decoding": self.decoding, "model_trained_only_on": self.model_trained_only_on}
+                "decoding": self.decoding, "model_trained_only_on": self.model_trained_only_on,
+                "catalog_on_postgres": self.catalog_on_postgres, "catalog_copy": self.catalog_copy}

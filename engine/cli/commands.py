@@ -339,6 +339,7 @@ def cmd_status(args) -> int:
     print("files    " + ", ".join(f"{k} {v}" for k, v in status.files.items()))
     print(f"device   {_device_text(status)}")
     print(f"decoding {_decoding_text(status)}")
+    print(f"copy     {_catalog_copy_text(status)}")
     for f in status.folders:
         state = "missing: unplugged, or moved? `clipseek relocate-folder`" if f.state == "missing" else f.state
         print(f"folder   {f.path}: {f.indexed} indexed, {f.pending} pending, {f.failed} failed, "
@@ -354,6 +355,14 @@ def _device_text(status) -> str:
     if status.gpu_found:
         return f"{status.device}: the NVIDIA GPU (onnxruntime-gpu and the NVIDIA driver found); {workers}"
     return f"{status.device}: the CPU (no NVIDIA GPU with onnxruntime-gpu found); {workers}"
+
+
+def _catalog_copy_text(status) -> str:
+    if status.catalog_on_postgres:
+        return "none: the catalog is on PostgreSQL, whose own backups (pg_dump) keep it"
+    if status.catalog_copy is None:
+        return "none yet: a copy of the catalog is kept after indexing, at most once a day"
+    return f"{status.catalog_copy} (kept after indexing, at most once a day; `clipseek restore-catalog` puts it back)"
 
 
 def _decoding_text(status) -> str:

@@ -100,3 +100,9 @@ def test_index_and_search_then_search_while_another_indexer_writes(configuration
     assert top["start"] <= 6.0 <= top["end"]
     code, out, _ = run_cli(capsys, *base, "status", "--json")
     assert json.loads(out)["files"]["indexed"] == len(truths) + 1
+    status = json.loads(out)
+    if catalog:                          # PostgreSQL keeps its own backups
+        assert (status["catalog_on_postgres"], status["catalog_copy"]) == (True, None)
+        assert not list(here.glob("catalog.sqlite*"))
+    else:
+        assert not status["catalog_on_postgres"] and status["catalog_copy"].startswith("catalog.sqlite.copy.bak")

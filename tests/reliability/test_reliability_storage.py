@@ -6,6 +6,7 @@ it); elsewhere those tests skip and the in-process one (ENOSPC raised by the ind
 from __future__ import annotations
 
 import errno
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -209,6 +210,10 @@ def _scribble_over_catalog(library: Path) -> Path:
 
 def test_the_copy_kept_after_indexing_is_put_back_over_a_damaged_catalog(library_copy, tiny_bundle):
     assert (library_copy / "catalog.sqlite.copy.bak").is_file()        # kept when the library was indexed
+    done = clipseek(library_copy, tiny_bundle, "status")
+    assert "\ncopy     catalog.sqlite.copy.bak, of " in done.stdout, done.stdout
+    done = clipseek(library_copy, tiny_bundle, "status", "--json")
+    assert json.loads(done.stdout)["catalog_copy"].startswith("catalog.sqlite.copy.bak, of ")
     done = clipseek(library_copy, tiny_bundle, "restore-catalog")
     assert done.returncode == 2 and "is whole" in done.stderr and "nothing was restored" in done.stderr
 
