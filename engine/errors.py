@@ -31,6 +31,9 @@ class DamagedCatalogError(CatalogError):
         self.problem = problem
         self.copy = copy
 
+    def __reduce__(self):       # whole across processes (an exception pickles only its args by default)
+        return type(self), (str(self), self.problem, self.copy)
+
 
 class DimensionMismatch(ClipSeekError):
     """Vectors of one width were offered to an index of another."""

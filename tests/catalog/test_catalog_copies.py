@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import sqlite3
 import time
 
@@ -89,6 +90,9 @@ def test_the_newest_copy_is_put_back_and_the_damaged_file_is_kept(tmp_path):
         Catalog.open(library, check_integrity=True)
     assert refused.value.copy == latest_copy(db).describe()
     assert "`clipseek restore-catalog`" in str(refused.value)
+    carried = pickle.loads(pickle.dumps(refused.value))        # as it would come back from a worker process
+    assert (str(carried), carried.problem, carried.copy) == (str(refused.value), refused.value.problem,
+                                                             refused.value.copy)
 
     chosen, kept = restore_latest_copy(db)
     assert chosen.path == copy_path(db) and kept.read_bytes() == damaged
