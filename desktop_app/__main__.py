@@ -221,7 +221,7 @@ def ask_to_restore(error) -> bool:
     from PySide6.QtWidgets import QMessageBox
 
     box = QMessageBox(QMessageBox.Icon.Warning, "ClipSeek cannot open the library",
-                      f"The library's catalog is damaged ({error.problem}).")
+                      f"The library's catalog cannot be read ({error.problem}).")
     box.setInformativeText(f"ClipSeek kept a copy of it ({error.copy}). Put the copy back? Videos indexed since "
                            "it was made are indexed again; the damaged file is kept beside it.")
     box.setTextFormat(Qt.TextFormat.PlainText)

@@ -85,10 +85,8 @@ class Library:
         renamed); returns what was done, in a sentence. The library must not be open anywhere."""
         path = Path(path or default_library_dir()).expanduser().resolve()
         db_path = path / CATALOG_FILE
-        if not db_path.is_file():
-            raise LibraryError(f"{path} holds no catalog.sqlite: there is no library catalog of its own to restore")
-        problem = check_file(db_path)
-        if problem is None:
+        lost = not db_path.exists() or db_path.stat().st_size == 0
+        if not lost and check_file(db_path) is None:
             raise LibraryError(f"{db_path} is whole (SQLite's check finds nothing wrong); nothing was restored")
         lock = FileLock(path / "index.lock")
         if not lock.acquire():
@@ -97,6 +95,8 @@ class Library:
             copy, kept = restore_latest_copy(db_path)
         finally:
             lock.release()
+        if kept is None:
+            return f"put back {copy.describe()} in the place of the missing catalog"
         return f"put back {copy.describe()}; the damaged catalog is kept as {kept.name}"
 
     @classmethod

@@ -91,9 +91,9 @@ def keep_copy(db_path: Path, interval_seconds: float = COPY_INTERVAL_SECONDS) ->
     return True
 
 
-def restore_latest_copy(db_path: Path) -> tuple[CatalogCopy, Path]:
-    """Put the newest copy in the damaged catalog's place. Returns (the copy, where the damaged file went).
-    The caller makes sure that nothing has the catalog open."""
+def restore_latest_copy(db_path: Path) -> tuple[CatalogCopy, Path | None]:
+    """Put the newest copy in the damaged (or missing) catalog's place. Returns (the copy, where the damaged file
+    went, None where there was none). The caller makes sure that nothing has the catalog open."""
     chosen = latest_copy(db_path)
     if chosen is None:
         raise CatalogError(f"no copy of {db_path} was kept, so there is none to restore; delete the library "
@@ -102,10 +102,11 @@ def restore_latest_copy(db_path: Path) -> tuple[CatalogCopy, Path]:
     if problem is not None:
         raise CatalogError(f"the copy {chosen.path} is damaged too ({problem}); delete the library folder "
                            f"{db_path.parent} and add your folders again to rebuild it")
-    kept = db_path.with_name(f"{db_path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    aside = db_path.with_name(f"{db_path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    kept = aside if db_path.exists() else None
     try:
-        for place in _files_of(db_path):       # the log and shared memory belong to the damaged file
-            os.replace(place, kept.with_name(place.name.replace(db_path.name, kept.name, 1)))
+        for place in _files_of(db_path):       # the log and shared memory belong to the damaged (or lost) file
+            os.replace(place, aside.with_name(place.name.replace(db_path.name, aside.name, 1)))
         atomic_write(db_path, lambda tmp: shutil.copyfile(chosen.path, tmp))
     except OSError as exc:
         raise CatalogError(f"the copy {chosen.path} could not be put in place of {db_path} "

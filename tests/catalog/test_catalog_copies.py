@@ -115,3 +115,24 @@ def test_restoring_refuses_when_no_good_copy_is_there(tmp_path):
     with pytest.raises(CatalogError, match="is damaged too"):
         restore_latest_copy(db)
     assert db.exists() and not list(library.glob("catalog.sqlite.damaged-*"))
+
+
+@pytest.mark.parametrize("lost", ["missing", "empty"])
+def test_a_lost_catalog_with_a_copy_beside_it_is_not_started_again_empty(tmp_path, lost):
+    library = tmp_path / "lib"
+    _catalog_with_files(library, 5)
+    db = library / "catalog.sqlite"
+    keep_copy(db)
+    db.unlink()
+    if lost == "empty":
+        db.write_bytes(b"")
+    with pytest.raises(DamagedCatalogError, match=f"is damaged \\(the file is {lost}\\); put back the copy") as refused:
+        Catalog.open(library)
+    assert refused.value.copy == latest_copy(db).describe()
+    chosen, kept = restore_latest_copy(db)
+    assert chosen.path == copy_path(db) and (kept is None) == (lost == "missing")
+    with Catalog.open(library, check_integrity=True) as cat:
+        assert len(cat.files()) == 5
+    other = tmp_path / "new library"                    # no copy: a new, empty catalog, as always
+    with Catalog.open(other) as cat:
+        assert cat.files() == []

@@ -238,6 +238,13 @@ def test_the_copy_kept_after_indexing_is_put_back_over_a_damaged_catalog(library
         assert lib.index().indexed == 0
     assert statuses(library_copy / "catalog.sqlite") == {"indexed": 11}      # what changed since, again
 
+    (library_copy / "catalog.sqlite").unlink()          # deleted by mistake: not started again empty
+    done = clipseek(library_copy, tiny_bundle, "status")
+    assert done.returncode == 2 and "is damaged (the file is missing); put back the copy" in done.stderr
+    done = clipseek(library_copy, tiny_bundle, "restore-catalog")
+    assert done.returncode == 0 and " in the place of the missing catalog\n" in done.stdout, done.stderr
+    assert statuses(library_copy / "catalog.sqlite") == {"indexed": 12}
+
 
 def test_the_window_offers_the_kept_copy_when_the_catalog_is_damaged(library_copy, tiny_bundle):
     from desktop_app.__main__ import open_library_offering_restore
