@@ -24,7 +24,7 @@ from engine.api.model_registry import ModelEntry, ModelRegistry
 from engine.api.playable_copies import PlayableCopies
 from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, PlayableCopy, Problem, Progress
 from engine.catalog import CATALOG_FILE, Catalog
-from engine.catalog.copies import check_file, keep_copy, latest_copy, restore_latest_copy
+from engine.catalog.copies import check_file, keep_copy, latest_copy, lost, restore_latest_copy
 from engine.errors import ClipSeekError, LibraryError, MediaError, QueryError
 from engine.indexer.control import IndexControl
 from engine.indexer.pipeline import Indexer
@@ -85,8 +85,7 @@ class Library:
         renamed); returns what was done, in a sentence. The library must not be open anywhere."""
         path = Path(path or default_library_dir()).expanduser().resolve()
         db_path = path / CATALOG_FILE
-        lost = not db_path.exists() or db_path.stat().st_size == 0
-        if not lost and check_file(db_path) is None:
+        if not lost(db_path) and check_file(db_path) is None:
             raise LibraryError(f"{db_path} is whole (SQLite's check finds nothing wrong); nothing was restored")
         lock = FileLock(path / "index.lock")
         if not lock.acquire():

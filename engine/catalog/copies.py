@@ -115,6 +115,11 @@ def restore_latest_copy(db_path: Path) -> tuple[CatalogCopy, Path | None]:
     return chosen, kept
 
 
+def lost(db_path: Path) -> bool:
+    """The catalog file is missing or empty: new, or (where a copy of it was kept) lost."""
+    return not db_path.exists() or db_path.stat().st_size == 0
+
+
 def _files_of(db_path: Path) -> list[Path]:
     """The catalog and its write-ahead log and shared memory, those that are there."""
     return [p for p in (db_path.with_name(db_path.name + side) for side in ("", *SQLITE_SIDE_FILES)) if p.exists()]

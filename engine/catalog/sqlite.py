@@ -54,9 +54,9 @@ def create_engines(db_path: Path) -> tuple[Engine, Engine]:
 def check_database_file(db_path: Path) -> None:
     """Refuse a file that is not a readable SQLite database, saying what to do. A catalog that is missing or
     empty is a new one, unless a copy of it was kept: then it was lost, and an empty catalog would hide that."""
-    if not db_path.exists() or db_path.stat().st_size == 0:
-        from engine.catalog.copies import latest_copy
+    from engine.catalog.copies import latest_copy, lost
 
+    if lost(db_path):
         if latest_copy(db_path) is not None:
             raise corrupt_error(db_path, "the file is missing" if not db_path.exists() else "the file is empty")
         return
