@@ -512,7 +512,7 @@ class Library:
             self.vectors.save()
         except OSError as exc:
             # The catalog holds everything; a cache that cannot be saved is rebuilt from it next time.
-            log.error("could not save the vector index: %s", exc)
+            log.info("could not save the vector index: %s", exc)
             self.notice(f"Could not save the search index ({exc.strerror or exc}); it will be rebuilt "
                          "from the catalog next time.")
 

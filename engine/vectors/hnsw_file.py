@@ -22,6 +22,7 @@ import hnswlib
 import numpy as np
 
 HEADER = struct.Struct("<6QiI3QdQ")   # offsetLevel0 .. ef_construction, as saveIndex writes them
+LINK_COUNT = struct.Struct("<I")
 DELETED_MARK = 0x01                    # bit of the byte after a level-0 record's link count
 LEVEL_GENERATOR_SEED = 100             # hnswlib's default, so later inserts draw levels as usual
 PICKLE_VERSION = 1
@@ -76,6 +77,30 @@ def _restore(mapped: mmap.mmap, size: int, space: str, dim: int) -> hnswlib.Inde
         finally:
             state.clear()
     return index
+
+
+def whole(path: Path) -> bool:
+    """Whether the file is as long as its header and its link counts say. ``save_index`` reports no write
+    error: on a full disk it leaves a short (often empty) file and returns as if it had written it all."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        if size < HEADER.size:
+            return False
+        fh.seek(0)
+        header = HEADER.unpack(fh.read(HEADER.size))
+        count, per_element = header[2], header[3]
+        pos = HEADER.size + count * per_element
+        if pos >= size:
+            return pos == size and count == 0
+        mapped = mmap.mmap(fh.fileno(), 0, prot=mmap.PROT_READ)
+    try:
+        for _ in range(count):           # a uint32 byte count, then that many bytes of upper-level links
+            if pos + LINK_COUNT.size > size:
+                return False
+            pos += LINK_COUNT.size + LINK_COUNT.unpack_from(mapped, pos)[0]
+        return pos == size
+    finally:
+        mapped.close()
 
 
 def _state(buf: memoryview, size: int, space: str, dim: int) -> dict:

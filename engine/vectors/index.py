@@ -11,7 +11,10 @@ manifest.json carrying the watermark, last.
 """
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import shutil
 import threading
 from collections import Counter
 from contextlib import contextmanager
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 INDEX_FILE = "index.bin"
 MANIFEST_FILE = "manifest.json"
 SPACE = "ip"
+FULL_DISK_BYTES = 16 << 20    # a short index.bin with less than this free beside it: the disk filled up
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ class VectorIndex:
         """Save unsaved changes (unless ``save`` is False) and let the index go."""
         with self._lock.write():
             if self._index is not None and save and self._dirty:
-                self._save_unlocked()
+                self._save_or_say_why()
             self._index = None
 
     @property
@@ -251,14 +255,14 @@ class VectorIndex:
         if not index_path.exists() and not manifest_path.exists():
             log.info("no vector index in %s yet: building it from the catalog", self.dir)
             self._rebuild_unlocked()
-            self._save_unlocked()
+            self._save_or_say_why()
             return
         problem = self._load_unlocked(index_path, manifest_path) or self._catch_up_unlocked()
         if problem:
             self._notice(f"The search index was rebuilt from the catalog because {problem}.")
             self._rebuild_unlocked()
         if self._dirty:
-            self._save_unlocked()
+            self._save_or_say_why()
 
     def _load_unlocked(self, index_path: Path, manifest_path: Path) -> str | None:
         """Load index.bin as the manifest describes it; returns why not, or None."""
@@ -405,11 +409,21 @@ class VectorIndex:
         index = self._require()
         self.dir.mkdir(parents=True, exist_ok=True)
         index_path = self.dir / INDEX_FILE
-        atomic_write(index_path, lambda tmp: index.save_index(str(tmp)))
+        atomic_write(index_path, lambda tmp: _save_whole(index, tmp))
         Manifest(fingerprint=self.fingerprint, dim=self.dim, count=self._live, synced_through=self._synced,
                  index_bytes=index_path.stat().st_size, max_elements=index.get_max_elements(), space=SPACE,
                  M=self.params.M, ef_construction=self.params.ef_construction).save(self.dir / MANIFEST_FILE)
         self._dirty = False
+
+    def _save_or_say_why(self) -> None:
+        """Save; where the disk is full or the folder cannot be written, say so and go on from memory: the
+        catalog holds every vector, and the files left (the last pair saved whole, or an index.bin that its
+        manifest does not describe) are caught up or rebuilt from it on the next open."""
+        try:
+            self._save_unlocked()
+        except OSError as exc:
+            self._notice(f"The search index could not be saved in {self.dir} ({_why_unwritten(exc)}); it is "
+                         "brought up to date from the catalog the next time the library opens.")
 
     def _require(self) -> hnswlib.Index:
         if self._index is None:
@@ -419,6 +433,24 @@ class VectorIndex:
     def _notice(self, message: str) -> None:
         log.warning(message)
         self.notices.append(message)
+
+
+def _save_whole(index: hnswlib.Index, path: Path) -> None:
+    index.save_index(str(path))
+    if not hnsw_file.whole(path):
+        if shutil.disk_usage(path.parent).free < FULL_DISK_BYTES:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        raise OSError(errno.EIO, "hnswlib wrote the file short", str(path))
+
+
+def _why_unwritten(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    if exc.errno == errno.EROFS:
+        return "the drive is read-only"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "the folder cannot be written: permission denied"
+    return exc.strerror or str(exc)
 
 
 def _stored_vectors(index: hnswlib.Index, labels: list[int], chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
