@@ -263,7 +263,7 @@ class Indexer:
                 self.catalog.trim_changes(self.vectors.synced_through)
         except OSError as exc:
             # The catalog stays the truth; the index is rebuilt from it on the next open.
-            log.error("could not save the vector index (%s); it will be rebuilt from the catalog", exc)
+            log.info("could not save the vector index (%s); it will be rebuilt from the catalog", exc)
             self.emit("notice", f"Could not save the search index ({exc.strerror or exc}); "
                                 "it will be rebuilt from the catalog next time.")
 

@@ -422,8 +422,10 @@ class VectorIndex:
         try:
             self._save_unlocked()
         except OSError as exc:
-            self._notice(f"The search index could not be saved in {self.dir} ({_why_unwritten(exc)}); it is "
-                         "brought up to date from the catalog the next time the library opens.")
+            message = (f"The search index could not be saved in {self.dir} ({_why_unwritten(exc)}); it is "
+                       "brought up to date from the catalog the next time the library opens.")
+            if message not in self.notices:     # (closing tries again: said once is enough)
+                self._notice(message)
 
     def _require(self) -> hnswlib.Index:
         if self._index is None:
