@@ -8,6 +8,7 @@ busy timeout instead of failing half-way when a read lock cannot be upgraded.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def check_database_file(db_path: Path) -> None:
         # Locked, read-only or unopenable: the file may well be whole, so never call it damaged.
         # (Even reading needs a writable folder: WAL mode makes catalog.sqlite-shm beside it.)
         message = str(exc)
-        error = access_error(db_path, message) or CatalogError(
+        error = read_only_drive_error(db_path) or access_error(db_path, message) or CatalogError(
             f"{db_path} cannot be opened ({message}); check the permissions of the library folder {db_path.parent}")
         raise error from exc
     except sqlite3.DatabaseError as exc:
@@ -115,12 +116,26 @@ def access_error(db_path: Path, message: str) -> CatalogError | None:
         return CatalogError(f"{db_path} is busy: another program keeps it locked ({message}); close other "
                             "ClipSeek windows or commands using this library and try again")
     if "readonly" in message:
-        return CatalogError(f"the library folder {db_path.parent} cannot be written ({message}); ClipSeek "
+        return read_only_drive_error(db_path) or CatalogError(f"the library folder {db_path.parent} cannot be written ({message}); ClipSeek "
                             "writes there even to search, so check the permissions of the folder and its files")
     if "disk is full" in message or "disk I/O" in message:
         return CatalogError(f"{db_path} cannot be written ({message}); free disk space or check the "
                             "folder's permissions")
     return None
+
+
+def read_only_drive_error(db_path: Path) -> CatalogError | None:
+    """The CatalogError for a library folder on a drive mounted read-only (a write-protected card, a share
+    mounted so); None where the drive can be written."""
+    try:
+        read_only = bool(os.statvfs(db_path.parent).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):   # (no statvfs on Windows: its message names the permissions)
+        return None
+    if not read_only:
+        return None
+    return CatalogError(f"the library folder {db_path.parent} is on a drive mounted read-only; ClipSeek writes "
+                        "there even to search, so mount the drive so that it can be written, or copy the library "
+                        "folder to one that can and open that copy with --library")
 
 
 def checkpoint(engine: Engine) -> None:

@@ -19,6 +19,7 @@ from engine.api.library import Library
 from engine.catalog import SCHEMA_VERSION
 from engine.errors import CatalogError, LibraryError
 from engine.settings import Settings
+from engine.vectors import hnsw_file
 from reliability_helpers import clipseek, integrity, without_permission_override
 
 pytestmark = pytest.mark.slow
@@ -77,6 +78,9 @@ def small_disk():
         def grow(self, path: Path, size: str) -> None:
             subprocess.run(["mount", "-o", f"remount,size={size}", str(path)], check=True)
 
+        def read_only(self, path: Path) -> None:
+            subprocess.run(["mount", "-o", "remount,ro", str(path)], check=True)
+
     yield Disk()
     for path in reversed(mounted):
         subprocess.run(["umount", "-l", str(path)], capture_output=True)
@@ -131,6 +135,34 @@ def test_an_index_save_that_finds_no_space_tells_the_user_and_loses_nothing(libr
     with Library.open(library_copy, model=tiny_bundle) as lib:
         assert_searchable(lib)
         assert lib.status().files["indexed"] == 24
+
+
+def test_a_search_index_that_does_not_fit_on_the_disk_is_searched_from_memory(library_copy, tiny_bundle,
+                                                                               small_disk):
+    vectors = small_disk(library_copy / "vectors", "8k")        # (hides the saved index: it is built again)
+    with Library.open(library_copy, model=tiny_bundle) as lib:
+        assert_searchable(lib)
+        assert lib.notices == [f"The search index could not be saved in {vectors} (the disk is full); it is "
+                               "brought up to date from the catalog the next time the library opens."]
+    # hnswlib's save_index says nothing when the disk fills: nothing it left short replaced what was there
+    assert sorted(p.name for p in vectors.iterdir()) == []
+    small_disk.grow(vectors, "10m")
+    with Library.open(library_copy, model=tiny_bundle) as lib:
+        assert_searchable(lib)
+    assert hnsw_file.whole(vectors / "index.bin")
+
+
+def test_a_library_on_a_drive_mounted_read_only_says_so(tmp_path, indexed_library, tiny_bundle, small_disk):
+    library = small_disk(tmp_path / "library", "20m")
+    shutil.copytree(indexed_library, library, dirs_exist_ok=True)
+    small_disk.read_only(library)
+    for args in (["status"], ["search", "a red circle"], ["index"]):
+        done = clipseek(library, tiny_bundle, *args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stderr.splitlines()[-1] == (
+            f"clipseek: the library folder {library} is on a drive mounted read-only; ClipSeek writes there even "
+            "to search, so mount the drive so that it can be written, or copy the library folder to one that can "
+            "and open that copy with --library"), done.stderr
 
 
 # -- broken caches -------------------------------------------------------------------------------
