@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return cannot_open(exc)
     restored = None
     while True:
-        window = MainWindow(library, prefs=prefs, create_demo=demo_factory(args.model))
+        window = MainWindow(library, prefs=prefs, create_demo=demo_factory(args.model),
+                            open_own_library=own_library_factory(args.model))
         hints = app.styleHints()
 
         def follow(_scheme, shown=window) -> None:
@@ -245,6 +246,11 @@ def demo_factory(model: str | None):
         # The window does the indexing itself, so that its status area shows it.
         return create_demo_library(None, model=model, on_stage=on_stage, index=False)
     return create
+
+
+def own_library_factory(model: str | None):
+    """What "Open my library" runs on a worker thread to leave the demo: the user's library, in the data folder."""
+    return lambda: open_library(None, model)
 
 
 if __name__ == "__main__":

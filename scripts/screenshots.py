@@ -83,7 +83,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop_app import theme
-    from desktop_app.__main__ import demo_factory
+    from desktop_app.__main__ import demo_factory, own_library_factory
     from desktop_app.gui_thread_gc import GuiThreadGarbageCollector
     from desktop_app.views.main_window import MainWindow
     from engine.api import Library
@@ -95,7 +95,8 @@ def main() -> int:
     theme.apply(app, "light")
     prefs = QSettings(str(data_dir / "gui.ini"), QSettings.Format.IniFormat)
     library = Library.open(data_dir / "library", model=args.model)
-    window = MainWindow(library, prefs=prefs, create_demo=demo_factory(args.model))
+    window = MainWindow(library, prefs=prefs, create_demo=demo_factory(args.model),
+                        open_own_library=own_library_factory(args.model))
     window.confirm = lambda _title, _text: True
     window.move(0, 0)
     window.resize(1400, 900)

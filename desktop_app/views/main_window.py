@@ -63,10 +63,12 @@ EXTERNAL_PLAYER_KEY = "player/external"
 
 
 class MainWindow(QMainWindow):
-    """``MainWindow(library, prefs=None, create_demo=None)``.
+    """``MainWindow(library, prefs=None, create_demo=None, open_own_library=None)``.
 
     ``create_demo(on_stage) -> Library`` makes the demo videos and opens the demo library with
-    its folder added (on a worker thread); the window then indexes it. Signals: ``library_refreshed()`` after folders/problems/status were reloaded,
+    its folder added (on a worker thread); the window then indexes it. ``open_own_library() -> Library`` opens
+    the user's own library (on a worker thread), to leave the demo for: "Open my library" on the demo's card, and a
+    folder added while the demo is shown goes there. Signals: ``library_refreshed()`` after folders/problems/status were reloaded,
     ``results_shown(int)`` after a search's results are in the grid, ``indexing_finished(object)``.
     """
 
@@ -75,10 +77,13 @@ class MainWindow(QMainWindow):
     indexing_finished = Signal(object)
 
     def __init__(self, library: "Library", prefs: QSettings | None = None,
-                 create_demo: Callable[..., "Library"] | None = None) -> None:
+                 create_demo: Callable[..., "Library"] | None = None,
+                 open_own_library: Callable[[], "Library"] | None = None) -> None:
         super().__init__()
         self.prefs = prefs or QSettings("ClipSeek", "ClipSeek")
         self._create_demo = create_demo
+        self._open_own_library = open_own_library
+        self._showing_demo = False             # the library shown is a demo library (LibraryStatus.demo)
         self.confirm: Callable[[str, str], bool] = lambda title, text: ask_user(self, title, text)
         self.choose_folder: Callable[[str, str], str] = \
             lambda title, start: QFileDialog.getExistingDirectory(self, title, start)
@@ -314,6 +319,7 @@ class MainWindow(QMainWindow):
         self.sidebar.search_inside_requested.connect(self._ask_search_inside)
         self.sidebar.rescan_requested.connect(self.start_indexing)
         self.sidebar.problems_toggled.connect(self._on_problems_toggled)
+        self.sidebar.own_library_requested.connect(self.open_own_library)
         self.problems_view.retry_requested.connect(self.retry)
         self.problems_view.leave_out_requested.connect(self.leave_out)
         self.status_area.pause_requested.connect(self.pause_indexing)
@@ -416,6 +422,8 @@ class MainWindow(QMainWindow):
             self._has_folders = bool(folders)
             self._show_page()
             self._demonstration_model = status.model_trained_only_on is not None
+            self._showing_demo = status.demo
+            self.sidebar.show_demo_card(status.demo, can_leave=self._open_own_library is not None)
             self.status_area.set_idle_detail(library_summary(status.files.get("indexed", 0),
                                                              status.hours_indexed * 3600, status.model,
                                                              self._demonstration_model))
@@ -449,9 +457,50 @@ class MainWindow(QMainWindow):
             self.add_folder(folder)
 
     def add_folder(self, path: str | Path) -> None:
+        if self._showing_demo and self._open_own_library is not None:
+            self._add_folder_to_own_library(path)
+            return
         library = self.library
         self.runner.run(lambda: library.add_folder(path), lambda _info: self._after_folder_added(announce=True),
                         self._show_error, owner=self)
+
+    def _add_folder_to_own_library(self, path: str | Path) -> None:
+        """A folder added while the demo is shown: the user's videos go into their own library, which opens."""
+        open_own = self._open_own_library
+
+        def open_and_add():
+            library = open_own()
+            try:
+                info = library.add_folder(path)
+                demonstration = library.status().model_trained_only_on is not None
+            except BaseException:
+                library.close()
+                raise
+            return library, info, demonstration
+
+        def added(opened) -> None:
+            library, info, demonstration = opened
+            self._switch_to_library(library)
+            message = f"Your library is open, with {folder_name(info.path)} added to it; the demo stays as it is."
+            if demonstration:
+                self.banner.show_message(f"{message} {DEMONSTRATION_NOTE}", seconds=20,
+                                         action=("Choose a model…", lambda: self.open_settings().show_models()))
+            else:
+                self.banner.show_message(message)
+
+        self.runner.run(open_and_add, added, self._show_error, owner=self)
+
+    def open_own_library(self) -> None:
+        """Leave the demo for the user's own library; the demo library stays as it is."""
+        if self._open_own_library is None:
+            return
+        self.sidebar.own_library_button.setEnabled(False)
+
+        def failed(message: str) -> None:
+            self.sidebar.own_library_button.setEnabled(True)
+            self._show_error(message)
+
+        self.runner.run(self._open_own_library, self._switch_to_library, failed)
 
     def _after_folder_added(self, announce: bool = False) -> None:
         if announce and self._demonstration_model:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QMenu, QPushButton, QStyle, QStyledItemDelegate,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListView, QMenu, QPushButton, QStyle,
+                               QStyledItemDelegate, QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app import theme
 from desktop_app.models.folders_model import FoldersModel
@@ -77,7 +77,8 @@ class Sidebar(QWidget):
     """Signals: ``add_requested()``, ``remove_requested(str path)``, ``rescan_requested()``,
     ``problems_toggled(bool)``, and from a folder's menu (right-click or the Menu key)
     ``search_in_requested(str path)``, ``search_inside_requested(str path)`` (to pick a folder inside it),
-    ``reveal_requested(str path)`` and, for a folder not found, ``locate_requested(str path)``."""
+    ``reveal_requested(str path)`` and, for a folder not found, ``locate_requested(str path)``; from the card shown
+    over the demo library's folders, ``own_library_requested()``."""
 
     add_requested = Signal()
     remove_requested = Signal(str)
@@ -87,6 +88,7 @@ class Sidebar(QWidget):
     locate_requested = Signal(str)
     rescan_requested = Signal()
     problems_toggled = Signal(bool)
+    own_library_requested = Signal()
 
     def __init__(self, model: FoldersModel, parent=None) -> None:
         super().__init__(parent)
@@ -116,6 +118,22 @@ class Sidebar(QWidget):
         for button in (self.rescan_button, self.remove_button, self.add_button):
             header.addWidget(button)
 
+        self.demo_card = QFrame()
+        self.demo_card.setObjectName("DemoCard")
+        demo_text = QLabel("<b>The demo library</b><br>Videos of coloured shapes that ClipSeek made, to try it on. "
+                           "Your own videos go into your library.")
+        demo_text.setObjectName("DemoText")
+        demo_text.setWordWrap(True)
+        self.own_library_button = QPushButton("Open my library")
+        self.own_library_button.setToolTip("Leave the demo: open your own library (the demo stays as it is)")
+        self.own_library_button.clicked.connect(self.own_library_requested)
+        card = QVBoxLayout(self.demo_card)
+        card.setContentsMargins(12, 10, 12, 12)
+        card.setSpacing(8)
+        card.addWidget(demo_text)
+        card.addWidget(self.own_library_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.demo_card.hide()
+
         self.list = QListView()
         self.list.setAccessibleName("Library folders")
         self.list.setObjectName("SidebarList")
@@ -141,6 +159,10 @@ class Sidebar(QWidget):
         layout.setContentsMargins(0, 0, 0, 10)
         layout.setSpacing(4)
         layout.addLayout(header)
+        demo = QHBoxLayout()
+        demo.setContentsMargins(8, 0, 8, 4)
+        demo.addWidget(self.demo_card)
+        layout.addLayout(demo)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty_hint, 1)
         bottom = QVBoxLayout()
@@ -157,6 +179,12 @@ class Sidebar(QWidget):
         self.rescan_button.setIcon(theme.icon("refresh"))
         self.problems_button.setIcon(theme.icon("warning", theme.current().danger
                                                 if self._problem_count else theme.current().muted))
+
+    def show_demo_card(self, shown: bool, can_leave: bool = True) -> None:
+        """The card that says these are the demo's folders, with "Open my library" where the window can open it."""
+        self.demo_card.setVisible(shown)
+        self.own_library_button.setEnabled(True)
+        self.own_library_button.setVisible(can_leave)
 
     def set_problem_count(self, count: int) -> None:
         self._problem_count = count

@@ -48,6 +48,7 @@ def create_demo_library(path: Path | None = None, videos: int = 30, seed: int = 
                          distinct_captions=True)
     lib = Library.open(path, model=model)
     try:
+        lib.mark_as_demo()
         if str(folder.resolve()) not in [f.path for f in lib.folders()]:
             lib.add_folder(folder)
         if index:

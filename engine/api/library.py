@@ -31,7 +31,7 @@ from engine.indexer.pipeline import Indexer
 from engine.indexer.plan import reconcile
 from engine.indexer.scan import is_video_name
 from engine.indexer.watch import FolderWatcher
-from engine.paths import default_library_dir
+from engine.paths import default_library_dir, demo_library_dir
 from engine.runtime.bundle import check_bundle
 from engine.runtime.gpu import gpu_likely
 from engine.search import SearchFilters, Searcher
@@ -46,6 +46,7 @@ ACTIVE_MODEL_KEY = "active_model_fingerprint"
 ACTIVE_MODEL_NAME_KEY = "active_model_name"
 CATCH_UP_SECONDS = 1.0
 LIBRARY_ID_KEY = "library_id"
+DEMO_KEY = "demo"
 
 
 class Library:
@@ -214,6 +215,14 @@ class Library:
                 for notice in self._vectors.notices:
                     self.notice(notice)
             return self._vectors
+
+    @property
+    def is_demo(self) -> bool:
+        """Whether this is a demo library (engine/api/demo.py), which holds generated videos, not the user's."""
+        return self.catalog.get_meta(DEMO_KEY) == "1" or self.path == demo_library_dir().resolve()  # (made unmarked)
+
+    def mark_as_demo(self) -> None:
+        self.catalog.set_meta(DEMO_KEY, "1")
 
     @property
     def library_id(self) -> str:
@@ -667,7 +676,7 @@ class Library:
                              gpu_found=gpu_likely(), index_workers=self.settings.resolved_workers(),
                              decoding=self.decoding, model_trained_only_on=self.bundle_info.trained_only_on,
                              catalog_on_postgres=self.catalog.path is None,
-                             catalog_copy=self._catalog_copy_kept())
+                             catalog_copy=self._catalog_copy_kept(), demo=self.is_demo)
 
     def _catalog_copy_kept(self) -> str | None:
         copy = latest_copy(self.catalog.path) if self.catalog.path is not None else None

@@ -331,7 +331,7 @@ def cmd_status(args) -> int:
     if args.json:
         print_json(status.to_json())
         return 0
-    print(f"library  {status.library}")
+    print(f"library  {status.library}{' (the demo library)' if status.demo else ''}")
     demonstration = (f"; a demonstration trained only on the synthetic {status.model_trained_only_on} world"
                      if status.model_trained_only_on else "")
     print(f"model    {status.model} ({status.fingerprint[:12]}{demonstration})")

@@ -428,7 +428,7 @@ def test_status_tells_where_the_model_will_run_without_loading_it(tmp_path, tiny
     lines, status = _status_with_device(tmp_path, tiny_bundle, capsys, device)
     assert expected in lines, lines
     assert "copy     none yet: a copy of the catalog is kept after indexing, at most once a day" in lines
-    assert (status["catalog_copy"], status["catalog_on_postgres"]) == (None, False)
+    assert (status["catalog_copy"], status["catalog_on_postgres"], status["demo"]) == (None, False, False)
     assert (status["device"], status["gpu_found"], status["providers"]) == (device, gpu, [])
     assert status["index_workers"] == int(expected.split("; ")[1].split()[0])
 

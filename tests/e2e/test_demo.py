@@ -53,7 +53,9 @@ def test_demo_generates_indexes_and_prints_searches_that_find_their_videos(tmp_p
     assert again.returncode == 0 and "generating" not in again.stderr, again.stderr
     status = json.loads(_clipseek("--library", library, "status", "--json").stdout)
     assert status["files"] == {"pending": 0, "indexed": 4, "skipped": 0, "failed": 0}
-    assert status["model"] == "clipseek-shapes"
+    assert status["model"] == "clipseek-shapes" and status["demo"] is True
+    text = _clipseek("--library", library, "status").stdout
+    assert text.splitlines()[0] == f"library  {library.resolve()} (the demo library)"
 
 
 def test_demo_refuses_zero_videos_before_making_anything(tmp_path):

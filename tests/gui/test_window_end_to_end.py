@@ -443,6 +443,59 @@ def test_open_the_demo_library_from_the_welcome_page(qtbot, window, tmp_path, ti
     assert window.pages.currentWidget() is window.main_splitter
 
 
+def test_the_demo_says_it_is_the_demo_and_the_users_folders_go_to_their_own_library(qtbot, tmp_path, tiny_bundle,
+                                                                                     prefs, themed):
+    from engine.api import Library
+    from tests.videogen import ShotSpec, make_video
+
+    demo_videos, own_videos = tmp_path / "demo-videos", tmp_path / "holiday"
+    for folder, seed in ((demo_videos, 0), (own_videos, 1)):
+        folder.mkdir()
+        make_video(folder / f"{folder.name}.mp4", shots=[ShotSpec(2.0)], seed=seed)
+    demo = Library.open(tmp_path / "demo", model=tiny_bundle)
+    demo.mark_as_demo()
+    demo.add_folder(demo_videos)
+    opened_own: list[Library] = []
+
+    def open_own_library():
+        opened_own.append(Library.open(tmp_path / "own", model=tiny_bundle))
+        return opened_own[-1]
+
+    window = MainWindow(demo, prefs=prefs, open_own_library=open_own_library)
+    window.confirm = lambda _title, _text: True
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.indexing_finished, timeout=120_000):
+        window.show()
+    card = window.sidebar.demo_card
+    qtbot.waitUntil(lambda: card.isVisible(), timeout=10_000)
+    assert window.sidebar.own_library_button.isVisible() and window.sidebar.own_library_button.isEnabled()
+
+    with qtbot.waitSignal(window.indexing_finished, timeout=120_000):
+        window.add_folder(own_videos)                  # as the folder button, the welcome page or a drop would
+    assert len(opened_own) == 1 and window.library is opened_own[0]
+    assert [f.path for f in window.library.folders()] == [str(own_videos.resolve())]
+    qtbot.waitUntil(lambda: window.folders_model.rowCount() == 1 and window.folders_model.folder(0).indexed == 1
+                    and not card.isVisible(), timeout=10_000)
+    assert window.banner.text.text().startswith("Your library is open, with holiday added to it; the demo stays "
+                                                "as it is.")
+    assert window.prefs.value("library/last") == str((tmp_path / "own").resolve())
+    window.close()
+
+    back_in_demo = MainWindow(Library.open(tmp_path / "demo", model=tiny_bundle), prefs=prefs,
+                              open_own_library=open_own_library)
+    back_in_demo.confirm = lambda _title, _text: True
+    qtbot.addWidget(back_in_demo)
+    with qtbot.waitSignal(back_in_demo.library_refreshed, timeout=30_000):
+        back_in_demo.show()
+    qtbot.waitUntil(lambda: back_in_demo.sidebar.demo_card.isVisible(), timeout=10_000)
+    assert [f.path for f in back_in_demo.library.folders()] == [str(demo_videos.resolve())]   # left as it was
+    with qtbot.waitSignal(back_in_demo.library_refreshed, timeout=30_000):
+        back_in_demo.sidebar.own_library_button.click()
+    assert back_in_demo.library is opened_own[1] and not back_in_demo.sidebar.demo_card.isVisible()
+    assert back_in_demo.folders_model.rowCount() == 1
+    back_in_demo.close()
+
+
 def test_videos_copied_into_or_deleted_from_a_folder_are_picked_up_while_the_window_is_open(
         qtbot, tmp_path, tiny_bundle, prefs, themed):
     import json
