@@ -8,6 +8,7 @@ shared by the plain model and the method heads so that every head sees the same 
 """
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 
@@ -85,8 +86,7 @@ def build_clip(model_name: str, quick_gelu: bool = False) -> nn.Module:
     """Instantiate an open_clip architecture with random weights, in eval mode, on CPU."""
     register_custom_configs()
     if model_name not in open_clip.list_models():
-        raise BundleError(
-            f"unknown open_clip model {model_name!r}; choose one of: {', '.join(open_clip.list_models())}")
+        raise BundleError(unknown_model(model_name))
     # open_clip warns that the model is "initialized randomly", on the root logger; the weights come next.
     quiet = _DropMessage("No pretrained weights loaded")
     logging.getLogger().addFilter(quiet)
@@ -122,9 +122,27 @@ def pretrained_tags(model_name: str) -> list[str]:
 def pretrained_config(model_name: str, tag: str) -> dict[str, Any]:
     cfg = open_clip.get_pretrained_cfg(model_name, tag)
     if not cfg:
-        known = ", ".join(pretrained_tags(model_name)) or "none"
+        if model_name not in open_clip.list_models():
+            raise ModelInstallError(unknown_model(model_name))
+        known = ", ".join(pretrained_tags(model_name))
+        if not known:
+            raise ModelInstallError(f"open_clip publishes no weights for {model_name}; export it from weights of "
+                                    "your own with `clipseek model export --checkpoint FILE`")
         raise ModelInstallError(f"{model_name} has no pretrained tag {tag!r}; known tags: {known}")
     return cfg
+
+
+def unknown_model(model_name: str) -> str:
+    """"unknown open_clip model", with the names closest to it (open_clip knows hundreds: not all of them)."""
+    names = open_clip.list_models()
+    by_lower = {name.lower(): name for name in names}       # (names differ in case too: ViT-g-14, ViT-G-14)
+    if model_name.lower() in by_lower:
+        return (f"unknown open_clip model {model_name!r}: names are case-sensitive; did you mean "
+                f"{by_lower[model_name.lower()]}?")
+    close = [by_lower[n] for n in difflib.get_close_matches(model_name.lower(), list(by_lower), n=5, cutoff=0.5)]
+    nearest = f"the closest names are {', '.join(close)}" if close else "common ones are ViT-B-32, ViT-B-16, ViT-L-14"
+    return (f"unknown open_clip model {model_name!r}; {nearest} (all {len(names)}: "
+            "python -c 'import open_clip; print(open_clip.list_models())')")
 
 
 def load_pretrained_tag(clip: nn.Module, model_name: str, tag: str, weights_file: Path | None = None) -> None:
