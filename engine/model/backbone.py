@@ -140,9 +140,9 @@ def unknown_model(model_name: str) -> str:
         return (f"unknown open_clip model {model_name!r}: names are case-sensitive; did you mean "
                 f"{by_lower[model_name.lower()]}?")
     close = [by_lower[n] for n in difflib.get_close_matches(model_name.lower(), list(by_lower), n=5, cutoff=0.5)]
-    nearest = f"the closest names are {', '.join(close)}" if close else "common ones are ViT-B-32, ViT-B-16, ViT-L-14"
-    return (f"unknown open_clip model {model_name!r}; {nearest} (all {len(names)}: "
-            "python -c 'import open_clip; print(open_clip.list_models())')")
+    nearest = f"the closest names are {', '.join(close)}; " if close else ""
+    return (f"unknown open_clip model {model_name!r}; {nearest}common ones are ViT-B-32, ViT-B-16, ViT-L-14 (all "
+            f"{len(names)}: python -c 'import open_clip; print(open_clip.list_models())')")
 
 
 def load_pretrained_tag(clip: nn.Module, model_name: str, tag: str, weights_file: Path | None = None) -> None:
