@@ -165,8 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s") if args.verbose
+                         else _ForPeople())
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])
     os.environ.setdefault("HF_HUB_OFFLINE", "0")
     try:
         from engine.cli import commands
@@ -187,6 +189,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"clipseek: unexpected error ({exc.__class__.__name__}: {exc}); details in {log_path}",
               file=sys.stderr)
         return 1
+
+
+class _ForPeople(logging.Formatter):
+    """"warning: the message", without the module's name (--verbose shows it)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {super().format(record)}"
 
 
 def _write_crash_log() -> Path:
