@@ -1014,7 +1014,7 @@ class MainWindow(QMainWindow):
 
     def _show_error(self, message: str) -> None:
         copy = self.library.damaged_catalog_copy() if self.library is not None else None
-        if copy is None:
+        if copy is None or copy not in message:     # (the damage's message names the copy; another error does not)
             self.banner.show_message(message, "error")
             return
         self.banner.show_message(f"The library's catalog is damaged. ClipSeek kept a copy of it ({copy}): put it "

@@ -304,6 +304,12 @@ def test_a_damaged_catalog_found_while_the_window_is_open_is_cured_with_the_kept
     assert win.banner.kind == "error"
     assert win.banner.text.text().startswith("The library's catalog is damaged. ClipSeek kept a copy of it "
                                              "(catalog.sqlite.copy.bak, of ")
+    win.search("x" * 2500)                                  # an error of its own is said as it is
+    qtbot.waitUntil(lambda: win.banner.text.text().startswith("The query is 2500 characters long"), timeout=30_000)
+    assert not win.banner.action_button.isVisible()
+    win.search("a red circle")
+    qtbot.waitUntil(lambda: win.banner.action_button.text() == "Put the copy back"
+                    and win.banner.action_button.isVisible(), timeout=30_000)
     win.banner.action_button.click()
     qtbot.waitUntil(lambda: not win.isVisible(), timeout=30_000)
     assert win.restore_catalog_of == (tmp_path / "library").resolve() and win.library is None
