@@ -65,6 +65,9 @@ class Settings:
     rerank_depth: int = 100            # stage-1 candidates rescored by the reranker
     watch_debounce_seconds: float = 2.0  # quiet time before a changed file is (re)indexed by `watch`
     watch_folders: bool = True         # the window indexes changes in its folders while it is open
+    # After indexing, at most daily, a checked copy of catalog.sqlite beside it (catalog/copies.py): as large as the
+    # catalog. Turned off, the copy kept is deleted (Library.update_settings).
+    keep_catalog_copy: bool = True
     # Names or paths below a folder to leave out (indexer/scan.py: left_out); hidden ones always are.
     exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
     # A shared library (docs/scaling.md): "" keeps catalog.sqlite and the hnswlib index in the library folder.
@@ -101,8 +104,9 @@ class Settings:
                 isinstance(p, str) and p.strip("/ ") and len(p) <= MAX_EXCLUDE_PATTERN for p in self.exclude):
             raise _invalid("exclude", f"must be a list of names or paths such as [\"@eaDir\", \"Work/raw\"], "
                                       f"not {_shown(self.exclude)}")
-        if not isinstance(self.watch_folders, bool):
-            raise _invalid("watch_folders", f"must be true or false, not {_shown(self.watch_folders)}")
+        for name in ("watch_folders", "keep_catalog_copy"):
+            if not isinstance(getattr(self, name), bool):
+                raise _invalid(name, f"must be true or false, not {_shown(getattr(self, name))}")
         if self.device not in ("auto", "cpu", "gpu"):
             raise _invalid("device", f'must be one of "auto", "cpu", "gpu", not {_shown(self.device)}')
         if self.catalog_url and not self.catalog_url.startswith(("postgresql://", "postgresql+psycopg://")):

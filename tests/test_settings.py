@@ -52,6 +52,7 @@ def test_unknown_keys_are_ignored_and_harmless_spellings_accepted(tmp_path):
     ({"watch_debounce_seconds": [2]}, "watch_debounce_seconds must be a number between 0 and 600, not [2]"),
     ({"watch_folders": "yes"}, 'watch_folders must be true or false, not "yes"'),
     ({"watch_folders": 1}, "watch_folders must be true or false, not 1"),
+    ({"keep_catalog_copy": "no"}, 'keep_catalog_copy must be true or false, not "no"'),
     ({"device": 1}, 'device must be one of "auto", "cpu", "gpu", not 1'),
     ({"catalog_url": 5}, "catalog_url must be text"),
     ({"vector_store": None}, "vector_store must be text"),

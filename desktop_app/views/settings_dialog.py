@@ -171,6 +171,11 @@ class SettingsDialog(QDialog):
         form.setSpacing(12)
         self.watch_folders = QCheckBox("Pick up new, changed and deleted videos while ClipSeek is open")
         self.watch_folders.setChecked(settings.watch_folders)
+        self.keep_catalog_copy = QCheckBox("Keep a daily copy of the catalog, to put back if it is ever damaged")
+        self.keep_catalog_copy.setChecked(settings.keep_catalog_copy)
+        self.keep_catalog_copy.setToolTip("After indexing, at most once a day, a checked copy of the library's "
+                                          "catalog (which holds every video's moments) is kept beside it. It is as "
+                                          "large as the catalog; turning it off deletes the copy kept.")
         self.exclude = QPlainTextEdit("\n".join(settings.exclude))
         self.exclude.setObjectName("ExcludeList")
         self.exclude.setToolTip("One per line. A name (@eaDir, *.part.mp4) is left out wherever it is; a path "
@@ -180,6 +185,7 @@ class SettingsDialog(QDialog):
         form.addRow("Sampling rate", self.sample_fps)
         form.addRow("Longest moment", self.max_moment)
         form.addRow("Watch folders", self.watch_folders)
+        form.addRow("Catalog copy", self.keep_catalog_copy)
         form.addRow("Leave out", self.exclude)
         hint = QLabel("Higher sampling finds shorter events but indexes more slowly. "
                       "Changes apply to files indexed from now on. Without watching, the rescan button "
@@ -355,6 +361,7 @@ class SettingsDialog(QDialog):
         return replace(self.library.settings, device=device, sample_fps=round(self.sample_fps.value(), 2),
                        max_segment_seconds=round(self.max_moment.value(), 1),
                        watch_folders=self.watch_folders.isChecked(),
+                       keep_catalog_copy=self.keep_catalog_copy.isChecked(),
                        exclude=[line.strip() for line in self.exclude.toPlainText().splitlines() if line.strip()],
                        catalog_url=self.catalog_url.text().strip(), vector_store=self.vector_store.text().strip())
 

@@ -24,7 +24,7 @@ from engine.api.model_registry import ModelEntry, ModelRegistry
 from engine.api.playable_copies import PlayableCopies
 from engine.api.types import FileStatus, FolderInfo, LibraryStatus, Moment, PlayableCopy, Problem, Progress
 from engine.catalog import CATALOG_FILE, Catalog
-from engine.catalog.copies import check_file, keep_copy, latest_copy, lost, restore_latest_copy
+from engine.catalog.copies import check_file, drop_copy, keep_copy, latest_copy, lost, restore_latest_copy
 from engine.errors import ClipSeekError, LibraryError, MediaError, QueryError
 from engine.indexer.control import IndexControl
 from engine.indexer.pipeline import Indexer
@@ -448,7 +448,7 @@ class Library:
     def _keep_catalog_copy(self) -> None:
         """At most daily, a checked copy of catalog.sqlite: the embeddings of hours of video, which a damaged
         file would otherwise take with it (see catalog/copies.py)."""
-        if self.catalog.path is None:       # PostgreSQL keeps its own backups
+        if self.catalog.path is None or not self.settings.keep_catalog_copy:   # PostgreSQL keeps its own backups
             return
         try:
             keep_copy(self.catalog.path)
@@ -676,7 +676,8 @@ class Library:
                              gpu_found=gpu_likely(), index_workers=self.settings.resolved_workers(),
                              decoding=self.decoding, model_trained_only_on=self.bundle_info.trained_only_on,
                              catalog_on_postgres=self.catalog.path is None,
-                             catalog_copy=self._catalog_copy_kept(), demo=self.is_demo)
+                             catalog_copy=self._catalog_copy_kept(), keeps_catalog_copy=self.settings.keep_catalog_copy,
+                             demo=self.is_demo)
 
     def _catalog_copy_kept(self) -> str | None:
         copy = latest_copy(self.catalog.path) if self.catalog.path is not None else None
@@ -719,7 +720,10 @@ class Library:
 
     def update_settings(self, settings: Settings) -> None:
         settings.validate().save(self.path / "settings.json")
+        turned_off_copies = self.settings.keep_catalog_copy and not settings.keep_catalog_copy
         self.settings = settings
+        if turned_off_copies and self.catalog.path is not None:
+            drop_copy(self.catalog.path)           # the room it took is what turning it off is for
         with self._open_lock:
             self._searcher = None
 

@@ -109,6 +109,7 @@ class LibraryStatus:
     model_trained_only_on: str | None = None   # "shapes": the model is a demonstration (BundleInfo.trained_only_on)
     catalog_on_postgres: bool = False
     catalog_copy: str | None = None   # the copy of catalog.sqlite kept after indexing, "NAME, of DATE" (catalog/copies)
+    keeps_catalog_copy: bool = True   # Settings.keep_catalog_copy: a copy is kept after indexing (on SQLite)
     demo: bool = False        # the demo library (`clipseek demo`, the welcome page's demo), not the user's own
 
     def to_json(self) -> dict:
@@ -118,4 +119,5 @@ class LibraryStatus:
                 "segments": self.segments, "hours_indexed": round(self.hours_indexed, 4),
                 "device": self.device, "gpu_found": self.gpu_found, "index_workers": self.index_workers,
                 "decoding": self.decoding, "model_trained_only_on": self.model_trained_only_on,
-                "catalog_on_postgres": self.catalog_on_postgres, "catalog_copy": self.catalog_copy, "demo": self.demo}
+                "catalog_on_postgres": self.catalog_on_postgres, "catalog_copy": self.catalog_copy,
+                "keeps_catalog_copy": self.keeps_catalog_copy, "demo": self.demo}

@@ -57,6 +57,15 @@ def copy_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + COPY_SUFFIX)
 
 
+def drop_copy(db_path: Path) -> bool:
+    """Delete the daily copy (copies made before schema upgrades stay); whether there was one."""
+    try:
+        copy_path(db_path).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def latest_copy(db_path: Path) -> CatalogCopy | None:
     """The newest copy kept of this catalog (the daily one, or one made before a schema upgrade), or None."""
     found = []

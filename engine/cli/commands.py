@@ -360,6 +360,9 @@ def _device_text(status) -> str:
 def _catalog_copy_text(status) -> str:
     if status.catalog_on_postgres:
         return "none: the catalog is on PostgreSQL, whose own backups (pg_dump) keep it"
+    if not status.keeps_catalog_copy:
+        kept = f"; the copy kept before an upgrade: {status.catalog_copy}" if status.catalog_copy else ""
+        return f"none: turned off (keep_catalog_copy in the library's settings.json){kept}"
     if status.catalog_copy is None:
         return "none yet: a copy of the catalog is kept after indexing, at most once a day"
     return f"{status.catalog_copy} (kept after indexing, at most once a day; `clipseek restore-catalog` puts it back)"

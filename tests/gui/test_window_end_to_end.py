@@ -560,11 +560,14 @@ def test_videos_copied_into_or_deleted_from_a_folder_are_picked_up_while_the_win
     qtbot.waitUntil(lambda: not window.indexing, timeout=60_000)
 
     dialog = window.open_settings()        # turned off in Settings: changes wait for a rescan
-    assert dialog.watch_folders.isChecked()
+    assert dialog.watch_folders.isChecked() and dialog.keep_catalog_copy.isChecked()
     dialog.watch_folders.setChecked(False)
+    dialog.keep_catalog_copy.setChecked(False)
     dialog._on_accept()
     qtbot.waitUntil(lambda: window.watcher is None, timeout=10_000)
-    assert json.loads((library.path / "settings.json").read_text())["watch_folders"] is False
+    saved = json.loads((library.path / "settings.json").read_text())
+    assert saved["watch_folders"] is False and saved["keep_catalog_copy"] is False
+    assert not (library.path / "catalog.sqlite.copy.bak").exists()
     shutil.copy(arriving, second / "unwatched.mp4")
     qtbot.wait(2_500)
     assert "unwatched.mp4" not in indexed() and not window.indexing

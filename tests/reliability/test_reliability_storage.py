@@ -5,6 +5,7 @@ it); elsewhere those tests skip and the in-process one (ENOSPC raised by the ind
 """
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import shutil
@@ -17,6 +18,7 @@ import pytest
 
 from engine.api.library import Library
 from engine.catalog import SCHEMA_VERSION
+from engine.catalog.copies import check_file
 from engine.errors import CatalogError, LibraryError
 from engine.settings import Settings
 from engine.vectors import hnsw_file
@@ -276,6 +278,27 @@ def test_the_copy_kept_after_indexing_is_put_back_over_a_damaged_catalog(library
     done = clipseek(library_copy, tiny_bundle, "restore-catalog")
     assert done.returncode == 0 and " in the place of the missing catalog\n" in done.stdout, done.stderr
     assert statuses(library_copy / "catalog.sqlite") == {"indexed": 12}
+
+
+def test_a_library_told_to_keep_no_catalog_copy_deletes_the_one_kept_and_makes_none(library_copy, tiny_bundle,
+                                                                                     plain_videos):
+    copy = library_copy / "catalog.sqlite.copy.bak"
+    assert copy.is_file()                                   # kept by the indexing that made the library
+    extra = plain_videos.parent / "more"
+    shutil.copytree(plain_videos, extra, dirs_exist_ok=True)
+    with Library.open(library_copy, model=tiny_bundle, settings=Settings(workers=1)) as lib:
+        lib.update_settings(dataclasses.replace(lib.settings, keep_catalog_copy=False))
+        assert not copy.exists() and not lib.status().keeps_catalog_copy
+        lib.add_folder(extra)
+        assert lib.index().indexed == 12 and not copy.exists()
+    assert json.loads((library_copy / "settings.json").read_text())["keep_catalog_copy"] is False
+    status = clipseek(library_copy, tiny_bundle, "status")
+    assert "copy     none: turned off (keep_catalog_copy in the library's settings.json)\n" in status.stdout
+    with Library.open(library_copy, model=tiny_bundle, settings=Settings(workers=1)) as lib:
+        lib.update_settings(dataclasses.replace(lib.settings, keep_catalog_copy=True))
+        lib.remove_folder(extra)
+        lib.index()
+    assert copy.is_file() and check_file(copy) is None
 
 
 def test_the_window_offers_the_kept_copy_when_the_catalog_is_damaged(library_copy, tiny_bundle):
