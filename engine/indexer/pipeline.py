@@ -100,19 +100,22 @@ class Indexer:
                 tracker.resume()
                 # Claim only as many files as there are idle workers: the rest stay free for other indexers.
                 taken = self.claims.take(pool.idle_slots())
+                settled_here = 0     # files that need no worker: the next ones are claimed without waiting
                 for f in taken:
                     tracker.add(f)
                     if self._copies.indexed_before(f) and self._copy_one(f, tracker):
                         self._segments_added()
+                        settled_here += 1
                         continue
                     if self._copies.holds(f):
+                        settled_here += 1
                         continue     # a copy of it is being decoded: it takes that one's moments after
                     next_task += 1
                     pool.submit(Task(next_task, f.id, f.path, f.content_hash or f"file{f.id}"))
                     tracker.current = f.path
                 if pool.busy() == 0 and not taken:
                     break
-                for ev in pool.poll(0.2):
+                for ev in pool.poll(0 if settled_here else 0.2):
                     self._handle(ev, tracker)
                 if pool.fatal:
                     raise ClipSeekError(pool.fatal)

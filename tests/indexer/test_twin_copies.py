@@ -134,6 +134,27 @@ def test_copies_met_in_one_run_are_decoded_once(two_videos, tiny_bundle, tmp_pat
         assert len(failed) == 2 and all("not a video file" in error for error in failed)
 
 
+def test_copies_claimed_one_after_another_do_not_wait_for_the_workers(two_videos, tiny_bundle, tmp_path,
+                                                                         monkeypatch):
+    # A backup folder of a hundred copies met in the run that decodes their originals: each copy is claimed on its
+    # own (one worker), and used to wait one pause for worker messages that could not come (0.2 s a copy).
+    backup = tmp_path / "backup"
+    for n in range(50):
+        (backup / f"{n:02d}").mkdir(parents=True)
+        for name in ("beach.mp4", "garden.mkv"):
+            shutil.copy2(two_videos / name, backup / f"{n:02d}" / name)
+    waits = []
+    poll = WorkerPool.poll
+    monkeypatch.setattr(WorkerPool, "poll", lambda pool, timeout=0.2: (waits.append(timeout), poll(pool, timeout))[1])
+    with Library.open(tmp_path / "library", model=tiny_bundle, settings=Settings(workers=1)) as lib:
+        lib.add_folder(two_videos)
+        lib.add_folder(backup)
+        progress = lib.index()
+        assert (progress.indexed, progress.copied, progress.failed) == (102, 100, 0)
+    # The waits are for the two decodes, however many copies there are (before: one or more a copy).
+    assert len([t for t in waits if t > 0]) < 100, waits
+
+
 def test_copying_stops_when_the_run_is_cancelled_and_the_rest_stays_pending(two_videos, tiny_bundle, tmp_path,
                                                                              monkeypatch):
     backup = tmp_path / "backup"
