@@ -65,7 +65,8 @@ def main() -> int:
             shutil.copytree(videos, work / "Backups" / f"{c:03d}")
         library = work / "library"
         clipseek(args.checkout, library, "add-folder", str(videos))
-        clipseek(args.checkout, library, "add-folder", str(work / "Backups"))
+        if args.copies:
+            clipseek(args.checkout, library, "add-folder", str(work / "Backups"))
         with CpuMeter() as meter:
             summary = clipseek(args.checkout, library, "index")
     files = args.videos * (args.copies + 1)
