@@ -431,7 +431,8 @@ class Library:
                               exclusive=self._index_lock.held_by_us)
             try:
                 final = indexer.run(progress=progress, control=control,
-                                    failed_in_scan=summary.failed, skipped_in_scan=summary.skipped)
+                                    failed_in_scan=summary.failed, skipped_in_scan=summary.skipped,
+                                    removed_in_scan=summary.deleted)
             finally:
                 self.events.emit("folders_changed")
             if final.state != "cancelled":      # a window closing (or Ctrl+C) waits for no copy

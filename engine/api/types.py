@@ -87,6 +87,7 @@ class Progress:
     total_is_estimate: bool = False   # some files' lengths are still guessed from their size
     copied: int = 0                   # of ``indexed``: copies of indexed videos, given their moments, not decoded
     seconds_copied: float = 0.0       # of ``seconds_done``: those copies' length (``rate`` leaves it out)
+    removed: int = 0                  # files gone from their folders (or left out): their moments left the library
 
     def to_json(self) -> dict:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}

@@ -142,12 +142,20 @@ def cmd_index(args) -> int:
     if not args.json_progress and not has_folders:
         print("nothing to index: the library has no folders yet; add one with `clipseek add-folder DIR`")
     elif not args.json_progress and final.files_total == 0 and final.state == "done":
-        print("up to date: no new or changed videos to index")
+        print("up to date: no new or changed videos to index" + removed_text(final.removed, "; "))
     elif not args.json_progress:
         print(index_summary(final))
         if final.failed or final.skipped:
             print("see `clipseek problems` for the reasons", file=sys.stderr)
     return 0
+
+
+def removed_text(removed: int, lead: str = "") -> str:
+    """'; 3 videos deleted, moved away or left out have left the library'; '' for none."""
+    if not removed:
+        return ""
+    videos = "1 video" if removed == 1 else f"{removed} videos"
+    return f"{lead}{videos} deleted, moved away or left out {'has' if removed == 1 else 'have'} left the library"
 
 
 def index_summary(final) -> str:
@@ -166,7 +174,7 @@ def index_summary(final) -> str:
     else:
         speed = (f"{format_duration(decoded)} of video {'decoded ' if final.copied else ''}"
                  f"at {final.rate:.1f}x real time")
-    return f"{counts}, failed {final.failed}, skipped {final.skipped} ({speed})"
+    return f"{counts}, failed {final.failed}, skipped {final.skipped} ({speed}){removed_text(final.removed, '; ')}"
 
 
 def cmd_connect(args) -> int:

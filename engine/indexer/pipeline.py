@@ -60,14 +60,17 @@ class Indexer:
         self._unsaved = False
 
     def run(self, progress: Callable[[Progress], None] | None = None,
-            control: IndexControl | None = None, failed_in_scan: int = 0, skipped_in_scan: int = 0) -> Progress:
+            control: IndexControl | None = None, failed_in_scan: int = 0, skipped_in_scan: int = 0,
+            removed_in_scan: int = 0) -> Progress:
         """``failed_in_scan``, ``skipped_in_scan``: files the scan before this run already failed or skipped
-        (reconcile); they are counted with this run's, so its totals cover every file it looked at."""
+        (reconcile); they are counted with this run's, so its totals cover every file it looked at.
+        ``removed_in_scan``: files the scan found gone (or left out), whose moments left the library."""
         control = control or IndexControl()
         files = self.catalog.files(status="pending")
         release_stale_claims(self.catalog, files, self.exclusive)
         tracker = _Tracker({f.id: _FileState(f.id, f.path, f.size or 0) for f in files})
         tracker.count_decided(failed=failed_in_scan, skipped=skipped_in_scan)
+        tracker.removed = removed_in_scan
         report = self._reporter(progress, tracker)
         self.claims = ClaimQueue(self.catalog, lease_seconds=self.lease_seconds)
         self._copies = WaitingCopies()
@@ -296,6 +299,7 @@ class _Tracker:
         self.seconds_finished = 0.0
         self.copied = 0
         self.seconds_copied = 0.0     # finished without decoding: left out of the rate
+        self.removed = 0              # files gone from their folders, taken out by the scan before the run
         self.bytes_done = 0
         self.current = ""
         self._t0 = time.monotonic()
@@ -372,4 +376,4 @@ class _Tracker:
                         indexed=self.counts["indexed"], failed=self.counts["failed"],
                         skipped=self.counts["skipped"],
                         total_is_estimate=any(not seconds for seconds, _ in lengths),
-                        copied=self.copied, seconds_copied=self.seconds_copied)
+                        copied=self.copied, seconds_copied=self.seconds_copied, removed=self.removed)

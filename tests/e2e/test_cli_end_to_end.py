@@ -145,6 +145,7 @@ def test_moved_file_keeps_its_embeddings_and_deleted_file_leaves(indexed, capsys
     code, out, _ = run_cli(capsys, *base, "index", "--json-progress")
     final = json_lines(out)[-1]
     assert code == 0 and final["files_total"] == 0, "a moved file must not be decoded or embedded again"
+    assert final["removed"] == 1                                      # the deleted one; the moved one kept its place
     code, out, _ = run_cli(capsys, *base, "status", "--json")
     status = json.loads(out)
     assert status["files"]["indexed"] == len(truths) - 1

@@ -70,6 +70,9 @@ def test_the_summary_says_which_files_were_copies_and_how_fast_the_rest_decoded(
                     seconds_copied=216.0)
     assert index_summary(only) == ("indexed 1 (a copy of a video already indexed), failed 1, skipped 0 "
                                    "(3:36 of video, nothing decoded)")
+    gone = Progress(2, 2, 216.0, 216.0, 10.9, None, state="done", indexed=2, removed=3)
+    assert index_summary(gone) == ("indexed 2, failed 0, skipped 0 (3:36 of video at 10.9x real time); 3 videos "
+                                   "deleted, moved away or left out have left the library")
 
 
 def test_the_rate_leaves_out_time_the_computer_slept(monkeypatch):
