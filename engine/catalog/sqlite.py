@@ -116,8 +116,9 @@ def access_error(db_path: Path, message: str) -> CatalogError | None:
         return CatalogError(f"{db_path} is busy: another program keeps it locked ({message}); close other "
                             "ClipSeek windows or commands using this library and try again")
     if "readonly" in message:
-        return read_only_drive_error(db_path) or CatalogError(f"the library folder {db_path.parent} cannot be written ({message}); ClipSeek "
-                            "writes there even to search, so check the permissions of the folder and its files")
+        return read_only_drive_error(db_path) or CatalogError(
+            f"the library folder {db_path.parent} cannot be written ({message}); ClipSeek writes there even to "
+            "search, so check the permissions of the folder and its files")
     if "disk is full" in message or "disk I/O" in message:
         return CatalogError(f"{db_path} cannot be written ({message}); free disk space or check the "
                             "folder's permissions")
