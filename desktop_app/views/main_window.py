@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self.restore_catalog_of: Path | None = None     # closed to put back the kept copy of this library's catalog
         self._has_folders = False
+        self._folder_edits = 0                 # folders added, located or removed: refreshes read before are stale
 
         self._build()
         self._restore_layout()
@@ -406,13 +407,22 @@ class MainWindow(QMainWindow):
 
     def refresh_library(self, then_index: bool = False) -> None:
         """Reload folders, problems and totals on a worker; optionally start indexing after."""
+        if self._closing or self.library is None:
+            return
         library = self.library
+        edits = self._folder_edits
 
         def load():
             return library.folders(), library.problems(), library.status()
 
         def show(loaded) -> None:
             if library is not self.library:
+                return
+            if edits != self._folder_edits:
+                # Read before a folder was added, located or removed (the watcher's refresh after a rename, say):
+                # shown, it would put the old folders back, and untick a located folder in the folder filter.
+                if then_index:
+                    self.refresh_library(then_index=True)
                 return
             folders, problems, status = loaded
             self.folders_model.set_folders(folders)
@@ -503,6 +513,7 @@ class MainWindow(QMainWindow):
         self.runner.run(self._open_own_library, self._switch_to_library, failed)
 
     def _after_folder_added(self, announce: bool = False) -> None:
+        self._folder_edits += 1
         if announce and self._demonstration_model:
             self.banner.show_message(DEMONSTRATION_NOTE, seconds=20,
                                      action=("Choose a model…", lambda: self.open_settings().show_models()))
@@ -550,8 +561,12 @@ class MainWindow(QMainWindow):
                                               "only their index entries are deleted."):
             return
         library = self.library
-        self.runner.run(lambda: library.remove_folder(path), lambda _r: self.refresh_library(), self._show_error,
+        self.runner.run(lambda: library.remove_folder(path), lambda _r: self._after_folder_removed(), self._show_error,
                         owner=self)
+
+    def _after_folder_removed(self) -> None:
+        self._folder_edits += 1
+        self.refresh_library()
 
     # Folders dropped on the window are added; an image or a video file dropped on it is a query, as on the field.
     def dragEnterEvent(self, event) -> None:
@@ -1122,6 +1137,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._closing = True
+        self._refresh_timer.stop()
         self._save_layout()
         self.watching.close()
         self.player.stop()

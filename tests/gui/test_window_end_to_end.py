@@ -946,6 +946,58 @@ def test_a_folder_not_found_is_located_and_keeps_its_moments(qtbot, window, vide
     assert window.filter_bar.folder.chosen() == (str(now.resolve()),)  # still searching only it, where it is now
 
 
+def test_a_refresh_read_before_a_folder_was_located_does_not_put_the_old_folder_back(qtbot, window, video_folder,
+                                                                                     tmp_path):
+    # The watcher's refresh after a rename could read the folders before the folder was located and come back
+    # after: the sidebar listed the old folder again and the folder filter lost the located folder.
+    import shutil
+    import threading
+
+    old = tmp_path / "camera"
+    old.mkdir()
+    shutil.copy(video_folder / "yellow.mp4", old / "yellow.mp4")
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        window.add_folder(old)
+    now = tmp_path / "camera (backup)"
+    os.replace(old, now)
+    window.refresh_library()
+    qtbot.waitUntil(lambda: [f.state for f in window.folders_model.folders()] == ["missing"], timeout=10_000)
+    window.filter_bar.folder.set_chosen([str(old.resolve())])
+    library = window.library
+    read, release = threading.Event(), threading.Event()
+    listed_before = library.folders()
+
+    def folders_read_early():
+        read.set()
+        release.wait(30)
+        return listed_before
+
+    library.folders = folders_read_early
+    window.refresh_library()                                    # reads the folders, then comes back late
+    assert read.wait(10)
+    del library.folders
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        window.relocate_folder(str(old.resolve()), now)
+    qtbot.waitUntil(lambda: [(f.path, f.state) for f in window.folders_model.folders()]
+                    == [(str(now.resolve()), "ok")], timeout=10_000)
+    release.set()
+    window.runner.wait()
+    qtbot.wait(200)                                             # the late refresh's answer is delivered
+    assert [(f.path, f.state) for f in window.folders_model.folders()] == [(str(now.resolve()), "ok")]
+    assert window.filter_bar.folder.chosen() == (str(now.resolve()),)
+
+
+def test_a_refresh_due_as_the_window_closes_does_not_run(qtbot, window, caplog):
+    # A change seen by the watcher just before closing asked for a refresh that ran on a closed library.
+    window.events.folders_changed.emit()                        # a refresh is due in 0.4 s
+    window.close()
+    window.refresh_library()
+    qtbot.wait(700)
+    window.runner.wait()
+    assert window.library is None
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
 def test_the_search_shown_and_those_behind_it_follow_a_located_folder(qtbot, window, video_folder, tmp_path):
     import shutil
 
