@@ -210,11 +210,33 @@ def cmd_watch(args) -> int:
     from engine.indexer.watch import watch_library
 
     sink, close = _progress_sink(args.json_progress)
+    first_run = True
+
+    def say_what_changed(final) -> None:
+        """A line for each run that changed the library (the first run's too), after its bar."""
+        nonlocal first_run
+        close()
+        if args.json_progress:
+            return      # the run's last progress line says it
+        if final.files_total:
+            said = index_summary(final)
+        elif final.removed:
+            said = removed_text(final.removed)
+        elif first_run and final.state == "done":
+            said = "up to date: no new or changed videos to index"
+        else:
+            said = ""
+        first_run = False
+        if said:
+            print(f"{time.strftime('%H:%M:%S')} {said}", flush=True)
+        if final.failed or final.skipped:
+            print("see `clipseek problems` for the reasons", file=sys.stderr)
+
     with _open(args) as lib:
         print(f"watching {len(lib.folders())} folder(s); Ctrl+C to stop", file=sys.stderr)
         unsubscribe = lib.subscribe(lambda name, text: name == "notice" and print(f"note: {text}", file=sys.stderr))
         try:
-            watch_library(lib, progress=sink)
+            watch_library(lib, progress=sink, finished=say_what_changed)
         finally:
             unsubscribe()
             close()

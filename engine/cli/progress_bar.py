@@ -52,6 +52,9 @@ class TerminalBar:
         self.stream.flush()
 
     def close(self) -> None:
+        """End the bar's line; a later run draws a bar of its own."""
         if self.tty and self._last_line:
             self.stream.write("\n")
             self.stream.flush()
+        self._last_line = ""
+        self._last_done = -1

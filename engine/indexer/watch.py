@@ -159,8 +159,10 @@ def _stop_all(observers) -> None:
         observer.join(5)
 
 
-def watch_library(lib, progress=None, stop: threading.Event | None = None, poll: float = 0.5) -> None:
-    """Index once, then again whenever video files settle after a change, until ``stop`` is set.
+def watch_library(lib, progress=None, stop: threading.Event | None = None, poll: float = 0.5,
+                  finished: Callable | None = None) -> None:
+    """Index once, then again whenever video files settle after a change, until ``stop`` is set; ``finished``
+    is given each run's last ``Progress``.
 
     A folder added or removed by another ClipSeek (``clipseek add-folder`` in another terminal), or a folder
     whose drive is plugged in or out, changes what is watched within FOLDERS_CHECK_SECONDS, and what is new
@@ -168,8 +170,13 @@ def watch_library(lib, progress=None, stop: threading.Event | None = None, poll:
     stop = stop or threading.Event()
     folders = lib.reachable_folders()
     watcher = lib.folder_watcher(folders)
+
+    def index() -> None:
+        final = lib.index(progress=progress)
+        if finished is not None:
+            finished(final)
     try:
-        lib.index(progress=progress)
+        index()
         checked = time.monotonic()
         while not stop.wait(poll):
             if time.monotonic() - checked >= FOLDERS_CHECK_SECONDS:
@@ -179,10 +186,10 @@ def watch_library(lib, progress=None, stop: threading.Event | None = None, poll:
                     watcher.stop()
                     _say_what_changed(lib, folders, now)
                     folders, watcher = now, lib.folder_watcher(now)
-                    lib.index(progress=progress)
+                    index()
                     continue
             if watcher.settled(lib.settings.watch_debounce_seconds):
-                lib.index(progress=progress)
+                index()
     finally:
         watcher.stop()
 

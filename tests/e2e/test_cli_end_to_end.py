@@ -348,6 +348,43 @@ def test_one_moment_per_video_through_the_command_line(indexed, capsys):
     assert code == 0 and [r["path"] for r in json.loads(out)["results"]] == best_first
 
 
+def test_watch_says_what_each_run_changed_and_stops_on_ctrl_c(tmp_path, tiny_bundle, capsys):
+    # `clipseek watch` drew a bar for the videos it indexed and said nothing when videos only left the library.
+    import queue
+    import signal
+    import threading
+
+    from engine.settings import Settings
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name, seed in (("one.mp4", 1), ("two.mp4", 2)):
+        make_video(videos / name, shots=[ShotSpec(2.0)], seed=seed)
+    lib = tmp_path / "lib"
+    assert run_cli(capsys, "--library", lib, "--model", tiny_bundle, "add-folder", videos)[0] == 0
+    settings = Settings.load(lib / "settings.json")
+    settings.watch_debounce_seconds = 0.3
+    settings.save(lib / "settings.json")
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    watch = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "--library", str(lib), "--model",
+                              str(tiny_bundle), "watch"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in watch.stdout], daemon=True).start()
+    try:
+        assert re.fullmatch(r"\d\d:\d\d:\d\d indexed 2, failed 0, skipped 0 \(.*\)", lines.get(timeout=120))
+        (videos / "two.mp4").unlink()
+        assert re.fullmatch(r"\d\d:\d\d:\d\d 1 video deleted, moved away or left out has left the library",
+                            lines.get(timeout=60))
+        watch.send_signal(signal.SIGINT)
+        assert watch.wait(timeout=60) == 130
+    finally:
+        watch.kill()
+    err = watch.stderr.read()
+    assert err.startswith("watching 1 folder(s); Ctrl+C to stop\n") and "Traceback" not in err, err
+    assert "clipseek: interrupted" in err, err
+
+
 def test_errors_are_one_sentence_on_stderr(tmp_path, tiny_bundle):
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     lib = empty_library(tmp_path / "lib", tiny_bundle)
