@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine.api.types import covering_seconds
 from engine.cli.main import print_json
+from engine.cli.notes import print_notes
 from engine.cli.progress_bar import TerminalBar, format_duration
 from engine.errors import ClipSeekError, LibraryError, ModelInstallError, QueryError
 from engine.runtime import gpu
@@ -67,8 +68,7 @@ def _open(args, model=None, switching_model: bool = False, settings: Settings | 
         _require_library(args)
     settings = settings or _settings(args)
     lib = Library.open(args.library, model=model or args.model, settings=settings, switching_model=switching_model)
-    for notice in lib.notices:    # said while opening (a model update, say); later ones are the command's
-        print(f"note: {notice}", file=sys.stderr)
+    print_notes(lib.notices)    # said while opening (a model update, say); later ones are the command's
     lib.notices.clear()
     return lib
 
@@ -77,8 +77,7 @@ def _open(args, model=None, switching_model: bool = False, settings: Settings | 
 def cmd_add_folder(args) -> int:
     with _open(args, creating=True) as lib:
         info = lib.add_folder(args.folder)
-        for notice in lib.notices:      # a wider folder took the place of library folders inside it
-            print(f"note: {notice}", file=sys.stderr)
+        print_notes(lib.notices)      # a wider folder took the place of library folders inside it
         demonstration = _demonstration_note(lib.bundle_info.name, lib.bundle_info.trained_only_on)
     print(f"added {info.path}; run `clipseek index` to index it")
     if demonstration:
@@ -134,8 +133,7 @@ def cmd_index(args) -> int:
                 final = lib.index(progress=sink, ray_address=args.ray)
             finally:
                 close()
-            for notice in lib.notices:
-                print(f"note: {notice}", file=sys.stderr)
+            print_notes(lib.notices)
             has_folders = bool(lib.folders())
     finally:
         discard_prestarted()
@@ -234,7 +232,7 @@ def cmd_watch(args) -> int:
 
     with _open(args) as lib:
         print(f"watching {len(lib.folders())} folder(s); Ctrl+C to stop", file=sys.stderr)
-        unsubscribe = lib.subscribe(lambda name, text: name == "notice" and print(f"note: {text}", file=sys.stderr))
+        unsubscribe = lib.subscribe(lambda name, text: name == "notice" and print_notes([text]))
         try:
             watch_library(lib, progress=sink, finished=say_what_changed)
         finally:

@@ -15,6 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
+from engine.cli import notes
 from engine.errors import ClipSeekError
 from engine.settings import MAX_RESULTS
 
@@ -165,9 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    notes.forget_warnings()
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s") if args.verbose
                          else _ForPeople())
+    handler.addFilter(notes.remember_warning)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])
     os.environ.setdefault("HF_HUB_OFFLINE", "0")
     try:

@@ -385,6 +385,23 @@ def test_watch_says_what_each_run_changed_and_stops_on_ctrl_c(tmp_path, tiny_bun
     assert "clipseek: interrupted" in err, err
 
 
+def test_a_rebuilt_search_index_is_said_once(tmp_path, tiny_bundle, capsys):
+    # It was printed as a warning when it happened and again as a note at the end of `clipseek index`.
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    make_video(videos / "one.mp4", shots=[ShotSpec(2.0)])
+    lib = tmp_path / "lib"
+    assert run_cli(capsys, "--library", lib, "--model", tiny_bundle, "add-folder", videos)[0] == 0
+    assert run_cli(capsys, "--library", lib, "--model", tiny_bundle, "index")[0] == 0
+    (lib / "vectors" / "index.bin").write_bytes(b"\0" * 100)
+    r = subprocess.run([sys.executable, "-m", "engine.cli.main", "--library", str(lib), "--model", str(tiny_bundle),
+                        "index"], capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"), timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("The search index was rebuilt from the catalog because index.bin has 100 bytes") == 1, \
+        r.stderr
+    assert r.stdout == "up to date: no new or changed videos to index\n"
+
+
 def test_errors_are_one_sentence_on_stderr(tmp_path, tiny_bundle):
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     lib = empty_library(tmp_path / "lib", tiny_bundle)
