@@ -15,7 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
-from engine.cli import notes
+from engine.cli import notes, progress_bar
 from engine.errors import ClipSeekError
 from engine.settings import MAX_RESULTS
 
@@ -167,11 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     notes.forget_warnings()
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s") if args.verbose
-                         else _ForPeople())
-    handler.addFilter(notes.remember_warning)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        handlers=[stderr_handler(args.verbose)])
     os.environ.setdefault("HF_HUB_OFFLINE", "0")
     try:
         from engine.cli import commands
@@ -192,6 +189,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"clipseek: unexpected error ({exc.__class__.__name__}: {exc}); details in {log_path}",
               file=sys.stderr)
         return 1
+
+
+def stderr_handler(verbose: bool, stream=None) -> logging.Handler:
+    """Warnings on stderr, on a line of their own below a progress bar being drawn."""
+    handler = _BelowTheBar(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s") if verbose else _ForPeople())
+    handler.addFilter(notes.remember_warning)
+    return handler
+
+
+class _BelowTheBar(logging.StreamHandler):
+    def emit(self, record: logging.LogRecord) -> None:
+        progress_bar.end_the_bars_line()
+        super().emit(record)
 
 
 class _ForPeople(logging.Formatter):

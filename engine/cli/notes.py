@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from engine.cli.progress_bar import end_the_bars_line
+
 _warned: set[str] = set()      # warnings printed so far by this command
 
 
@@ -23,4 +25,5 @@ def print_notes(notices) -> None:
     is rebuilt, and the library keeps the same sentence as a notice)."""
     for notice in notices:
         if notice not in _warned:
+            end_the_bars_line()
             print(f"note: {notice}", file=sys.stderr)

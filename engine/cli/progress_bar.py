@@ -33,6 +33,16 @@ def render(p: Progress, width: int) -> str:
     return f"[{'#' * filled}{'.' * (bar_width - filled)}]{info}"[: width - 1]
 
 
+_drawing: "TerminalBar | None" = None      # the bar whose line the terminal's cursor is on
+
+
+def end_the_bars_line() -> None:
+    """Before other text goes to the terminal: the bar's line ends there (the bar is drawn again below it), so
+    that a warning does not share the bar's line."""
+    if _drawing is not None:
+        _drawing.close()
+
+
 class TerminalBar:
     def __init__(self, stream=None) -> None:
         self.stream = stream if stream is not None else sys.stderr   # the one in use now, not at import
@@ -42,9 +52,11 @@ class TerminalBar:
     def __call__(self, p: Progress) -> None:
         if p.files_total == 0 and not self._last_line:
             return          # nothing to index: an empty bar says nothing the summary line does not
+        global _drawing
         line = render(p, shutil.get_terminal_size((100, 20)).columns)
         if self.tty:
             self.stream.write("\r" + line.ljust(len(self._last_line)))
+            _drawing = self
         elif p.state != "running" or p.files_done != getattr(self, "_last_done", -1):
             self.stream.write(line + "\n")
             self._last_done = p.files_done
@@ -53,6 +65,9 @@ class TerminalBar:
 
     def close(self) -> None:
         """End the bar's line; a later run draws a bar of its own."""
+        global _drawing
+        if _drawing is self:
+            _drawing = None
         if self.tty and self._last_line:
             self.stream.write("\n")
             self.stream.flush()

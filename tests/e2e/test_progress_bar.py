@@ -36,3 +36,32 @@ def test_durations_and_a_paused_run_read_as_a_person_expects():
     assert "0:00 of --:-- video" in render(Progress(0, 2, 0, 0, 0.0, None, total_is_estimate=True), 100)
     line = render(Progress(0, 4, 0, 0, 0.0, None, state="paused"), 100)
     assert line.startswith("[" + "." * 10) and line.endswith("(paused)") and len(line) < 100
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_warning_while_the_bar_is_drawn_gets_a_line_of_its_own():
+    import logging
+
+    from engine.cli.main import stderr_handler
+
+    terminal = _Terminal()
+    bar = TerminalBar(stream=terminal)
+    log = logging.getLogger("clipseek.tests.bar")
+    handler = stderr_handler(verbose=False, stream=terminal)
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        bar(Progress(1, 2, 30, 60, 12.5, 3))
+        log.warning("the disk is nearly full")
+        bar(Progress(2, 2, 60, 60, 12.5, None, state="done"))
+        bar.close()
+    finally:
+        log.removeHandler(handler)
+    lines = terminal.getvalue().split("\n")
+    assert lines[0].startswith("\r[") and "1/2 files" in lines[0], lines
+    assert lines[1] == "warning: the disk is nearly full", lines
+    assert lines[2].startswith("\r[") and "2/2 files" in lines[2] and lines[3:] == [""], lines
