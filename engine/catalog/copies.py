@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 COPY_SUFFIX = ".copy.bak"
 COPY_INTERVAL_SECONDS = 24 * 3600
-SQLITE_SIDE_FILES = ("-wal", "-shm")
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")     # (a rollback journal on a network drive)
 FREE_SPACE_LEFT = 1 << 30        # a copy never takes the last GiB of the disk
 
 
@@ -130,7 +130,7 @@ def lost(db_path: Path) -> bool:
 
 
 def _files_of(db_path: Path) -> list[Path]:
-    """The catalog and its write-ahead log and shared memory, those that are there."""
+    """The catalog and its write-ahead log and shared memory, or its rollback journal, those that are there."""
     return [p for p in (db_path.with_name(db_path.name + side) for side in ("", *SQLITE_SIDE_FILES)) if p.exists()]
 
 

@@ -4,6 +4,10 @@ and the failures a person can act on.
 Two engines share one file: reads begin a deferred transaction (a snapshot, never
 blocking a writer under WAL); writes begin IMMEDIATE, so two writers queue on the
 busy timeout instead of failing half-way when a read lock cannot be upgraded.
+
+A library folder on a network drive keeps SQLite's rollback journal instead of the write-ahead log, whose
+shared memory (catalog.sqlite-shm) network file systems do not share: SQLite documents WAL as unsafe there.
+Readers then hold back a writer's commit for as long as they read, within the busy timeout.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from engine.errors import CatalogError, DamagedCatalogError
+from engine.util.network_folders import on_network_drive
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +31,7 @@ WRITE_OPTION = "clipseek_write"
 
 def create_engines(db_path: Path) -> tuple[Engine, Engine]:
     """(read engine, write engine) over the same connection pool."""
+    journal = journal_mode_for(db_path)
     engine = create_engine(
         f"sqlite+pysqlite:///{db_path}",
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
@@ -38,7 +44,7 @@ def create_engines(db_path: Path) -> tuple[Engine, Engine]:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute(f"PRAGMA journal_mode = {journal}")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
@@ -50,6 +56,15 @@ def create_engines(db_path: Path) -> tuple[Engine, Engine]:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
 
     return engine, engine.execution_options(**{WRITE_OPTION: True})
+
+
+def journal_mode_for(db_path: Path) -> str:
+    """WAL, or DELETE (the rollback journal) for a catalog on a network drive."""
+    if on_network_drive(str(db_path.parent)):
+        log.info("%s is on a network drive: its catalog keeps a rollback journal, not a write-ahead log",
+                 db_path.parent)
+        return "DELETE"
+    return "WAL"
 
 
 def check_database_file(db_path: Path) -> None:

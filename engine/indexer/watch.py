@@ -18,7 +18,7 @@ import watchdog.events
 import watchdog.observers
 import watchdog.observers.polling
 
-from engine.indexer.network_folders import is_network_folder, system_mounts
+from engine.util.network_folders import is_network_folder, system_mounts
 from engine.indexer.scan import is_video_name, left_out
 
 POLL_FALLBACK_SECONDS = 30.0

@@ -1,4 +1,4 @@
-"""Which folders lie on network drives (engine.indexer.network_folders), and that the watcher lists them for changes
+"""Which folders lie on network drives (engine.util.network_folders), and that the watcher lists them for changes
 instead of waiting for events that changes made on other computers never raise."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import watchdog.observers.polling
 
 from engine.indexer import watch
-from engine.indexer.network_folders import filesystem_type, is_network_folder, parse_bsd_mount, parse_mountinfo
+from engine.util.network_folders import filesystem_type, is_network_folder, parse_bsd_mount, parse_mountinfo
 from engine.indexer.watch import FolderWatcher
 
 MOUNTINFO = r"""22 27 0:21 / /proc rw,relatime - proc proc rw

@@ -167,6 +167,28 @@ def test_a_library_on_a_drive_mounted_read_only_says_so(tmp_path, indexed_librar
             "and open that copy with --library"), done.stderr
 
 
+def test_a_library_on_a_network_drive_indexes_and_searches_without_a_write_ahead_log(tmp_path, tiny_bundle,
+                                                                                       plain_videos, monkeypatch):
+    # SQLite's write-ahead log needs shared memory that SMB and NFS do not share (the mount table is the test's).
+    from engine.util import network_folders
+
+    share = tmp_path / "nas"
+    share.mkdir()
+    monkeypatch.setattr(network_folders, "system_mounts", lambda: [("/", "ext4"), (str(share.resolve()), "nfs4")])
+    with Library.open(share / "library", model=tiny_bundle, settings=Settings(workers=2)) as lib:
+        lib.add_folder(plain_videos)
+        assert lib.index().indexed == 12
+        assert_searchable(lib)
+        assert len(lib.search("a red circle", k=3)) == 3
+    assert integrity(share / "library" / "catalog.sqlite") == "ok"
+    conn = sqlite3.connect(share / "library" / "catalog.sqlite")
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    finally:
+        conn.close()
+    assert not list((share / "library").glob("catalog.sqlite-*"))
+
+
 # -- broken caches -------------------------------------------------------------------------------
 def _truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])

@@ -28,6 +28,30 @@ def is_network_folder(path: str, mounts: list[tuple[str, str]] | None = None) ->
     return fstype is not None and fstype.lower() in NETWORK_FILESYSTEMS
 
 
+def on_network_drive(path: str) -> bool:
+    """Whether ``path`` lies on a network drive, Windows's mapped drives and shares included: what SQLite must
+    know, whose write-ahead log needs memory shared through the file, which network file systems do not give."""
+    if sys.platform == "win32":
+        return _windows_remote(path)
+    return is_network_folder(path)
+
+
+def _windows_remote(path: str) -> bool:
+    full = os.path.abspath(path)
+    if full.startswith("\\\\?\\UNC\\"):
+        return True
+    full = full.removeprefix("\\\\?\\")
+    if full.startswith("\\\\"):                    # \\server\share
+        return True
+    drive = os.path.splitdrive(full)[0]
+    if not drive:
+        return False
+    import ctypes
+
+    drive_remote = 4        # GetDriveTypeW: a mapped network drive
+    return ctypes.windll.kernel32.GetDriveTypeW(drive + "\\") == drive_remote
+
+
 def filesystem_type(path: str, mounts: list[tuple[str, str]]) -> str | None:
     """The type of the file system ``path`` lies on: that of the longest mount point holding it."""
     real = os.path.realpath(path)
