@@ -180,7 +180,9 @@ class SettingsDialog(QDialog):
         self.exclude.setObjectName("ExcludeList")
         self.exclude.setToolTip("One per line. A name (@eaDir, *.part.mp4) is left out wherever it is; a path "
                                 "(Work/raw) is left out from the start of a folder, with everything below it; a "
-                                "leading / makes a path of one name (/clip.mp4: that file of the folder itself).")
+                                "leading / makes a path of one name (/clip.mp4: that file of the folder itself); a "
+                                "path that starts with a library folder's own, as Leave out in Problems writes it, "
+                                "is for that folder alone.")
         self.exclude.setFixedHeight(self.exclude.fontMetrics().lineSpacing() * 5 + 26)
         form.addRow("Sampling rate", self.sample_fps)
         form.addRow("Longest moment", self.max_moment)

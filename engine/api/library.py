@@ -29,7 +29,7 @@ from engine.errors import ClipSeekError, LibraryError, MediaError, QueryError
 from engine.indexer.control import IndexControl
 from engine.indexer.pipeline import Indexer
 from engine.indexer.plan import reconcile
-from engine.indexer.scan import is_video_name
+from engine.indexer.scan import folder_prefix, is_video_name
 from engine.indexer.watch import FolderWatcher
 from engine.paths import default_library_dir, demo_library_dir
 from engine.runtime.bundle import check_bundle
@@ -316,7 +316,9 @@ class Library:
         """Leave-out patterns with a '/' are read from each library folder: 'Work/raw' in the library folder
         Holidays must become 'Holidays/Work/raw' once Holidays is read from the folder around it. Returns the
         patterns added (to settings.json)."""
-        paths = [p.strip("/") for p in self.settings.exclude if p.startswith("/") or "/" in p.strip("/")]
+        own = [folder_prefix(f.path) for f in self.catalog.folder_rows()] + [folder_prefix(folder)]
+        paths = [p.strip("/") for p in self.settings.exclude if (p.startswith("/") or "/" in p.strip("/"))
+                 and not p.casefold().startswith(tuple(own))]   # (a library folder's own path: it stays right)
         added = []
         for place in inner:
             prefix = Path(place).relative_to(folder).as_posix()
@@ -368,6 +370,8 @@ class Library:
                                f"add {folder}")
         with self._writing():
             self.catalog.relocate_folder(old, str(folder))
+        if any(_relocated_pattern(p, old, folder) != p for p in self.settings.exclude):
+            self._edit_left_out(lambda exclude: [_relocated_pattern(p, old, folder) for p in exclude])
         self.events.emit("folders_changed")
         return self._folder_info(str(folder))
 
@@ -466,9 +470,10 @@ class Library:
 
     def leave_out(self, paths: Sequence[str]) -> list[str]:
         """Leave these files (or folders) of the library out of it from now on, as the ``exclude`` setting does:
-        a file that fails however often it is retried stops being a problem. Adds one pattern each, the path
-        from its library folder with a leading '/' (it names that file alone), to settings.json, and returns them;
-        the next indexing takes the files' moments and problems out of the library."""
+        a file that fails however often it is retried stops being a problem. Adds one pattern each, its library
+        folder's path and the path from there (it names that file alone, not the same path in another library
+        folder), to settings.json, and returns them; the next indexing takes the files' moments and problems out
+        of the library."""
         folders = [Path(f.path) for f in self.catalog.folders()]
         added: list[str] = []
         for path in paths:
@@ -483,9 +488,9 @@ class Library:
             if not os.path.lexists(found[0]) and not any(row is not None for row in known):
                 raise LibraryError(f"{path} does not exist; nothing was left out")
             # Escaped: a name with '[', '*' or '?' (take [1].mp4) is itself, not a pattern for others.
-            pattern = "/" + glob.escape(found[0].relative_to(found[1]).as_posix())
+            pattern = found[1].as_posix().rstrip("/") + "/" + glob.escape(found[0].relative_to(found[1]).as_posix())
             if len(pattern) > MAX_EXCLUDE_PATTERN:
-                raise LibraryError(f"the path of {path} in its library folder is too long to leave out "
+                raise LibraryError(f"the path of {path} is too long to leave out "
                                    f"(at most {MAX_EXCLUDE_PATTERN} characters)")
             if pattern not in self.settings.exclude + added:
                 added.append(pattern)
@@ -758,6 +763,14 @@ def _has_size(path: Path, size: int) -> bool:
         return os.stat(path).st_size == size
     except OSError:
         return False
+
+
+def _relocated_pattern(pattern: str, old: str, new: Path) -> str:
+    """A leave-out pattern that names a path of the library folder ``old`` by its own path names it at ``new``."""
+    prefix = folder_prefix(old)
+    if pattern[:len(prefix)].casefold() != prefix:
+        return pattern
+    return new.as_posix().rstrip("/") + "/" + pattern[len(prefix):]
 
 
 def _library_folder_of(path: str, folders: list[Path]) -> tuple[Path, Path] | None:

@@ -48,26 +48,38 @@ def is_video_name(name: str) -> bool:
     return name.lower().endswith(VIDEO_EXTENSIONS)
 
 
-def left_out(relative: str, patterns: Sequence[str]) -> bool:
+def left_out(relative: str, patterns: Sequence[str], folder: str | os.PathLike | None = None) -> bool:
     """Whether the entry at ``relative`` (a path below a library folder) is left out of the library: a
     hidden name (starting with '.') on the way, or a match for one of ``patterns`` (the ``exclude``
     setting), compared without regard to case. A pattern without '/' matches any folder or file name on
     the way ("@eaDir", "*.tmp.mp4"); one with '/' matches the path from the library folder, or the start
     of it ("Work/raw" leaves out that folder and all below it; '*' spans folders too). A leading '/' makes
-    a path of a single name ("/clip.mp4": that file of the library folder itself, not every clip.mp4)."""
+    a path of a single name ("/clip.mp4": that file of the library folder itself, not every clip.mp4).
+    A pattern that starts with ``folder``, the library folder's own path, is a path from it for it alone
+    ("/home/me/Camera 2019/DCIM/MVI_0001.MOV", as ``Library.leave_out`` writes them): another library folder
+    may hold the same DCIM/MVI_0001.MOV."""
     parts = [p for p in relative.replace(os.sep, "/").split("/") if p and p != "."]
     if any(p.startswith(".") for p in parts):
         return True
     names = [p.casefold() for p in parts]
+    own = folder_prefix(folder) if folder is not None else None
     for pattern in patterns:
+        pattern = pattern.casefold()
+        if own is not None and pattern.startswith(own):
+            pattern = "/" + pattern[len(own):]
         anchored = pattern.startswith("/")
-        pattern = pattern.strip("/").casefold()
+        pattern = pattern.strip("/")
         if "/" not in pattern and not anchored:
             if any(fnmatch.fnmatchcase(name, pattern) for name in names):
                 return True
         elif any(fnmatch.fnmatchcase("/".join(names[:end]), pattern) for end in range(1, len(names) + 1)):
             return True
     return False
+
+
+def folder_prefix(folder: str | os.PathLike) -> str:
+    """How a leave-out pattern naming a path of ``folder`` starts: its path with '/' between names, casefolded."""
+    return os.fspath(folder).replace(os.sep, "/").rstrip("/").casefold() + "/"
 
 
 def scan_folder(folder: str | Path, exclude: Sequence[str] = ()) -> FolderScan:
@@ -97,9 +109,9 @@ def scan_folder(folder: str | Path, exclude: Sequence[str] = ()) -> FolderScan:
             continue
         seen_dirs.add(key)
         below = os.path.relpath(root, folder)
-        dirs[:] = sorted(d for d in dirs if not left_out(os.path.join(below, d), exclude))
+        dirs[:] = sorted(d for d in dirs if not left_out(os.path.join(below, d), exclude, folder))
         for name in sorted(files):
-            if not is_video_name(name) or left_out(os.path.join(below, name), exclude):
+            if not is_video_name(name) or left_out(os.path.join(below, name), exclude, folder):
                 continue
             try:
                 entry = _examine(os.path.abspath(os.path.join(root, name)))

@@ -131,7 +131,7 @@ class FolderWatcher:
         for folder in self.folders:
             inside = os.path.join(os.path.abspath(folder), "")
             if path.startswith(inside):
-                return left_out(path[len(inside):], self._exclude)
+                return left_out(path[len(inside):], self._exclude, folder)
         return False
 
     def _started(self, observer, folders: list[str]):

@@ -212,9 +212,11 @@ def test_a_wider_folder_takes_the_place_of_the_folders_inside_it_without_indexin
     (inner / "raw" / "takes").mkdir(parents=True)                # left out by a path read from the library folder
     shutil.copy(video_set[0] / "snow.mp4", inner / "raw" / "takes" / "take 1.mp4")
     shutil.copy(video_set[0] / "snow.mp4", inner / "draft.mp4")      # left out as a file of the folder itself
+    shutil.copy(video_set[0] / "snow.mp4", inner / "old take.mp4")   # left out by its path (`clipseek leave-out`)
+    by_path = f"{inner.resolve().as_posix()}/old take.mp4"
     (tmp_path / "library").mkdir()
     (tmp_path / "library" / "settings.json").write_text(json.dumps({"exclude": ["@eaDir", "raw/takes",
-                                                                                "/draft.mp4"]}))
+                                                                                "/draft.mp4", by_path]}))
     assert run_cli(capsys, *base, "add-folder", inner)[0] == 0
     assert run_cli(capsys, *base, "index")[0] == 0
     make_video(everything / "new city.mkv", shots=[ShotSpec(2.0, shape="square", shape_color=(200, 200, 40))])
@@ -224,7 +226,8 @@ def test_a_wider_folder_takes_the_place_of_the_folders_inside_it_without_indexin
     assert (f"takes the place of the library folder {inner.resolve()} inside it; its indexed videos are kept, and "
             "the paths left out there stay out (My Videos/raw/takes, My Videos/draft.mp4)") in err
     saved = json.loads((tmp_path / "library" / "settings.json").read_text())
-    assert saved["exclude"] == ["@eaDir", "raw/takes", "/draft.mp4", "My Videos/raw/takes", "My Videos/draft.mp4"]
+    assert saved["exclude"] == ["@eaDir", "raw/takes", "/draft.mp4", by_path, "My Videos/raw/takes",
+                                "My Videos/draft.mp4"]
     assert saved["device"] != "cpu"
     code, out, _ = run_cli(capsys, *base, "status", "--json")
     status = json.loads(out)
@@ -536,8 +539,9 @@ def test_a_file_that_keeps_failing_can_be_left_out_of_the_library(tmp_path, tiny
     assert len(run_cli(capsys, *base, "problems")[1].splitlines()) == 3
 
     code, out, _ = run_cli(capsys, *base, "leave-out", folder / "broken [1].mp4")
-    assert code == 0 and out.splitlines()[0] == "left out /broken [[]1].mp4"
-    assert json.loads((tmp_path / "library" / "settings.json").read_text())["exclude"][-1] == "/broken [[]1].mp4"
+    pattern = f"{folder.resolve().as_posix()}/broken [[]1].mp4"
+    assert code == 0 and out.splitlines()[0] == f"left out {pattern}"
+    assert json.loads((tmp_path / "library" / "settings.json").read_text())["exclude"][-1] == pattern
     assert run_cli(capsys, *base, "index")[0] == 0
     code, out, _ = run_cli(capsys, *base, "problems")
     reason = "not a video file (contents not recognised as a video container)"
@@ -559,7 +563,36 @@ def test_a_file_that_keeps_failing_can_be_left_out_of_the_library(tmp_path, tiny
     assert (tmp_path / "library" / "settings.json").read_text() == settings
     (folder / "broken 1.mp4").unlink()
     code, out, _ = run_cli(capsys, *base, "leave-out", folder / "broken 1.mp4")
-    assert code == 0 and out.splitlines()[0] == "left out /broken 1.mp4"
+    assert code == 0 and out.splitlines()[0] == f"left out {folder.resolve().as_posix()}/broken 1.mp4"
+
+
+def test_a_file_left_out_of_one_folder_stays_in_another_that_holds_the_same_path(tmp_path, tiny_bundle, capsys):
+    # Two memory cards copied as two library folders both hold DCIM/100CANON/MVI_0001.mp4: leaving out one
+    # left out both.
+    cards = [tmp_path / "Camera 2019", tmp_path / "Camera 2020"]
+    for seed, card in enumerate(cards):
+        (card / "DCIM" / "100CANON").mkdir(parents=True)
+        make_video(card / "DCIM" / "100CANON" / "MVI_0001.mp4", shots=[ShotSpec(2.0)], seed=seed)
+    base = ["--library", tmp_path / "library", "--model", tiny_bundle]
+    for card in cards:
+        assert run_cli(capsys, *base, "add-folder", card)[0] == 0
+    assert run_cli(capsys, *base, "index")[0] == 0
+    code, out, _ = run_cli(capsys, *base, "leave-out", cards[0] / "DCIM" / "100CANON" / "MVI_0001.mp4")
+    assert code == 0 and out.splitlines()[0] == f"left out {cards[0].resolve().as_posix()}/DCIM/100CANON/MVI_0001.mp4"
+
+    def indexed_videos() -> set[str]:
+        assert run_cli(capsys, *base, "index")[0] == 0
+        code, out, _ = run_cli(capsys, *base, "search", "a red circle", "--json")
+        assert code == 0
+        return {r["path"] for r in json.loads(out)["results"]}
+    assert indexed_videos() == {str(cards[1].resolve() / "DCIM" / "100CANON" / "MVI_0001.mp4")}
+    # The card's folder renamed and located: what was left out of it stays out.
+    moved = tmp_path / "Camera 2019 (backup)"
+    os.replace(cards[0], moved)
+    assert run_cli(capsys, *base, "relocate-folder", cards[0], moved)[0] == 0
+    exclude = json.loads((tmp_path / "library" / "settings.json").read_text())["exclude"]
+    assert exclude[-1] == f"{moved.resolve().as_posix()}/DCIM/100CANON/MVI_0001.mp4"
+    assert indexed_videos() == {str(cards[1].resolve() / "DCIM" / "100CANON" / "MVI_0001.mp4")}
 
 
 @pytest.mark.parametrize("device, driver, expected, key", [

@@ -90,6 +90,18 @@ def test_left_out_matches_names_anywhere_and_paths_from_the_folder(relative, pat
     assert left_out(relative, patterns) is out
 
 
+@pytest.mark.parametrize("folder, relative, out", [
+    ("/home/me/Camera 2019", "DCIM/100CANON/MVI_0001.MOV", True),
+    ("/home/me/Camera 2020", "DCIM/100CANON/MVI_0001.MOV", False),     # the same path in another library folder
+    ("/home/me/Camera 2019", "DCIM/100CANON/MVI_0002.MOV", False),
+    ("/home/me/camera 2019/", "dcim/100canon/mvi_0001.mov", True),      # without regard to case
+    ("/home/me", "Camera 2019/DCIM/100CANON/MVI_0001.MOV", True),       # a wider folder that took its place
+])
+def test_a_pattern_that_starts_with_a_library_folders_path_is_for_that_folder_alone(folder, relative, out):
+    pattern = "/home/me/Camera 2019/DCIM/100CANON/MVI_0001.MOV"
+    assert left_out(relative, [pattern], folder) is out
+
+
 def test_scan_leaves_out_what_the_patterns_name(tmp_path):
     root = tmp_path / "v"
     for name in ("a.mp4", "@eaDir/a.mp4/SYNOPHOTO_FILM_M.mp4", "Work/raw/b.mov", "Work/cut.mov", "c.part.mp4"):
