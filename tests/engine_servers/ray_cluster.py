@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -47,22 +49,45 @@ def running_ray_head(cpus: int = RAY_CPUS) -> Iterator[str]:
     temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp" if os.path.isdir("/tmp") else None))
     port = _free_port()
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
-    started = subprocess.run(
+    # In a process group of its own, which the head's processes and its workers keep: stopping the group stops this
+    # cluster alone (`ray stop` would stop every Ray on the computer, another test run's too).
+    start = subprocess.Popen(
         [str(cli), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", f"--num-cpus={cpus}",
          "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}"],
-        env=env, capture_output=True, text=True, timeout=180)
-    if started.returncode != 0:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise RuntimeError(f"`ray start --head` failed:\n{started.stdout[-2000:]}\n{started.stderr[-2000:]}")
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
+        out, err = start.communicate(timeout=180)
+        if start.returncode != 0:
+            raise RuntimeError(f"`ray start --head` failed:\n{out[-2000:]}\n{err[-2000:]}")
         yield f"127.0.0.1:{port}"
     finally:
         import ray
 
         if ray.is_initialized():
             ray.shutdown()
-        subprocess.run([str(cli), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        _stop_process_group(start.pid)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def _stop_process_group(group: int) -> None:
+    """SIGTERM, then SIGKILL for what is left after 5 s (the head's servers do not stop on SIGTERM alone)."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(group, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _group_alive(group):
+                return
+            time.sleep(0.1)
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of ``group`` still runs (zombies, waiting to be reaped by init, do not count)."""
+    listed = subprocess.run(["ps", "-eo", "pgid=,stat="], capture_output=True, text=True).stdout
+    return any(line.split()[0] == str(group) and not line.split()[1].startswith("Z")
+               for line in listed.splitlines() if len(line.split()) == 2)
 
 
 @pytest.fixture(scope="session")
