@@ -47,6 +47,7 @@ ACTIVE_MODEL_NAME_KEY = "active_model_name"
 CATCH_UP_SECONDS = 1.0
 LIBRARY_ID_KEY = "library_id"
 DEMO_KEY = "demo"
+IN_USE_LOCK = "open.lock"
 
 
 class Library:
@@ -70,6 +71,7 @@ class Library:
         self._searcher: Searcher | None = None
         self._open_lock = threading.RLock()
         self._index_lock = FileLock(path / "index.lock")
+        self._in_use: FileLock | None = None     # shared while open: the catalog is not put back under us
         self.bundle_info = registry.read_info(bundle_dir)
         self._playable = PlayableCopies()
 
@@ -91,9 +93,14 @@ class Library:
         lock = FileLock(path / "index.lock")
         if not lock.acquire():
             raise LibraryError(f"{path} is being indexed; stop the indexing (or close the window indexing it) first")
+        alone = FileLock(path / IN_USE_LOCK)
         try:
+            if not alone.acquire():
+                raise LibraryError(f"{path} is open in ClipSeek (a window, or `clipseek watch`); close it first, then "
+                                   "put the copy back")
             copy, kept = restore_latest_copy(db_path)
         finally:
+            alone.release()
             lock.release()
         if kept is None:
             return f"put back {copy.describe()} in the place of the missing catalog"
@@ -115,15 +122,24 @@ class Library:
             raise LibraryError(f"cannot make the library folder {path}: {exc.strerror or exc}; "
                                "choose a folder you can write to") from exc
         settings = (settings or Settings.load(path / "settings.json")).validate()
-        catalog = Catalog.open(path, url=settings.catalog_url or None)
+        in_use = _in_use_lock(path)
+        try:
+            catalog = Catalog.open(path, url=settings.catalog_url or None)
+        except BaseException:
+            if in_use is not None:
+                in_use.release()
+            raise
         try:
             registry = ModelRegistry(models_dir)
             bundle_dir = registry.resolve(model, catalog.get_meta(ACTIVE_MODEL_NAME_KEY))
             lib = cls(path, catalog, registry, bundle_dir, settings)
+            lib._in_use = in_use
             if not switching_model:
                 lib._check_model_matches(explicit=model is not None)
         except BaseException:
             catalog.close()
+            if in_use is not None:
+                in_use.release()
             raise
         return lib
 
@@ -183,6 +199,8 @@ class Library:
                 self._vectors = None
             self._searcher = None
             self.catalog.close()
+            if self._in_use is not None:
+                self._in_use.release()
 
     # -- lazily opened parts ---------------------------------------------------------
     @property
@@ -771,6 +789,17 @@ def _relocated_pattern(pattern: str, old: str, new: Path) -> str:
     if pattern[:len(prefix)].casefold() != prefix:
         return pattern
     return new.as_posix().rstrip("/") + "/" + pattern[len(prefix):]
+
+
+def _in_use_lock(path: Path) -> FileLock | None:
+    """The shared lock a library holds while it is open (taken here); putting a catalog copy back needs it alone.
+    None where the folder cannot be written: opening the catalog then says why, as a person can act on it."""
+    lock = FileLock(path / IN_USE_LOCK, shared=True)
+    try:
+        lock.acquire(timeout=None)     # waits only while a copy is being put back
+    except OSError:
+        return None
+    return lock
 
 
 def _library_folder_of(path: str, folders: list[Path]) -> tuple[Path, Path] | None:

@@ -1,4 +1,4 @@
-"""An inter-process lock on a file: one indexer per library at a time.
+"""An inter-process lock on a file: one indexer per library at a time; a shared one while a library is open.
 
 The operating system drops the lock when the process dies, so a killed indexer
 never leaves a library locked.
@@ -14,8 +14,12 @@ POLL_SECONDS = 0.05            # how often a waiting acquire tries again
 
 
 class FileLock:
-    def __init__(self, path: Path) -> None:
+    """Exclusive; with ``shared``, held by any number of holders at once but never beside an exclusive holder.
+    (On Windows a shared lock is not taken: a file open there cannot be renamed or replaced anyway.)"""
+
+    def __init__(self, path: Path, shared: bool = False) -> None:
         self.path = Path(path)
+        self.shared = shared
         self._fd: int | None = None
         self._thread_lock = threading.Lock()
 
@@ -35,7 +39,7 @@ class FileLock:
         # Polled rather than a blocking call: Windows has no blocking lock without a retry limit.
         while True:
             try:
-                _lock(fd)
+                _lock(fd, self.shared)
                 break
             except OSError:
                 if deadline is not None and time.monotonic() >= deadline:
@@ -60,16 +64,20 @@ class FileLock:
 if os.name == "nt":  # pragma: no cover - exercised on Windows builds only
     import msvcrt
 
-    def _lock(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    def _lock(fd: int, shared: bool) -> None:
+        if not shared:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
 
     def _unlock(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        except OSError:
+            pass        # a shared lock, never taken
 else:
     import fcntl
 
-    def _lock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    def _lock(fd: int, shared: bool) -> None:
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
 
     def _unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)

@@ -302,6 +302,26 @@ def test_the_copy_kept_after_indexing_is_put_back_over_a_damaged_catalog(library
     assert statuses(library_copy / "catalog.sqlite") == {"indexed": 12}
 
 
+def test_the_copy_is_not_put_back_under_a_library_open_elsewhere(library_copy, tiny_bundle):
+    # Only an indexing library was seen: a window that was only searching went on writing to the damaged file,
+    # kept aside, while the next open read the copy put back.
+    searching = Library.open(library_copy, model=tiny_bundle)
+    try:
+        assert len(searching.search("a red circle", k=3)) == 3
+        damaged = _scribble_over_catalog(library_copy).read_bytes()
+        done = clipseek(library_copy, tiny_bundle, "restore-catalog")
+        assert done.returncode == 2 and done.stderr == (
+            f"clipseek: {library_copy} is open in ClipSeek (a window, or `clipseek watch`); close it first, then "
+            "put the copy back\n"), done.stderr
+        assert (library_copy / "catalog.sqlite").read_bytes() == damaged
+        assert not list(library_copy.glob("catalog.sqlite.damaged-*"))
+    finally:
+        searching.close()
+    done = clipseek(library_copy, tiny_bundle, "restore-catalog")
+    assert done.returncode == 0 and done.stdout.startswith("put back catalog.sqlite.copy.bak, of "), done.stderr
+    assert statuses(library_copy / "catalog.sqlite") == {"indexed": 12}
+
+
 def test_a_library_told_to_keep_no_catalog_copy_deletes_the_one_kept_and_makes_none(library_copy, tiny_bundle,
                                                                                      plain_videos):
     copy = library_copy / "catalog.sqlite.copy.bak"
