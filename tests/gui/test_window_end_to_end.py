@@ -916,7 +916,9 @@ def test_adding_a_folder_around_a_library_folder_keeps_its_videos_indexed(qtbot,
     assert window.banner.kind == "error"
 
 
-def test_a_folder_not_found_is_located_and_keeps_its_moments(qtbot, window, video_folder, tmp_path):
+def _an_indexed_folder_renamed(qtbot, window, video_folder, tmp_path) -> tuple[Path, Path]:
+    """(old, now): a library folder holding yellow.mp4, indexed, then renamed in the file manager and seen
+    missing; the folder filter searches only it."""
     import shutil
 
     old = tmp_path / "camera"
@@ -925,10 +927,15 @@ def test_a_folder_not_found_is_located_and_keeps_its_moments(qtbot, window, vide
     with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
         window.add_folder(old)
     now = tmp_path / "camera (backup)"
-    os.replace(old, now)                                    # renamed in the file manager
+    os.replace(old, now)
     window.refresh_library()
     qtbot.waitUntil(lambda: [f.state for f in window.folders_model.folders()] == ["missing"], timeout=10_000)
-    window.filter_bar.folder.set_chosen([str(old.resolve())])   # searching only it, as it is located
+    window.filter_bar.folder.set_chosen([str(old.resolve())])
+    return old, now
+
+
+def test_a_folder_not_found_is_located_and_keeps_its_moments(qtbot, window, video_folder, tmp_path):
+    old, now = _an_indexed_folder_renamed(qtbot, window, video_folder, tmp_path)
     menu = window.sidebar.folder_menu(window.folders_model.folder(0))
     asked = []
     window.choose_folder = lambda title, start: asked.append((title, start)) or str(now)
@@ -950,19 +957,9 @@ def test_a_refresh_read_before_a_folder_was_located_does_not_put_the_old_folder_
                                                                                      tmp_path):
     # The watcher's refresh after a rename could read the folders before the folder was located and come back
     # after: the sidebar listed the old folder again and the folder filter lost the located folder.
-    import shutil
     import threading
 
-    old = tmp_path / "camera"
-    old.mkdir()
-    shutil.copy(video_folder / "yellow.mp4", old / "yellow.mp4")
-    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
-        window.add_folder(old)
-    now = tmp_path / "camera (backup)"
-    os.replace(old, now)
-    window.refresh_library()
-    qtbot.waitUntil(lambda: [f.state for f in window.folders_model.folders()] == ["missing"], timeout=10_000)
-    window.filter_bar.folder.set_chosen([str(old.resolve())])
+    old, now = _an_indexed_folder_renamed(qtbot, window, video_folder, tmp_path)
     library = window.library
     read, release = threading.Event(), threading.Event()
     listed_before = library.folders()
