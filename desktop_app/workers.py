@@ -161,15 +161,16 @@ class IndexWorker(QThread):
     finished_with = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, library: "Library", parent: QObject | None = None) -> None:
+    def __init__(self, library: "Library", parent: QObject | None = None, folders: list[str] | None = None) -> None:
         super().__init__(parent)
         self._library = library
+        self._folders = folders          # the library folders to look in; None: every one
         self.control = IndexControl()
         self.paused = False
 
     def run(self) -> None:
         try:
-            result = self._library.index(progress=self.progressed.emit, control=self.control)
+            result = self._library.index(progress=self.progressed.emit, control=self.control, folders=self._folders)
         except BaseException as exc:  # noqa: BLE001
             self.failed.emit(user_message(exc))
         else:

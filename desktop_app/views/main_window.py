@@ -319,6 +319,7 @@ class MainWindow(QMainWindow):
         self.sidebar.search_in_requested.connect(self.search_in_folder)
         self.sidebar.search_inside_requested.connect(self._ask_search_inside)
         self.sidebar.rescan_requested.connect(self.start_indexing)
+        self.sidebar.rescan_folder_requested.connect(lambda path: self.start_indexing(folders=[path]))
         self.sidebar.problems_toggled.connect(self._on_problems_toggled)
         self.sidebar.own_library_requested.connect(self.open_own_library)
         self.problems_view.retry_requested.connect(self.retry)
@@ -625,13 +626,15 @@ class MainWindow(QMainWindow):
     def indexing(self) -> bool:
         return self.index_worker is not None and self.index_worker.isRunning()
 
-    def start_indexing(self) -> None:
+    def start_indexing(self, folders: list[str] | None = None) -> None:
+        """Look for what changed in every library folder (or only in ``folders``) and index it; while a run is
+        going, every folder is looked at again once it ends."""
         if self._closing or self.library is None:
             return
         if self.index_worker is not None:
             self._index_again = True
             return
-        worker = IndexWorker(self.library, self)
+        worker = IndexWorker(self.library, self, folders=folders)
         worker.progressed.connect(self.status_area.show_progress)
         worker.progressed.connect(self._show_title)
         worker.finished_with.connect(self._on_index_finished)

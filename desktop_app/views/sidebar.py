@@ -77,8 +77,8 @@ class Sidebar(QWidget):
     """Signals: ``add_requested()``, ``remove_requested(str path)``, ``rescan_requested()``,
     ``problems_toggled(bool)``, and from a folder's menu (right-click or the Menu key)
     ``search_in_requested(str path)``, ``search_inside_requested(str path)`` (to pick a folder inside it),
-    ``reveal_requested(str path)`` and, for a folder not found, ``locate_requested(str path)``; from the card shown
-    over the demo library's folders, ``own_library_requested()``."""
+    ``reveal_requested(str path)``, ``rescan_folder_requested(str path)`` and, for a folder not found,
+    ``locate_requested(str path)``; from the card shown over the demo library's folders, ``own_library_requested()``."""
 
     add_requested = Signal()
     remove_requested = Signal(str)
@@ -87,6 +87,7 @@ class Sidebar(QWidget):
     reveal_requested = Signal(str)
     locate_requested = Signal(str)
     rescan_requested = Signal()
+    rescan_folder_requested = Signal(str)
     problems_toggled = Signal(bool)
     own_library_requested = Signal()
 
@@ -209,7 +210,8 @@ class Sidebar(QWidget):
                                 lambda: self.reveal_requested.emit(folder.path))
         for needs_the_folder in (inside, reveal):       # a folder not found cannot be browsed
             needs_the_folder.setEnabled(folder.state != "missing")
-        menu.addAction(theme.icon("refresh", size=16), "Rescan folders", self.rescan_requested.emit)
+        menu.addAction(theme.icon("refresh", size=16), "Rescan this folder",
+                       lambda: self.rescan_folder_requested.emit(folder.path))
         menu.addSeparator()
         menu.addAction(theme.icon("minus", size=16), "Remove from library…",
                        lambda: self.remove_requested.emit(folder.path))

@@ -432,14 +432,17 @@ class Library:
         return FolderWatcher(folders, ignore=self.path, notice=self.notice, exclude=self.settings.exclude).start()
 
     def index(self, progress: Callable[[Progress], None] | None = None,
-              control: IndexControl | None = None, ray_address: str | None = None) -> Progress:
-        """Scan every folder and index what is new or changed. Blocks until done or cancelled.
+              control: IndexControl | None = None, ray_address: str | None = None,
+              folders: Sequence[str | Path] | None = None) -> Progress:
+        """Scan every folder (or only the library folders ``folders``) and index what is new or changed. Blocks
+        until done or cancelled.
 
         With ``ray_address`` (host:port of a Ray cluster's head) the files are decoded and encoded by
         workers on the cluster's nodes; results are written here, to the library's catalog and vectors.
         """
+        only = None if folders is None else self._library_folders(folders)
         with self._writing():
-            summary = reconcile(self.catalog, exclude=self.settings.exclude)
+            summary = reconcile(self.catalog, exclude=self.settings.exclude, folders=only)
             for folder in summary.missing_folders:
                 self.notice(f"{folder} cannot be reached (unplugged drive? moved or renamed?); its files are kept "
                             "as they were until it is back, or located at its new place")
@@ -461,6 +464,17 @@ class Library:
                 self._keep_catalog_copy()
         self.events.emit("index_finished", final)
         return final
+
+    def _library_folders(self, paths: Sequence[str | Path]) -> list[str]:
+        """``paths`` as the library stores its folders, or a LibraryError naming one that is not one of them."""
+        known = [f.path for f in self.catalog.folder_rows()]
+        out = []
+        for path in paths:
+            folder = str(Path(path).expanduser().resolve())
+            if folder not in known:
+                raise LibraryError(_not_a_library_folder(folder, known))
+            out.append(folder)
+        return out
 
     def damaged_catalog_copy(self) -> str | None:
         """Where reading the catalog found it damaged since the library opened and a copy of it was kept: that copy

@@ -130,7 +130,7 @@ def cmd_index(args) -> int:
         sink, close = _progress_sink(args.json_progress)
         with _open(args, settings=settings) as lib:
             try:
-                final = lib.index(progress=sink, ray_address=args.ray)
+                final = lib.index(progress=sink, ray_address=args.ray, folders=args.folder)
             finally:
                 close()
             print_notes(lib.notices)

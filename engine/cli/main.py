@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                "with an NVIDIA GPU; at most two per core; with --ray, one per CPU of the cluster)")
     a.add_argument("--ray", metavar="ADDRESS", type=_named("address"),
                    help="decode and encode on the Ray cluster whose head is at host:port (needs clipseek[shared])")
+    a.add_argument("--folder", action="append", metavar="DIR", type=_named("folder"),
+                   help="look only in this library folder for what changed (repeatable; default: every folder)")
 
     a = sub.add_parser("connect", help="make this library a shared one: catalog on PostgreSQL, vectors in Milvus")
     a.add_argument("--catalog", metavar="URL", help="postgresql://user@host:5432/dbname ('' for catalog.sqlite)")

@@ -40,9 +40,11 @@ class PlanSummary:
     removed_segments: list[int] = field(default_factory=list)
 
 
-def reconcile(catalog, now: float | None = None, exclude: Sequence[str] = ()) -> PlanSummary:
+def reconcile(catalog, now: float | None = None, exclude: Sequence[str] = (),
+              folders: Sequence[str] | None = None) -> PlanSummary:
     """What changed on disk since the catalog last looked; files matching ``exclude`` (the setting) count as
-    gone, so a pattern added later takes their moments out of the library."""
+    gone, so a pattern added later takes their moments out of the library. ``folders``: only these library
+    folders are looked at (the others stay as the catalog has them)."""
     now = time.time() if now is None else now
     summary = PlanSummary()
     gone: dict[str, object] = {}          # path -> catalog file row no longer on disk
@@ -50,6 +52,8 @@ def reconcile(catalog, now: float | None = None, exclude: Sequence[str] = ()) ->
     changes: list[tuple[object, FoundFile]] = []   # (catalog row, file) whose size or mtime changed
     refusals: list[tuple[object, RefusedFile, object]] = []   # (folder row, entry, its catalog row or None)
     for folder in catalog.folder_rows():
+        if folders is not None and folder.path not in folders:
+            continue
         if not os.path.isdir(folder.path):
             summary.missing_folders.append(folder.path)
             continue

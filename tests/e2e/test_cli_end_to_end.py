@@ -566,6 +566,29 @@ def test_a_file_that_keeps_failing_can_be_left_out_of_the_library(tmp_path, tiny
     assert code == 0 and out.splitlines()[0] == f"left out {folder.resolve().as_posix()}/broken 1.mp4"
 
 
+def test_index_can_look_in_one_library_folder_alone(tmp_path, tiny_bundle, capsys):
+    folders = [tmp_path / "phone", tmp_path / "nas"]
+    base = ["--library", tmp_path / "library", "--model", tiny_bundle]
+    for seed, folder in enumerate(folders):
+        folder.mkdir()
+        make_video(folder / "first.mp4", shots=[ShotSpec(2.0)], seed=seed)
+        assert run_cli(capsys, *base, "add-folder", folder)[0] == 0
+    assert run_cli(capsys, *base, "index")[0] == 0
+    for seed, folder in enumerate(folders):
+        make_video(folder / "second.mp4", shots=[ShotSpec(2.0, shape="square")], seed=10 + seed)
+    (folders[1] / "first.mp4").unlink()
+
+    code, out, _ = run_cli(capsys, *base, "index", "--folder", folders[0])
+    assert code == 0 and out.startswith("indexed 1, failed 0, skipped 0 ("), out
+    status = json.loads(run_cli(capsys, *base, "status", "--json")[1])
+    assert {Path(f["path"]).name: f["indexed"] for f in status["folders"]} == {"phone": 2, "nas": 1}
+    code, out, _ = run_cli(capsys, *base, "index")           # then every folder: the other's changes too
+    assert code == 0 and out.startswith("indexed 1, failed 0, skipped 0 (") and out.rstrip().endswith(
+        "; 1 video deleted, moved away or left out has left the library"), out
+    code, _out, err = run_cli(capsys, *base, "index", "--folder", tmp_path)
+    assert code == 2 and err.startswith(f"clipseek: {tmp_path} is not a folder of this library; its folders are: ")
+
+
 def test_a_file_left_out_of_one_folder_stays_in_another_that_holds_the_same_path(tmp_path, tiny_bundle, capsys):
     # Two memory cards copied as two library folders both hold DCIM/100CANON/MVI_0001.mp4: leaving out one
     # left out both.

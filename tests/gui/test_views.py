@@ -89,16 +89,15 @@ def test_sidebar_lists_folders_and_requests_actions(qtbot, themed):
     menu = sidebar.folder_menu(sidebar.selected_folder())      # a folder's own menu
     actions = {a.text(): a for a in menu.actions() if not a.isSeparator()}
     assert list(actions) == ["Search only this folder", "Search only in a folder inside it…", "Show in file manager",
-                             "Rescan folders", "Remove from library…"]
+                             "Rescan this folder", "Remove from library…"]
     for label, signal in (("Search only this folder", sidebar.search_in_requested),
                           ("Search only in a folder inside it…", sidebar.search_inside_requested),
                           ("Show in file manager", sidebar.reveal_requested),
+                          ("Rescan this folder", sidebar.rescan_folder_requested),
                           ("Remove from library…", sidebar.remove_requested)):
         with qtbot.waitSignal(signal) as blocker:
             actions[label].trigger()
         assert blocker.args == ["/home/a/Holidays"]
-    with qtbot.waitSignal(sidebar.rescan_requested):
-        actions["Rescan folders"].trigger()
 
     model.set_folders([FolderInfo("/mnt/usb/Clips", 3, 0, 0, 0, "missing")])   # moved, renamed or unplugged
     menu = sidebar.folder_menu(model.folder(0))

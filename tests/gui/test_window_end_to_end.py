@@ -916,6 +916,29 @@ def test_adding_a_folder_around_a_library_folder_keeps_its_videos_indexed(qtbot,
     assert window.banner.kind == "error"
 
 
+def test_rescan_this_folder_looks_in_that_folder_alone(qtbot, window, video_folder, tmp_path):
+    # A large folder on a network drive need not be listed again to take in a video copied into a small one.
+    import shutil
+
+    window.library.settings.watch_folders = False               # what is found is what the rescan found
+    window.watching.stop()
+    folders = [tmp_path / "phone", tmp_path / "nas"]
+    for folder, name in zip(folders, ("red_circle.mp4", "green_pan.mp4")):
+        folder.mkdir()
+        shutil.copy(video_folder / name, folder / name)
+        with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+            window.add_folder(folder)
+    for folder in folders:
+        shutil.copy(video_folder / "yellow.mp4", folder / "new.mp4")
+    phone = next(f for f in window.folders_model.folders() if f.path == str(folders[0].resolve()))
+    menu = window.sidebar.folder_menu(phone)
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000) as finished:
+        next(a for a in menu.actions() if a.text() == "Rescan this folder").trigger()
+    assert (finished.args[0].files_total, finished.args[0].indexed) == (1, 1)
+    qtbot.waitUntil(lambda: sorted((os.path.basename(f.path), f.indexed) for f in window.folders_model.folders())
+                    == [("nas", 1), ("phone", 2)], timeout=10_000)
+
+
 def _an_indexed_folder_renamed(qtbot, window, video_folder, tmp_path) -> tuple[Path, Path]:
     """(old, now): a library folder holding yellow.mp4, indexed, then renamed in the file manager and seen
     missing; the folder filter searches only it."""
