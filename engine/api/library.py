@@ -394,10 +394,7 @@ class Library:
         return self._folder_info(str(folder))
 
     def remove_folder(self, path: str | Path) -> None:
-        folder = str(Path(path).expanduser().resolve())
-        known = [f.path for f in self.catalog.folder_rows()]
-        if folder not in known:
-            raise LibraryError(_not_a_library_folder(folder, known))
+        [folder] = self._library_folders([path])
         with self._writing():
             self.catalog.remove_folder(folder)
             self._sync_vectors()
