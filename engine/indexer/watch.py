@@ -18,8 +18,8 @@ import watchdog.events
 import watchdog.observers
 import watchdog.observers.polling
 
-from engine.util.network_folders import is_network_folder, system_mounts
 from engine.indexer.scan import is_video_name, left_out
+from engine.util.network_folders import is_network_folder, system_mounts
 
 POLL_FALLBACK_SECONDS = 30.0
 NETWORK_POLL_SECONDS = 60.0     # how often a folder on a network drive is listed (its changes raise no events here)
