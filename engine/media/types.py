@@ -73,6 +73,7 @@ class DecodeStats:
     hardware: str = ""                # the device FFmpeg decoded on ("cuda"), "" for the CPU (see engine.media.hw_decode)
     hardware_refused: str = ""        # why the device asked for could not be opened; the file was decoded on the CPU
     keyframes_only: bool = False      # only keyframes were decoded (see engine.media.decode)
+    loop_filter_skipped: bool = False  # keyframes decoded alone were not deblocked (see engine.media.decode)
     skipped_nonref: bool = False      # non-reference frames were not decoded (see engine.media.decode)
     gops_without_b: int = 0           # H.264 GOPs decoded without their B-pictures (see engine.media.decode)
     gops_in_lanes: int = 0            # H.264 GOPs decoded two at a time (see engine.media.gop_lanes)

@@ -76,13 +76,41 @@ def test_keyframes_only_when_sampling_is_sparser_than_keyframes(video_factory):
     full = sample_frames(truth.path, 1, 64, keyframes_only=False)
     full_frames = list(full)
     assert not full.stats.keyframes_only and full.stats.frames_decoded == truth.frame_count
-    for a, b in zip(sparse_frames, full_frames):
+    deblocked = list(sample_frames(truth.path, 1, 64, skip_loop_filter=False))
+    for a, b, c in zip(sparse_frames, full_frames, deblocked):
         assert a.time == pytest.approx(b.time)
-        assert np.abs(a.rgb.astype(int) - b.rgb).max() == 0
+        assert np.abs(c.rgb.astype(int) - b.rgb).max() == 0
+        assert np.abs(a.rgb.astype(int) - b.rgb).max() <= 12    # the same keyframes, not deblocked
 
     dense = sample_frames(truth.path, 4, 64)
     list(dense)
     assert not dense.stats.keyframes_only
+
+
+@pytest.mark.parametrize("codec,name,deblock", [
+    ("h264", "blocky.mp4", ["-deblock", "0:0"]),    # ultrafast x264 writes no loop filter; camera video has one
+    ("hevc", "blocky_hevc.mp4", []),
+])
+def test_keyframes_decoded_alone_are_not_deblocked_and_stay_close(video_factory, codec, name, deblock):
+    # A coarse quantiser makes block edges the loop filter smooths.
+    truth = video_factory(name, codec=codec, size=(640, 360), fps=20, keyint=10, encoder_args=["-crf", "45", *deblock],
+                          shots=[ShotSpec(2.0, pattern="texture", noise=0), ShotSpec(2.0, pattern="pan", speed=40)])
+    fast = sample_frames(truth.path, 1, 224)
+    fast_frames = list(fast)
+    exact = sample_frames(truth.path, 1, 224, skip_loop_filter=False)
+    exact_frames = list(exact)
+    assert fast.stats.keyframes_only and fast.stats.loop_filter_skipped
+    assert exact.stats.keyframes_only and not exact.stats.loop_filter_skipped
+    assert len(fast_frames) == len(exact_frames) == 4
+    differences = [np.abs(a.rgb.astype(int) - b.rgb) for a, b in zip(fast_frames, exact_frames)]
+    assert max(d.max() for d in differences) > 0
+    for d in differences:
+        psnr = 10 * np.log10(255 ** 2 / max((d.astype(float) ** 2).mean(), 1e-9))
+        assert psnr > 30
+
+    chain = sample_frames(truth.path, 4, 224)    # P-pictures refer to the keyframes: they are deblocked
+    list(chain)
+    assert not chain.stats.keyframes_only and not chain.stats.loop_filter_skipped
 
 
 def test_variable_frame_rate_uses_timestamps(tmp_path):
