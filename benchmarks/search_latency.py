@@ -17,7 +17,9 @@ Then, in a fresh process:
   recall      ANN recall@10 against exact search (numpy, all N vectors), for the text encoder's own
               query vectors and for generator queries (text-like, from the other cone).
   pages       Library.search with the window's k of its first, second and last page (60, 120, 600), 40 queries.
-  exact       numpy exact search (one matrix-vector product over all N + argpartition) per query.
+  exact       numpy exact search (one matrix-vector product over all N + argpartition) per query,
+              against hnswlib's top 100 timed right after each (the exact search has just streamed
+              the whole matrix through the CPU's caches) and in a row, as a user's searches run.
   size        bytes per moment on disk (catalog.sqlite, vectors/index.bin) and in memory (RSS
               growth when the index is loaded).
 Prints a table, writes benchmarks/out/search_latency.json.
@@ -369,6 +371,14 @@ def measure(n: int, bundle: Path, n_queries: int) -> dict:
             hits_depth += len(set(ids[0][:10].tolist()) & set(truth[:10].tolist()))
             hits_10 += len(set(ids10[0].tolist()) & set(truth[:10].tolist()))
         recall[name] = {"as_searched_top_100": hits_depth / (10 * len(qs)), "k_10": hits_10 / (10 * len(qs))}
+    # The ANN times above each follow an exact search, which streams the whole matrix (2 GB at 1M) through the CPU's
+    # caches and leaves none of the index there; a user's searches follow one another. Timed that way too:
+    in_a_row_ms = []
+    for q in gen.queries(space, n_queries):
+        q = (q / np.linalg.norm(q)).astype(np.float32)
+        t = time.perf_counter()
+        vectors.search(q, depth)
+        in_a_row_ms.append((time.perf_counter() - t) * 1000)
     sims = matrix[np.random.default_rng(1).integers(0, n, 2000)]
     pair_cos = float(np.mean(np.sum(sims[:1000] * sims[1000:], axis=1)))
     lib.close()
@@ -389,6 +399,8 @@ def measure(n: int, bundle: Path, n_queries: int) -> dict:
                       "hnswlib_load_index_s": load_index_s},
         "ann_ms_p50": float(np.percentile(ann_ms, 50)), "exact_ms_p50": float(np.percentile(exact_ms, 50)),
         "speedup_vs_exact": float(np.percentile(exact_ms, 50) / np.percentile(ann_ms, 50)),
+        "ann_in_a_row_ms_p50": float(np.percentile(in_a_row_ms, 50)),
+        "speedup_vs_exact_in_a_row": float(np.percentile(exact_ms, 50) / np.percentile(in_a_row_ms, 50)),
         "recall_at_10": recall, "mean_cosine_random_pairs": pair_cos,
         "bytes_per_moment": {"disk": {k: v / n for k, v in disk.items()},
                              "disk_total": sum(disk.values()) / n,
@@ -431,10 +443,13 @@ def main() -> None:
         ["p95 latency, whole search (ms)", lat["p95"], f"<= {TARGETS['p95_ms']:g}", lat["p95"] <= TARGETS["p95_ms"]],
         *[[f"recall@10, {name}", v["as_searched_top_100"], f">= {TARGETS['recall_at_10']:g}",
            v["as_searched_top_100"] >= TARGETS["recall_at_10"]] for name, v in rec.items()],
-        ["hnswlib top 100, p50 (ms)", r["ann_ms_p50"], "", ""],
+        ["hnswlib top 100, p50 (ms), each after an exact search", r["ann_ms_p50"], "", ""],
+        ["hnswlib top 100, p50 (ms), searches in a row", r["ann_in_a_row_ms_p50"], "", ""],
         ["exact numpy top 100, p50 (ms)", r["exact_ms_p50"], "", ""],
-        ["speed-up over exact", r["speedup_vs_exact"], f">= {TARGETS['speedup_vs_exact']:g}",
-         r["speedup_vs_exact"] >= TARGETS["speedup_vs_exact"]],
+        ["speed-up over exact, hnswlib after each exact search", r["speedup_vs_exact"],
+         f">= {TARGETS['speedup_vs_exact']:g}", r["speedup_vs_exact"] >= TARGETS["speedup_vs_exact"]],
+        ["speed-up over exact, hnswlib searches in a row", r["speedup_vs_exact_in_a_row"],
+         f">= {TARGETS['speedup_vs_exact']:g}", r["speedup_vs_exact_in_a_row"] >= TARGETS["speedup_vs_exact"]],
         ["open + ready to search, median of 3 (s)", r["ready_s"], f"<= {TARGETS['ready_s']:g}", r["ready_s"] <= TARGETS["ready_s"]],
         ["bytes per moment on disk", r["bytes_per_moment"]["disk_total"], "", ""],
         ["bytes per moment in memory (index)", r["bytes_per_moment"]["memory_index_rss"], "", ""],
