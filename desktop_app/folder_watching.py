@@ -29,12 +29,13 @@ class FolderWatching(QObject):
     stops the watcher, ``close()`` stops everything and ``stop_unclaimed()``, after the runner has finished,
     stops the watchers that were still starting.
     ``shown()`` gives the folders the window shows as reachable, sorted.
-    Signals: ``settled()`` once files changed in a watched folder have been quiet for the debounce time;
+    Signals: ``settled(folders)`` once files changed in watched folders have been quiet for the debounce time, with
+    those of the folders shown (None: look in every folder);
     ``folders_changed(bool)`` when the reachable folders are no longer those shown, with whether the library
     watches its folders (then what changed is to be indexed).
     """
 
-    settled = Signal()
+    settled = Signal(object)
     folders_changed = Signal(bool)
 
     def __init__(self, runner: "TaskRunner", shown: Callable[[], list[str]], on_error: Callable[[str], None],
@@ -115,7 +116,14 @@ class FolderWatching(QObject):
     def _check_settled(self) -> None:
         if self.watcher is not None and self.library is not None \
                 and self.watcher.settled(self.library.settings.watch_debounce_seconds):
-            self.settled.emit()
+            changed = self.watcher.changed_folders()
+            if changed is not None:
+                # A folder removed since the watcher started is no longer shown; the folders' check sees to it.
+                shown = set(self._shown())
+                changed = [folder for folder in changed if folder in shown]
+                if not changed:
+                    return
+            self.settled.emit(changed)
 
     def check_folders(self) -> None:
         """On a worker (a folder on an unplugged network drive can take seconds to answer): whether the folders

@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self.find_players = find_players        # replaceable, so tests choose which players are installed
         self.index_worker: IndexWorker | None = None
         self._index_again = False
+        self._again_in: set[str] | None = None      # the folders to look in then (None: every folder)
         self._index_started_at = 0.0
         self._demonstration_model = False      # the library's model knows only a synthetic world (the shapes demo)
         self._serial = 0
@@ -628,10 +629,14 @@ class MainWindow(QMainWindow):
 
     def start_indexing(self, folders: list[str] | None = None) -> None:
         """Look for what changed in every library folder (or only in ``folders``) and index it; while a run is
-        going, every folder is looked at again once it ends."""
+        going, those folders are looked at again once it ends (with those of other calls meanwhile)."""
         if self._closing or self.library is None:
             return
         if self.index_worker is not None:
+            if not self._index_again:
+                self._again_in = None if folders is None else set(folders)
+            elif self._again_in is not None:
+                self._again_in = None if folders is None else self._again_in | set(folders)
             self._index_again = True
             return
         worker = IndexWorker(self.library, self, folders=folders)
@@ -700,7 +705,7 @@ class MainWindow(QMainWindow):
         if worker is not None:
             worker.deleteLater()
         if self._index_again and not self._closing:
-            self.start_indexing()
+            self.start_indexing(None if self._again_in is None else sorted(self._again_in))
 
     # === search ==================================================================================
     def _focus_search(self) -> None:

@@ -1,7 +1,9 @@
 """Watching a library's folders: `clipseek watch`, and the window while it is open.
 
 ``FolderWatcher`` reports when video files in the folders changed and then stayed quiet for a while (a
-copy in progress changes its file many times); whoever holds it decides when to index.
+copy in progress changes its file many times), and in which of its folders; whoever holds it decides when to
+index, and indexes only those folders: a video copied into a small folder does not wait for a large network
+folder to be listed.
 """
 from __future__ import annotations
 
@@ -42,7 +44,8 @@ log = logging.getLogger(__name__)
 
 
 class FolderWatcher:
-    """``FolderWatcher(folders, ignore=None, notice=...).start()``; poll ``settled(quiet)``; ``stop()``.
+    """``FolderWatcher(folders, ignore=None, notice=...).start()``; poll ``settled(quiet)``, then
+    ``changed_folders()``; ``stop()``.
 
     Changes that count: a video file created, changed, moved or deleted, and a folder created, moved or
     deleted (a folder of videos moved in or out). Not a folder's own "modified" event, which every file
@@ -60,6 +63,8 @@ class FolderWatcher:
         self._lock = threading.Lock()
         self._last_change = 0.0
         self._dirty = False
+        self._changing: set[str] | None = set()   # folders changed since the last settle (None: one not known)
+        self._settled: list[str] | None = []      # those of the last settle
         self._observers: list | None = None
         self.polled: list[str] = []     # folders listed every NETWORK_POLL_SECONDS: they lie on network drives
 
@@ -113,26 +118,43 @@ class FolderWatcher:
         with self._lock:
             if self._dirty and time.monotonic() - self._last_change >= quiet:
                 self._dirty = False
+                self._settled = None if self._changing is None else sorted(self._changing)
+                self._changing = set()
                 return True
             return False
+
+    def changed_folders(self) -> list[str] | None:
+        """The watched folders the changes of the last settle were in (sorted); None when one of them could not be
+        placed in a folder, so every folder is to be looked at. Changes after that settle wait for the next."""
+        with self._lock:
+            return None if self._settled is None else list(self._settled)
 
     def changed(self, path: str, is_directory: bool, kind: str) -> None:
         """One file-system event (called on the observer's thread)."""
         if not path or (self._ignore and os.path.join(os.path.abspath(path), "").startswith(self._ignore)):
             return
-        if self._left_out(os.path.abspath(path)):
+        folder, relative = self._place_of(os.path.abspath(path))
+        if relative and left_out(relative, self._exclude, folder):
             return
         if kind in FOLDER_CHANGES if is_directory else (kind in FILE_CHANGES and is_video_name(path)):
             with self._lock:
                 self._last_change = time.monotonic()
                 self._dirty = True
+                if folder is None:
+                    self._changing = None
+                elif self._changing is not None:
+                    self._changing.add(folder)
 
-    def _left_out(self, path: str) -> bool:
+    def _place_of(self, path: str) -> tuple[str | None, str]:
+        """The watched folder ``path`` is in and the path from there ("" for the folder itself); (None, "") for a
+        path in none of them."""
         for folder in self.folders:
             inside = os.path.join(os.path.abspath(folder), "")
             if path.startswith(inside):
-                return left_out(path[len(inside):], self._exclude, folder)
-        return False
+                return folder, path[len(inside):]
+            if path == os.path.abspath(folder):
+                return folder, ""
+        return None, ""
 
     def _started(self, observer, folders: list[str]):
         watcher = self
@@ -161,8 +183,8 @@ def _stop_all(observers) -> None:
 
 def watch_library(lib, progress=None, stop: threading.Event | None = None, poll: float = 0.5,
                   finished: Callable | None = None) -> None:
-    """Index once, then again whenever video files settle after a change, until ``stop`` is set; ``finished``
-    is given each run's last ``Progress``.
+    """Index once, then again whenever video files settle after a change (looking only in the folders where
+    they changed), until ``stop`` is set; ``finished`` is given each run's last ``Progress``.
 
     A folder added or removed by another ClipSeek (``clipseek add-folder`` in another terminal), or a folder
     whose drive is plugged in or out, changes what is watched within FOLDERS_CHECK_SECONDS, and what is new
@@ -171,8 +193,14 @@ def watch_library(lib, progress=None, stop: threading.Event | None = None, poll:
     folders = lib.reachable_folders()
     watcher = lib.folder_watcher(folders)
 
-    def index() -> None:
-        final = lib.index(progress=progress)
+    def index(changed: list[str] | None = None) -> None:
+        if changed is not None:
+            # A folder may have left the library since the watcher started; the folders' check sees to that.
+            known = {info.path for info in lib.folders()}
+            changed = [folder for folder in changed if folder in known]
+            if not changed:
+                return
+        final = lib.index(progress=progress, folders=changed)
         if finished is not None:
             finished(final)
     try:
@@ -189,7 +217,7 @@ def watch_library(lib, progress=None, stop: threading.Event | None = None, poll:
                     index()
                     continue
             if watcher.settled(lib.settings.watch_debounce_seconds):
-                index()
+                index(watcher.changed_folders())
     finally:
         watcher.stop()
 

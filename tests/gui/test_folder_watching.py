@@ -48,13 +48,38 @@ def test_a_video_copied_into_a_watched_folder_is_reported_once_it_is_quiet(qtbot
     watching.watch([folder_of(library)])
     qtbot.waitUntil(lambda: watching.watcher is not None, timeout=10_000)
     assert watching.watcher.folders == [folder_of(library)]
+    watching.shown.append(folder_of(library))
     made = make_video(tmp_path / "arriving.mp4", shots=[ShotSpec(1.0)]).path
     settled = []
-    watching.settled.connect(lambda: settled.append(True))
+    watching.settled.connect(settled.append)
     shutil.copy(made, tmp_path / "videos" / "arrived.mp4")
     qtbot.waitUntil(lambda: bool(settled), timeout=10_000)
     qtbot.wait(1_200)                   # once for one change, not at every check after it
-    assert settled == [True] and watching.errors == []
+    assert settled == [[folder_of(library)]] and watching.errors == []
+
+
+def test_a_change_is_reported_with_the_folders_it_was_in_of_those_shown(qtbot, watching, library, tmp_path):
+    first = folder_of(library)
+    other = tmp_path / "other"
+    other.mkdir()
+    second = library.add_folder(other).path
+    watching.watch([first, second])
+    qtbot.waitUntil(lambda: watching.watcher is not None, timeout=10_000)
+    watching.shown.extend([first, second])
+    settled = []
+    watching.settled.connect(settled.append)
+    (other / "arrived.mp4").write_bytes(b"\x00" * 1024)
+    qtbot.waitUntil(lambda: bool(settled), timeout=10_000)
+    assert settled == [[second]]
+
+    watching.shown.remove(second)                # removed since the watcher started: not indexed for that
+    (other / "another.mp4").write_bytes(b"\x00" * 1024)
+    qtbot.wait(1_500)
+    assert settled == [[second]]
+    (tmp_path / "videos" / "third.mp4").write_bytes(b"\x00" * 1024)
+    (other / "fourth.mp4").write_bytes(b"\x00" * 1024)
+    qtbot.waitUntil(lambda: len(settled) == 2, timeout=10_000)
+    assert settled[1] == [first] and watching.errors == []
 
 
 def test_the_same_folders_keep_their_watcher_and_others_get_a_new_one(qtbot, watching, library, tmp_path):

@@ -939,6 +939,69 @@ def test_rescan_this_folder_looks_in_that_folder_alone(qtbot, window, video_fold
                     == [("nas", 1), ("phone", 2)], timeout=10_000)
 
 
+def test_a_video_copied_into_a_watched_folder_is_taken_in_looking_in_that_folder_alone(qtbot, window, video_folder,
+                                                                                      tmp_path):
+    import shutil
+
+    window.library.settings.watch_debounce_seconds = 0.3
+    folders = [tmp_path / "phone", tmp_path / "nas"]
+    for folder, name in zip(folders, ("red_circle.mp4", "green_pan.mp4")):
+        folder.mkdir()
+        shutil.copy(video_folder / name, folder / name)
+        with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+            window.add_folder(folder)
+    qtbot.waitUntil(lambda: window.watching.watcher is not None and len(window.watching.watcher.folders) == 2,
+                    timeout=20_000)
+    window.watching.stop()
+    shutil.copy(video_folder / "yellow.mp4", folders[1] / "unseen.mp4")     # a change no watcher saw
+    window.watching.watch(window._reachable_folders_shown())
+    qtbot.waitUntil(lambda: window.watching.watcher is not None, timeout=20_000)
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000) as finished:
+        shutil.copy(video_folder / "yellow.mp4", folders[0] / "new.mp4")
+    assert (finished.args[0].files_total, finished.args[0].indexed) == (1, 1)
+    qtbot.waitUntil(lambda: sorted((os.path.basename(f.path), f.indexed) for f in window.folders_model.folders())
+                    == [("nas", 1), ("phone", 2)], timeout=10_000)
+
+
+def test_folders_asked_for_while_indexing_are_looked_in_together_after_it(qtbot, window, video_folder, tmp_path,
+                                                                           monkeypatch):
+    import shutil
+
+    from desktop_app.views import main_window
+
+    asked: list = []
+
+    class RecordedIndexWorker(main_window.IndexWorker):
+        def __init__(self, library, parent=None, folders=None):
+            asked.append(folders)
+            super().__init__(library, parent, folders=folders)
+
+    monkeypatch.setattr(main_window, "IndexWorker", RecordedIndexWorker)
+    window.library.settings.watch_folders = False               # only the runs asked for here
+    window.watching.stop()
+    paths = []
+    for name in ("phone", "nas", "card"):          # added by the engine: no indexing has started
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(video_folder / "yellow.mp4", folder / f"{name}.mp4")
+        paths.append(window.library.add_folder(folder).path)
+    phone, nas, card = paths
+
+    window.start_indexing([phone])
+    window.start_indexing([nas])         # while the first run goes: both after it, in one run
+    window.start_indexing([card])
+    qtbot.waitUntil(lambda: len(asked) == 2 and not window.indexing, timeout=60_000)
+    assert asked == [[phone], sorted([nas, card])]
+
+    asked.clear()
+    window.start_indexing([phone])
+    window.start_indexing([nas])
+    window.start_indexing()              # every folder takes in the others
+    window.start_indexing([card])
+    qtbot.waitUntil(lambda: len(asked) == 2 and not window.indexing, timeout=60_000)
+    assert asked == [[phone], None]
+
+
 def _an_indexed_folder_renamed(qtbot, window, video_folder, tmp_path) -> tuple[Path, Path]:
     """(old, now): a library folder holding yellow.mp4, indexed, then renamed in the file manager and seen
     missing; the folder filter searches only it."""

@@ -103,3 +103,41 @@ def test_a_watcher_stops_reporting_when_stopped(folder, tmp_path):
     (folder / "late.mp4").write_bytes(b"\x00")
     assert not settles(watcher, within=1.0)
     watcher.stop()                                  # twice is harmless
+
+
+def test_a_settle_says_which_folders_changed(tmp_path):
+    folders = [tmp_path / name for name in ("a", "b", "c")]
+    for folder in folders:
+        folder.mkdir()
+    with FolderWatcher([str(f) for f in folders]).start() as watcher:
+        (folders[1] / "new.mp4").write_bytes(b"\x00" * 1024)
+        assert settles(watcher)
+        assert watcher.changed_folders() == [str(folders[1])]
+
+        (folders[0] / "trip").mkdir()                               # a folder moved in counts for its folder
+        (folders[2] / "old.mp4").write_bytes(b"\x00")
+        (folders[2] / "old.mp4").rename(folders[2] / "renamed.mp4")
+        assert settles(watcher)
+        assert watcher.changed_folders() == [str(folders[0]), str(folders[2])]
+        assert watcher.changed_folders() == [str(folders[0]), str(folders[2])]    # asking again changes nothing
+
+
+def test_a_change_that_cannot_be_placed_in_a_folder_means_every_folder(tmp_path):
+    watcher = FolderWatcher([str(tmp_path / "a"), str(tmp_path / "b")])     # not started: events are fed by hand
+    watcher.changed(str(tmp_path / "a" / "x.mp4"), False, "created")
+    watcher.changed(str(tmp_path / "elsewhere" / "y.mp4"), False, "created")
+    assert watcher.settled(0.0)
+    assert watcher.changed_folders() is None
+    watcher.changed(str(tmp_path / "b" / "z.mp4"), False, "deleted")     # the next settle starts afresh
+    assert watcher.settled(0.0)
+    assert watcher.changed_folders() == [str(tmp_path / "b")]
+
+
+def test_changes_after_a_settle_wait_for_the_next_one(tmp_path):
+    watcher = FolderWatcher([str(tmp_path / "a"), str(tmp_path / "b")])
+    watcher.changed(str(tmp_path / "a" / "x.mp4"), False, "created")
+    assert watcher.settled(0.0)
+    watcher.changed(str(tmp_path / "b" / "y.mp4"), False, "modified")
+    assert watcher.changed_folders() == [str(tmp_path / "a")]
+    assert watcher.settled(0.0)
+    assert watcher.changed_folders() == [str(tmp_path / "b")]

@@ -135,3 +135,30 @@ def test_watch_falls_back_to_listing_folders_when_the_system_has_no_watches_left
         shutil.copy(spare, arrived)
         assert wait_until(lambda: str(arrived) in indexed_paths(lib)), errors
     assert "fs.inotify.max_user_watches" in lib.notices[0]
+
+
+def test_watch_looks_only_in_the_folders_where_videos_changed(tmp_path, tiny_bundle):
+    # A video copied into a small folder need not wait for a large network folder to be listed.
+    phone, nas = tmp_path / "phone", tmp_path / "nas"
+    for folder in (phone, nas):
+        folder.mkdir()
+    make_video(nas / "old.mp4", shots=[ShotSpec(2.0)])
+    spare = make_video(tmp_path / "spare.mp4", shots=[ShotSpec(2.0, background=(10, 200, 10))]).path
+    lib = Library.open(tmp_path / "lib", model=tiny_bundle, settings=Settings(watch_debounce_seconds=0.5))
+    phone_path, nas_path = lib.add_folder(phone).path, lib.add_folder(nas).path
+    asked = []
+    index = lib.index
+
+    def recorded_index(*args, folders=None, **kwargs):
+        asked.append(folders)
+        return index(*args, folders=folders, **kwargs)
+    lib.index = recorded_index
+    with watching(lib) as errors:
+        assert wait_until(lambda: str(nas / "old.mp4") in indexed_paths(lib)), errors
+        shutil.copy(spare, phone / "arrived.mp4")
+        assert wait_until(lambda: str(phone / "arrived.mp4") in indexed_paths(lib)), errors
+        shutil.move(phone / "arrived.mp4", nas / "moved.mp4")          # a move between folders: both looked in
+        assert wait_until(lambda: str(nas / "moved.mp4") in indexed_paths(lib)), errors
+        assert wait_until(lambda: lib.catalog.file_by_path(str(phone / "arrived.mp4")) is None), errors
+    assert asked[0] is None                                             # the first run looks everywhere
+    assert [phone_path] in asked and asked[-1] == sorted([phone_path, nas_path])
