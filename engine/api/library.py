@@ -592,7 +592,8 @@ class Library:
         return _sorted(self._explained(found, filters), sort)
 
     def similar(self, moments: Moment | Sequence[Moment], k: int = 10, folders=None,
-                sort: str = "relevance", per_video: bool = False) -> list[Moment]:
+                sort: str = "relevance", per_video: bool = False, date_range=None,
+                duration_range=None) -> list[Moment]:
         """Moments like ``moments`` (one, or several taken together; their own segments left out)."""
         ids: dict[int, None] = {}       # in order, once each
         for moment in [moments] if isinstance(moments, Moment) else moments:
@@ -605,7 +606,7 @@ class Library:
         emb = self.catalog.segment_embeddings(list(ids))
         vector = emb.vectors.mean(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-6)
-        filters = self._filters(folders)
+        filters = self._filters(folders, date_range, duration_range)
         found = self.searcher.search_vector(vector, k, filters, exclude=set(ids), per_video=per_video)
         return _sorted(self._explained(found, filters), sort)
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from engine.api.types import covering_seconds
+from engine.cli.filter_args import search_filters
 from engine.cli.main import print_json
 from engine.cli.notes import print_notes
 from engine.cli.progress_bar import TerminalBar, format_duration
@@ -243,7 +244,8 @@ def cmd_watch(args) -> int:
 
 # -- search ----------------------------------------------------------------------------------
 def _search_one(lib, args, query: str | None):
-    common = dict(folders=args.folder, min_score=args.min_score, sort=args.sort, per_video=args.per_video)
+    places = dict(folders=args.folder, sort=args.sort, per_video=args.per_video, **search_filters(args))
+    common = dict(places, min_score=args.min_score)
     if args.image is not None:
         return lib.search_image(args.image, k=args.k, **common)
     if args.clip is not None:
@@ -262,7 +264,7 @@ def _search_one(lib, args, query: str | None):
                 raise QueryError(f"--similar takes PATH@SECONDS with seconds from the start of the file, e.g. "
                                  f"clip.mp4@12.5, not {spec!r}")
             targets.append(Moment(path=str(Path(path).resolve()), start=t, end=t + 1e-3, score=0.0, thumbnail=None))
-        return lib.similar(targets, k=args.k, folders=args.folder, sort=args.sort, per_video=args.per_video)
+        return lib.similar(targets, k=args.k, **places)
     return lib.search(query, k=args.k, rerank=not args.stage1, **common)
 
 
@@ -293,11 +295,12 @@ def _search_batch(lib, args) -> int:
     source = sys.stdin if args.batch == "-" else _open_text(args.batch)
     name = "the batch input on stdin" if args.batch == "-" else f"the batch file {args.batch}"
     failures = 0
+    filters = search_filters(args)
     with source:
         for query in _batch_queries(source, name):
             try:
                 moments = lib.search(query, k=args.k, folders=args.folder, min_score=args.min_score,
-                                     sort=args.sort, rerank=not args.stage1, per_video=args.per_video)
+                                     sort=args.sort, rerank=not args.stage1, per_video=args.per_video, **filters)
                 print_json({"query": query, "results": _results_json(moments)})
             except QueryError as exc:
                 failures += 1

@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 
 from engine.cli import notes, progress_bar
+from engine.cli.filter_args import add_filter_arguments
 from engine.errors import ClipSeekError
 from engine.settings import MAX_RESULTS
 
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--folder", action="append", help="only in this library folder, or a folder inside one (repeatable)")
     a.add_argument("--video", dest="folder", action="append", metavar="PATH",
                    help="only in this video of the library (repeatable, and with --folder)")
+    add_filter_arguments(a)
     a.add_argument("--min-score", type=_finite_number, help="drop moments scoring below this")
     a.add_argument("--sort", choices=("relevance", "date"), default="relevance")
     a.add_argument("--per-video", action="store_true",

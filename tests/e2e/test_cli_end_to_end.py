@@ -336,6 +336,42 @@ def test_filters_and_similar(indexed, capsys):
                         r"its moments run from 0.0 to \d+\.\d s\n", err), err
 
 
+def test_dates_and_lengths_narrow_a_search(tmp_path, tiny_bundle, video_folder, capsys):
+    from datetime import datetime
+
+    folder, truths = video_folder
+    dates = {"beach.mp4": datetime(2021, 6, 15, 12), "forest.avi": datetime(2022, 2, 1, 12),
+             "city.mkv": datetime(2023, 8, 20, 12), "snow.mp4": datetime(2023, 12, 31, 23, 30)}
+    for name, when in dates.items():             # no recording date in these files: their last change counts
+        os.utime(folder / name, (when.timestamp(), when.timestamp()))
+    base = ["--library", tmp_path / "library", "--model", tiny_bundle]
+    assert run_cli(capsys, *base, "add-folder", folder)[0] == 0
+    assert run_cli(capsys, *base, "index")[0] == 0
+    queries = tmp_path / "queries.txt"
+    queries.write_text("anything\na red circle\n", encoding="utf-8")
+
+    def found(*options) -> set[str]:
+        code, out, err = run_cli(capsys, *base, "search", *(options or ("anything",)), "--json", "-k", "50")
+        assert code == 0, err
+        return {Path(r["path"]).name for line in json_lines(out) for r in line["results"]}
+
+    assert found() == set(dates)
+    assert found("anything", "--from", "2023-01-01") == {"city.mkv", "snow.mp4"}
+    assert found("anything", "--from", "2022-01-01", "--to", "2022-12-31") == {"forest.avi"}
+    assert found("anything", "--to", "2021-06-15") == {"beach.mp4"}               # to the end of that day
+    assert found("anything", "--to", "2021-06-15T11:00") == set()
+    assert found("anything", "--longer-than", "6.5") == {"forest.avi"}              # 7 s; the others 5 and 6
+    assert found("anything", "--shorter-than", "5.5", "--per-video") == {"snow.mp4"}
+    assert found("anything", "--longer-than", "5.5", "--shorter-than", "0:06.5", "--from", "2023-01-01") == \
+        {"city.mkv"}
+    city = (folder / "city.mkv").resolve()
+    assert found("--similar", f"{city}@1.0", "--from", "2023-01-01") == {"city.mkv", "snow.mp4"}
+    assert found("--batch", queries, "--shorter-than", "5.5") == {"snow.mp4"}
+    code, out, err = run_cli(capsys, *base, "search", "anything", "--longer-than", "1h", "--shorter-than", "10m")
+    assert (code, out) == (2, "")
+    assert err == "clipseek: --longer-than 1:00:00 is longer than --shorter-than 10:00: no video can be both\n", err
+
+
 def test_one_moment_per_video_through_the_command_line(indexed, capsys):
     base, folder, truths, _lib = indexed
     code, out, _ = run_cli(capsys, *base, "search", "anything", "--json", "-k", "50")
