@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from engine.api.types import Moment
@@ -28,11 +29,31 @@ DURATION_PRESETS: dict[str, tuple[float, float] | None] = {
 }
 
 
+def days_range(first: date, last: date) -> tuple[float, float]:
+    """Seconds since the epoch from the start of ``first`` to the end of ``last``, in local time."""
+    start = datetime.combine(first, datetime.min.time()).timestamp()
+    return start, datetime.combine(last + timedelta(days=1), datetime.min.time()).timestamp() - 1e-3
+
+
+def days_label(first: date, last: date) -> str:
+    """"1 Jun 2024", "1–30 Jun 2024", "1 Jun – 2 Jul 2024", "20 Dec 2023 – 5 Jan 2024"."""
+    def day(d: date, month: bool = True, year: bool = True) -> str:
+        return " ".join([str(d.day)] + ([d.strftime("%b")] if month else []) + ([str(d.year)] if year else []))
+    if first == last:
+        return day(first)
+    if first.year != last.year:
+        return f"{day(first)} – {day(last)}"
+    if first.month != last.month:
+        return f"{day(first, year=False)} – {day(last)}"
+    return f"{first.day}–{day(last)}"
+
+
 @dataclass(frozen=True)
 class SearchOptions:
     sort: str = "relevance"              # "relevance" or "date"
     folders: tuple[str, ...] = ()        # empty = every folder
     date_preset: str = "Any date"        # a key of DATE_PRESETS
+    dates: tuple[date, date] | None = None   # days chosen (first, last), in place of the preset
     duration_preset: str = "Any length"  # a key of DURATION_PRESETS
     min_score: float | None = None       # relevance cut-off; None = keep all
     k: int = RESULTS_PAGE                # results asked of the engine
@@ -89,7 +110,9 @@ class SearchRequest:
         if opts.min_score is not None:
             kwargs["min_score"] = opts.min_score
         age = DATE_PRESETS.get(opts.date_preset)
-        if age is not None:
+        if opts.dates is not None:
+            kwargs["date_range"] = days_range(*opts.dates)
+        elif age is not None:
             now = time.time() if now is None else now
             kwargs["date_range"] = (now - age, now)
         span = DURATION_PRESETS.get(opts.duration_preset)

@@ -1,18 +1,27 @@
 """Moments or videos, sort, filters (folders, date, duration) and the relevance cut-off above the results."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from datetime import date
+
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from desktop_app import theme
 
-from desktop_app.models.search_options import DATE_PRESETS, DURATION_PRESETS, SearchOptions
+from desktop_app.models.search_options import DATE_PRESETS, DURATION_PRESETS, SearchOptions, days_label
+from desktop_app.views.date_range_dialog import ask_date_range
 from desktop_app.views.elided_label import ElidedLabel
 from desktop_app.views.folder_filter import FolderFilter
+
+CHOOSE_DATES = "Choose dates…"
+_CHOOSE, _DAYS = "choose", "days"     # the date box's item data: the entry that asks, the days it asked for
 
 
 class FilterBar(QWidget):
     """``options()`` returns the current SearchOptions; ``changed`` fires on any edit.
+
+    The date box offers "Choose dates…", which asks for two days with ``ask_dates(parent, initial)`` (a dialog;
+    None when cancelled); the days chosen stay in the box, above that entry, until others are chosen.
 
     When the results are too narrow for the filters and the cut-off side by side, the cut-off moves to a row
     of its own, with the moments-or-videos box, so the window can shrink to half a laptop screen."""
@@ -37,8 +46,12 @@ class FilterBar(QWidget):
         self.folder = FolderFilter()
         self.date = QComboBox()
         self.date.addItems(list(DATE_PRESETS))
-        self.date.setToolTip("Only videos modified within this time")
+        self.date.addItem(CHOOSE_DATES, _CHOOSE)
+        self.date.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)   # as wide as days chosen
+        self.date.setToolTip("Only videos recorded (else last changed) within this time")
         self.date.setAccessibleName("Date filter")
+        self.ask_dates = ask_date_range
+        self._date_index = 0              # the date box's entry in use (not "Choose dates…")
         self.duration = QComboBox()
         self.duration.addItems(list(DURATION_PRESETS))
         self.duration.setToolTip("Only videos of this length")
@@ -86,8 +99,9 @@ class FilterBar(QWidget):
         self._third_row = QHBoxLayout()
         self._third_row.addStretch(1)
         self._filters = (filter_icon, self.folder, self.date, self.duration)
-        for widget in (self.per_video, self.sort, self.date, self.duration):
+        for widget in (self.per_video, self.sort, self.duration):
             widget.currentIndexChanged.connect(lambda _i: self.changed.emit())
+        self.date.currentIndexChanged.connect(self._on_date_entry)
         self.folder.changed.connect(self.changed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 12, 18, 6)
@@ -148,10 +162,10 @@ class FilterBar(QWidget):
         self.folder.set_folders(paths)
 
     def choices(self) -> dict[str, str]:
-        """Moments or videos, the sort and the date and length filters, to be restored next time (folders and
-        the cut-off belong to one search, not to the user's habits)."""
+        """Moments or videos, the sort and the date and length filters, to be restored next time (folders, days
+        chosen and the cut-off belong to one search, not to the user's habits)."""
         return {"show": self.per_video.currentData(), "sort": self.sort.currentData(),
-                "date": self.date.currentText(), "duration": self.duration.currentText()}
+                "date": self._date_preset(), "duration": self.duration.currentText()}
 
     def set_choices(self, choices: dict) -> None:
         """Restore ``choices()``; an unknown value (from another version) leaves its box as it is."""
@@ -163,6 +177,54 @@ class FilterBar(QWidget):
                 box.blockSignals(True)
                 box.setCurrentIndex(found)
                 box.blockSignals(False)
+        self._date_index = self.date.currentIndex()
+
+    def chosen_dates(self) -> tuple[date, date] | None:
+        """The days chosen with "Choose dates…", while they are the date filter in use."""
+        return self._days_at(self.date.currentIndex())
+
+    def _days_at(self, index: int) -> tuple[date, date] | None:
+        data = self.date.itemData(index)
+        return data[1] if isinstance(data, tuple) and data[0] == _DAYS else None
+
+    def set_dates(self, first: date, last: date) -> None:
+        """Make these days the date filter (no ``changed``), in the box above "Choose dates…"."""
+        custom = len(DATE_PRESETS)
+        self.date.blockSignals(True)       # items moving under the current one change its index
+        if self.date.itemData(custom) != _CHOOSE:
+            self.date.removeItem(custom)
+        self.date.insertItem(custom, days_label(first, last), (_DAYS, (first, last)))
+        self.date.setItemData(custom, "Only videos recorded (else last changed) on these days",
+                              Qt.ItemDataRole.ToolTipRole)
+        self.date.blockSignals(False)
+        self._select_date(custom)
+        self._update_minimum_width()
+
+    def _select_date(self, index: int) -> None:
+        self.date.blockSignals(True)
+        self.date.setCurrentIndex(index)
+        self.date.blockSignals(False)
+        self._date_index = index
+
+    def _date_preset(self) -> str:
+        text = self.date.currentText()
+        return text if text in DATE_PRESETS else "Any date"
+
+    def _on_date_entry(self, index: int) -> None:
+        if self.date.itemData(index) == _CHOOSE:
+            # Once the list has closed: a dialog opened inside the box's own signal would run within it.
+            QTimer.singleShot(0, self._choose_dates)
+            return
+        self._date_index = index
+        self.changed.emit()
+
+    def _choose_dates(self) -> None:
+        chosen = self.ask_dates(self.window(), self._days_at(len(DATE_PRESETS)))    # the days chosen last, if any
+        if chosen is None:
+            self._select_date(self._date_index)          # cancelled: the box shows what is in use again
+            return
+        self.set_dates(*chosen)
+        self.changed.emit()
 
     def show_every_moment(self) -> None:
         """Results show every moment, not one per video, from the next search on (which this does not start)."""
@@ -224,7 +286,8 @@ class FilterBar(QWidget):
 
     def options(self) -> SearchOptions:
         return SearchOptions(sort=self.sort.currentData(), folders=self.folder.chosen(),
-                             date_preset=self.date.currentText(), duration_preset=self.duration.currentText(),
+                             date_preset=self._date_preset(), dates=self.chosen_dates(),
+                             duration_preset=self.duration.currentText(),
                              min_score=self.min_score(), per_video=self.per_video.currentData() == "videos")
 
     def _update_cutoff_label(self) -> None:

@@ -1,10 +1,11 @@
 """Search requests and recent searches: plain Python, no Qt."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
 from desktop_app.models.search_options import (DAY, MAX_RESULTS, RESULTS_PAGE, RecentSearches, SearchOptions,
-                                               SearchRequest)
+                                               SearchRequest, days_label, days_range)
 from engine.api.types import Moment
 
 
@@ -15,6 +16,21 @@ def test_engine_kwargs_map_presets_to_ranges():
     assert kwargs == {"k": 30, "sort": "date", "folders": ["/v"], "min_score": 0.25,
                       "date_range": (993 * DAY, 1000 * DAY), "duration_range": (60.0, 600.0)}
     assert SearchRequest(2, text="dog").engine_kwargs() == {"k": 60, "sort": "relevance"}
+
+
+def test_days_chosen_take_the_place_of_the_date_preset_from_the_first_day_to_the_end_of_the_last():
+    options = SearchOptions(date_preset="Past week", dates=(date(2024, 6, 1), date(2024, 6, 30)))
+    start, end = SearchRequest(1, text="dog", options=options).engine_kwargs(now=1000 * DAY)["date_range"]
+    assert start == datetime(2024, 6, 1).timestamp()                     # local midnight
+    assert datetime(2024, 6, 30, 23, 59, 59).timestamp() < end < datetime(2024, 7, 1).timestamp()
+    assert days_range(date(2024, 6, 1), date(2024, 6, 1))[1] - start < DAY
+
+
+def test_days_are_labelled_as_briefly_as_they_stay_clear():
+    assert days_label(date(2024, 6, 1), date(2024, 6, 1)) == "1 Jun 2024"
+    assert days_label(date(2024, 6, 1), date(2024, 6, 30)) == "1–30 Jun 2024"
+    assert days_label(date(2024, 6, 20), date(2024, 7, 2)) == "20 Jun – 2 Jul 2024"
+    assert days_label(date(2023, 12, 20), date(2024, 1, 5)) == "20 Dec 2023 – 5 Jan 2024"
 
 
 def test_similar_requests_only_pass_what_similar_accepts():

@@ -431,6 +431,60 @@ def test_filter_bar_builds_options(qtbot, themed):
     assert bar.options().folders == ()
 
 
+def test_the_date_filter_takes_days_chosen_in_a_dialog(qtbot, themed):
+    from datetime import date
+
+    from desktop_app.views.filter_bar import CHOOSE_DATES
+
+    bar = FilterBar()
+    qtbot.addWidget(bar)
+    asked = []
+    answers = [(date(2024, 6, 1), date(2024, 6, 30)), None, (date(2023, 12, 20), date(2024, 1, 5))]
+    bar.ask_dates = lambda _parent, initial: (asked.append(initial), answers.pop(0))[1]
+    bar.date.setCurrentText("Past year")
+    with qtbot.waitSignal(bar.changed):
+        bar.date.setCurrentText(CHOOSE_DATES)
+    assert asked == [None] and bar.date.currentText() == "1–30 Jun 2024"
+    options = bar.options()
+    assert (options.date_preset, options.dates) == ("Any date", (date(2024, 6, 1), date(2024, 6, 30)))
+    assert bar.choices()["date"] == "Any date"           # days chosen belong to one search, not to habits
+
+    with qtbot.assertNotEmitted(bar.changed, wait=200):    # cancelled: the days in use stay
+        bar.date.setCurrentText(CHOOSE_DATES)
+        qtbot.waitUntil(lambda: len(asked) == 2)
+    assert asked[1] == (date(2024, 6, 1), date(2024, 6, 30))     # offered again to change
+    assert bar.date.currentText() == "1–30 Jun 2024" and bar.options().dates == (date(2024, 6, 1), date(2024, 6, 30))
+
+    with qtbot.waitSignal(bar.changed):
+        bar.date.setCurrentText("Past month")
+    assert (bar.options().date_preset, bar.options().dates) == ("Past month", None)
+    narrow = bar.minimumWidth()
+    with qtbot.waitSignal(bar.changed):
+        bar.date.setCurrentText(CHOOSE_DATES)
+    assert bar.date.currentText() == "20 Dec 2023 – 5 Jan 2024"       # in place of the days before, not beside
+    assert [bar.date.itemText(i) for i in range(bar.date.count())] == \
+        ["Any date", "Past week", "Past month", "Past year", "20 Dec 2023 – 5 Jan 2024", CHOOSE_DATES]
+    assert bar.minimumWidth() > narrow and bar.date.sizeHint().width() >= \
+        bar.date.fontMetrics().horizontalAdvance("20 Dec 2023 – 5 Jan 2024")
+
+
+def test_the_dates_dialog_keeps_the_last_day_from_coming_before_the_first(qtbot, themed):
+    from datetime import date
+
+    from PySide6.QtCore import QDate
+
+    from desktop_app.views.date_range_dialog import DateRangeDialog
+
+    dialog = DateRangeDialog((date(2024, 6, 1), date(2024, 6, 30)))
+    qtbot.addWidget(dialog)
+    assert dialog.chosen() == (date(2024, 6, 1), date(2024, 6, 30))
+    dialog.first.setDate(QDate(2024, 7, 10))
+    assert dialog.chosen() == (date(2024, 7, 10), date(2024, 7, 10))
+    dialog.last.setDate(QDate(2024, 5, 2))
+    assert dialog.chosen() == (date(2024, 5, 2), date(2024, 5, 2))
+    assert dialog.first.calendarPopup() and DateRangeDialog().chosen()[1] == date.today()
+
+
 def test_a_narrow_filter_bar_puts_the_cut_off_on_a_row_of_its_own(qtbot, themed):
     bar = FilterBar()
     qtbot.addWidget(bar)

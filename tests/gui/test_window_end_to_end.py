@@ -1002,6 +1002,36 @@ def test_folders_asked_for_while_indexing_are_looked_in_together_after_it(qtbot,
     assert asked == [[phone], None]
 
 
+def test_days_chosen_in_the_date_filter_narrow_the_results(qtbot, window, video_folder, tmp_path):
+    import shutil
+    from datetime import date, datetime
+
+    from desktop_app.views.filter_bar import CHOOSE_DATES
+
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    for name, when in (("red_circle.mp4", datetime(2021, 6, 15, 12)), ("yellow.mp4", datetime(2023, 8, 20, 12))):
+        shutil.copy(video_folder / name, folder / name)
+        os.utime(folder / name, (when.timestamp(), when.timestamp()))    # no recording date: the change counts
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        window.add_folder(folder)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.search_field.setText("a circle")
+        window.search_field.returnPressed.emit()
+
+    def shown() -> set[str]:
+        return {Path(m.path).name for m in window.results_model.moments()}
+
+    assert shown() == {"red_circle.mp4", "yellow.mp4"}
+    window.filter_bar.ask_dates = lambda _parent, _initial: (date(2023, 8, 1), date(2023, 8, 20))
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.filter_bar.date.setCurrentText(CHOOSE_DATES)
+    assert shown() == {"yellow.mp4"} and window.filter_bar.date.currentText() == "1–20 Aug 2023"
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.filter_bar.date.setCurrentText("Any date")
+    assert shown() == {"red_circle.mp4", "yellow.mp4"}
+
+
 def _an_indexed_folder_renamed(qtbot, window, video_folder, tmp_path) -> tuple[Path, Path]:
     """(old, now): a library folder holding yellow.mp4, indexed, then renamed in the file manager and seen
     missing; the folder filter searches only it."""
