@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QStyleOptionComboBox, QVBoxLayout,
+                               QWidget)
 
 from desktop_app import theme
 
@@ -15,6 +16,23 @@ from desktop_app.views.folder_filter import FolderFilter
 
 CHOOSE_DATES = "Choose dates…"
 _CHOOSE, _DAYS = "choose", "days"     # the date box's item data: the entry that asks, the days it asked for
+
+
+class _DateBox(QComboBox):
+    """A combo box as wide as its presets and the entry shown: "Choose dates…" and days chosen widen it only while
+    they are shown, so the filters fit where they did."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        texts = [self.itemText(i) for i in range(self.count()) if self.itemData(i) is None] + [self.currentText()]
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        metrics = self.fontMetrics()
+        contents = QSize(max(metrics.horizontalAdvance(t) for t in texts), metrics.height())
+        size = self.style().sizeFromContents(QStyle.ContentsType.CT_ComboBox, option, contents, self)
+        return QSize(size.width(), super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return self.sizeHint()
 
 
 class FilterBar(QWidget):
@@ -44,10 +62,9 @@ class FilterBar(QWidget):
         self.sort.setToolTip("Sort results")
         self.sort.setAccessibleName("Sort results")
         self.folder = FolderFilter()
-        self.date = QComboBox()
+        self.date = _DateBox()
         self.date.addItems(list(DATE_PRESETS))
         self.date.addItem(CHOOSE_DATES, _CHOOSE)
-        self.date.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)   # as wide as days chosen
         self.date.setToolTip("Only videos recorded (else last changed) within this time")
         self.date.setAccessibleName("Date filter")
         self.ask_dates = ask_date_range
@@ -144,8 +161,12 @@ class FilterBar(QWidget):
         super().changeEvent(event)
 
     def resizeEvent(self, event) -> None:
+        self._place_cutoff(event.size().width())
+        super().resizeEvent(event)
+
+    def _place_cutoff(self, width: int) -> None:
         side_by_side = self._filters_width() + 12 + self._cutoff_box.sizeHint().width()
-        below = event.size().width() < side_by_side
+        below = width < side_by_side
         if below != self._cutoff_below:
             self._cutoff_below = below
             (self._second_row if below else self._third_row).removeWidget(self._cutoff_box)
@@ -156,7 +177,6 @@ class FilterBar(QWidget):
                 self._third_row.insertWidget(0, self.per_video)
             else:
                 self._first_row.insertWidget(1, self.per_video)
-        super().resizeEvent(event)
 
     def set_folders(self, paths: list[str]) -> None:
         self.folder.set_folders(paths)
@@ -198,19 +218,26 @@ class FilterBar(QWidget):
                               Qt.ItemDataRole.ToolTipRole)
         self.date.blockSignals(False)
         self._select_date(custom)
-        self._update_minimum_width()
 
     def _select_date(self, index: int) -> None:
         self.date.blockSignals(True)
         self.date.setCurrentIndex(index)
         self.date.blockSignals(False)
         self._date_index = index
+        self._date_resized()
+
+    def _date_resized(self) -> None:
+        """The date box is as wide as the entry it shows: the filters' row and its minimum follow."""
+        self.date.updateGeometry()
+        self._update_minimum_width()
+        self._place_cutoff(self.width())
 
     def _date_preset(self) -> str:
         text = self.date.currentText()
         return text if text in DATE_PRESETS else "Any date"
 
     def _on_date_entry(self, index: int) -> None:
+        self._date_resized()
         if self.date.itemData(index) == _CHOOSE:
             # Once the list has closed: a dialog opened inside the box's own signal would run within it.
             QTimer.singleShot(0, self._choose_dates)

@@ -438,6 +438,9 @@ def test_the_date_filter_takes_days_chosen_in_a_dialog(qtbot, themed):
 
     bar = FilterBar()
     qtbot.addWidget(bar)
+    bar.show()
+    qtbot.waitExposed(bar)
+    plain = bar.date.sizeHint().width()            # as wide as the presets: the filters fit where they did
     asked = []
     answers = [(date(2024, 6, 1), date(2024, 6, 30)), None, (date(2023, 12, 20), date(2024, 1, 5))]
     bar.ask_dates = lambda _parent, initial: (asked.append(initial), answers.pop(0))[1]
@@ -465,7 +468,10 @@ def test_the_date_filter_takes_days_chosen_in_a_dialog(qtbot, themed):
     assert [bar.date.itemText(i) for i in range(bar.date.count())] == \
         ["Any date", "Past week", "Past month", "Past year", "20 Dec 2023 – 5 Jan 2024", CHOOSE_DATES]
     assert bar.minimumWidth() > narrow and bar.date.sizeHint().width() >= \
-        bar.date.fontMetrics().horizontalAdvance("20 Dec 2023 – 5 Jan 2024")
+        bar.date.fontMetrics().horizontalAdvance("20 Dec 2023 – 5 Jan 2024") > plain
+    with qtbot.waitSignal(bar.changed):
+        bar.date.setCurrentText("Past year")
+    assert bar.date.sizeHint().width() == plain and bar.minimumWidth() == narrow
 
 
 def test_the_dates_dialog_keeps_the_last_day_from_coming_before_the_first(qtbot, themed):

@@ -922,19 +922,31 @@ def test_rescan_this_folder_looks_in_that_folder_alone(qtbot, window, video_fold
 
     window.library.settings.watch_folders = False               # what is found is what the rescan found
     window.watching.stop()
-    folders = [tmp_path / "phone", tmp_path / "nas"]
-    for folder, name in zip(folders, ("red_circle.mp4", "green_pan.mp4")):
-        folder.mkdir()
-        shutil.copy(video_folder / name, folder / name)
-        with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
-            window.add_folder(folder)
+    folders = _phone_and_nas_indexed(qtbot, window, video_folder, tmp_path)
     for folder in folders:
         shutil.copy(video_folder / "yellow.mp4", folder / "new.mp4")
     phone = next(f for f in window.folders_model.folders() if f.path == str(folders[0].resolve()))
     menu = window.sidebar.folder_menu(phone)
     with qtbot.waitSignal(window.indexing_finished, timeout=60_000) as finished:
         next(a for a in menu.actions() if a.text() == "Rescan this folder").trigger()
-    assert (finished.args[0].files_total, finished.args[0].indexed) == (1, 1)
+    _assert_only_the_phone_took_in_its_new_video(qtbot, window, finished.args[0])
+
+
+def _phone_and_nas_indexed(qtbot, window, video_folder, tmp_path) -> list[Path]:
+    """Two library folders, "phone" and "nas", holding one video each, indexed."""
+    import shutil
+
+    folders = [tmp_path / "phone", tmp_path / "nas"]
+    for folder, name in zip(folders, ("red_circle.mp4", "green_pan.mp4")):
+        folder.mkdir()
+        shutil.copy(video_folder / name, folder / name)
+        with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+            window.add_folder(folder)
+    return folders
+
+
+def _assert_only_the_phone_took_in_its_new_video(qtbot, window, progress) -> None:
+    assert (progress.files_total, progress.indexed) == (1, 1)
     qtbot.waitUntil(lambda: sorted((os.path.basename(f.path), f.indexed) for f in window.folders_model.folders())
                     == [("nas", 1), ("phone", 2)], timeout=10_000)
 
@@ -944,12 +956,7 @@ def test_a_video_copied_into_a_watched_folder_is_taken_in_looking_in_that_folder
     import shutil
 
     window.library.settings.watch_debounce_seconds = 0.3
-    folders = [tmp_path / "phone", tmp_path / "nas"]
-    for folder, name in zip(folders, ("red_circle.mp4", "green_pan.mp4")):
-        folder.mkdir()
-        shutil.copy(video_folder / name, folder / name)
-        with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
-            window.add_folder(folder)
+    folders = _phone_and_nas_indexed(qtbot, window, video_folder, tmp_path)
     qtbot.waitUntil(lambda: window.watching.watcher is not None and len(window.watching.watcher.folders) == 2,
                     timeout=20_000)
     window.watching.stop()
@@ -958,9 +965,7 @@ def test_a_video_copied_into_a_watched_folder_is_taken_in_looking_in_that_folder
     qtbot.waitUntil(lambda: window.watching.watcher is not None, timeout=20_000)
     with qtbot.waitSignal(window.indexing_finished, timeout=60_000) as finished:
         shutil.copy(video_folder / "yellow.mp4", folders[0] / "new.mp4")
-    assert (finished.args[0].files_total, finished.args[0].indexed) == (1, 1)
-    qtbot.waitUntil(lambda: sorted((os.path.basename(f.path), f.indexed) for f in window.folders_model.folders())
-                    == [("nas", 1), ("phone", 2)], timeout=10_000)
+    _assert_only_the_phone_took_in_its_new_video(qtbot, window, finished.args[0])
 
 
 def test_folders_asked_for_while_indexing_are_looked_in_together_after_it(qtbot, window, video_folder, tmp_path,
