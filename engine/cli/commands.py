@@ -16,6 +16,7 @@ from engine.cli.progress_bar import TerminalBar, format_duration
 from engine.errors import ClipSeekError, LibraryError, ModelInstallError, QueryError
 from engine.runtime import gpu
 from engine.settings import MAX_RESULTS, MAX_WORKERS, Settings, max_local_workers
+from engine.util.file_names import printable
 
 NOT_FOUND_MARK = "[not found]"
 
@@ -211,8 +212,9 @@ def cmd_watch(args) -> int:
     sink, close = _progress_sink(args.json_progress)
     first_run = True
 
-    def say_what_changed(final) -> None:
-        """A line for each run that changed the library (the first run's too), after its bar."""
+    def say_what_changed(final, looked_in: list[str] | None) -> None:
+        """A line for each run that changed the library (the first run's too), after its bar; with the folders
+        it looked in, where that was not every folder."""
         nonlocal first_run
         close()
         if args.json_progress:
@@ -226,6 +228,8 @@ def cmd_watch(args) -> int:
         else:
             said = ""
         first_run = False
+        if said and looked_in is not None and len(lib.folders()) > 1:
+            said = f"in {', '.join(printable(folder) for folder in looked_in)}: {said}"
         if said:
             print(f"{time.strftime('%H:%M:%S')} {said}", flush=True)
         if final.failed or final.skipped:

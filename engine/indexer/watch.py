@@ -184,7 +184,8 @@ def _stop_all(observers) -> None:
 def watch_library(lib, progress=None, stop: threading.Event | None = None, poll: float = 0.5,
                   finished: Callable | None = None) -> None:
     """Index once, then again whenever video files settle after a change (looking only in the folders where
-    they changed), until ``stop`` is set; ``finished`` is given each run's last ``Progress``.
+    they changed), until ``stop`` is set; ``finished`` is given each run's last ``Progress`` and the folders it
+    looked in (None: every folder).
 
     A folder added or removed by another ClipSeek (``clipseek add-folder`` in another terminal), or a folder
     whose drive is plugged in or out, changes what is watched within FOLDERS_CHECK_SECONDS, and what is new
@@ -202,7 +203,7 @@ def watch_library(lib, progress=None, stop: threading.Event | None = None, poll:
                 return
         final = lib.index(progress=progress, folders=changed)
         if finished is not None:
-            finished(final)
+            finished(final, changed)
     try:
         index()
         checked = time.monotonic()

@@ -401,6 +401,8 @@ def test_watch_says_what_each_run_changed_and_stops_on_ctrl_c(tmp_path, tiny_bun
         make_video(videos / name, shots=[ShotSpec(2.0)], seed=seed)
     lib = tmp_path / "lib"
     assert run_cli(capsys, "--library", lib, "--model", tiny_bundle, "add-folder", videos)[0] == 0
+    (tmp_path / "more").mkdir()
+    assert run_cli(capsys, "--library", lib, "--model", tiny_bundle, "add-folder", tmp_path / "more")[0] == 0
     settings = Settings.load(lib / "settings.json")
     settings.watch_debounce_seconds = 0.3
     settings.save(lib / "settings.json")
@@ -412,15 +414,15 @@ def test_watch_says_what_each_run_changed_and_stops_on_ctrl_c(tmp_path, tiny_bun
     threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in watch.stdout], daemon=True).start()
     try:
         assert re.fullmatch(r"\d\d:\d\d:\d\d indexed 2, failed 0, skipped 0 \(.*\)", lines.get(timeout=120))
-        (videos / "two.mp4").unlink()
-        assert re.fullmatch(r"\d\d:\d\d:\d\d 1 video deleted, moved away or left out has left the library",
-                            lines.get(timeout=60))
+        (videos / "two.mp4").unlink()                 # looked for in that folder alone, which the line names
+        assert re.fullmatch(rf"\d\d:\d\d:\d\d in {re.escape(str(videos.resolve()))}: 1 video deleted, moved away "
+                            r"or left out has left the library", lines.get(timeout=60))
         watch.send_signal(signal.SIGINT)
         assert watch.wait(timeout=60) == 130
     finally:
         watch.kill()
     err = watch.stderr.read()
-    assert err.startswith("watching 1 folder(s); Ctrl+C to stop\n") and "Traceback" not in err, err
+    assert err.startswith("watching 2 folder(s); Ctrl+C to stop\n") and "Traceback" not in err, err
     assert "clipseek: interrupted" in err, err
 
 
