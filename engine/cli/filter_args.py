@@ -9,7 +9,7 @@ import argparse
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from engine.errors import QueryError
 
@@ -41,7 +41,12 @@ def when_arg(text: str) -> When:
         at = datetime.fromisoformat(cleaned)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2024-06-01 or 2024-06-01T18:30") from None
-    return When(cleaned, at, whole_day=len(cleaned) == 10)
+    try:
+        date.fromisoformat(cleaned)          # a date alone (2024-06-01, 20240601): that whole day
+        whole_day = True
+    except ValueError:
+        whole_day = False
+    return When(cleaned, at, whole_day)
 
 
 def length_arg(text: str) -> float:

@@ -63,6 +63,7 @@ def test_one_end_leaves_the_other_open():
 def test_one_day_from_and_to_is_that_day():
     start, end = search_filters(args("2024-06-01", "2024-06-01"))["date_range"]
     assert end - start == pytest.approx(timedelta(days=1).total_seconds(), abs=0.01)
+    assert search_filters(args("20240601", "20240601"))["date_range"] == (start, end)     # the basic form too
 
 
 def test_ends_that_leave_nothing_between_them_are_one_sentence():
