@@ -240,7 +240,7 @@ class FilterBar(QWidget):
         self._date_resized()
         if self.date.itemData(index) == _CHOOSE:
             # Once the list has closed: a dialog opened inside the box's own signal would run within it.
-            QTimer.singleShot(0, self._choose_dates)
+            QTimer.singleShot(0, self, self._choose_dates)
             return
         self._date_index = index
         self.changed.emit()
