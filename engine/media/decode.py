@@ -27,8 +27,10 @@ about halves decoding time. A kept frame is then at most a few source frames aft
 (its time is still its own exact timestamp); ``stats.skipped_nonref`` says this happened.
 Pass ``skip_nonref=False`` to decode them. In H.264 GOPs whose P-slices refer only to I- and
 P-pictures (x264 at its faster presets), the B-pictures, reference ones included, are left out
-too; the I- and P-pictures decode the same without them (``engine.media.h264_headers``).
-``stats.gops_without_b`` counts those GOPs; ``skip_b=False`` keeps the B-pictures.
+too; the I- and P-pictures decode the same without them (``engine.media.h264_headers``), and a tick that
+fell between two of them takes the nearer one, the earlier on a tie (``engine.media.gop.picks``; fewer
+pictures decoded when the earlier one is the last a GOP needs). ``stats.gops_without_b`` counts those GOPs;
+``skip_b=False`` keeps the B-pictures.
 Such sparse H.264 and HEVC decoding also hands GOPs that start with an IDR picture to ``GopLanes``, which decodes
 two at a time on single-threaded decoders (``engine.media.gop_lanes``; ``stats.gops_in_lanes``): the same frames,
 since such a GOP needs nothing before it. ``gop_lanes=False`` decodes them one after another.
@@ -106,6 +108,7 @@ class FrameSampler:
         self.skip_loop_filter = skip_loop_filter
         self.hwaccel = hwaccel
         self._lane_first_error = ""
+        self._stand_ins: set[int] = set()   # pts of frames planned for the tick after them (GopPlan.stand_ins)
         self.backend = backend
         self.limits = limits
         self.info = info or probe(self.path, limits=limits, backend="opencv" if backend == "opencv" else "auto")
@@ -197,14 +200,17 @@ class FrameSampler:
             scaler = VideoReformatter()
             for frame, rotation in self._decoded(container, stream, planned, key_packets, tails=tails, skip_b=skip_b):
                 t = times.of(frame)
-                if not self.clock.wants(t):
+                stand_in = frame.pts in self._stand_ins
+                if stand_in:
+                    self._stand_ins.discard(frame.pts)
+                if not self.clock.wants(t, stand_in):
                     continue
                 started = time.perf_counter()
                 rgb = frame_rgb(frame, width, height, scaler)
                 rgb = rotate_for_display(rgb, rotation)
                 self.stats.convert_seconds += time.perf_counter() - started
                 self.stats.frames_converted += 1
-                self.clock.take(t)
+                self.clock.take(t, stand_in)
                 yield SampledFrame(time=t, rgb=rgb)
 
     def _open(self) -> av.container.InputContainer:
@@ -349,7 +355,7 @@ class FrameSampler:
                 kinds.append(FEED)
         for _ in rest:
             packets.next()
-        return GopJob([key, *rest], kinds, tail_from=plan.tail_from)
+        return GopJob([key, *rest], kinds, tail_from=plan.tail_from, stand_ins=plan.stand_ins)
 
     def _frames_of_all_gops(self, lanes: GopLanes):
         """Yield the frames of every GOP in the lanes; False when errors said to stop decoding."""
@@ -382,14 +388,15 @@ class FrameSampler:
     def _plan_gop(self, key: av.Packet, rest: list[av.Packet] | None, times: "_FrameTimes",
                   references: PictureReferences | None, headers: H264Headers | None, tails: bool) -> GopPlan:
         """What of the GOP of ``key`` and ``rest`` (None: not known) to decode; without ``tails`` only the
-        B-pictures left out are kept of the plan."""
+        B-pictures left out, and the frames kept in their place, are kept of the plan."""
         if key.pts is None or rest is None:
             return GopPlan()
         plan = plan_gop(key, rest, times.seconds_of_pts, self.clock.interval, self.clock.tolerance, references,
                         skip_nonref=self.stats.skipped_nonref, headers=headers)
         if not tails:
-            plan = GopPlan(dropped=plan.dropped)
+            plan = GopPlan(dropped=plan.dropped, stand_ins=plan.stand_ins)
         self.stats.gops_without_b += bool(plan.dropped)
+        self._stand_ins |= plan.stand_ins
         return plan
 
 

@@ -20,7 +20,7 @@ this GOP) are detected and never skipped.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterator, Protocol, Sequence
@@ -29,6 +29,7 @@ import av
 
 from engine.media.h264_headers import B, H264Headers, p_slices_skip_b, split_nals
 from engine.media.hevc_nals import HevcReferences
+from engine.media.sampling import SampleClock
 
 LOOKAHEAD_PACKETS = 2048   # longest GOP read ahead (68 s at 30 fps); longer ones are decoded whole
 LEADING_CHECK = 16         # packets after a keyframe searched for pictures shown before it
@@ -135,27 +136,48 @@ class GopPlan:
     tail_from: float | None = None     # frame time from which nothing more of this GOP is kept
     last_needed: int | None = None     # decode-order index (0 = keyframe) of the last packet needed
     dropped: frozenset[int] = frozenset()   # decode-order indices of B-pictures left out (see without_b_pictures)
+    stand_ins: frozenset[int] = frozenset()  # pts of frames kept for the tick after them (see picks)
+
+
+def picks(times: Sequence[float], output: Sequence[bool], interval: float, tolerance: float,
+          nearest: bool = False) -> tuple[list[int], set[int]]:
+    """The frames of a GOP the sampling clock keeps, and which of them stand in for the tick after them.
+
+    ``times[i]``: frame time of packet i (decode order, 0 = the keyframe); ``output[i]``: whether the decoder
+    outputs it. Returns decode-order indices. The clock keeps the first frame out at or after each tick
+    k * interval - tolerance; the GOP's earliest frame may also stand for earlier ticks. With ``nearest``,
+    where frames not output lie between two that are (B-pictures left out), the frame before a tick is kept
+    for it instead when it is at least as near the tick as the frame after: the frame nearer the tick, and
+    fewer pictures decoded.
+    """
+    shown = sorted((t, i) for i, (t, out) in enumerate(zip(times, output)) if out)
+    hidden = sorted(t for t, out in zip(times, output) if not out)
+    clock = SampleClock.on_grid(interval, tolerance)
+    kept: list[int] = []
+    stand_ins: set[int] = set()
+    for n, (t, i) in enumerate(shown):
+        if clock.wants(t):
+            clock.take(t)
+            kept.append(i)
+        elif (nearest and n + 1 < len(shown) and bisect_right(hidden, t) < bisect_left(hidden, shown[n + 1][0])
+              and _nearer_than_next(clock, t, shown[n + 1][0])):
+            clock.take(t, stand_in=True)
+            kept.append(i)
+            stand_ins.add(i)
+    return kept, stand_ins
+
+
+def _nearer_than_next(clock: SampleClock, t: float, t_next: float) -> bool:
+    """Whether a frame at ``t``, too early for the tick the clock waits for, is as near it as the next frame."""
+    tick = clock.next_tick * clock.interval
+    return (clock.wants(t, stand_in=True) and clock.wants(t_next)
+            and tick - t <= t_next - tick + 1e-9)
 
 
 def needed_packets(times: Sequence[float], output: Sequence[bool], interval: float, tolerance: float) -> int:
-    """Decode-order index of the last packet holding a frame the sampling clock can keep.
-
-    ``times[i]``: frame time of packet i (decode order, 0 = the keyframe); ``output[i]``: whether
-    the decoder outputs it. For every tick the GOP can serve, the clock keeps the first frame out at
-    or after k * interval - tolerance; the GOP's earliest frame may also stand for earlier ticks.
-    """
-    shown = sorted((t, i) for i, (t, out) in enumerate(zip(times, output)) if out)
-    if not shown:
-        return len(times) - 1
-    starts = [t for t, _ in shown]
-    last = shown[0][1]
-    first_tick = max(0, math.floor((starts[0] + tolerance) / interval + 1e-9))
-    last_tick = math.floor((starts[-1] + tolerance) / interval + 1e-9)
-    for k in range(first_tick, last_tick + 1):
-        j = bisect_left(starts, k * interval - tolerance)
-        if j < len(shown):
-            last = max(last, shown[j][1])
-    return last
+    """Decode-order index of the last packet holding a frame the sampling clock can keep (see ``picks``)."""
+    kept, _ = picks(times, output, interval, tolerance)
+    return max(kept) if kept else len(times) - 1
 
 
 class H264References:
@@ -233,8 +255,10 @@ def plan_gop(key: av.Packet, rest: list[av.Packet], to_seconds: Callable[[int], 
     if headers is not None:
         kept = without_b_pictures(packets, times, headers, interval)
         if kept is not None:
-            return GopPlan(tail_from=tail_from, last_needed=needed_packets(times, kept, interval, tolerance),
-                           dropped=frozenset(i for i, keep in enumerate(kept) if not keep))
+            chosen, stand_ins = picks(times, kept, interval, tolerance, nearest=True)
+            return GopPlan(tail_from=tail_from, last_needed=max(chosen, default=len(packets) - 1),
+                           dropped=frozenset(i for i, keep in enumerate(kept) if not keep),
+                           stand_ins=frozenset(packets[i].pts for i in stand_ins))
     if skip_nonref:
         output = [True] + [references.is_reference(p) for p in rest]
         if any(o is None for o in output):
@@ -249,9 +273,9 @@ def without_b_pictures(packets: list[av.Packet], times: list[float], headers: H2
     """Which of an H.264 GOP's packets to decode when its B-pictures can be left out, else None.
 
     They can when its P-slices refer to I- and P-pictures only (``p_slices_skip_b``): those then decode to
-    the same pixels, and a tick that fell on a B-picture takes the next I- or P-picture, a few source
-    frames later. Only when I- and P-pictures are less than half a sampling interval apart, so that no two
-    ticks fall to the same picture.
+    the same pixels, and a tick that fell on a B-picture takes the nearest I- or P-picture, a source frame
+    or two away (the earlier one on a tie: ``picks``). Only when I- and P-pictures are less than half a
+    sampling interval apart, so that no two ticks fall to the same picture.
     """
     pictures = [headers.slices(memoryview(p)) for p in packets]
     if not p_slices_skip_b(pictures):

@@ -39,6 +39,7 @@ class GopJob:
     packets: list[av.Packet]
     kinds: list[int]
     tail_from: float | None = None            # frame time from which nothing more of the GOP is kept (else None)
+    stand_ins: frozenset[int] = frozenset()   # pts of frames kept for the tick after them (GopPlan.stand_ins)
     frames_decoded: int = 0
     packets_skipped: int = 0
     decode_errors: int = 0
@@ -173,9 +174,10 @@ class GopLanes:
         t = self.to_seconds(frame)
         # Frames without a time or out of time order go to the sampler's clock, which decides; this clock
         # keeps a superset of what the sampler's keeps (it starts each GOP at tick 0).
-        if t is None or t <= clock.last_time or clock.wants(t):
+        stand_in = frame.pts in job.stand_ins
+        if t is None or t <= clock.last_time or clock.wants(t, stand_in):
             if t is not None and t > clock.last_time:
-                clock.take(t)
+                clock.take(t, stand_in)
             self._put(job, frame)
         return t
 

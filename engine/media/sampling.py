@@ -13,6 +13,10 @@ class SampleClock:
     frame, to absorb rounded timestamps), so with a constant source rate the nearest frame to
     each tick is kept, the later one on a tie. After a gap (VFR, dropped frames,
     keyframes-only decoding) one frame stands for all ticks it covers: no frame is kept twice.
+
+    A ``stand_in`` frame is one the decoding plan chose for the tick just after it, because it is
+    nearer that tick than the next frame decoded (``engine.media.gop.picks``); it is kept when that
+    tick is the one the clock waits for, and the clock then waits for the tick after.
     """
 
     def __init__(self, fps: float, source_fps: float = 0.0):
@@ -24,12 +28,27 @@ class SampleClock:
         self.next_tick = 0
         self.last_time = -math.inf
 
-    def wants(self, t: float) -> bool:
-        return t > self.last_time and t >= self.next_tick * self.interval - self.tolerance
+    @classmethod
+    def on_grid(cls, interval: float, tolerance: float) -> "SampleClock":
+        """A clock with ticks ``interval`` seconds apart and this tolerance (to replay another clock's choices)."""
+        clock = cls(1.0 / interval)
+        clock.interval, clock.tolerance = interval, tolerance
+        return clock
 
-    def take(self, t: float) -> None:
+    def wants(self, t: float, stand_in: bool = False) -> bool:
+        return t > self.last_time and (self._due(t) or (stand_in and self.tick_after(t) == self.next_tick))
+
+    def take(self, t: float, stand_in: bool = False) -> None:
+        early = stand_in and not self._due(t)
         self.last_time = t
-        self.next_tick = math.floor((t + self.tolerance) / self.interval + 1e-6) + 1
+        self.next_tick = self.tick_after(t) + early
+
+    def tick_after(self, t: float) -> int:
+        """The first tick a frame at ``t`` cannot serve in the usual way (too early for it)."""
+        return math.floor((t + self.tolerance) / self.interval + 1e-6) + 1
+
+    def _due(self, t: float) -> bool:
+        return t >= self.next_tick * self.interval - self.tolerance
 
 
 def target_size(width: int, height: int, short_side: int, sample_aspect: float = 1.0) -> tuple[int, int]:

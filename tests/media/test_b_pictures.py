@@ -18,17 +18,23 @@ def _every_frame(path) -> dict[float, np.ndarray]:
 
 @pytest.mark.parametrize("name", ["b_pyramid_ref1.mp4", "b_pyramid_ref1.ts"])
 @pytest.mark.parametrize("rate", [1.0, 2.0])
-def test_without_b_pictures_the_kept_frames_are_the_full_decodes_frames(video_factory, name, rate):
+@pytest.mark.parametrize("lanes", [None, False])
+def test_without_b_pictures_the_kept_frames_are_the_full_decodes_frames(video_factory, name, rate, lanes):
     # x264's fastest preset keeps one reference frame: its P-slices refer to the previous I- or P-picture only
     truth = video_factory(name, fps=25, keyint=100, bframes=3, shots=SHOTS)
-    sampler = sample_frames(truth.path, rate, 64)
+    sampler = sample_frames(truth.path, rate, 64, gop_lanes=lanes)
     kept = list(sampler)
     assert sampler.stats.gops_without_b == 1 and not sampler.warnings
+    assert sampler.stats.gops_in_lanes == (lanes is None)
     truth_frames = _every_frame(truth.path)
     for k, frame in enumerate(kept):
         assert np.array_equal(frame.rgb, truth_frames[round(frame.time, 4)]), frame.time
-        assert 0 <= frame.time - k / rate < 4 / truth.fps     # the next I- or P-picture: at most three B-pictures on
+        # the nearest I- or P-picture: they are at most four source frames apart
+        assert abs(frame.time - k / rate) <= 2 / truth.fps + 1e-6
     assert len(kept) == round(truth.duration * rate)
+    # at 25 frames/s the tick at 1 s falls between P-pictures at 0.96 and 1.12 s (the B-pyramid's P every
+    # fourth frame): the nearer one, before it, is kept, and nothing after it need be decoded for it
+    assert any(frame.time < k / rate for k, frame in enumerate(kept))
 
     with_b = sample_frames(truth.path, rate, 64, skip_b=False)
     list(with_b)

@@ -73,6 +73,33 @@ def test_needed_packets_stop_at_the_frame_for_the_last_tick():
     assert needed_packets(times, [True] * 9, 0.5, 0.045) == 7
 
 
+def test_where_b_pictures_are_left_out_a_tick_takes_the_nearest_picture():
+    from engine.media.gop import picks
+
+    # decode order I0 P4 B2 B1 B3 P8 B6 B5 B7 P12 B10 B9 B11 at 10 frames/s; the B-pictures left out
+    times = [0.0, 0.4, 0.2, 0.1, 0.3, 0.8, 0.6, 0.5, 0.7, 1.2, 1.0, 0.9, 1.1]
+    kept = [True, True, False, False, False] * 1 + [True, False, False, False] * 2
+    # ticks 0.0, 0.6 and 1.2 s: 0.6 lies halfway between P4 and P8, and the earlier one is kept for it
+    assert picks(times, kept, 0.6, 0.045, nearest=True) == ([0, 1, 9], {1})
+    assert picks(times, kept, 0.6, 0.045) == ([0, 5, 9], set())          # the first frame at or after it
+    # ticks every 0.5 s: P4 (0.1 from the 0.5 tick) against P8 (0.3): P4; the 1.0 tick: P8 against P12, a tie
+    assert picks(times, kept, 0.5, 0.045, nearest=True) == ([0, 1, 5], {1, 5})
+    # with every frame decoded nothing lies between two frames: the later one on a tie, as the clock does
+    assert picks([0.0, 0.1, 0.2, 0.3], [True] * 4, 0.25, 0.045, nearest=True) == ([0, 3], set())
+
+
+def test_a_stand_in_frame_serves_only_the_tick_the_clock_waits_for():
+    from engine.media.sampling import SampleClock
+
+    clock = SampleClock(1.0, 25.0)
+    clock.take(0.0)
+    assert not clock.wants(0.96) and clock.wants(0.96, stand_in=True)
+    clock.take(0.96, stand_in=True)
+    assert not clock.wants(1.12) and clock.wants(1.96, stand_in=True) and not clock.wants(0.9, stand_in=True)
+    clock.take(2.0, stand_in=True)                      # on time: taken as usual, the 3-s tick next
+    assert clock.next_tick == 3
+
+
 def test_the_h264_reference_flag_is_read_from_nal_headers():
     from engine.media.gop import H264References
 

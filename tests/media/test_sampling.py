@@ -164,8 +164,8 @@ def test_non_reference_frames_are_skipped_when_sampling_sparsely(video_factory):
     assert sparse.stats.skipped_nonref
     assert sparse.stats.frames_decoded < 0.6 * truth.frame_count
     assert len(frames) == 8
-    for k, frame in enumerate(frames):
-        assert 0 <= frame.time - k / 2 <= 3.5 / truth.fps
+    for k, frame in enumerate(frames):     # the nearest frame decoded: at most four source frames apart
+        assert abs(frame.time - k / 2) <= 2 / truth.fps + 1e-6
 
     full = sample_frames(truth.path, 2, 64, skip_nonref=False)
     full_times = [f.time for f in full]
