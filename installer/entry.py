@@ -16,9 +16,9 @@ CLI_NAMES = {"clipseek", "clipseek.exe"}
 def main() -> int:
     multiprocessing.freeze_support()
     if os.path.basename(sys.argv[0]).lower() in CLI_NAMES:
-        from engine.cli.main import main as cli_main
+        from engine.cli.main import run
 
-        return cli_main()
+        run()   # ends the process
     from desktop_app.__main__ import main as gui_main
 
     return gui_main()

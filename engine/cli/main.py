@@ -195,6 +195,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run() -> None:
+    """The `clipseek` command: ``main``, then the end of the process without the interpreter's teardown
+    (``engine.util.quick_exit``). Tests and other callers use ``main``, which returns."""
+    code = main()
+    from engine.util.quick_exit import exit_now
+
+    exit_now(code)
+
+
 def stderr_handler(verbose: bool, stream=None) -> logging.Handler:
     """Warnings on stderr, on a line of their own below a progress bar being drawn."""
     handler = _BelowTheBar(stream)
@@ -235,4 +244,4 @@ def print_json(obj) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

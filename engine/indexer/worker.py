@@ -9,6 +9,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from engine.util.quick_exit import exit_now
 
 INDEXING_GRAPHS = ("frame_encoder", "clip_encoder")
 WORKER_NICENESS = 10   # below the window and searches: indexing takes only the CPU they leave
@@ -18,6 +19,7 @@ def worker_main(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_di
     """Receive tasks on ``conn`` (None = stop); send (kind, wid, task_id, payload) back on it."""
     _prepare_process(threads)
     _serve(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir)
+    exit_now(0)   # all it made is sent: the pool, waiting for it to end, need not wait for the teardown
 
 
 def prestarted_worker_main(conn, threads) -> None:
@@ -37,6 +39,7 @@ def prestarted_worker_main(conn, threads) -> None:
     if args is not None:
         wid, bundle_dir, device, settings_dict, thumbs_dir = args
         _serve(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir)
+    exit_now(0)
 
 
 def _prepare_process(threads) -> None:
@@ -127,6 +130,7 @@ def _serve(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir) ->
         files[-1].start()
     for f in files:   # the parent says stop once it has no file left here, or kills the worker if it must
         f.join()
+    lanes.shutdown()
 
 
 def file_failure(exc: BaseException) -> str:
