@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
-from engine.api.types import Moment
+from engine.api.types import Moment, days_span
 
 DAY = 86400.0
 RESULTS_PAGE = 60      # results asked of the engine at first, and added each time the grid is scrolled to its end
@@ -27,12 +27,6 @@ DURATION_PRESETS: dict[str, tuple[float, float] | None] = {
     "1 – 10 min": (60.0, 600.0),
     "Over 10 min": (600.0, float("inf")),
 }
-
-
-def days_range(first: date, last: date) -> tuple[float, float]:
-    """Seconds since the epoch from the start of ``first`` to the end of ``last``, in local time."""
-    start = datetime.combine(first, datetime.min.time()).timestamp()
-    return start, datetime.combine(last + timedelta(days=1), datetime.min.time()).timestamp() - 1e-3
 
 
 def days_label(first: date, last: date) -> str:
@@ -111,7 +105,7 @@ class SearchRequest:
             kwargs["min_score"] = opts.min_score
         age = DATE_PRESETS.get(opts.date_preset)
         if opts.dates is not None:
-            kwargs["date_range"] = days_range(*opts.dates)
+            kwargs["date_range"] = days_span(*opts.dates)
         elif age is not None:
             now = time.time() if now is None else now
             kwargs["date_range"] = (now - age, now)

@@ -39,6 +39,7 @@ from engine.settings import MAX_EXCLUDE_PATTERN, Settings
 from engine.util.file_names import printable, storable
 from engine.util.filelock import FileLock
 from engine.vectors import BUILT_IN, VectorStore, open_vector_store
+from engine.vectors.store import unsaved_notice
 
 log = logging.getLogger(__name__)
 
@@ -557,8 +558,7 @@ class Library:
         except OSError as exc:
             # The catalog holds everything; a cache that cannot be saved is rebuilt from it next time.
             log.info("could not save the vector index: %s", exc)
-            self.notice(f"Could not save the search index ({exc.strerror or exc}); it will be rebuilt "
-                         "from the catalog next time.")
+            self.notice(unsaved_notice(exc, getattr(self.vectors, "dir", None)))
 
     # -- search --------------------------------------------------------------------
     def search(self, query: str, k: int = 10, folders=None, min_score: float | None = None,

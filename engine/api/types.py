@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from enum import Enum
 
 
@@ -17,6 +18,13 @@ def covering_seconds(start: float, end: float) -> tuple[int, int]:
     """The whole seconds that cover a time range, start down and end up (12.4-20.5 -> 12-21): how the CLI and the
     window show a moment."""
     return math.floor(start), math.ceil(end - 0.001)
+
+
+def days_span(first: date, last: date) -> tuple[float, float]:
+    """Seconds since the epoch from the start of ``first`` to the last millisecond of ``last``, in local time: the
+    date range that the CLI's ``--from``/``--to`` days and the window's chosen days mean."""
+    start = datetime.combine(first, datetime.min.time()).timestamp()
+    return start, datetime.combine(last + timedelta(days=1), datetime.min.time()).timestamp() - 1e-3
 
 
 @dataclass(frozen=True)

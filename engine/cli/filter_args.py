@@ -9,8 +9,9 @@ import argparse
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
+from engine.api.types import days_span
 from engine.errors import QueryError
 
 _LENGTH_UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -31,7 +32,7 @@ class When:
 
     @property
     def end(self) -> float:
-        return (self.at + timedelta(days=1)).timestamp() - 1e-3 if self.whole_day else self.at.timestamp()
+        return days_span(self.at.date(), self.at.date())[1] if self.whole_day else self.at.timestamp()
 
 
 def when_arg(text: str) -> When:

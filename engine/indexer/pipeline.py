@@ -23,6 +23,7 @@ from engine.indexer.declared_lengths import DeclaredLengthReader
 from engine.indexer.pool import PoolConfig, Task, WatchGaps, WorkerPool, local_worker_threads
 from engine.indexer.waiting_copies import WaitingCopies
 from engine.settings import Settings
+from engine.vectors.store import unsaved_notice
 
 log = logging.getLogger(__name__)
 
@@ -270,8 +271,7 @@ class Indexer:
         except OSError as exc:
             # The catalog stays the truth; the index is rebuilt from it on the next open.
             log.info("could not save the vector index (%s); it will be rebuilt from the catalog", exc)
-            self.emit("notice", f"Could not save the search index ({exc.strerror or exc}); "
-                                "it will be rebuilt from the catalog next time.")
+            self.emit("notice", unsaved_notice(exc, getattr(self.vectors, "dir", None)))
 
     def _reporter(self, progress, tracker):
         last = [0.0]

@@ -30,7 +30,7 @@ from engine.vectors import hnsw_file
 from engine.vectors.arrays import as_matrix, label_set, no_hits, normalised
 from engine.vectors.manifest import Manifest, ManifestProblem
 from engine.vectors.rwlock import ReadWriteLock
-from engine.vectors.store import net_changes
+from engine.vectors.store import net_changes, unsaved_notice
 
 log = logging.getLogger(__name__)
 
@@ -422,8 +422,7 @@ class VectorIndex:
         try:
             self._save_unlocked()
         except OSError as exc:
-            message = (f"The search index could not be saved in {self.dir} ({_why_unwritten(exc)}); it is "
-                       "brought up to date from the catalog the next time the library opens.")
+            message = unsaved_notice(exc, self.dir)
             if message not in self.notices:     # (closing tries again: said once is enough)
                 self._notice(message)
 
@@ -443,16 +442,6 @@ def _save_whole(index: hnswlib.Index, path: Path) -> None:
         if shutil.disk_usage(path.parent).free < FULL_DISK_BYTES:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         raise OSError(errno.EIO, "hnswlib wrote the file short", str(path))
-
-
-def _why_unwritten(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "the disk is full"
-    if exc.errno == errno.EROFS:
-        return "the drive is read-only"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "the folder cannot be written: permission denied"
-    return exc.strerror or str(exc)
 
 
 def _stored_vectors(index: hnswlib.Index, labels: list[int], chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:

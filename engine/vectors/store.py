@@ -6,6 +6,8 @@ the catalog, kept current by replaying its change log from a watermark.
 """
 from __future__ import annotations
 
+import errno
+from pathlib import Path
 from typing import Iterable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -58,3 +60,21 @@ def net_changes(changes: Sequence) -> tuple[list[int], list[int]]:
     for _seq, segment_id, op in changes:
         last_op[int(segment_id)] = op
     return ([i for i, op in last_op.items() if op == "del"], [i for i, op in last_op.items() if op == "add"])
+
+
+def unsaved_notice(exc: OSError, folder: Path | str | None = None) -> str:
+    """What the user is told when a store's files could not be written: nothing is lost, since the catalog holds
+    every vector and the store catches up from it."""
+    where = f" in {folder}" if folder is not None else ""
+    return (f"The search index could not be saved{where} ({_why_unwritten(exc)}); it is brought up to date from the "
+            "catalog the next time the library opens.")
+
+
+def _why_unwritten(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    if exc.errno == errno.EROFS:
+        return "the drive is read-only"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "the folder cannot be written: permission denied"
+    return exc.strerror or str(exc)

@@ -5,8 +5,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from desktop_app.models.search_options import (DAY, MAX_RESULTS, RESULTS_PAGE, RecentSearches, SearchOptions,
-                                               SearchRequest, days_label, days_range)
-from engine.api.types import Moment
+                                               SearchRequest, days_label)
+from engine.api.types import Moment, days_span
 
 
 def test_engine_kwargs_map_presets_to_ranges():
@@ -23,7 +23,7 @@ def test_days_chosen_take_the_place_of_the_date_preset_from_the_first_day_to_the
     start, end = SearchRequest(1, text="dog", options=options).engine_kwargs(now=1000 * DAY)["date_range"]
     assert start == datetime(2024, 6, 1).timestamp()                     # local midnight
     assert datetime(2024, 6, 30, 23, 59, 59).timestamp() < end < datetime(2024, 7, 1).timestamp()
-    assert days_range(date(2024, 6, 1), date(2024, 6, 1))[1] - start < DAY
+    assert days_span(date(2024, 6, 1), date(2024, 6, 1))[1] - start < DAY
 
 
 def test_days_are_labelled_as_briefly_as_they_stay_clear():
