@@ -70,13 +70,12 @@ from engine.media.gop_lanes import FEED, DROP, NEVER, GopJob, GopLanes
 from engine.media.h264_headers import H264Headers
 from engine.media.hdr import frame_rgb
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
-from engine.media.probe import check_readable, open_error, pick_video_stream, probe
+from engine.media.probe import LOOP_FILTER_SKIPPABLE, check_readable, open_error, pick_video_stream, probe
 from engine.media.sampling import SampleClock, rotate_for_display, target_size
 from engine.media.types import DecodeStats, MediaInfo, SampledFrame
 
 MAX_CONSECUTIVE_ERRORS = 200   # packets in a row the decoder refuses before we give up on the rest
 NONREF_MIN_SOURCE_FRAMES = 5   # skip non-reference frames when a sampling interval spans this many source frames
-LOOP_FILTER_SKIPPABLE = ("h264", "hevc")   # decoders that honour skip_loop_filter (VP9's and AV1's ignore it)
 KEY_PACKETS_MIN_WAIT = 600     # non-key packets in a row dropped before the decoder is left to skip them (KeyPackets)
 
 

@@ -87,3 +87,57 @@ def test_nonsense_frame_rate_falls_back_to_timestamps(video_factory):
     sampler = sample_frames(truth.path, 2, 32)
     assert [f.time for f in sampler] == pytest.approx([0.0, 0.5])
     assert not sampler.warnings    # the probe's warning is not repeated
+
+
+def _first_packets(path, count):
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        packets = []
+        for packet in container.demux(stream):
+            if packet.size:
+                packets.append(packet)
+            if len(packets) == count:
+                break
+        return stream.codec_context.name, stream.codec_context.extradata, packets
+
+
+def _decoder(name, extradata):
+    import av
+
+    ctx = av.CodecContext.create(name, "r")
+    ctx.extradata = extradata
+    ctx.thread_count = 1
+    return ctx
+
+
+def test_the_probe_takes_the_keyframe_from_its_own_packet(video_factory):
+    """A decoder holds frames back for reordering: with B-frames, the first one would come out only after the
+    packets behind it were decoded too. The probe drains the decoder after the keyframe instead."""
+    from engine.media.probe import _first_frame
+
+    truth = video_factory("probe_bframes.mp4", fps=25, keyint=25, bframes=3, shots=[ShotSpec(2.0)])
+    name, extradata, packets = _first_packets(truth.path, 4)
+    assert packets[0].is_keyframe
+    held_back = _decoder(name, extradata)
+    assert held_back.decode(packets[0]) == []           # what decoding packet by packet gives
+    frame = _first_frame(_decoder(name, extradata), packets[0])
+    assert frame is not None and frame.pts == packets[0].pts
+    assert probe(truth.path).keyframe_interval == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_keyframe_that_gives_no_frame_leaves_the_decoder_taking_packets(video_factory):
+    """A packet flagged as a keyframe may give no frame even drained (here a P-picture with nothing to refer to,
+    which FFmpeg does not show): the decoder must take the packets after it."""
+    from engine.media.probe import _first_frame
+
+    truth = video_factory("probe_bframes.mp4", fps=25, keyint=25, bframes=3, shots=[ShotSpec(2.0)])
+    name, extradata, packets = _first_packets(truth.path, 2)
+    ctx = _decoder(name, extradata)
+    orphan = packets[1]
+    assert not orphan.is_keyframe
+    orphan.is_keyframe = True
+    assert _first_frame(ctx, orphan) is None
+    frame = _first_frame(ctx, packets[0])   # after draining, only a flushed decoder takes packets again
+    assert frame is not None and frame.pts == packets[0].pts
