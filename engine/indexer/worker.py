@@ -76,9 +76,11 @@ def _serve(wid, conn, bundle_dir, device, threads, settings_dict, thumbs_dir) ->
         cv2.setNumThreads(1)
         from engine.indexer.background_model import BackgroundModel, ModelLoadFailed
         from engine.indexer.embed_file import ENCODER_LANES, embed_file
+        from engine.media.gop_lanes import IDLE_DECODERS, LANES
         from engine.runtime.model import load_model
         from engine.settings import Settings
 
+        IDLE_DECODERS.hold(LANES)   # a worker decodes file after file: its lanes' decoders serve the next one
         settings = Settings(**settings_dict)
         # Only the graphs embed_file runs: the text encoder would cost every worker a second to start.
         # ``threads`` is the model's share of cores, split between the frame encoder's lanes. The sessions

@@ -91,3 +91,104 @@ def test_too_many_errors_in_a_row_in_a_lane_stop_decoding(video_factory, tmp_pat
     sampler, frames = _frames(path, 2.0)
     assert any(w.startswith("gave up after") for w in sampler.warnings)
     assert frames and frames[-1][0] < 4.0                  # nothing of the GOP after the damaged one
+
+
+@pytest.fixture
+def idle_decoders():
+    """Lane decoders kept between files, as an indexing worker keeps them; none again afterwards."""
+    from engine.media.gop_lanes import IDLE_DECODERS, LANES
+
+    IDLE_DECODERS.hold(LANES)
+    yield IDLE_DECODERS
+    IDLE_DECODERS.hold(0)
+
+
+def _held(idle):
+    return [ctx for _name, _data, ctx in idle._idle]
+
+
+def test_the_next_file_is_decoded_by_the_last_ones_lane_decoders_to_the_same_frames(video_factory, idle_decoders):
+    first = video_factory("lanes_veryfast.mp4", fps=25, keyint=50, bframes=3, shots=SHOTS, encoder_args=VERYFAST)
+    second = video_factory("lanes_veryfast_2.mp4", fps=25, keyint=50, bframes=3, shots=SHOTS[::-1],
+                           encoder_args=VERYFAST, seed=5)
+    alone = _frames(second.path, 2.0, gop_lanes=False)[1]
+    _frames(first.path, 2.0)
+    kept = _held(idle_decoders)
+    assert len(kept) == 2
+    sampler, frames = _frames(second.path, 2.0)
+    assert sampler.stats.gops_in_lanes == 3
+    assert _same(frames, alone)
+    assert {id(c) for c in _held(idle_decoders)} == {id(c) for c in kept}   # the same two, back again
+
+
+def test_only_a_file_with_the_same_stream_headers_gets_a_kept_decoder(video_factory, idle_decoders):
+    from engine.media.gop_lanes import IdleDecoders
+
+    truth = video_factory("lanes_veryfast.mp4", fps=25, keyint=50, bframes=3, shots=SHOTS, encoder_args=VERYFAST)
+    _frames(truth.path, 2.0)
+    kept = _held(idle_decoders)
+    with av.open(str(truth.path)) as container:
+        extradata = container.streams.video[0].codec_context.extradata
+    assert idle_decoders.take("hevc", extradata) is None
+    assert idle_decoders.take("h264", extradata[:-1] + bytes([extradata[-1] ^ 1])) is None
+    assert idle_decoders.take("h264", extradata) in kept
+    few = IdleDecoders(keep=1)
+    few.give_back("h264", b"a", kept[0])
+    few.give_back("h264", b"b", kept[1])
+    assert few.take("h264", b"a") is None and few.take("h264", b"b") is kept[1]   # the oldest went
+
+
+def _lane_jobs(path, *jobs):
+    """GopJobs of the file's first GOP: "clean" as it is, "damaged" with a packet no decoder takes in front."""
+    from engine.media.gop_lanes import FEED, GopJob
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        gop = []
+        for packet in container.demux(stream):
+            if packet.size and packet.is_keyframe and gop:
+                break
+            if packet.size:
+                gop.append(packet)
+        name, extradata = stream.codec_context.name, stream.codec_context.extradata
+    junk = av.Packet(b"\x00\x00\xff\xff\x65\x88")   # a NAL unit longer than its packet
+    made = [GopJob(([junk] if kind == "damaged" else []) + gop, [FEED] * (len(gop) + (kind == "damaged")))
+            for kind in jobs]
+    return name, extradata, made
+
+
+def _run_one_lane(name, extradata, jobs):
+    from engine.media.gop_lanes import GopLanes
+    from engine.media.sampling import SampleClock
+
+    with GopLanes(name, extradata, lambda f: f.time, lambda: SampleClock(2.0, 25.0), lanes=1) as lanes:
+        for job in jobs:
+            lanes.submit(job)
+            _, frames = lanes.oldest_frames()
+            list(frames)
+    return jobs
+
+
+def test_a_lane_decoder_that_met_an_error_is_not_kept(video_factory, idle_decoders):
+    truth = video_factory("lanes_veryfast.mp4", fps=25, keyint=50, bframes=3, shots=SHOTS, encoder_args=VERYFAST)
+    name, extradata, jobs = _lane_jobs(truth.path, "clean", "damaged")
+    assert [j.decode_errors for j in _run_one_lane(name, extradata, jobs)] == [0, 1]
+    assert _held(idle_decoders) == []
+    name, extradata, jobs = _lane_jobs(truth.path, "damaged", "clean")
+    _run_one_lane(name, extradata, jobs)
+    assert len(_held(idle_decoders)) == 1          # the new decoder the clean GOP was decoded with
+
+
+def test_decoders_are_not_kept_after_an_early_stop_or_outside_a_worker(video_factory, idle_decoders):
+    from engine.media.gop_lanes import IDLE_DECODERS
+
+    long_gop = video_factory("lanes_one_gop.mp4", fps=25, keyint=250, bframes=3, shots=[ShotSpec(10.0)],
+                             encoder_args=VERYFAST)
+    assert len(list(sample_frames(long_gop.path, 2.0, 64, max_frames=1))) == 1
+    assert _held(idle_decoders) == []              # stopped in the middle of its GOP (20 frames, 8 held ahead)
+    assert _frames(long_gop.path, 2.0)[0].stats.gops_in_lanes == 1
+    assert len(_held(idle_decoders)) == 1          # the same GOP decoded to its end
+    truth = video_factory("lanes_veryfast.mp4", fps=25, keyint=50, bframes=3, shots=SHOTS, encoder_args=VERYFAST)
+    idle_decoders.hold(0)
+    _frames(truth.path, 2.0)
+    assert _held(IDLE_DECODERS) == []              # none kept unless a process asks for them
