@@ -96,7 +96,7 @@ def video_sets(long_chunks: int = 7, short_chunks: int = 2, group: str = "", hev
     return sets
 
 
-def _ffmpeg() -> str:
+def ffmpeg_path() -> str:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise SystemExit("the benchmarks make their test videos with the ffmpeg command; install ffmpeg")
@@ -121,7 +121,7 @@ def make_chunk(spec: VideoSpec) -> Path:
     else:
         encoder = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-maxrate", f"{spec.max_mbps}M",
                    "-bufsize", f"{2 * spec.max_mbps}M", "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
-    subprocess.run([_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", source,
+    subprocess.run([ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", source,
                     *encoder, str(tmp)], check=True)
     tmp.replace(out)
     return out
@@ -136,7 +136,7 @@ def make_video(spec: VideoSpec) -> Path:
     listing = spec.path.with_suffix(".txt")
     listing.write_text("".join(f"file '{chunk}'\n" for _ in range(spec.chunks)), encoding="utf-8")
     tmp = spec.path.with_suffix(".tmp.mp4")
-    subprocess.run([_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
+    subprocess.run([ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
                     "-i", str(listing), "-c", "copy", *(["-tag:v", "hvc1"] if spec.codec == "hevc" else []),
                     "-movflags", "+faststart", str(tmp)], check=True)
     listing.unlink()
