@@ -266,15 +266,17 @@ class IndexRun:
 
 
 def index_fresh_library(library: Path, bundle: Path, folder: Path, settings: dict,
-                        env: dict | None = None) -> IndexRun:
-    """Replace ``library`` with a new one holding ``settings`` and ``folder``, and time `clipseek index` on it."""
+                        env: dict | None = None, checkout: Path = ROOT) -> IndexRun:
+    """Replace ``library`` with a new one holding ``settings`` and ``folder``, and time `clipseek index` on it
+    (the command line of ``checkout``: this repository, or another checkout of it such as an older commit's)."""
     shutil.rmtree(library, ignore_errors=True)
     library.mkdir(parents=True)
     (library / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
     base = [PYTHON, "-m", "engine.cli.main", "--library", str(library), "--model", str(bundle)]
-    subprocess.run(base + ["add-folder", str(folder)], check=True, cwd=ROOT, capture_output=True, env=env)
+    subprocess.run(base + ["add-folder", str(folder)], check=True, cwd=checkout, capture_output=True, env=env)
     with CpuMeter() as meter:
-        done = subprocess.run(base + ["index", "--json-progress"], cwd=ROOT, capture_output=True, text=True, env=env)
+        done = subprocess.run(base + ["index", "--json-progress"], cwd=checkout, capture_output=True, text=True,
+                              env=env)
     lines = done.stdout.strip().splitlines()
     final = json.loads(lines[-1]) if done.returncode == 0 and lines else {}
     return IndexRun(library, done.returncode, final, done.stderr, meter)

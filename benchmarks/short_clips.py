@@ -13,15 +13,13 @@ CPU seconds of the folder minus the joined file's, per clip) and writes benchmar
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.common import (OUT, PYTHON, ROOT, CpuMeter, ensure_bundle, ffmpeg_path, machine,  # noqa: E402
+from benchmarks.common import (OUT, ROOT, ensure_bundle, ffmpeg_path, index_fresh_library, machine,  # noqa: E402
                                print_table, write_json)
 
 
@@ -56,17 +54,11 @@ def make_clips(count: int, seconds: int) -> tuple[Path, Path]:
 
 
 def index_once(checkout: Path, folder: Path, bundle: Path, fps: float) -> dict:
-    library = OUT / "index_libraries" / "short-clips"
-    shutil.rmtree(library, ignore_errors=True)
-    library.mkdir(parents=True)
-    (library / "settings.json").write_text(json.dumps({"sample_fps": fps}), encoding="utf-8")
-    base = [PYTHON, "-m", "engine.cli.main", "--library", str(library), "--model", str(bundle)]
-    subprocess.run(base + ["add-folder", str(folder)], check=True, cwd=checkout, capture_output=True)
-    with CpuMeter() as meter:
-        done = subprocess.run(base + ["index"], cwd=checkout, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"clipseek index failed in {checkout}: {done.stderr.strip()[-500:]}")
-    return {"wall_s": meter.wall, "cpu_s": meter.cpu_children}
+    run = index_fresh_library(OUT / "index_libraries" / "short-clips", bundle, folder, {"sample_fps": fps},
+                              checkout=checkout)
+    if run.returncode != 0:
+        raise SystemExit(f"clipseek index failed in {checkout}: {run.stderr.strip()[-500:]}")
+    return {"wall_s": run.meter.wall, "cpu_s": run.meter.cpu_children}
 
 
 def main() -> int:
