@@ -101,3 +101,29 @@ def ray_cluster():
         _unavailable(f"no `ray` command beside {sys.executable}")
     with running_ray_head() as address:
         yield address
+
+
+@pytest.fixture(autouse=True)
+def _crash_traces_outlive_ray(request):
+    """Joining a Ray cluster from this process (the CLI's --ray run in-process, a Library indexing on Ray) puts
+    Ray's own crash handler in place of the one that prints every thread's traceback, and leaving the cluster
+    leaves none: a later crash of the test run would say only "Segmentation fault". Put it back after each test."""
+    yield
+    if "ray" in sys.modules:
+        _rearm_faulthandler(request.config)
+
+
+def _rearm_faulthandler(config) -> None:
+    import faulthandler
+
+    try:
+        from _pytest.faulthandler import fault_handler_stderr_fd_key
+    except ImportError:             # another pytest: its traces are its own business
+        return
+    fd = config.stash.get(fault_handler_stderr_fd_key, None)
+    if fd is None or not faulthandler.is_enabled():
+        return
+    # enable() alone does nothing while faulthandler thinks itself enabled: disable() first reinstalls nothing
+    # of Ray's, it puts back the handler faulthandler found (none), and enable() then installs its own again.
+    faulthandler.disable()
+    faulthandler.enable(file=fd, all_threads=True)
