@@ -72,7 +72,10 @@ class TaskRunner(QObject):
     def run(self, fn: Callable[..., Any], on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[str], None] | None = None, owner: QObject | None = None,
             on_progress: Callable[[Any], None] | None = None) -> None:
-        signals = _TaskSignals(self)
+        # Not the runner's child: the callbacks connected to these signals may be all that keeps the runner (or the
+        # window owning it), and deleting the signals then frees it. Its children would be deleted with it, these
+        # signals a second time while their own deletion runs.
+        signals = _TaskSignals()
         self._live.add(signals)
         if on_progress is not None:
             signals.progress.connect(_while_alive(on_progress, owner))
