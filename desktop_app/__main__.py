@@ -31,9 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     from desktop_app import theme
     from desktop_app.gui_thread_gc import GuiThreadGarbageCollector
     from desktop_app.views.main_window import THEME_KEY, MainWindow
+    from desktop_app.views.player import quiet_media_backend
     from engine.errors import ClipSeekError
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    quiet_media_backend()
     collector = GuiThreadGarbageCollector(app)
     app.setApplicationName("ClipSeek")
     app.setOrganizationName("ClipSeek")

@@ -394,3 +394,27 @@ def test_a_moment_never_starts_late_where_seeks_land_on_the_next_keyframe(qtbot,
         landed = [t for previous, t in zip([-1] + shown, shown) if t < previous or previous == -1][-1]
         assert 2200 - lead_ms - 40 <= landed <= 2200, shown
     panel.stop()
+
+
+def test_the_media_backend_does_not_describe_each_file_it_opens_on_stderr(qtbot, video, capfd):
+    from PySide6.QtCore import QLoggingCategory, QUrl
+    from PySide6.QtMultimedia import QVideoSink
+
+    from desktop_app.views.player import quiet_media_backend
+
+    def open_and_read_stderr() -> str:
+        player = QMediaPlayer()
+        player.setVideoSink(QVideoSink(player))
+        with qtbot.waitSignal(player.mediaStatusChanged, timeout=10_000,
+                              check_params_cb=lambda status: status == QMediaPlayer.MediaStatus.LoadedMedia):
+            player.setSource(QUrl.fromLocalFile(str(video)))
+        player.setSource(QUrl())
+        return capfd.readouterr().err
+
+    capfd.readouterr()
+    assert "Input #0" in open_and_read_stderr()          # Qt's way, unless told otherwise
+    quiet_media_backend()
+    try:
+        assert "Input #0" not in open_and_read_stderr()
+    finally:
+        QLoggingCategory.setFilterRules("")
