@@ -68,6 +68,9 @@ build_flavour() {
   rm -rf "$work/stage"
   mkdir -p "$stage"
   cp -a "$app" "$stage/app"
+  # PyInstaller links each Qt library into _internal/ as well; for those the spec left out with their plugins the
+  # link points at nothing.
+  find "$stage/app" -xtype l -delete
   ln -s clipseek-gui "$stage/app/clipseek"          # one program, two names: the window and the CLI
   cp installer/linux/install.sh "$stage/install.sh"
   cp installer/linux/clipseek.desktop "$stage/clipseek.desktop"

@@ -37,7 +37,7 @@ def build_info(archive: Path) -> dict:
 
 
 # What must not be in a bundle: training code, unused Qt parts, the build machine's system libraries.
-FORBIDDEN_PARTS = ("/torch/", "/open_clip/", "/engine/model/", "libQt6WebEngine", "libQt63D", "libqgtk3",
+FORBIDDEN_PARTS = ("/torch/", "/open_clip/", "/engine/model/", "libQt6WebEngine", "libQt63D", "libqgtk3", "libQt6Pdf",
                    "libqtvirtualkeyboard", "/_internal/libstdc++.so", "/_internal/libfontconfig.so",
                    "/_internal/libglib-2.0.so")
 
@@ -68,6 +68,12 @@ def test_archive_leaves_out_what_the_application_does_not_use(archive):
         names = tar.getnames()
     found = sorted(n for n in names if any(part in n for part in FORBIDDEN_PARTS))
     assert found == []
+    with tarfile.open(archive) as tar:
+        links = {m.name: m.linkname for m in tar.getmembers() if m.issym()}
+    present = set(names)
+    dangling = sorted(name for name, target in links.items()
+                      if os.path.normpath(os.path.join(os.path.dirname(name), target)) not in present)
+    assert dangling == []                     # links to what was left out go too
     assert any(n.endswith("/_internal/PySide6/Qt/plugins/platforms/libqxcb.so") for n in names)
 
 
