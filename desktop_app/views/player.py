@@ -38,6 +38,7 @@ NO_PICTURE_MS = 3000
 # then starts with a short lead-in instead of missing its beginning.
 LATE_SEEK_MS = 120
 SEEK_LEADS_MS = (1000, 2000, 4000)
+STALE_FRAMES = 3            # pictures from before a seek that may still come after it
 # Qt's FFmpeg backend prints FFmpeg's description of each file it opens (a dozen "Input #0 ... Stream #0:0 ..."
 # lines) at its info level: a window started from a terminal wrote that at every result shown.
 QUIET_MEDIA_BACKEND = "qt.multimedia.ffmpeg.mediadataholder.info=false"
@@ -47,7 +48,6 @@ def quiet_media_backend() -> None:
     """Keep Qt's media backend from describing every file it opens on stderr; its warnings still come. A rule in
     QT_LOGGING_RULES still wins (Qt reads it after this)."""
     QLoggingCategory.setFilterRules(QUIET_MEDIA_BACKEND)
-STALE_FRAMES = 3            # pictures from before a seek that may still come after it
 
 
 class PlayerPanel(QWidget):

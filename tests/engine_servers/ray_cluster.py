@@ -105,9 +105,9 @@ def ray_cluster():
 
 @pytest.fixture(autouse=True)
 def _crash_traces_outlive_ray(request):
-    """Joining a Ray cluster from this process (the CLI's --ray run in-process, a Library indexing on Ray) puts
-    Ray's own crash handler in place of the one that prints every thread's traceback, and leaving the cluster
-    leaves none: a later crash of the test run would say only "Segmentation fault". Put it back after each test."""
+    """After a test joined a Ray cluster from this process (the CLI's --ray run in-process, a Library indexing on
+    Ray), the crash signals had no handler left: a later crash of the test run said only "Segmentation fault",
+    without faulthandler's traceback of every thread. Put faulthandler back after each test once Ray is loaded."""
     yield
     if "ray" in sys.modules:
         _rearm_faulthandler(request.config)
@@ -123,7 +123,7 @@ def _rearm_faulthandler(config) -> None:
     fd = config.stash.get(fault_handler_stderr_fd_key, None)
     if fd is None or not faulthandler.is_enabled():
         return
-    # enable() alone does nothing while faulthandler thinks itself enabled: disable() first reinstalls nothing
-    # of Ray's, it puts back the handler faulthandler found (none), and enable() then installs its own again.
+    # enable() does nothing while faulthandler believes itself enabled: disable() first, and enable() installs its
+    # handlers again.
     faulthandler.disable()
     faulthandler.enable(file=fd, all_threads=True)
