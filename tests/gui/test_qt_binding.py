@@ -3,7 +3,7 @@
 PySide6 6.12.0 on Python 3.11 did not: each call of a Qt method that returns nothing took a reference from None,
 each emission of a signal one from True (and kept one to the value emitted, which was never freed). None's and
 True's counts reached zero after some thousands to a few hundred thousand calls and Python aborted ("deallocating
-None", "deallocating True or False"). From Python 3.12 None and True are immortal; the leak is not.
+None", "deallocating True or False"). From Python 3.12 None and True are immortal (the leak was not checked there).
 """
 from __future__ import annotations
 

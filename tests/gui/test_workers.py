@@ -1,7 +1,11 @@
 """TaskRunner: work on a pool, its reports and its answer back on the GUI thread, in order."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +43,6 @@ def test_without_on_progress_the_work_is_called_with_nothing(qtbot):
     runner.wait()
 
 
-
 _RUNNER_KEPT_BY_ITS_CALLBACKS = """
 import gc
 from PySide6.QtCore import QCoreApplication, QEvent
@@ -69,11 +72,6 @@ def test_a_runner_kept_only_by_its_finished_tasks_callbacks_is_deleted_once():
     # signals been the runner's child, the runner would delete them a second time: "shared QObject was deleted
     # directly", then a segmentation fault (the rare crash of tests/gui at this file's first test). In a process of
     # its own, so that a crash fails this test alone.
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     repo = Path(__file__).resolve().parents[2]
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(repo))
     done = subprocess.run([sys.executable, "-c", _RUNNER_KEPT_BY_ITS_CALLBACKS], capture_output=True, text=True,
