@@ -49,6 +49,10 @@ that needs more than its keyframes is decoded by the GPU's video engine, to the 
 packets skipped (one decoder: no GOP lanes); ``stats.hardware`` says so. A device that cannot be opened leaves
 the file to the CPU (``stats.hardware_refused`` says why).
 
+The file is opened once: for H.264 and HEVC the probe's open file is decoded (``probe_keeping_file``), on a decoder
+made from the stream's headers, from the packets the probe read and then the ones after them; opening a file again
+costs FFmpeg the decoding of its first frames, about 26 ms for 1080p, which a folder of short clips pays per clip.
+
 A stream damaged in the middle does not stop the work: what decodes is kept and
 ``sampler.warnings`` says what went wrong. ``sampler.stats`` splits the time spent between
 decoding and converting (for benchmarks).
@@ -70,13 +74,15 @@ from engine.media.gop_lanes import FEED, DROP, NEVER, GopJob, GopLanes
 from engine.media.h264_headers import H264Headers
 from engine.media.hdr import frame_rgb
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
-from engine.media.probe import LOOP_FILTER_SKIPPABLE, check_readable, open_error, pick_video_stream, probe
+from engine.media.probe import (LOOP_FILTER_SKIPPABLE, OpenedFile, check_readable, open_error, pick_video_stream,
+                                probe, probe_keeping_file)
 from engine.media.sampling import SampleClock, rotate_for_display, target_size
 from engine.media.types import DecodeStats, MediaInfo, SampledFrame
 
 MAX_CONSECUTIVE_ERRORS = 200   # packets in a row the decoder refuses before we give up on the rest
 NONREF_MIN_SOURCE_FRAMES = 5   # skip non-reference frames when a sampling interval spans this many source frames
 KEY_PACKETS_MIN_WAIT = 600     # non-key packets in a row dropped before the decoder is left to skip them (KeyPackets)
+OWN_DECODER_CODECS = ("h264", "hevc")   # where a decoder made from the stream's headers decodes it the same
 
 
 class FrameSampler:
@@ -110,7 +116,16 @@ class FrameSampler:
         self._stand_ins: set[int] = set()   # pts of frames planned for the tick after them (GopPlan.stand_ins)
         self.backend = backend
         self.limits = limits
-        self.info = info or probe(self.path, limits=limits, backend="opencv" if backend == "opencv" else "auto")
+        self._opened: OpenedFile | None = None   # the probe's open file, decoded without opening it again
+        if info is not None:
+            self.info = info
+        elif backend == "opencv" or hwaccel:
+            self.info = probe(self.path, limits=limits, backend="opencv" if backend == "opencv" else "auto")
+        else:
+            self.info, self._opened = probe_keeping_file(self.path, limits=limits)
+            if self._opened is not None and self.info.codec not in OWN_DECODER_CODECS:
+                self._opened.close()
+                self._opened = None
         self.clock = SampleClock(self.fps, self.info.fps)
         self.warnings: list[str] = []   # decoding only; probe's are in info.warnings
         self.stats = DecodeStats()
@@ -125,6 +140,19 @@ class FrameSampler:
             frames = iter_opencv(self.path, self.info, self.clock, self.short_side, self.stats, self.warnings)
         else:
             frames = self._iter_pyav()
+        try:
+            yield from self._counted(frames)
+        finally:
+            frames.close()   # the file closes now, also when max_frames or the caller stopped early
+            self.close()
+
+    def close(self) -> None:
+        """Close the file the probe left open, if decoding did not take it (a sampler never iterated)."""
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
+
+    def _counted(self, frames: Iterator[SampledFrame]) -> Iterator[SampledFrame]:
         emitted = 0
         last_time = None
         for frame in frames:
@@ -167,12 +195,17 @@ class FrameSampler:
         return self.skip_b is not False and self.stats.skipped_nonref
 
     def _iter_pyav(self) -> Iterator[SampledFrame]:
-        check_readable(self.path)
-        container = self._open()
+        opened, self._opened = self._opened, None
+        if opened is None:
+            check_readable(self.path)
+        container = opened.container if opened is not None else self._open()
         with container:
             stream = pick_video_stream(container, self.path)
-            ctx = stream.codec_context
-            self.limits.check_frame_size(str(self.path), ctx.width, ctx.height)
+            # The probe opened the stream's decoder for its one frame, on one thread: this file gets its own.
+            ctx = own_decoder(stream) if opened is not None else stream.codec_context
+            packets = opened.packets(stream) if opened is not None else container.demux(stream)
+            self.limits.check_frame_size(str(self.path), ctx.width or stream.codec_context.width,
+                                         ctx.height or stream.codec_context.height)
             if ctx.is_hwaccel:
                 self.stats.hardware = self.hwaccel
             else:
@@ -197,7 +230,8 @@ class FrameSampler:
             # One swscale context for the file: frame.to_ndarray(width=...) would build a new one per frame
             # (0.4 ms of the 1.5 ms a 1080p frame takes to scale).
             scaler = VideoReformatter()
-            for frame, rotation in self._decoded(container, stream, planned, key_packets, tails=tails, skip_b=skip_b):
+            for frame, rotation in self._decoded(packets, stream, ctx, planned, key_packets, tails=tails,
+                                                 skip_b=skip_b):
                 t = times.of(frame)
                 stand_in = frame.pts in self._stand_ins
                 if stand_in:
@@ -232,19 +266,20 @@ class FrameSampler:
             hw_decode.remember_refusal(self.hwaccel, self.stats.hardware_refused)
         return container
 
-    def _decoded(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+    def _decoded(self, demuxed: Iterator[av.Packet], stream: av.video.stream.VideoStream, ctx: av.CodecContext,
                  times: "_FrameTimes | None" = None, key_packets: bool = False, *, tails: bool = True,
                  skip_b: bool = False) -> Iterator[tuple[av.VideoFrame, int]]:
-        """Decoded frames with the rotation to show them at; damaged packets are counted and skipped, a broken
-        container ends the stream.
+        """Decoded frames (of ``demuxed``, the stream's packets, decoded by ``ctx``) with the rotation to show them
+        at; damaged packets are counted and skipped, a broken container ends the stream.
 
         With ``times`` (the frame clock's time mapping) each GOP is planned: with ``tails``, GOP tails nobody
         wants are skipped; with ``skip_b``, the B-pictures of H.264 GOPs that do not need them. With
         ``key_packets``, only packets the container flags as keyframes reach the decoder. H.264 and HEVC GOPs that
         start afresh go to ``GopLanes`` while the GOPs before them did.
         """
-        ctx = stream.codec_context
-        packets = PacketReader(container.demux(stream))
+        packets = PacketReader(demuxed)
+        # A decoder of our own does not see the display matrix in the stream's headers: the probe read it.
+        own_rotation = None if ctx is stream.codec_context else self.info.rotation
         consecutive_errors = 0
         first_error = ""
         plan = GopPlan()
@@ -312,7 +347,8 @@ class FrameSampler:
                 for frame in frames:
                     if frame.is_corrupt:
                         self.stats.corrupt_frames += 1
-                    yield frame, getattr(frame, "rotation", self.info.rotation) or 0
+                    yield frame, own_rotation if own_rotation is not None else (
+                        getattr(frame, "rotation", self.info.rotation) or 0)
                     if plan.tail_from is not None and times.previous is not None and times.previous >= plan.tail_from:
                         skipping = True
                 if plan.last_needed is not None and position >= plan.last_needed:
@@ -455,6 +491,20 @@ class _FrameTimes:
             t = 0.0 if self.previous is None else round(self.previous + self.step, 6)
         self.previous = t
         return t
+
+
+def own_decoder(stream: av.video.stream.VideoStream) -> av.CodecContext:
+    """A decoder for an H.264 or HEVC ``stream`` made from its headers, as the stream's own would be before its
+    first packet: the parameter sets, the reorder depth the container's probing found, and the colour the
+    container states (frames whose bitstream says none take it: HDR is known by it)."""
+    given = stream.codec_context
+    ctx = av.CodecContext.create(given.name, "r")
+    if given.extradata:
+        ctx.extradata = given.extradata
+    ctx.reorder_depth = given.reorder_depth
+    for colour in ("color_primaries", "color_trc", "colorspace", "color_range"):
+        setattr(ctx, colour, getattr(given, colour))
+    return ctx
 
 
 def sample_frames(path: str | Path, fps: float, short_side: int, max_frames: int | None = None,

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections import deque
 from pathlib import Path
+from typing import Iterator
 
 import av
 import cv2
@@ -20,6 +22,27 @@ from engine.media.types import MediaInfo
 
 KEYFRAME_SCAN_PACKETS = 300   # packets demuxed (not decoded) to estimate the keyframe interval
 LOOP_FILTER_SKIPPABLE = ("h264", "hevc")   # decoders that honour skip_loop_filter (VP9's and AV1's ignore it)
+KEPT_PACKET_BYTES = 64 << 20  # the most of the probe's packets probe_keeping_file holds for the decoding after it
+
+
+class OpenedFile:
+    """A probed file left open for decoding (``probe_keeping_file``): its container, read up to where the probe
+    stopped, and the video packets the probe read. Decoding ``packets()`` sees the video stream from its start,
+    read once; the stream's own decoder was opened by the probe, with the probe's settings."""
+
+    def __init__(self, container: av.container.InputContainer, read: list[av.Packet]):
+        self.container = container
+        self._read = read
+
+    def packets(self, stream: av.video.stream.VideoStream) -> Iterator[av.Packet]:
+        read, self._read = deque(self._read), []
+        while read:
+            yield read.popleft()   # each let go once decoded: they may be tens of MB
+        yield from self.container.demux(stream)
+
+    def close(self) -> None:
+        self._read = []
+        self.container.close()
 
 
 def check_readable(path: Path) -> None:
@@ -63,10 +86,21 @@ def is_still_image(container: av.container.InputContainer) -> bool:
 
 def probe(path: str | Path, *, limits: MediaLimits = DEFAULT_LIMITS, backend: str = "auto") -> MediaInfo:
     """Describe the video at ``path``; ``backend`` is "auto" (PyAV, then OpenCV), "pyav" or "opencv"."""
-    path = Path(path)
+    return _probe(Path(path), limits, backend, keep=False)[0]
+
+
+def probe_keeping_file(path: str | Path, *, limits: MediaLimits = DEFAULT_LIMITS
+                       ) -> tuple[MediaInfo, OpenedFile | None]:
+    """``probe(path)``, and the file left open for decoding it (None where OpenCV probed it, or where the probe
+    read more than KEPT_PACKET_BYTES of packets). Opening a file costs FFmpeg the decoding of its first frames
+    (26 ms for 1080p H.264), which a folder of short clips pays for every clip. The caller closes it."""
+    return _probe(Path(path), limits, "auto", keep=True)
+
+
+def _probe(path: Path, limits: MediaLimits, backend: str, keep: bool) -> tuple[MediaInfo, OpenedFile | None]:
     check_readable(path)
     if backend == "opencv":
-        return probe_opencv(path, limits)
+        return probe_opencv(path, limits), None
     if backend not in ("auto", "pyav"):
         raise ValueError(f"unknown backend {backend!r}; choose auto, pyav or opencv")
     try:
@@ -74,15 +108,25 @@ def probe(path: str | Path, *, limits: MediaLimits = DEFAULT_LIMITS, backend: st
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
         if backend == "auto":
             try:
-                return probe_opencv(path, limits)
+                return probe_opencv(path, limits), None
             except MediaError:
                 pass
         raise open_error(path, exc) from exc
-    with container:
-        return _probe_container(path, container, limits)
+    read: list[av.Packet] | None = [] if keep else None
+    try:
+        info = _probe_container(path, container, limits, read)
+    except BaseException:
+        container.close()
+        raise
+    if read is None or sum(p.size for p in read) > KEPT_PACKET_BYTES:
+        container.close()
+        return info, None
+    return info, OpenedFile(container, read)
 
 
-def _probe_container(path: Path, container: av.container.InputContainer, limits: MediaLimits) -> MediaInfo:
+def _probe_container(path: Path, container: av.container.InputContainer, limits: MediaLimits,
+                     read: list[av.Packet] | None = None) -> MediaInfo:
+    """``read``: where to keep the video packets the probe reads (None: not kept)."""
     stream = pick_video_stream(container, path)
     codec = stream.codec_context.name
     if is_still_image(container):
@@ -95,7 +139,7 @@ def _probe_container(path: Path, container: av.container.InputContainer, limits:
     if fps is None:
         warnings.append(f"frame rate {stream.average_rate} is not plausible; frame times come from timestamps")
     duration = _header_duration(container, stream)
-    scan = _scan_first_packets(path, container, stream)
+    scan = _scan_first_packets(path, container, stream, read)
     frame_count = stream.frames if stream.frames > 0 else 0
     if duration is None:
         duration, packets = _length_from_all_packets(path, stream.index)
@@ -140,8 +184,9 @@ class _Scan:
 
 
 def _scan_first_packets(path: Path, container: av.container.InputContainer,
-                        stream: av.video.stream.VideoStream) -> _Scan:
-    """Demux the first packets: keyframe spacing; decode until one frame: rotation, decodability."""
+                        stream: av.video.stream.VideoStream, read: list[av.Packet] | None = None) -> _Scan:
+    """Demux the first packets: keyframe spacing; decode until one frame: rotation, decodability. The packets
+    read go to ``read`` when it is a list."""
     scan = _Scan()
     keyframe_times: list[float] = []
     first_frame = None
@@ -150,10 +195,15 @@ def _scan_first_packets(path: Path, container: av.container.InputContainer,
     ctx.thread_count = 1
     if ctx.name in LOOP_FILTER_SKIPPABLE:
         ctx.options = {**ctx.options, "skip_loop_filter": "all"}
+    demux = container.demux(stream)
     try:
-        for count, packet in enumerate(container.demux(stream)):
+        for count, packet in enumerate(demux):
             if packet.size == 0 or count >= KEYFRAME_SCAN_PACKETS:
+                if packet.size and read is not None:
+                    read.append(packet)   # read from the file all the same: the decoding after needs it
                 break
+            if read is not None:
+                read.append(packet)
             if packet.pts is not None and packet.time_base:
                 scan.last_time = float(packet.pts * packet.time_base)
                 if packet.is_keyframe:
@@ -168,6 +218,8 @@ def _scan_first_packets(path: Path, container: av.container.InputContainer,
     except av.FFmpegError as exc:
         raise MediaError(f"{path}: truncated or corrupt: reading the first packets failed ({exc.strerror or exc}); "
                          "copy the file again from its source or re-encode it") from exc
+    finally:
+        demux.close()   # a demuxer abandoned mid-file would otherwise end later, beside the next one
     if first_frame is None:
         raise MediaError(f"{path}: truncated or corrupt: no video frame could be decoded; "
                          "copy the file again from its source or re-encode it")
