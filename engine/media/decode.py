@@ -204,8 +204,7 @@ class FrameSampler:
             # The probe opened the stream's decoder for its one frame, on one thread: this file gets its own.
             ctx = own_decoder(stream) if opened is not None else stream.codec_context
             packets = opened.packets(stream) if opened is not None else container.demux(stream)
-            self.limits.check_frame_size(str(self.path), ctx.width or stream.codec_context.width,
-                                         ctx.height or stream.codec_context.height)
+            self.limits.check_frame_size(str(self.path), stream.codec_context.width, stream.codec_context.height)
             if ctx.is_hwaccel:
                 self.stats.hardware = self.hwaccel
             else:
