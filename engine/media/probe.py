@@ -45,6 +45,25 @@ class OpenedFile:
         self.container.close()
 
 
+class _KeptPackets:
+    """The video packets the probe reads, kept for the decoding after it; all let go once they pass
+    KEPT_PACKET_BYTES (the file is then opened again), so that a probe never holds more than that."""
+
+    def __init__(self):
+        self.packets: list[av.Packet] = []
+        self.size = 0
+        self.too_many = False
+
+    def add(self, packet: av.Packet) -> None:
+        if self.too_many:
+            return
+        self.size += packet.size
+        if self.size > KEPT_PACKET_BYTES:
+            self.too_many, self.packets = True, []
+        else:
+            self.packets.append(packet)
+
+
 def check_readable(path: Path) -> None:
     """Raise MediaError unless ``path`` is a non-empty readable file."""
     if not path.exists():
@@ -112,21 +131,21 @@ def _probe(path: Path, limits: MediaLimits, backend: str, keep: bool) -> tuple[M
             except MediaError:
                 pass
         raise open_error(path, exc) from exc
-    read: list[av.Packet] | None = [] if keep else None
+    kept = _KeptPackets() if keep else None
     try:
-        info = _probe_container(path, container, limits, read)
+        info = _probe_container(path, container, limits, kept)
     except BaseException:
         container.close()
         raise
-    if read is None or sum(p.size for p in read) > KEPT_PACKET_BYTES:
+    if kept is None or kept.too_many:
         container.close()
         return info, None
-    return info, OpenedFile(container, read)
+    return info, OpenedFile(container, kept.packets)
 
 
 def _probe_container(path: Path, container: av.container.InputContainer, limits: MediaLimits,
-                     read: list[av.Packet] | None = None) -> MediaInfo:
-    """``read``: where to keep the video packets the probe reads (None: not kept)."""
+                     kept: _KeptPackets | None = None) -> MediaInfo:
+    """``kept``: where to keep the video packets the probe reads (None: not kept)."""
     stream = pick_video_stream(container, path)
     codec = stream.codec_context.name
     if is_still_image(container):
@@ -139,7 +158,7 @@ def _probe_container(path: Path, container: av.container.InputContainer, limits:
     if fps is None:
         warnings.append(f"frame rate {stream.average_rate} is not plausible; frame times come from timestamps")
     duration = _header_duration(container, stream)
-    scan = _scan_first_packets(path, container, stream, read)
+    scan = _scan_first_packets(path, container, stream, kept)
     frame_count = stream.frames if stream.frames > 0 else 0
     if duration is None:
         duration, packets = _length_from_all_packets(path, stream.index)
@@ -184,9 +203,9 @@ class _Scan:
 
 
 def _scan_first_packets(path: Path, container: av.container.InputContainer,
-                        stream: av.video.stream.VideoStream, read: list[av.Packet] | None = None) -> _Scan:
+                        stream: av.video.stream.VideoStream, kept: _KeptPackets | None = None) -> _Scan:
     """Demux the first packets: keyframe spacing; decode until one frame: rotation, decodability. The packets
-    read go to ``read`` when it is a list."""
+    read go to ``kept``, if given."""
     scan = _Scan()
     keyframe_times: list[float] = []
     first_frame = None
@@ -199,11 +218,11 @@ def _scan_first_packets(path: Path, container: av.container.InputContainer,
     try:
         for count, packet in enumerate(demux):
             if packet.size == 0 or count >= KEYFRAME_SCAN_PACKETS:
-                if packet.size and read is not None:
-                    read.append(packet)   # read from the file all the same: the decoding after needs it
+                if packet.size and kept is not None:
+                    kept.add(packet)   # read from the file all the same: the decoding after needs it
                 break
-            if read is not None:
-                read.append(packet)
+            if kept is not None:
+                kept.add(packet)
             if packet.pts is not None and packet.time_base:
                 scan.last_time = float(packet.pts * packet.time_base)
                 if packet.is_keyframe:

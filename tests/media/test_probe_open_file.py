@@ -129,3 +129,16 @@ def test_the_file_is_closed_when_the_sampler_is_done_or_never_used(video_factory
     whole = sample_frames(truth.path, 1.0, 64)
     assert len(list(whole)) == 6
     assert _open_descriptors_of(truth.path) == 0
+
+
+def test_a_probe_that_read_more_than_it_may_keep_lets_the_file_be_opened_again(video_factory, opens, monkeypatch):
+    truth = video_factory("open_once_veryfast.mp4", fps=25, keyint=25, bframes=3, shots=SHOTS, encoder_args=VERYFAST)
+    expected = _frames(sample_frames(truth.path, 2.0, 64))
+    # The module by its name: engine.media's ``probe`` is the function.
+    monkeypatch.setattr(sys.modules["engine.media.probe"], "KEPT_PACKET_BYTES", 4096)
+    info, opened = probe_keeping_file(truth.path)
+    assert opened is None and info == probe(truth.path)
+
+    opens.clear()
+    assert _same(_frames(sample_frames(truth.path, 2.0, 64)), expected)
+    assert opens == [str(truth.path)] * 2
