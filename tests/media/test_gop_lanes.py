@@ -113,12 +113,14 @@ def test_the_next_file_is_decoded_by_the_last_ones_lane_decoders_to_the_same_fra
                            encoder_args=VERYFAST, seed=5)
     alone = _frames(second.path, 2.0, gop_lanes=False)[1]
     _frames(first.path, 2.0)
+    # One decoder per lane thread used; a lane that is free when the next GOP comes takes it, so the first file
+    # may have needed one thread or two.
     kept = _held(idle_decoders)
-    assert len(kept) == 2
+    assert 1 <= len(kept) <= 2
     sampler, frames = _frames(second.path, 2.0)
     assert sampler.stats.gops_in_lanes == 3
     assert _same(frames, alone)
-    assert {id(c) for c in _held(idle_decoders)} == {id(c) for c in kept}   # the same two, back again
+    assert {id(c) for c in kept} <= {id(c) for c in _held(idle_decoders)}   # taken, and back again
 
 
 def test_only_a_file_with_the_same_stream_headers_gets_a_kept_decoder(video_factory, idle_decoders):
@@ -133,9 +135,10 @@ def test_only_a_file_with_the_same_stream_headers_gets_a_kept_decoder(video_fact
     assert idle_decoders.take("h264", extradata[:-1] + bytes([extradata[-1] ^ 1])) is None
     assert idle_decoders.take("h264", extradata) in kept
     few = IdleDecoders(keep=1)
+    newer = av.CodecContext.create("h264", "r")
     few.give_back("h264", b"a", kept[0])
-    few.give_back("h264", b"b", kept[1])
-    assert few.take("h264", b"a") is None and few.take("h264", b"b") is kept[1]   # the oldest went
+    few.give_back("h264", b"b", newer)
+    assert few.take("h264", b"a") is None and few.take("h264", b"b") is newer   # the oldest went
 
 
 def _lane_jobs(path, *jobs):
